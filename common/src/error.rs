@@ -1,0 +1,61 @@
+//! The machine-readable codes of `error` frames and HTTP API errors.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a request failed. Sent as the `code` of an `error` frame, in
+/// snake_case; the human-readable `message` beside it says more.
+///
+/// Clients should branch on the code, never on the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON, has an unknown `type`, or misses a field.
+    BadRequest,
+    /// The frame is a kind the server does not accept (a binary frame).
+    Unsupported,
+    /// The room name breaks a rule of [`crate::RoomName`].
+    InvalidRoom,
+    /// The display name breaks a rule of [`crate::DisplayName`].
+    InvalidName,
+    /// Another member of the room already uses this name (case-insensitively).
+    NameTaken,
+    /// The message text is empty or only whitespace.
+    EmptyText,
+    /// The message text is longer than [`crate::values::TEXT_MAX_CHARS`].
+    TooLong,
+    /// The nonce breaks a rule of [`crate::Nonce`].
+    InvalidNonce,
+    /// The request names a room this connection has not joined.
+    NotJoined,
+    /// This connection is already a member of the room.
+    AlreadyJoined,
+    /// The server could not do it right now (storage failure, shutting
+    /// down); retrying later may work.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, for example `"name_taken"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::Unsupported => "unsupported",
+            Self::InvalidRoom => "invalid_room",
+            Self::InvalidName => "invalid_name",
+            Self::NameTaken => "name_taken",
+            Self::EmptyText => "empty_text",
+            Self::TooLong => "too_long",
+            Self::InvalidNonce => "invalid_nonce",
+            Self::NotJoined => "not_joined",
+            Self::AlreadyJoined => "already_joined",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,30 @@
+//! Wire protocol v1 of the chat, shared by the server (`backend`) and the web
+//! client (`frontend`), and readable by any third-party client.
+//!
+//! The protocol itself is described for humans in `docs/PROTOCOL.md`; this
+//! crate is its executable form. It follows "parse, don't validate": every
+//! value that has a rule (a room name, a display name, a message text, a
+//! nonce) has a type whose only constructor checks the rule, so code that
+//! holds a [`RoomName`] never has to ask whether it is valid.
+//!
+//! # Layout
+//!
+//! - [`values`]: the validated value types ([`RoomName`], [`DisplayName`],
+//!   [`MessageText`], [`Nonce`]), their limits and [`ValidationError`].
+//! - [`error`]: [`ErrorCode`], the machine-readable code of every `error` frame.
+//! - [`frames`]: the frames, [`ClientFrame`] (client to server) and
+//!   [`ServerFrame`] (server to client), and [`ClientFrame::decode`], which
+//!   turns any text into a frame or into a [`RequestError`] with its code.
+//! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
+
+pub mod api;
+pub mod error;
+pub mod frames;
+pub mod values;
+
+pub use error::ErrorCode;
+pub use frames::{ChatMessage, ClientFrame, ErrorFrame, MessageId, RequestError, ServerFrame};
+pub use values::{DisplayName, MessageText, Nonce, RoomName, ValidationError};
+
+/// The protocol version this crate implements; `docs/PROTOCOL.md` describes it.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,327 @@
+//! The protocol is a contract: these tests pin the exact JSON of every
+//! frame, check that each one survives a round trip, and check that decoding
+//! maps every kind of bad input to its error code.
+
+use common::api::{MessagePage, RoomSummary};
+use common::{
+    ChatMessage, ClientFrame, DisplayName, ErrorCode, ErrorFrame, MessageText, Nonce, RoomName,
+    ServerFrame,
+};
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Debug;
+
+fn room(s: &str) -> RoomName {
+    RoomName::parse(s).expect("valid room")
+}
+fn name(s: &str) -> DisplayName {
+    DisplayName::parse(s).expect("valid name")
+}
+fn text(s: &str) -> MessageText {
+    MessageText::parse(s).expect("valid text")
+}
+fn nonce(s: &str) -> Nonce {
+    Nonce::parse(s).expect("valid nonce")
+}
+fn message(id: u64, nonce_value: Option<&str>) -> ChatMessage {
+    ChatMessage {
+        room: room("lobby"),
+        id,
+        name: name("Ann"),
+        text: text("hi <b>all</b>"),
+        ts: 1_700_000_000_000,
+        nonce: nonce_value.map(nonce),
+    }
+}
+
+/// Asserts that `value` encodes to exactly `json` and decodes back to itself.
+fn assert_contract<T>(value: T, json: &str)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let encoded = serde_json::to_string(&value).expect("encodes");
+    assert_eq!(encoded, json);
+    let decoded: T = serde_json::from_str(&encoded).expect("decodes");
+    assert_eq!(decoded, value);
+}
+
+#[test]
+fn join_frame() {
+    assert_contract(
+        ClientFrame::Join {
+            room: room("lobby"),
+            name: name("Ann"),
+            since: None,
+        },
+        r#"{"type":"join","room":"lobby","name":"Ann"}"#,
+    );
+    assert_contract(
+        ClientFrame::Join {
+            room: room("lobby"),
+            name: name("Ann"),
+            since: Some(41),
+        },
+        r#"{"type":"join","room":"lobby","name":"Ann","since":41}"#,
+    );
+}
+
+#[test]
+fn send_frame() {
+    assert_contract(
+        ClientFrame::Send {
+            room: room("lobby"),
+            text: text("hello"),
+            nonce: Some(nonce("n-1")),
+        },
+        r#"{"type":"send","room":"lobby","text":"hello","nonce":"n-1"}"#,
+    );
+    assert_contract(
+        ClientFrame::Send {
+            room: room("lobby"),
+            text: text("hello"),
+            nonce: None,
+        },
+        r#"{"type":"send","room":"lobby","text":"hello"}"#,
+    );
+}
+
+#[test]
+fn leave_frame() {
+    assert_contract(
+        ClientFrame::Leave {
+            room: room("lobby"),
+        },
+        r#"{"type":"leave","room":"lobby"}"#,
+    );
+}
+
+#[test]
+fn client_typing_frame() {
+    assert_contract(
+        ClientFrame::Typing {
+            room: room("lobby"),
+        },
+        r#"{"type":"typing","room":"lobby"}"#,
+    );
+}
+
+#[test]
+fn joined_frame() {
+    assert_contract(
+        ServerFrame::Joined {
+            room: room("lobby"),
+            name: name("Ann"),
+            members: vec![name("Bob"), name("Ann")],
+            history: vec![message(7, None)],
+            has_older: true,
+        },
+        concat!(
+            r#"{"type":"joined","room":"lobby","name":"Ann","members":["Bob","Ann"],"#,
+            r#""history":[{"room":"lobby","id":7,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000}],"#,
+            r#""has_older":true}"#
+        ),
+    );
+}
+
+#[test]
+fn message_frame() {
+    assert_contract(
+        ServerFrame::Message(message(8, Some("n-1"))),
+        concat!(
+            r#"{"type":"message","room":"lobby","id":8,"name":"Ann","text":"hi <b>all</b>","#,
+            r#""ts":1700000000000,"nonce":"n-1"}"#
+        ),
+    );
+}
+
+#[test]
+fn presence_frame() {
+    assert_contract(
+        ServerFrame::Presence {
+            room: room("lobby"),
+            members: vec![name("Ann")],
+        },
+        r#"{"type":"presence","room":"lobby","members":["Ann"]}"#,
+    );
+}
+
+#[test]
+fn server_typing_frame() {
+    assert_contract(
+        ServerFrame::Typing {
+            room: room("lobby"),
+            name: name("Ann"),
+        },
+        r#"{"type":"typing","room":"lobby","name":"Ann"}"#,
+    );
+}
+
+#[test]
+fn error_frame() {
+    assert_contract(
+        ServerFrame::Error(ErrorFrame {
+            code: ErrorCode::NameTaken,
+            message: "the name is taken".into(),
+            room: None,
+            nonce: None,
+        }),
+        r#"{"type":"error","code":"name_taken","message":"the name is taken"}"#,
+    );
+    assert_contract(
+        ServerFrame::Error(ErrorFrame {
+            code: ErrorCode::TooLong,
+            message: "too long".into(),
+            room: Some(room("lobby")),
+            nonce: Some(nonce("n-2")),
+        }),
+        r#"{"type":"error","code":"too_long","message":"too long","room":"lobby","nonce":"n-2"}"#,
+    );
+}
+
+#[test]
+fn every_error_code_has_its_wire_name() {
+    let codes = [
+        (ErrorCode::BadRequest, "bad_request"),
+        (ErrorCode::Unsupported, "unsupported"),
+        (ErrorCode::InvalidRoom, "invalid_room"),
+        (ErrorCode::InvalidName, "invalid_name"),
+        (ErrorCode::NameTaken, "name_taken"),
+        (ErrorCode::EmptyText, "empty_text"),
+        (ErrorCode::TooLong, "too_long"),
+        (ErrorCode::InvalidNonce, "invalid_nonce"),
+        (ErrorCode::NotJoined, "not_joined"),
+        (ErrorCode::AlreadyJoined, "already_joined"),
+        (ErrorCode::Unavailable, "unavailable"),
+    ];
+    for (code, wire) in codes {
+        assert_contract(code, &format!("\"{wire}\""));
+        assert_eq!(code.as_str(), wire);
+    }
+}
+
+#[test]
+fn http_api_bodies() {
+    assert_contract(
+        RoomSummary {
+            room: room("lobby"),
+            members: 2,
+            last_id: 9,
+        },
+        r#"{"room":"lobby","members":2,"last_id":9}"#,
+    );
+    assert_contract(
+        MessagePage {
+            room: room("lobby"),
+            messages: vec![message(3, None)],
+            has_older: false,
+        },
+        concat!(
+            r#"{"room":"lobby","messages":[{"room":"lobby","id":3,"name":"Ann","#,
+            r#""text":"hi <b>all</b>","ts":1700000000000}],"has_older":false}"#
+        ),
+    );
+}
+
+fn decode_error(text: &str) -> common::RequestError {
+    ClientFrame::decode(text).expect_err("the frame should be rejected")
+}
+
+#[test]
+fn decode_accepts_valid_frames_and_ignores_unknown_fields() {
+    let frame = ClientFrame::decode(r#"{"type":"join","room":"lobby","name":" Ann ","extra":1}"#)
+        .expect("valid frame");
+    assert_eq!(
+        frame,
+        ClientFrame::Join {
+            room: room("lobby"),
+            name: name("Ann"),
+            since: None
+        }
+    );
+}
+
+#[test]
+fn decode_rejects_malformed_json() {
+    for bad in ["", "{", "not json", "[]", "42", "null"] {
+        assert_eq!(decode_error(bad).code, ErrorCode::BadRequest, "{bad:?}");
+    }
+}
+
+#[test]
+fn decode_rejects_unknown_type() {
+    let err = decode_error(r#"{"type":"shout","room":"lobby"}"#);
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert!(err.message.contains("shout"), "{}", err.message);
+}
+
+#[test]
+fn decode_rejects_missing_type_and_missing_fields() {
+    assert_eq!(
+        decode_error(r#"{"room":"lobby"}"#).code,
+        ErrorCode::BadRequest
+    );
+    let err = decode_error(r#"{"type":"send","room":"lobby"}"#);
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert!(err.message.contains("text"), "{}", err.message);
+}
+
+#[test]
+fn decode_rejects_wrong_field_types() {
+    assert_eq!(
+        decode_error(r#"{"type":"join","room":1,"name":"a"}"#).code,
+        ErrorCode::BadRequest
+    );
+    let negative_since = r#"{"type":"join","room":"a","name":"a","since":-1}"#;
+    assert_eq!(decode_error(negative_since).code, ErrorCode::BadRequest);
+}
+
+#[test]
+fn decode_maps_each_rule_to_its_code() {
+    let cases = [
+        (
+            r#"{"type":"join","room":"No Caps","name":"a"}"#,
+            ErrorCode::InvalidRoom,
+        ),
+        (
+            r#"{"type":"join","room":"","name":"a"}"#,
+            ErrorCode::InvalidRoom,
+        ),
+        (
+            r#"{"type":"join","room":"lobby","name":"  "}"#,
+            ErrorCode::InvalidName,
+        ),
+        (
+            r#"{"type":"join","room":"lobby","name":"a\u0007"}"#,
+            ErrorCode::InvalidName,
+        ),
+        (
+            r#"{"type":"send","room":"lobby","text":" "}"#,
+            ErrorCode::EmptyText,
+        ),
+        (
+            r#"{"type":"send","room":"lobby","text":"x","nonce":""}"#,
+            ErrorCode::InvalidNonce,
+        ),
+        (r#"{"type":"leave","room":"LOBBY"}"#, ErrorCode::InvalidRoom),
+        (r#"{"type":"typing","room":"a/b"}"#, ErrorCode::InvalidRoom),
+    ];
+    for (frame, code) in cases {
+        assert_eq!(decode_error(frame).code, code, "{frame}");
+    }
+}
+
+#[test]
+fn decode_errors_say_which_request_failed() {
+    let long = "x".repeat(common::values::TEXT_MAX_CHARS + 1);
+    let frame = format!(r#"{{"type":"send","room":"lobby","text":"{long}","nonce":"n-9"}}"#);
+    let err = decode_error(&frame);
+    assert_eq!(err.code, ErrorCode::TooLong);
+    assert_eq!(err.room, Some(room("lobby")));
+    assert_eq!(err.nonce, Some(nonce("n-9")));
+}
+
+#[test]
+fn deserializing_a_client_frame_applies_the_rules() {
+    let result: Result<ClientFrame, _> =
+        serde_json::from_str(r#"{"type":"send","room":"lobby","text":""}"#);
+    assert!(result.is_err());
+}
