@@ -1,0 +1,107 @@
+//! Message storage, behind the small [`MessageStore`] interface so the hub
+//! does not care where history lives.
+//!
+//! The one implementation today is [`SqliteStore`]: an embedded SQLite file
+//! in WAL mode, written by one thread in batches (group commit).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use common::{ChatMessage, MessageId, RoomName};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+/// The future every store operation returns. Boxed so that the store can be
+/// used as a trait object (`Arc<dyn MessageStore>`).
+pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
+
+/// Durable message history.
+pub trait MessageStore: Send + Sync + 'static {
+    /// Queues `message` to be written, and returns a future that resolves to
+    /// the message once it is durably committed.
+    ///
+    /// The write is queued before this returns, and writes are committed in
+    /// the order of the calls, so a caller may queue the next message before
+    /// the previous one resolves.
+    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage>;
+
+    /// The id of the newest stored message of `room`, or 0 when it has none.
+    fn last_id(&self, room: &RoomName) -> StoreFuture<MessageId>;
+
+    /// The newest messages of `room` in the range of `query`, oldest first.
+    fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage>;
+
+    /// The rooms that have messages, the most recently active first.
+    fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>>;
+
+    /// Succeeds when the store can serve reads.
+    fn check(&self) -> StoreFuture<()>;
+
+    /// Commits every write queued so far and stops taking new ones.
+    fn close(&self) -> StoreFuture<()>;
+}
+
+/// Which messages of a room [`MessageStore::history`] returns: the newest
+/// `limit` ones with `after < id < before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only messages with a larger id (exclusive); `None` for no lower bound.
+    pub after: Option<MessageId>,
+    /// Only messages with a smaller id (exclusive); `None` for no upper bound.
+    pub before: Option<MessageId>,
+    /// At most this many messages.
+    pub limit: usize,
+}
+
+/// What [`MessageStore::history`] returns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryPage {
+    /// The messages, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// True when messages in the queried range older than `messages` exist.
+    pub has_older: bool,
+}
+
+/// A room and its newest message id, as listed by [`MessageStore::recent_rooms`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomActivity {
+    /// The room.
+    pub room: RoomName,
+    /// The id of its newest message.
+    pub last_id: MessageId,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or set up.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Another process has the database file open.
+    #[error("database {0} is in use by another chat-server process")]
+    Locked(PathBuf),
+    /// The database was written by a newer version of the server.
+    #[error("database schema version {found} is newer than this server understands ({supported})")]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored row does not hold a valid message.
+    #[error("stored message is not valid: {0}")]
+    Corrupt(String),
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+}
