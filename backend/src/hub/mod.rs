@@ -1,0 +1,128 @@
+//! The room hub: finds or starts the actor of each room, and is the one
+//! interface connections use for fan-out.
+//!
+//! - [`room`]: a room's actor, the single owner of its members and ids.
+//! - [`client`]: a connection as rooms see it (an outgoing queue and a way
+//!   to close it).
+//!
+//! Rooms start on their first join and retire when empty, so memory follows
+//! the active rooms, not every room ever used.
+
+pub mod client;
+pub mod room;
+
+use crate::store::MessageStore;
+use client::ClientHandle;
+use common::{DisplayName, ErrorCode, MessageId, RequestError, RoomName};
+use room::{Room, RoomHandle};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio_util::task::TaskTracker;
+
+/// The tracing target of the room tracer (`--trace`): joins, leaves and
+/// forwarded messages, at debug level, never message text.
+pub const TRACER: &str = "chat_server::tracer";
+
+/// How often a join is retried when its room retired just as the join
+/// reached it. Once is almost always enough; more means something is wrong.
+const JOIN_ATTEMPTS: usize = 3;
+
+/// The rooms that are running, by name.
+type Registry = Arc<Mutex<HashMap<RoomName, RoomEntry>>>;
+
+struct RoomEntry {
+    handle: RoomHandle,
+    member_count: Arc<AtomicUsize>,
+}
+
+fn lock_registry(registry: &Registry) -> MutexGuard<'_, HashMap<RoomName, RoomEntry>> {
+    // The lock guards plain map operations that cannot leave it half-done,
+    // so a panic elsewhere while holding it does not poison the data.
+    registry.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The room hub. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    registry: Registry,
+    store: Arc<dyn MessageStore>,
+    client_queue: usize,
+    rooms: TaskTracker,
+}
+
+impl Hub {
+    /// A hub storing messages in `store`, whose clients' outgoing queues
+    /// hold `client_queue` frames.
+    pub fn new(store: Arc<dyn MessageStore>, client_queue: usize) -> Self {
+        Self {
+            registry: Registry::default(),
+            store,
+            client_queue,
+            rooms: TaskTracker::new(),
+        }
+    }
+
+    /// Joins `client` to `room` as `name`. The `joined` frame follows through
+    /// the client's queue once the history is read; the returned handle
+    /// reaches the room from then on.
+    pub async fn join(
+        &self,
+        room: &RoomName,
+        client: &ClientHandle,
+        name: &DisplayName,
+        since: Option<MessageId>,
+    ) -> Result<RoomHandle, RequestError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let handle = self.room(room);
+            match handle.join(client.clone(), name.clone(), since).await {
+                Ok(answer) => return answer.map(|()| handle),
+                // The room retired as the join arrived: the next lookup
+                // starts a new one.
+                Err(room::RoomGone) => continue,
+            }
+        }
+        Err(RequestError::new(
+            ErrorCode::Unavailable,
+            "the room could not be joined; try again",
+        )
+        .about(room, None))
+    }
+
+    /// The running rooms and how many members each has.
+    pub fn live_rooms(&self) -> Vec<(RoomName, usize)> {
+        lock_registry(&self.registry)
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.member_count.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Waits until every room has retired, which they do once their members
+    /// are gone and their messages committed.
+    pub async fn wait_for_rooms(&self) {
+        self.rooms.close();
+        self.rooms.wait().await;
+    }
+
+    fn room(&self, name: &RoomName) -> RoomHandle {
+        let mut rooms = lock_registry(&self.registry);
+        if let Some(entry) = rooms.get(name) {
+            return entry.handle.clone();
+        }
+        let (room, handle, inbox, member_count) = Room::new(
+            name.clone(),
+            Arc::clone(&self.store),
+            Arc::clone(&self.registry),
+            self.client_queue,
+        );
+        rooms.insert(
+            name.clone(),
+            RoomEntry {
+                handle: handle.clone(),
+                member_count,
+            },
+        );
+        self.rooms.spawn(room.run(inbox));
+        handle
+    }
+}

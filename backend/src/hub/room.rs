@@ -1,0 +1,549 @@
+//! One room: an actor task that alone owns the room's members and its next
+//! message id, so no lock guards them and none is held across an await.
+//!
+//! A message's path: `Post` assigns the next id and queues the message with
+//! the store; once the store has committed it (commits complete in order),
+//! the message is broadcast. So nothing is shown that could be lost, and
+//! every member sees one room's messages in id order.
+//!
+//! A join's path: the member is added at once (its name is taken from then
+//! on) but is *loading*: its history is read from the store while messages
+//! broadcast meanwhile are kept in its backlog. When the history arrives the
+//! member gets `joined` and then its backlog, and is *live*. The history
+//! ends at the last broadcast id of the moment of joining and the backlog
+//! starts after it, so the member misses nothing and sees nothing twice.
+
+use super::client::{ClientHandle, ClientId, EncodedFrame};
+use super::{lock_registry, Registry, RoomEntry, TRACER};
+use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
+use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
+use common::{
+    ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
+    ServerFrame,
+};
+use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands a room's inbox holds before senders wait. Senders are the
+/// connections of the room's members, so a busy room slows down only those
+/// who post to it.
+pub const ROOM_INBOX: usize = 1_024;
+
+/// Messages of one room that may be waiting for their commit at once. Past
+/// this the room stops taking commands until commits catch up, which pushes
+/// back on the posters instead of growing memory.
+pub const MAX_PENDING_WRITES: usize = 4_096;
+
+/// What a room can be asked to do.
+#[derive(Debug)]
+pub(super) enum Command {
+    Join {
+        client: ClientHandle,
+        name: DisplayName,
+        since: Option<MessageId>,
+        accepted: oneshot::Sender<Result<(), RequestError>>,
+    },
+    Post {
+        client: ClientId,
+        text: MessageText,
+        nonce: Option<Nonce>,
+    },
+    Leave {
+        client: ClientId,
+    },
+    Typing {
+        client: ClientId,
+    },
+}
+
+/// The room is gone (it retired while the command was on its way); ask the
+/// hub for the room again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomGone;
+
+/// A way to send commands to a room.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl RoomHandle {
+    pub(super) async fn join(
+        &self,
+        client: ClientHandle,
+        name: DisplayName,
+        since: Option<MessageId>,
+    ) -> Result<Result<(), RequestError>, RoomGone> {
+        let (accepted, answer) = oneshot::channel();
+        self.send(Command::Join {
+            client,
+            name,
+            since,
+            accepted,
+        })
+        .await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
+    /// Posts a message as `client`, who must be a member.
+    pub async fn post(
+        &self,
+        client: ClientId,
+        text: MessageText,
+        nonce: Option<Nonce>,
+    ) -> Result<(), RoomGone> {
+        self.send(Command::Post {
+            client,
+            text,
+            nonce,
+        })
+        .await
+    }
+
+    /// Removes `client` from the room; nothing happens if it is not a member.
+    pub async fn leave(&self, client: ClientId) -> Result<(), RoomGone> {
+        self.send(Command::Leave { client }).await
+    }
+
+    /// Tells the other members that `client` is typing. Typing notices are
+    /// ephemeral, so one is dropped rather than waited for when the room is busy.
+    pub fn typing(&self, client: ClientId) {
+        let _ = self.commands.try_send(Command::Typing { client });
+    }
+
+    async fn send(&self, command: Command) -> Result<(), RoomGone> {
+        self.commands.send(command).await.map_err(|_| RoomGone)
+    }
+}
+
+/// A member of the room.
+struct Member {
+    client: ClientHandle,
+    name: DisplayName,
+    uniqueness_key: String,
+    /// `Some` while the member's history loads: the frames to send after it.
+    backlog: Option<Vec<EncodedFrame>>,
+}
+
+type PendingWrite = Pin<
+    Box<dyn Future<Output = (ClientId, Option<Nonce>, Result<ChatMessage, StoreError>)> + Send>,
+>;
+type PendingHistory =
+    Pin<Box<dyn Future<Output = (ClientId, Result<HistoryPage, StoreError>)> + Send>>;
+
+/// The state a room's task owns.
+pub(super) struct Room {
+    name: RoomName,
+    store: Arc<dyn MessageStore>,
+    registry: Registry,
+    /// Shared with the registry so `GET /api/rooms` can count members
+    /// without asking the room.
+    member_count: Arc<AtomicUsize>,
+    /// Most frames a member may have waiting (its outgoing queue's size);
+    /// also bounds a loading member's backlog.
+    client_queue: usize,
+    members: Vec<Member>,
+    last_assigned: MessageId,
+    last_broadcast: MessageId,
+    last_ts: u64,
+    pending_writes: FuturesOrdered<PendingWrite>,
+    pending_history: FuturesUnordered<PendingHistory>,
+}
+
+impl Room {
+    /// Creates a room and the handle to reach it; [`Room::run`] must then be spawned.
+    pub(super) fn new(
+        name: RoomName,
+        store: Arc<dyn MessageStore>,
+        registry: Registry,
+        client_queue: usize,
+    ) -> (Self, RoomHandle, mpsc::Receiver<Command>, Arc<AtomicUsize>) {
+        let (commands, inbox) = mpsc::channel(ROOM_INBOX);
+        let member_count = Arc::new(AtomicUsize::new(0));
+        let room = Self {
+            name,
+            store,
+            registry,
+            member_count: Arc::clone(&member_count),
+            client_queue,
+            members: Vec::new(),
+            last_assigned: 0,
+            last_broadcast: 0,
+            last_ts: 0,
+            pending_writes: FuturesOrdered::new(),
+            pending_history: FuturesUnordered::new(),
+        };
+        (room, RoomHandle { commands }, inbox, member_count)
+    }
+
+    /// Runs the room until it is empty and idle, then retires it.
+    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        match self.store.last_id(&self.name).await {
+            Ok(last) => {
+                self.last_assigned = last;
+                self.last_broadcast = last;
+            }
+            Err(err) => {
+                tracing::error!(room = %self.name, error = %err, "cannot read the room's last id");
+                self.retire(&mut inbox);
+                return;
+            }
+        }
+        loop {
+            tokio::select! {
+                // Finished work first: it frees capacity and delivers messages.
+                biased;
+                Some((author, nonce, result)) = self.pending_writes.next() => {
+                    self.on_written(author, nonce, result);
+                }
+                Some((client, result)) = self.pending_history.next() => {
+                    self.on_history(client, result);
+                }
+                command = inbox.recv(), if self.pending_writes.len() < MAX_PENDING_WRITES => {
+                    match command {
+                        Some(command) => self.handle(command),
+                        None => break,
+                    }
+                }
+            }
+            if self.is_idle() && self.try_retire(&mut inbox) {
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Join {
+                client,
+                name,
+                since,
+                accepted,
+            } => {
+                let answer = self.join(client, name, since);
+                let _ = accepted.send(answer);
+            }
+            Command::Post {
+                client,
+                text,
+                nonce,
+            } => self.post(client, text, nonce),
+            Command::Leave { client } => self.leave(client),
+            Command::Typing { client } => self.typing(client),
+        }
+    }
+
+    fn join(
+        &mut self,
+        client: ClientHandle,
+        name: DisplayName,
+        since: Option<MessageId>,
+    ) -> Result<(), RequestError> {
+        if self.position(client.id()).is_some() {
+            return Err(RequestError::new(
+                ErrorCode::AlreadyJoined,
+                "you are already in this room",
+            )
+            .about(&self.name, None));
+        }
+        let uniqueness_key = name.uniqueness_key();
+        if self
+            .members
+            .iter()
+            .any(|member| member.uniqueness_key == uniqueness_key)
+        {
+            return Err(RequestError::new(
+                ErrorCode::NameTaken,
+                format!("the name {name} is already taken in this room"),
+            )
+            .about(&self.name, None));
+        }
+        tracing::debug!(target: TRACER, room = %self.name, client = client.id(), name = %name, "join");
+
+        // History ends at the last broadcast message; anything after it
+        // reaches the new member through its backlog.
+        let (after, limit) = match since {
+            Some(since) => (Some(since), SINCE_HISTORY_LIMIT),
+            None => (None, JOIN_HISTORY_LIMIT),
+        };
+        let query = HistoryQuery {
+            after,
+            before: Some(self.last_broadcast + 1),
+            limit,
+        };
+        let history: StoreFuture<HistoryPage> = self.store.history(&self.name, query);
+        let id = client.id();
+        self.pending_history
+            .push(Box::pin(async move { (id, history.await) }));
+
+        self.members.push(Member {
+            client,
+            name,
+            uniqueness_key,
+            backlog: Some(Vec::new()),
+        });
+        self.member_count
+            .store(self.members.len(), Ordering::Relaxed);
+        self.announce_presence();
+        Ok(())
+    }
+
+    fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
+        // The member may have left while its history loaded.
+        let Some(index) = self.position(client) else {
+            return;
+        };
+        let page = match result {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::error!(room = %self.name, error = %err, "cannot read history for a join");
+                let error = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the room's history could not be read; join again",
+                )
+                .about(&self.name, None);
+                self.members[index].client.deliver(encode(&error.into()));
+                self.remove_members(&[client]);
+                return;
+            }
+        };
+        let joined = ServerFrame::Joined {
+            room: self.name.clone(),
+            name: self.members[index].name.clone(),
+            members: self.member_names(),
+            history: page.messages,
+            has_older: page.has_older,
+        };
+        let member = &mut self.members[index];
+        let backlog = member.backlog.take().unwrap_or_default();
+        let delivered = std::iter::once(encode(&joined))
+            .chain(backlog)
+            .all(|frame| member.client.deliver(frame));
+        if !delivered {
+            self.remove_members(&[client]);
+        }
+    }
+
+    fn post(&mut self, client: ClientId, text: MessageText, nonce: Option<Nonce>) {
+        // A post from a member removed meanwhile (a slow consumer) is dropped
+        // like the rest of what that connection had in flight.
+        let Some(index) = self.position(client) else {
+            return;
+        };
+        self.last_assigned += 1;
+        // Timestamps never go backwards within a room, even if the clock does.
+        self.last_ts = self.last_ts.max(unix_millis());
+        let message = ChatMessage {
+            room: self.name.clone(),
+            id: self.last_assigned,
+            name: self.members[index].name.clone(),
+            text,
+            ts: self.last_ts,
+            nonce: nonce.clone(),
+        };
+        let write = self.store.append(message);
+        self.pending_writes
+            .push_back(Box::pin(async move { (client, nonce, write.await) }));
+    }
+
+    fn on_written(
+        &mut self,
+        author: ClientId,
+        nonce: Option<Nonce>,
+        result: Result<ChatMessage, StoreError>,
+    ) {
+        match result {
+            Ok(message) => {
+                self.last_broadcast = message.id;
+                tracing::debug!(
+                    target: TRACER,
+                    room = %self.name,
+                    id = message.id,
+                    client = author,
+                    recipients = self.members.len(),
+                    "forward"
+                );
+                let frame = encode(&ServerFrame::Message(message));
+                self.fan_out(&frame, None, true);
+            }
+            Err(err) => {
+                tracing::error!(room = %self.name, error = %err, "message not stored");
+                if let Some(index) = self.position(author) {
+                    let error = RequestError::new(
+                        ErrorCode::Unavailable,
+                        "the message could not be stored; send it again",
+                    )
+                    .about(&self.name, nonce.as_ref());
+                    self.members[index].client.deliver(encode(&error.into()));
+                }
+            }
+        }
+    }
+
+    fn leave(&mut self, client: ClientId) {
+        if self.position(client).is_some() {
+            self.remove_members(&[client]);
+        }
+    }
+
+    fn typing(&mut self, client: ClientId) {
+        let Some(index) = self.position(client) else {
+            return;
+        };
+        let frame = encode(&ServerFrame::Typing {
+            room: self.name.clone(),
+            name: self.members[index].name.clone(),
+        });
+        self.fan_out(&frame, Some(client), false);
+    }
+
+    /// Sends `frame` to every member but `except`. Loading members get it
+    /// after their history when `keep_for_loading` (messages), or not at all
+    /// (presence and typing, which `joined` and later frames supersede).
+    /// Members that cannot take it are removed, and the rest told so.
+    fn fan_out(&mut self, frame: &EncodedFrame, except: Option<ClientId>, keep_for_loading: bool) {
+        let mut gone = self.deliver_to_all(frame, except, keep_for_loading);
+        // Removing members announces presence, which can find more that are
+        // gone; loop rather than recurse, as each round only shrinks the room.
+        while !gone.is_empty() {
+            self.drop_members(&gone);
+            let presence = self.presence_frame();
+            gone = self.deliver_to_all(&presence, None, false);
+        }
+    }
+
+    fn deliver_to_all(
+        &mut self,
+        frame: &EncodedFrame,
+        except: Option<ClientId>,
+        keep_for_loading: bool,
+    ) -> Vec<ClientId> {
+        let client_queue = self.client_queue;
+        let mut gone = Vec::new();
+        for member in &mut self.members {
+            let id = member.client.id();
+            if Some(id) == except {
+                continue;
+            }
+            let delivered = match &mut member.backlog {
+                None => member.client.deliver(frame.clone()),
+                Some(_) if !keep_for_loading => true,
+                Some(backlog) if backlog.len() < client_queue => {
+                    backlog.push(frame.clone());
+                    true
+                }
+                // The backlog is as full as a queue may be: treat the member
+                // as a slow consumer, as its queue would have overflowed too.
+                Some(_) => {
+                    member.client.close_as_slow_consumer();
+                    false
+                }
+            };
+            if !delivered {
+                gone.push(id);
+            }
+        }
+        gone
+    }
+
+    fn remove_members(&mut self, ids: &[ClientId]) {
+        self.drop_members(ids);
+        self.announce_presence();
+    }
+
+    fn drop_members(&mut self, ids: &[ClientId]) {
+        let name = &self.name;
+        self.members.retain(|member| {
+            let stays = !ids.contains(&member.client.id());
+            if !stays {
+                tracing::debug!(target: TRACER, room = %name, client = member.client.id(), name = %member.name, "leave");
+            }
+            stays
+        });
+        self.member_count
+            .store(self.members.len(), Ordering::Relaxed);
+    }
+
+    fn announce_presence(&mut self) {
+        let frame = self.presence_frame();
+        self.fan_out(&frame, None, false);
+    }
+
+    fn presence_frame(&self) -> EncodedFrame {
+        encode(&ServerFrame::Presence {
+            room: self.name.clone(),
+            members: self.member_names(),
+        })
+    }
+
+    fn member_names(&self) -> Vec<DisplayName> {
+        self.members
+            .iter()
+            .map(|member| member.name.clone())
+            .collect()
+    }
+
+    fn position(&self, client: ClientId) -> Option<usize> {
+        self.members
+            .iter()
+            .position(|member| member.client.id() == client)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.members.is_empty() && self.pending_writes.is_empty() && self.pending_history.is_empty()
+    }
+
+    /// Leaves the registry if no command is waiting, so that an empty room
+    /// costs nothing. Returns false (and the room goes on) otherwise.
+    fn try_retire(&self, inbox: &mut mpsc::Receiver<Command>) -> bool {
+        {
+            let mut rooms = lock_registry(&self.registry);
+            // Checked under the registry lock, which every sender takes to
+            // get a handle: once unregistered, no one can find this room.
+            if !inbox.is_empty() {
+                return false;
+            }
+            self.unregister(&mut rooms);
+        }
+        self.close_inbox(inbox);
+        true
+    }
+
+    /// Retires the room whatever its state (used when it cannot start).
+    fn retire(&self, inbox: &mut mpsc::Receiver<Command>) {
+        self.unregister(&mut lock_registry(&self.registry));
+        self.close_inbox(inbox);
+    }
+
+    fn unregister(&self, rooms: &mut HashMap<RoomName, RoomEntry>) {
+        let is_this_room = |entry: &RoomEntry| Arc::ptr_eq(&entry.member_count, &self.member_count);
+        if rooms.get(&self.name).is_some_and(is_this_room) {
+            rooms.remove(&self.name);
+        }
+    }
+
+    /// Closes the inbox and drops what raced into it: a join's dropped
+    /// answer tells its sender the room is gone, so it asks the hub again
+    /// and gets a fresh room; other commands come only from members, and
+    /// there are none.
+    fn close_inbox(&self, inbox: &mut mpsc::Receiver<Command>) {
+        inbox.close();
+        while inbox.try_recv().is_ok() {}
+    }
+}
+
+fn encode(frame: &ServerFrame) -> EncodedFrame {
+    EncodedFrame::from(frame.encode())
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
