@@ -1,0 +1,56 @@
+//! Configuration: one clap struct; every flag also reads an environment
+//! variable, so a deployment can use either.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Frames a client's outgoing queue holds by default (see `--client-queue`).
+pub const DEFAULT_CLIENT_QUEUE: u32 = 256;
+
+/// Largest WebSocket message a client may send by default, in bytes (see
+/// `--max-message-bytes`): room for a message of the longest allowed text in
+/// any script (4,000 characters of up to 4 bytes) plus its JSON frame.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024;
+
+/// The chat server: rooms over WebSocket, history in SQLite, and the web client.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chat-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address (IP:port) to listen on for HTTP and WebSocket connections.
+    #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// SQLite database file holding the message history; created if missing.
+    #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
+    pub db: PathBuf,
+
+    /// Directory of the built web client (`trunk build --release` writes it).
+    #[arg(long, env = "CHAT_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+
+    /// Trace room activity: log every join, leave and forwarded message at
+    /// debug level (never message text).
+    #[arg(long, env = "CHAT_TRACE")]
+    pub trace: bool,
+
+    /// A web origin allowed to open WebSockets besides the server's own
+    /// host, matched exactly (e.g. https://chat.example.com). Repeatable;
+    /// in the environment, separate origins with commas.
+    #[arg(
+        long = "allowed-origin",
+        env = "CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Frames a client's outgoing queue holds. A client whose queue is full
+    /// does not read fast enough and is disconnected (close code 1013).
+    #[arg(long, env = "CHAT_CLIENT_QUEUE", default_value_t = DEFAULT_CLIENT_QUEUE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub client_queue: u32,
+
+    /// Largest WebSocket message a client may send, in bytes; a larger one
+    /// closes its connection (close code 1009).
+    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES, value_parser = clap::value_parser!(u32).range(256..))]
+    pub max_message_bytes: u32,
+}

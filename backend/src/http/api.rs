@@ -1,0 +1,151 @@
+//! The JSON HTTP API: the room list, history pages, and the health check.
+//! Errors are values ([`ApiError`]) with the same `code`s as `error` frames.
+
+use super::AppState;
+use crate::store::{HistoryQuery, StoreError};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use common::api::{MessagePage, RoomSummary, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, ROOM_LIST_LIMIT};
+use common::{ErrorCode, ErrorFrame, MessageId, RoomName};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The routes under `/api`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rooms", get(list_rooms))
+        .route("/rooms/{room}/messages", get(room_messages))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::BadRequest,
+                "no such API route",
+            )
+        })
+}
+
+/// `GET /api/rooms`: rooms with messages, the most recently active first,
+/// then rooms that have members but no messages yet.
+async fn list_rooms(State(state): State<AppState>) -> Result<Json<Vec<RoomSummary>>, ApiError> {
+    let stored = state.store.recent_rooms(ROOM_LIST_LIMIT).await?;
+    let mut live: HashMap<RoomName, usize> = state.hub.live_rooms().into_iter().collect();
+    let mut rooms: Vec<RoomSummary> = stored
+        .into_iter()
+        .map(|activity| RoomSummary {
+            members: count(live.remove(&activity.room).unwrap_or(0)),
+            room: activity.room,
+            last_id: activity.last_id,
+        })
+        .collect();
+    let mut quiet: Vec<RoomSummary> = live
+        .into_iter()
+        .filter(|&(_, members)| members > 0)
+        .map(|(room, members)| RoomSummary {
+            room,
+            members: count(members),
+            last_id: 0,
+        })
+        .collect();
+    quiet.sort_by(|a, b| a.room.cmp(&b.room));
+    rooms.extend(quiet);
+    rooms.truncate(ROOM_LIST_LIMIT);
+    Ok(Json(rooms))
+}
+
+fn count(members: usize) -> u32 {
+    u32::try_from(members).unwrap_or(u32::MAX)
+}
+
+/// The query of `GET /api/rooms/{room}/messages`.
+#[derive(Debug, Deserialize)]
+struct PageParams {
+    /// Only messages older than this id; the newest ones when absent.
+    before: Option<MessageId>,
+    /// How many messages; [`DEFAULT_PAGE_LIMIT`] when absent, at most [`MAX_PAGE_LIMIT`].
+    limit: Option<usize>,
+}
+
+/// `GET /api/rooms/{room}/messages?before={id}&limit={n}`: a page of older
+/// history, oldest first.
+async fn room_messages(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    params: Result<Query<PageParams>, QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let room = RoomName::parse(room)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.code(), err.to_string()))?;
+    let Query(params) = params.map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            err.body_text(),
+        )
+    })?;
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+    if limit == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "limit must be at least 1",
+        ));
+    }
+    let query = HistoryQuery {
+        after: None,
+        before: params.before,
+        limit: limit.min(MAX_PAGE_LIMIT),
+    };
+    let page = state.store.history(&room, query).await?;
+    Ok(Json(MessagePage {
+        room,
+        messages: page.messages,
+        has_older: page.has_older,
+    }))
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.check().await?;
+    Ok("ok\n")
+}
+
+/// An API failure: an HTTP status and a JSON body `{"code", "message"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorFrame,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorFrame {
+                code,
+                message: message.into(),
+                room: None,
+                nonce: None,
+            },
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        tracing::error!(error = %err, "storage failed during an API request");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "storage is unavailable; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP side: the router and the state its handlers share.
+//!
+//! - [`ws`]: `GET /ws`, the WebSocket upgrade (origin check, size limits).
+//! - [`api`]: `GET /api/rooms`, `GET /api/rooms/{room}/messages`, `GET /healthz`.
+//! - [`frontend`]: everything else, the built web client.
+
+pub mod api;
+pub mod frontend;
+pub mod ws;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::MessageStore;
+use axum::routing::get;
+use axum::Router;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest HTTP request body accepted. No route takes a body today; the
+/// limit keeps anyone from streaming one at the server anyway.
+pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The room hub.
+    pub hub: Hub,
+    /// The message history.
+    pub store: Arc<dyn MessageStore>,
+    /// Settings from the configuration.
+    pub settings: Arc<HttpSettings>,
+    /// Cancelled when the server shuts down; every WebSocket watches it.
+    pub shutdown: CancellationToken,
+    /// The WebSocket connections, so shutdown can wait for them.
+    pub websockets: TaskTracker,
+}
+
+/// The parts of the configuration the HTTP side needs.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Directory of the built web client.
+    pub dist: PathBuf,
+    /// Origins allowed to open WebSockets besides the server's own host.
+    pub allowed_origins: Vec<String>,
+    /// Capacity of each client's outgoing queue, in frames.
+    pub client_queue: usize,
+    /// Largest WebSocket message a client may send, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl From<&Config> for HttpSettings {
+    fn from(config: &Config) -> Self {
+        Self {
+            dist: config.dist.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            client_queue: config.client_queue as usize,
+            max_message_bytes: config.max_message_bytes as usize,
+        }
+    }
+}
+
+/// The application's routes, apart from any listener, so tests and `run`
+/// build the same thing.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(api::healthz))
+        .nest("/api", api::routes())
+        .fallback(frontend::serve)
+        .layer(RequestBodyLimitLayer::new(MAX_HTTP_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,39 @@
+//! The chat server: a room hub over WebSocket, with history in SQLite, an
+//! HTTP API, and the web client.
+//!
+//! Clients speak the JSON protocol of `docs/PROTOCOL.md`, whose types and
+//! rules live in the `common` crate.
+//!
+//! # Layout
+//!
+//! - [`config`]: the command line and environment ([`Config`]).
+//! - [`server`]: [`run`], accepting connections and shutting down.
+//! - [`http`]: the router, the WebSocket upgrade, the JSON API, the static
+//!   web client.
+//! - [`connection`]: one WebSocket: decodes frames, carries them out, writes
+//!   the client's outgoing queue.
+//! - [`hub`]: rooms as actors, each the single owner of its members and
+//!   message ids; the fan-out to clients.
+//! - [`store`]: the message history ([`store::MessageStore`]), on SQLite.
+//! - [`shutdown`], [`telemetry`]: process signals and logging, for the binary.
+//!
+//! # Guarantees
+//!
+//! - A message is committed to the database before any client sees it, so
+//!   what a client saw is in the history after a crash.
+//! - Within a room, ids increase strictly and every member sees messages in
+//!   id order.
+//! - A client that does not read never delays anyone else: its bounded
+//!   queue overflows and it alone is disconnected.
+
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod hub;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::run;

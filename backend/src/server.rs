@@ -1,0 +1,162 @@
+//! Accepting connections and shutting down.
+//!
+//! [`run`] takes a bound listener and a shutdown future, so the binary and
+//! the tests start the very same server (tests bind port 0).
+//!
+//! Connections are served with hyper directly rather than `axum::serve`,
+//! because `axum::serve` has no header-read timeout: a client that opens a
+//! connection and sends its headers byte by byte would hold it forever.
+
+use crate::config::Config;
+use crate::http::{self, AppState, HttpSettings};
+use crate::hub::Hub;
+use crate::store::{MessageStore, SqliteStore, StoreError};
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// Longest a client may take to send a request's headers (slowloris guard).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest shutdown waits for connections to close and rooms to commit
+/// their messages before it closes the database anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Pause after a failed `accept` (for example when out of file
+/// descriptors), so the loop does not spin while the condition lasts.
+pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database could not be opened or closed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listener has no local address.
+    #[error("cannot read the listening address: {0}")]
+    Listener(#[source] std::io::Error),
+}
+
+/// Runs the chat server on `listener` until `shutdown` resolves, then shuts
+/// down gracefully: stops accepting, closes every WebSocket with 1001,
+/// waits (up to [`SHUTDOWN_GRACE`]) for rooms to commit what they accepted,
+/// and closes the database.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let addr = listener.local_addr().map_err(ServerError::Listener)?;
+    let store: Arc<dyn MessageStore> = Arc::new(SqliteStore::open(&config.db)?);
+    let hub = Hub::new(Arc::clone(&store), config.client_queue as usize);
+    let stop = CancellationToken::new();
+    let websockets = TaskTracker::new();
+    let app = http::router(AppState {
+        hub: hub.clone(),
+        store: Arc::clone(&store),
+        settings: Arc::new(HttpSettings::from(&config)),
+        shutdown: stop.clone(),
+        websockets: websockets.clone(),
+    });
+    tracing::info!(
+        db = %config.db.display(),
+        dist = %config.dist.display(),
+        "chat server listening on http://{addr}"
+    );
+
+    let http_connections = TaskTracker::new();
+    accept_until(listener, app, &stop, &http_connections, shutdown).await;
+
+    tracing::info!("shutting down");
+    stop.cancel();
+    http_connections.close();
+    websockets.close();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        http_connections.wait().await;
+        websockets.wait().await;
+        hub.wait_for_rooms().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "connections still open after {SHUTDOWN_GRACE:?}; closing the database anyway"
+        );
+    }
+    store.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn accept_until(
+    listener: TcpListener,
+    app: Router,
+    stop: &CancellationToken,
+    connections: &TaskTracker,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                connections.spawn(serve_connection(stream, peer, app.clone(), stop.clone()));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+            }
+        }
+    }
+}
+
+/// Serves HTTP on one TCP connection; a WebSocket upgrade hands the socket
+/// over to its own task.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    stop: CancellationToken,
+) {
+    // Chat frames are small and latency matters more than packet count.
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, error = %err, "cannot set TCP_NODELAY");
+    }
+    let service = app.map_request(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stop.cancelled() => {
+            // Finish the request in progress, then close.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "HTTP connection ended with an error");
+    }
+}
