@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Frames a client's outgoing queue holds by default (see `--client-queue`).
-pub const DEFAULT_CLIENT_QUEUE: u32 = 256;
+/// A committed batch of messages (up to `store::MAX_WRITE_BATCH` of them)
+/// is broadcast at once, so the queue must hold several batches for a
+/// client that reads normally to never overflow it. Slots cost memory only
+/// when used, and queued frames are shared between recipients.
+pub const DEFAULT_CLIENT_QUEUE: u32 = 1024;
 
 /// Largest WebSocket message a client may send by default, in bytes (see
 /// `--max-message-bytes`): room for a message of the longest allowed text in

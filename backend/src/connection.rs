@@ -22,9 +22,12 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// Longest a single frame write may take before the client is considered
-/// stuck and disconnected (close code 1011).
+/// Longest one write to the socket (of up to [`WRITE_BURST`] frames) may
+/// take before the client is considered stuck and disconnected (close code 1011).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most queued frames the writer takes at once and sends with one flush.
+pub const WRITE_BURST: usize = 64;
 
 /// Longest the server waits to send its close frame and flush the socket
 /// when it ends a connection; the peer may not be reading at all.
@@ -202,18 +205,26 @@ async fn write_frames(
     mut queue: mpsc::Receiver<EncodedFrame>,
     disconnect: Disconnect,
 ) {
+    let mut frames = Vec::with_capacity(WRITE_BURST);
     loop {
-        let frame = tokio::select! {
+        let received = tokio::select! {
             biased;
             () = disconnect.requested() => break,
-            frame = queue.recv() => match frame {
-                Some(frame) => frame,
-                None => break,
-            },
+            received = queue.recv_many(&mut frames, WRITE_BURST) => received,
+        };
+        if received == 0 {
+            break; // Every handle is gone.
+        }
+        // Everything queued goes out in one flush.
+        let write = async {
+            for frame in frames.drain(..) {
+                sink.feed(Message::Text(frame)).await?;
+            }
+            sink.flush().await
         };
         let written = tokio::select! {
             () = disconnect.requested() => break,
-            written = timeout(WRITE_TIMEOUT, sink.send(Message::Text(frame))) => written,
+            written = timeout(WRITE_TIMEOUT, write) => written,
         };
         match written {
             Ok(Ok(())) => {}

@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 /// the default (128 KiB) would cost memory per idle connection for nothing.
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 
-/// Bytes of outgoing frames buffered before they are written to the socket.
-/// Zero: each frame goes out at once (chat is about latency, and frames
-/// queue in the client's outgoing queue anyway).
-pub const WRITE_BUFFER_BYTES: usize = 0;
+/// Bytes of outgoing frames gathered before a write to the socket. The
+/// writer flushes after every drain of the queue, so this only merges the
+/// frames of a burst into fewer system calls; it never delays a frame.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Most bytes waiting in a connection's write buffer before writes fail;
 /// a client that does not read is disconnected well before this.

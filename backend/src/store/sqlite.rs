@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Most appends committed in one transaction. Large enough that storage
-/// never caps fan-out throughput, small enough that one batch's commit
-/// latency stays a few milliseconds.
-pub const MAX_WRITE_BATCH: usize = 512;
+/// never caps fan-out throughput (one `fsync` per this many messages), small
+/// enough that one batch's commit stays a few milliseconds, and well below a
+/// client's outgoing queue: a batch is broadcast at once when it commits.
+pub const MAX_WRITE_BATCH: usize = 256;
 
 /// How long a connection waits for a lock held by another connection
 /// (a checkpoint, a reader being opened) before it reports `SQLITE_BUSY`.

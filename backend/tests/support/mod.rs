@@ -1,0 +1,275 @@
+//! Test support: the real server on a real TCP port (port 0) with a
+//! temporary SQLite file, and a real WebSocket client (tokio-tungstenite).
+
+#![allow(dead_code)] // Each test file uses its own part of this module.
+
+use chat_server::Config;
+use clap::Parser;
+use common::{ChatMessage, ClientFrame, DisplayName, ErrorFrame, MessageId, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Longest a test waits for a frame it expects before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a test watches for a frame that must not come.
+pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
+
+/// A temporary directory holding the database of one test.
+pub struct TempDb {
+    dir: tempfile::TempDir,
+}
+
+impl TempDb {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("chat.db")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The chat server, running in this process on 127.0.0.1 and a free port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), chat_server::server::ServerError>>,
+}
+
+impl TestServer {
+    /// Starts a server on `db` with default settings.
+    pub async fn start(db: &Path) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// Starts a server on `db` with extra command-line flags.
+    pub async fn start_with(db: &Path, flags: &[&str]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local address");
+        let db = db.to_str().expect("UTF-8 path");
+        let missing_dist = Path::new(db).with_file_name("no-dist");
+        let missing_dist = missing_dist.to_str().expect("UTF-8 path");
+        let mut args = vec!["chat-server", "--db", db];
+        if !flags.contains(&"--dist") {
+            // Tests serve no web client unless they build one themselves.
+            args.extend(["--dist", missing_dist]);
+        }
+        args.extend_from_slice(flags);
+        let config = Config::try_parse_from(args).expect("valid flags");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(chat_server::run(listener, config, shutdown));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Shuts the server down gracefully and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(30), &mut self.task)
+            .await
+            .expect("the server stops in time")
+            .expect("the server task does not panic");
+        result.expect("the server stops cleanly");
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(&self.ws_url()).await
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client speaking the chat protocol.
+pub struct Client {
+    pub ws: Socket,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket handshake");
+        Self { ws }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&frame.encode()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .expect("send a frame");
+    }
+
+    /// Sends a `send` frame.
+    pub async fn say(&mut self, room: &str, text: &str, nonce: Option<&str>) {
+        self.send(&ClientFrame::Send {
+            room: room_name(room),
+            text: common::MessageText::parse(text).expect("valid text"),
+            nonce: nonce.map(|n| common::Nonce::parse(n).expect("valid nonce")),
+        })
+        .await;
+    }
+
+    /// Waits until the server has handled every frame sent before: frames
+    /// of one connection are handled in order, so the answer to a bad frame
+    /// comes after the effects of the earlier ones reached their rooms.
+    pub async fn round_trip(&mut self) {
+        self.send_text("{}").await;
+        loop {
+            match self.recv().await {
+                ServerFrame::Error(error) if error.code == common::ErrorCode::BadRequest => return,
+                ServerFrame::Presence { .. }
+                | ServerFrame::Typing { .. }
+                | ServerFrame::Message(_) => {}
+                other => panic!("expected the answer to a bad frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame, whatever it is. Fails the test after [`FRAME_TIMEOUT`].
+    pub async fn recv(&mut self) -> ServerFrame {
+        self.try_recv(FRAME_TIMEOUT)
+            .await
+            .expect("a frame arrives in time")
+    }
+
+    /// The next frame within `wait`, or `None`.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?;
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        ServerFrame::decode(&text).expect("the server sends valid frames"),
+                    );
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts that no frame arrives for [`QUIET_PERIOD`].
+    pub async fn expect_silence(&mut self) {
+        if let Some(frame) = self.try_recv(QUIET_PERIOD).await {
+            panic!("expected no frame, got {frame:?}");
+        }
+    }
+
+    /// Joins `room` as `name` and returns the `joined` frame's parts.
+    pub async fn join(&mut self, room: &str, name: &str) -> Joined {
+        self.join_since(room, name, None).await
+    }
+
+    pub async fn join_since(&mut self, room: &str, name: &str, since: Option<MessageId>) -> Joined {
+        self.send(&ClientFrame::Join {
+            room: room_name(room),
+            name: DisplayName::parse(name).expect("valid name"),
+            since,
+        })
+        .await;
+        self.expect_joined().await
+    }
+
+    pub async fn expect_joined(&mut self) -> Joined {
+        match self.recv().await {
+            ServerFrame::Joined {
+                room,
+                name,
+                members,
+                history,
+                has_older,
+            } => Joined {
+                room: room.to_string(),
+                name: name.to_string(),
+                members: names(&members),
+                history,
+                has_older,
+            },
+            other => panic!("expected joined, got {other:?}"),
+        }
+    }
+
+    pub async fn expect_error(&mut self) -> ErrorFrame {
+        match self.recv().await {
+            ServerFrame::Error(error) => error,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    pub async fn expect_presence(&mut self) -> Vec<String> {
+        match self.recv().await {
+            ServerFrame::Presence { members, .. } => names(&members),
+            other => panic!("expected presence, got {other:?}"),
+        }
+    }
+
+    /// The next chat message, skipping presence and typing frames.
+    pub async fn next_message(&mut self) -> ChatMessage {
+        loop {
+            match self.recv().await {
+                ServerFrame::Message(message) => return message,
+                ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => continue,
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// The parts of a `joined` frame, with names as plain strings.
+#[derive(Debug)]
+pub struct Joined {
+    pub room: String,
+    pub name: String,
+    pub members: Vec<String>,
+    pub history: Vec<ChatMessage>,
+    pub has_older: bool,
+}
+
+pub fn names(members: &[DisplayName]) -> Vec<String> {
+    members.iter().map(ToString::to_string).collect()
+}
+
+pub fn ids(messages: &[ChatMessage]) -> Vec<MessageId> {
+    messages.iter().map(|message| message.id).collect()
+}
+
+pub fn room_name(room: &str) -> common::RoomName {
+    common::RoomName::parse(room).expect("valid room")
+}
