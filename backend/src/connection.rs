@@ -29,9 +29,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most queued frames the writer takes at once and sends with one flush.
 pub const WRITE_BURST: usize = 64;
 
-/// Longest the server waits to send its close frame and flush the socket
-/// when it ends a connection; the peer may not be reading at all.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest the server tries to deliver its close frame when it ends a
+/// connection. A slow consumer gets it once it reads what is already on its
+/// way; one that reads nothing at all is dropped after this.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Per-connection settings taken from the configuration.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,7 @@
 //! Logging: `tracing` to stderr, filtered by `RUST_LOG` as usual.
 
 use crate::hub::TRACER;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// The filter when `RUST_LOG` is not set: the server's own events at info

@@ -13,6 +13,7 @@
 //!   database, whose room ids it would otherwise collide with.
 
 use super::{HistoryPage, HistoryQuery, MessageStore, RoomActivity, StoreError, StoreFuture};
+use common::api::HISTORY_MAX_BYTES;
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::fs::File;
@@ -349,13 +350,17 @@ fn read_history(
         Ok(row_to_message(room, row))
     })?;
     let mut messages = Vec::with_capacity(query.limit.min(1024));
+    let mut text_bytes = 0;
     let mut has_older = false;
     for row in rows {
-        if messages.len() == query.limit {
+        let message = row??;
+        text_bytes += message.text.as_str().len();
+        if messages.len() == query.limit || (text_bytes > HISTORY_MAX_BYTES && !messages.is_empty())
+        {
             has_older = true;
             break;
         }
-        messages.push(row??);
+        messages.push(message);
     }
     messages.reverse();
     Ok(HistoryPage {
@@ -451,10 +456,9 @@ mod tests {
         for append in appends {
             append.await.expect("committed");
         }
-        store
-            .append(message("b", 1, "other room"))
-            .await
-            .expect("committed");
+        let mut newer = message("b", 1, "other room");
+        newer.ts = 5_000;
+        store.append(newer).await.expect("committed");
         let room = RoomName::parse("a").expect("valid");
 
         let page = store
@@ -478,6 +482,32 @@ mod tests {
         let rooms = store.recent_rooms(10).await.expect("reads");
         assert_eq!(rooms.len(), 2);
         assert_eq!(rooms[0].room.as_str(), "b", "most recently active first");
+    }
+
+    #[tokio::test]
+    async fn history_is_capped_by_text_size_too() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("chat.db")).expect("opens");
+        let long = "y".repeat(common::values::TEXT_MAX_CHARS);
+        let count = HISTORY_MAX_BYTES / long.len() + 10;
+        let appends: Vec<_> = (1..=count as u64)
+            .map(|id| store.append(message("a", id, &long)))
+            .collect();
+        for append in appends {
+            append.await.expect("committed");
+        }
+        let room = RoomName::parse("a").expect("valid");
+        let page = store
+            .history(&room, query(None, None, count))
+            .await
+            .expect("reads");
+        assert_eq!(page.messages.len(), HISTORY_MAX_BYTES / long.len());
+        assert_eq!(
+            page.messages.last().map(|m| m.id),
+            Some(count as u64),
+            "the newest ones"
+        );
+        assert!(page.has_older);
     }
 
     #[tokio::test]

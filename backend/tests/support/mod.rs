@@ -56,8 +56,15 @@ impl TestServer {
         Self::start_with(db, &[]).await
     }
 
-    /// Starts a server on `db` with extra command-line flags.
+    /// Starts a server on `db` with extra command-line flags. Set `TEST_LOG`
+    /// (a `RUST_LOG`-style filter) to see the server's logs.
     pub async fn start_with(db: &Path, flags: &[&str]) -> Self {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let db = db.to_str().expect("UTF-8 path");

@@ -1,0 +1,132 @@
+//! A client that stops reading must never delay anyone else: its bounded
+//! queue overflows, it alone is disconnected (close code 1013), and it can
+//! come back with `since` and miss nothing.
+
+mod support;
+
+use common::ServerFrame;
+use futures_util::StreamExt;
+use std::time::Duration;
+use support::{Client, TempDb, TestServer, FRAME_TIMEOUT};
+use tokio::net::TcpSocket;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Messages the fast client posts; together ~6 MB, more than the socket
+/// buffers between the server and a client that does not read can hold.
+const MESSAGES: usize = 1_500;
+/// The fast client posts this many at a time, then reads them back.
+const BURST: usize = 50;
+/// Deadline for a whole burst to come back to the fast client.
+const BURST_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A client whose socket has a tiny receive buffer, so its backlog fills
+/// the server's side quickly.
+async fn connect_with_small_buffer(server: &TestServer) -> Client {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4 * 1024).expect("SO_RCVBUF");
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (ws, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
+        .await
+        .expect("handshake");
+    Client { ws }
+}
+
+/// Reads what reached the slow client, up to the close frame; returns the
+/// close frame and the id of the last message it saw.
+async fn read_to_close(mut slow: Client) -> (CloseFrame, u64) {
+    let mut last_seen = 0;
+    loop {
+        let frame = tokio::time::timeout(FRAME_TIMEOUT, slow.ws.next())
+            .await
+            .expect("the slow client is closed in time")
+            .expect("the socket ends with a close frame")
+            .expect("a well-formed frame");
+        match frame {
+            Message::Text(text) => {
+                if let Ok(ServerFrame::Message(message)) = ServerFrame::decode(&text) {
+                    last_seen = message.id;
+                }
+            }
+            Message::Close(close) => return (close.expect("a close frame with a code"), last_seen),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_delay_the_others() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--client-queue", "64"]).await;
+    let mut slow = connect_with_small_buffer(&server).await;
+    slow.join("lobby", "Slow").await;
+    let mut fast = server.connect().await;
+    fast.join("lobby", "Fast").await;
+
+    // `slow` reads nothing until the server has dropped it from the room.
+    let (dropped, dropped_seen) = oneshot::channel::<()>();
+    let slow = tokio::spawn(async move {
+        let _ = dropped_seen.await;
+        read_to_close(slow).await
+    });
+
+    let text = "x".repeat(3_900);
+    let mut dropped = Some(dropped);
+    for burst in 0..MESSAGES / BURST {
+        for i in 0..BURST {
+            fast.say("lobby", &text, Some(&format!("{burst}-{i}")))
+                .await;
+        }
+        let received = tokio::time::timeout(BURST_DEADLINE, async {
+            let mut received = 0;
+            while received < BURST {
+                match fast.recv().await {
+                    ServerFrame::Message(_) => received += 1,
+                    ServerFrame::Presence { members, .. } => {
+                        if !members.iter().any(|member| member.as_str() == "Slow") {
+                            if let Some(dropped) = dropped.take() {
+                                let _ = dropped.send(());
+                            }
+                        }
+                    }
+                    other => panic!("unexpected frame {other:?}"),
+                }
+            }
+        })
+        .await;
+        assert!(
+            received.is_ok(),
+            "burst {burst} was delayed past {BURST_DEADLINE:?}"
+        );
+    }
+    assert!(
+        dropped.is_none(),
+        "the slow client was removed from the room"
+    );
+
+    // After what was already on its way, the slow client finds a close
+    // frame that says why.
+    let (close, last_seen) = slow.await.expect("the reader does not panic");
+    assert_eq!(u16::from(close.code), 1013);
+    assert!(close.reason.contains("slow consumer"), "{}", close.reason);
+
+    // It comes back and resumes right after what it saw.
+    let mut back = server.connect().await;
+    let joined = back.join_since("lobby", "Slow", Some(last_seen)).await;
+    let ids = support::ids(&joined.history);
+    assert_eq!(
+        ids.last(),
+        Some(&(MESSAGES as u64)),
+        "up to the newest message"
+    );
+    assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1), "no gaps");
+    if joined.has_older {
+        // The history was capped; the rest is in the API, down to last_seen.
+        assert!(ids[0] > last_seen + 1);
+    } else {
+        assert_eq!(ids[0], last_seen + 1, "starts right after what it saw");
+    }
+    server.stop().await;
+}
