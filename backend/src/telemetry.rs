@@ -22,5 +22,7 @@ pub fn init(trace: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colors for a person at a terminal, plain text for log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -8,7 +8,6 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use common::api::HISTORY_MAX_BYTES;
 use common::{ChatMessage, MessageId, RoomName};
 use std::future::Future;
 use std::path::PathBuf;
@@ -46,7 +45,7 @@ pub trait MessageStore: Send + Sync + 'static {
 
 /// Which messages of a room [`MessageStore::history`] returns: the newest
 /// ones with `after < id < before`, at most `limit` of them and at most
-/// [`HISTORY_MAX_BYTES`] of text (but always at least one).
+/// [`common::api::HISTORY_MAX_BYTES`] of text (but always at least one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryQuery {
     /// Only messages with a larger id (exclusive); `None` for no lower bound.

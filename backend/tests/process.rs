@@ -1,0 +1,343 @@
+//! The `chat-server` binary as a process: what it says when it cannot
+//! start, its `--help`, and that `kill -9` loses no message any client saw.
+
+mod support;
+
+use common::api::MessagePage;
+use common::ChatMessage;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{Client, TempDb};
+use tokio_tungstenite::tungstenite::Message;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_chat-server");
+
+/// Longest the binary may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn chat_server() -> Command {
+    let mut command = Command::new(BINARY);
+    // Only what a test sets: no CHAT_* leaking in from the environment.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CHAT_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("RUST_LOG", "info");
+    command
+}
+
+/// Runs the binary to completion with `args`.
+fn run_to_end(args: &[&str]) -> Output {
+    chat_server()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chat-server")
+}
+
+/// A running server process and the address it listens on.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the binary on port 0 and reads the address it chose from its log.
+    fn start(db: &Path) -> Self {
+        let mut child = chat_server()
+            .args(["--addr", "127.0.0.1:0", "--db", db.to_str().expect("UTF-8")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn chat-server");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (found, address) = std::sync::mpsc::channel();
+        // Keep draining stderr for the life of the process, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if let Some(found) = found.take() {
+                        let _ = found.send(addr);
+                    }
+                }
+            }
+        });
+        let addr = address
+            .recv_timeout(START_TIMEOUT)
+            .expect("the server says where it listens");
+        Self {
+            child,
+            addr: addr.parse().expect("a socket address"),
+        }
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    async fn connect(&self) -> Client {
+        Client::connect(&format!("ws://{}/ws", self.addr)).await
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn messages_that_clients_saw_survive_kill_9() {
+    let db = TempDb::new();
+    let server = ServerProcess::start(&db.path());
+    let mut writer = server.connect().await;
+    let mut observer = server.connect().await;
+    writer.join("lobby", "Writer").await;
+    observer.join("lobby", "Observer").await;
+
+    // The writer streams messages without waiting; the server is killed
+    // while they are still being written and broadcast.
+    const SENT: usize = 2_000;
+    const KILL_AFTER: usize = 300;
+    let writing = tokio::spawn(async move {
+        for i in 0..SENT {
+            let frame =
+                format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
+            if writer.ws.send(Message::text(frame)).await.is_err() {
+                break; // The server is gone.
+            }
+        }
+    });
+    let mut seen: Vec<ChatMessage> = Vec::new();
+    while seen.len() < KILL_AFTER {
+        seen.push(observer.next_message().await);
+    }
+    server.kill_9();
+    // Whatever else reached the observer before the socket died counts too.
+    while let Ok(Some(Ok(Message::Text(text)))) =
+        tokio::time::timeout(Duration::from_secs(5), observer.ws.next()).await
+    {
+        if let Ok(common::ServerFrame::Message(message)) = common::ServerFrame::decode(&text) {
+            seen.push(message);
+        }
+    }
+    let _ = writing.await;
+    assert!(
+        seen.len() < SENT,
+        "the kill came before all messages were sent ({})",
+        seen.len()
+    );
+
+    let server = ServerProcess::start(&db.path());
+    let mut stored: BTreeMap<u64, ChatMessage> = BTreeMap::new();
+    let mut before = None;
+    loop {
+        let query = before.map(|id| format!("&before={id}")).unwrap_or_default();
+        let url = format!(
+            "http://{}/api/rooms/lobby/messages?limit=200{query}",
+            server.addr
+        );
+        let page: MessagePage = reqwest::get(url)
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON");
+        before = page.messages.first().map(|m| m.id);
+        stored.extend(page.messages.into_iter().map(|m| (m.id, m)));
+        if !page.has_older {
+            break;
+        }
+    }
+    for message in &seen {
+        assert_eq!(
+            stored.get(&message.id),
+            Some(message),
+            "message {} was seen but lost",
+            message.id
+        );
+    }
+    let last = *stored.keys().last().expect("something was stored");
+    eprintln!(
+        "killed with {} messages seen; {last} stored; {SENT} sent",
+        seen.len()
+    );
+    assert_eq!(
+        stored.keys().copied().collect::<Vec<_>>(),
+        (1..=last).collect::<Vec<_>>(),
+        "no gaps"
+    );
+
+    // Ids go on after the newest stored one.
+    let mut writer = server.connect().await;
+    writer.join("lobby", "Writer").await;
+    writer.say("lobby", "after the crash", None).await;
+    assert_eq!(writer.next_message().await.id, last + 1);
+}
+
+fn stderr_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line_and_exit_status_1() {
+    let db = TempDb::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    let output = run_to_end(&["--addr", &addr, "--db", db.path().to_str().expect("UTF-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!("cannot listen on {addr}")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn an_unwritable_database_is_one_clear_line_and_exit_status_1() {
+    let db = TempDb::new();
+    let missing_dir = db.dir().join("no-such-dir").join("chat.db");
+    let output = run_to_end(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        missing_dir.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    let errors: Vec<_> = lines
+        .iter()
+        .filter(|line| line.starts_with("chat-server:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{lines:?}");
+    assert!(errors[0].contains("cannot open database"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|line| line.contains("panicked")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_database_in_use_by_another_server_is_refused() {
+    let db = TempDb::new();
+    let _first = ServerProcess::start(&db.path());
+    let output = run_to_end(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        db.path().to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("in use by another chat-server")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn help_documents_every_flag_and_its_environment_variable() {
+    let output = run_to_end(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for (flag, env) in [
+        ("--addr", "CHAT_ADDR"),
+        ("--db", "CHAT_DB"),
+        ("--dist", "CHAT_DIST"),
+        ("--trace", "CHAT_TRACE"),
+        ("--allowed-origin", "CHAT_ALLOWED_ORIGINS"),
+        ("--client-queue", "CHAT_CLIENT_QUEUE"),
+        ("--max-message-bytes", "CHAT_MAX_MESSAGE_BYTES"),
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+        assert!(help.contains(env), "--help lacks {env}:\n{help}");
+    }
+    assert!(
+        help.contains("127.0.0.1:8080") && help.contains("chat.db"),
+        "defaults are shown:\n{help}"
+    );
+}
+
+#[test]
+fn trace_logs_room_activity_without_message_text() {
+    let db = TempDb::new();
+    let mut child = chat_server()
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db.path().to_str().expect("UTF-8"),
+            "--trace",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    let addr = lines
+        .by_ref()
+        .find_map(|line| {
+            line.split("listening on http://").nth(1).map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .expect("the server says where it listens");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut client = Client::connect(&format!("ws://{addr}/ws")).await;
+        client.join("lobby", "Ann").await;
+        client.say("lobby", "a secret text", None).await;
+        client.next_message().await;
+    });
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut traced = Vec::new();
+    for line in lines {
+        traced.push(line.clone());
+        assert!(
+            !line.contains("a secret text"),
+            "message text in the log: {line}"
+        );
+        if line.contains("forward") || Instant::now() > deadline {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        traced
+            .iter()
+            .any(|line| line.contains("join") && line.contains("Ann")),
+        "{traced:?}"
+    );
+    assert!(
+        traced
+            .iter()
+            .any(|line| line.contains("forward") && line.contains("id=1")),
+        "{traced:?}"
+    );
+}
