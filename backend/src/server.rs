@@ -45,7 +45,7 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The listener has no local address.
-    #[error("cannot read the listening address: {0}")]
+    #[error("cannot read the listening address")]
     Listener(#[source] std::io::Error),
 }
 

@@ -78,7 +78,7 @@ pub struct RoomActivity {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file could not be opened or set up.
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open {
         /// The database file.
         path: PathBuf,
@@ -96,13 +96,20 @@ pub enum StoreError {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// SQLite reported an error.
+    /// SQLite reported an error. (Not a `source`: the message already says
+    /// all there is, and logs print only the top-level message.)
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// A stored row does not hold a valid message.
     #[error("stored message is not valid: {0}")]
     Corrupt(String),
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sqlite(err)
+    }
 }
