@@ -192,3 +192,36 @@ async fn joining_a_room_twice_is_refused() {
     assert_still_usable(&mut ann).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_the_database_cannot_store_is_refused_and_can_be_sent_again() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    let mut bob = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+    ann.expect_presence().await;
+
+    // Another process holds the database's write lock longer than the
+    // server waits for it (store::sqlite::BUSY_TIMEOUT): the commit fails
+    // for real.
+    let blocker = rusqlite::Connection::open(db.path()).expect("open the database");
+    blocker
+        .execute_batch("BEGIN EXCLUSIVE")
+        .expect("take the write lock");
+    ann.say("lobby", "lost?", Some("n-1")).await;
+    let error = ann.expect_error().await;
+    assert_eq!(error.code, ErrorCode::Unavailable);
+    assert_eq!(error.nonce.map(String::from).as_deref(), Some("n-1"));
+    bob.expect_silence().await;
+
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    ann.say("lobby", "lost?", Some("n-1")).await;
+    let message = bob.next_message().await;
+    assert_eq!(
+        (message.text.as_str(), message.nonce.map(String::from)),
+        ("lost?", Some("n-1".to_owned()))
+    );
+    server.stop().await;
+}

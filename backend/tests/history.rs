@@ -111,12 +111,7 @@ async fn since_is_capped_and_says_so() {
 
     // The rest is one API call away.
     let url = server.url("/api/rooms/lobby/messages?before=6");
-    let page: MessagePage = reqwest::get(url)
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let page: MessagePage = support::get_json(url).await;
     assert_eq!(ids(&page.messages), [1, 2, 3, 4, 5]);
     assert!(!page.has_older);
     server.stop().await;
@@ -161,12 +156,7 @@ async fn the_room_list_shows_members_and_last_ids() {
     let mut cid = server.connect().await;
     cid.join("busy", "Cid").await;
 
-    let rooms: Vec<RoomSummary> = reqwest::get(server.url("/api/rooms"))
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let rooms: Vec<RoomSummary> = support::get_json(server.url("/api/rooms")).await;
     let summary: Vec<(String, u32, u64)> = rooms
         .into_iter()
         .map(|r| (r.room.to_string(), r.members, r.last_id))
@@ -182,12 +172,7 @@ async fn the_room_list_shows_members_and_last_ids() {
     bob.round_trip().await;
     let deadline = tokio::time::Instant::now() + support::FRAME_TIMEOUT;
     loop {
-        let rooms: Vec<RoomSummary> = reqwest::get(server.url("/api/rooms"))
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let rooms: Vec<RoomSummary> = support::get_json(server.url("/api/rooms")).await;
         let busy = rooms
             .iter()
             .find(|r| r.room.as_str() == "busy")
@@ -213,12 +198,7 @@ async fn history_pages_go_back_in_time() {
     ann.join("lobby", "Ann").await;
     post(&mut ann, "lobby", 10).await;
     let page = |query: &str| {
-        let url = server.url(&format!("/api/rooms/lobby/messages{query}"));
-        async move {
-            let response = reqwest::get(url).await.expect("GET");
-            assert_eq!(response.status(), 200);
-            response.json::<MessagePage>().await.expect("JSON")
-        }
+        support::get_json::<MessagePage>(server.url(&format!("/api/rooms/lobby/messages{query}")))
     };
 
     let newest = page("?limit=4").await;
@@ -235,10 +215,9 @@ async fn history_pages_go_back_in_time() {
         "default limit covers all 10"
     );
     assert!(page("?before=1").await.messages.is_empty());
-    let empty = reqwest::get(server.url("/api/rooms/never-used/messages"))
-        .await
-        .expect("GET");
-    assert_eq!(empty.status(), 200);
+    let never_used: MessagePage =
+        support::get_json(server.url("/api/rooms/never-used/messages")).await;
+    assert!(never_used.messages.is_empty() && !never_used.has_older);
     server.stop().await;
 }
 
@@ -253,12 +232,7 @@ async fn history_page_limit_is_capped() {
         "/api/rooms/lobby/messages?limit={}",
         MAX_PAGE_LIMIT * 10
     ));
-    let page: MessagePage = reqwest::get(url)
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let page: MessagePage = support::get_json(url).await;
     assert_eq!(page.messages.len(), MAX_PAGE_LIMIT);
     assert!(page.has_older);
     server.stop().await;

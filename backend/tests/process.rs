@@ -152,12 +152,7 @@ async fn messages_that_clients_saw_survive_kill_9() {
             "http://{}/api/rooms/lobby/messages?limit=200{query}",
             server.addr
         );
-        let page: MessagePage = reqwest::get(url)
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let page: MessagePage = support::get_json(url).await;
         before = page.messages.first().map(|m| m.id);
         stored.extend(page.messages.into_iter().map(|m| (m.id, m)));
         if !page.has_older {

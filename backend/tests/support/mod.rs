@@ -269,6 +269,13 @@ pub struct Joined {
     pub has_older: bool,
 }
 
+/// `GET url`, expecting a 200 with a JSON body of type `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> T {
+    let response = reqwest::get(&url).await.expect("GET");
+    assert_eq!(response.status(), 200, "GET {url}");
+    response.json().await.expect("a JSON body")
+}
+
 pub fn names(members: &[DisplayName]) -> Vec<String> {
     members.iter().map(ToString::to_string).collect()
 }
