@@ -5,12 +5,16 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Frames a client's outgoing queue holds by default (see `--client-queue`).
-/// A committed batch of messages (up to `store::MAX_WRITE_BATCH` of them)
-/// is broadcast at once, so the queue must hold several batches for a
-/// client that reads normally to never overflow it. Slots cost memory only
-/// when used, and queued frames are shared between recipients.
-pub const DEFAULT_CLIENT_QUEUE: u32 = 1024;
+/// Bytes a client's outgoing queue holds by default (see
+/// `--client-queue-bytes`): thousands of ordinary chat frames, so a client
+/// that reads normally never overflows it even when a committed batch of
+/// messages is broadcast at once. Frames in it are shared between
+/// recipients, so this bounds, rather than costs, memory.
+pub const DEFAULT_CLIENT_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Smallest allowed `--client-queue-bytes`: the largest frame the server
+/// sends (a `joined` frame with a full history) must fit.
+pub const MIN_CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
 
 /// Largest WebSocket message a client may send by default, in bytes (see
 /// `--max-message-bytes`): room for a message of the longest allowed text in
@@ -48,13 +52,24 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
-    /// Frames a client's outgoing queue holds. A client whose queue is full
-    /// does not read fast enough and is disconnected (close code 1013).
-    #[arg(long, env = "CHAT_CLIENT_QUEUE", default_value_t = DEFAULT_CLIENT_QUEUE, value_parser = clap::value_parser!(u32).range(1..))]
-    pub client_queue: u32,
+    /// Bytes of frames that may wait to be written to one client. A client
+    /// with more does not read fast enough and is disconnected (close code
+    /// 1013). While more than half waits, the server stops reading the
+    /// client's own requests, so one that posts faster than it reads slows
+    /// down instead.
+    #[arg(long, env = "CHAT_CLIENT_QUEUE_BYTES", default_value_t = DEFAULT_CLIENT_QUEUE_BYTES, value_parser = parse_client_queue_bytes)]
+    pub client_queue_bytes: usize,
 
     /// Largest WebSocket message a client may send, in bytes; a larger one
     /// closes its connection (close code 1009).
     #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES, value_parser = clap::value_parser!(u32).range(256..))]
     pub max_message_bytes: u32,
+}
+
+fn parse_client_queue_bytes(value: &str) -> Result<usize, String> {
+    let bytes: usize = value.parse().map_err(|err| format!("{err}"))?;
+    if bytes < MIN_CLIENT_QUEUE_BYTES {
+        return Err(format!("must be at least {MIN_CLIENT_QUEUE_BYTES} bytes"));
+    }
+    Ok(bytes)
 }

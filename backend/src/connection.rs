@@ -7,7 +7,9 @@
 //! queue without blocking, and a client whose queue is full is closed as a
 //! slow consumer (see [`ClientHandle::deliver`]).
 
-use crate::hub::client::{next_client_id, ClientHandle, CloseReason, Disconnect, EncodedFrame};
+use crate::hub::client::{
+    next_client_id, ClientHandle, CloseReason, Disconnect, EncodedFrame, QueuedBytes,
+};
 use crate::hub::room::RoomHandle;
 use crate::hub::Hub;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -16,8 +18,9 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -29,6 +32,16 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most queued frames the writer takes at once and sends with one flush.
 pub const WRITE_BURST: usize = 64;
 
+/// A connection reads its client's next request only while at most this
+/// share (in percent) of the client's outgoing queue is in use.
+pub const PAUSE_READING_PERCENT: usize = 50;
+
+/// Most messages one connection may have on their way to the database and
+/// back; its next `send` waits (and so does its socket) until one is done.
+/// With [`PAUSE_READING_PERCENT`] this keeps a client that posts faster than
+/// it reads from overflowing its own queue with its echoes.
+pub const MAX_POSTS_IN_FLIGHT: usize = 64;
+
 /// Longest the server tries to deliver its close frame when it ends a
 /// connection. A slow consumer gets it once it reads what is already on its
 /// way; one that reads nothing at all is dropped after this.
@@ -37,8 +50,8 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Per-connection settings taken from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionSettings {
-    /// Capacity of the client's outgoing queue, in frames.
-    pub client_queue: usize,
+    /// Capacity of the client's outgoing queue, in bytes.
+    pub client_queue_bytes: usize,
 }
 
 /// Serves one upgraded WebSocket until either side closes it or the server
@@ -55,13 +68,18 @@ pub async fn serve(
     async move {
         tracing::debug!("connected");
         let (sink, stream) = socket.split();
-        let (outbound, queue) = mpsc::channel(settings.client_queue);
+        let (outbound, queue) = mpsc::unbounded_channel();
+        let queued = QueuedBytes::new(settings.client_queue_bytes);
         let disconnect = Disconnect::child_of(&shutdown);
-        let client = ClientHandle::new(id, outbound, disconnect.clone());
-        let writer = tokio::spawn(write_frames(sink, queue, disconnect.clone()).in_current_span());
+        let client = ClientHandle::new(id, outbound, Arc::clone(&queued), disconnect.clone());
+        let writer = write_frames(sink, queue, Arc::clone(&queued), disconnect.clone());
+        let writer = tokio::spawn(writer.in_current_span());
 
+        let posts = Arc::new(Semaphore::new(MAX_POSTS_IN_FLIGHT));
         let mut session = Session {
             client,
+            queued,
+            posts,
             hub,
             rooms: HashMap::new(),
         };
@@ -81,16 +99,26 @@ pub async fn serve(
 /// What the connection knows of itself: its handle and the rooms it joined.
 struct Session {
     client: ClientHandle,
+    queued: Arc<QueuedBytes>,
+    /// One permit per post on its way to the database and back.
+    posts: Arc<Semaphore>,
     hub: Hub,
     rooms: HashMap<RoomName, RoomHandle>,
 }
 
 impl Session {
     async fn read_frames(&mut self, mut stream: SplitStream<WebSocket>, disconnect: &Disconnect) {
+        let resume_at = self.queued.limit() * PAUSE_READING_PERCENT / 100;
         loop {
+            // Flow control: a client that posts faster than it reads what
+            // its rooms send back waits here, and TCP pushes back on it,
+            // before its own queue can overflow.
             let message = tokio::select! {
                 () = disconnect.requested() => return,
-                message = stream.next() => message,
+                message = async {
+                    self.queued.wait_until_at_most(resume_at).await;
+                    stream.next().await
+                } => message,
             };
             match message {
                 Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()).await,
@@ -136,8 +164,12 @@ impl Session {
                 let handle = self
                     .joined(&room)
                     .map_err(|err| err.about(&room, nonce.as_ref()))?;
+                // Waits while this connection has its most posts on their way.
+                let Ok(permit) = Arc::clone(&self.posts).acquire_owned().await else {
+                    return Err(room_gone(&room).about(&room, nonce.as_ref()));
+                };
                 if handle
-                    .post(self.client.id(), text, nonce.clone())
+                    .post(self.client.id(), text, nonce.clone(), permit)
                     .await
                     .is_err()
                 {
@@ -203,7 +235,8 @@ fn is_message_too_big(err: &axum::Error) -> bool {
 /// then sends the close frame that says why.
 async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<EncodedFrame>,
+    mut queue: mpsc::UnboundedReceiver<EncodedFrame>,
+    queued: Arc<QueuedBytes>,
     disconnect: Disconnect,
 ) {
     let mut frames = Vec::with_capacity(WRITE_BURST);
@@ -217,6 +250,7 @@ async fn write_frames(
             break; // Every handle is gone.
         }
         // Everything queued goes out in one flush.
+        let bytes = frames.iter().map(|frame| frame.as_str().len()).sum();
         let write = async {
             for frame in frames.drain(..) {
                 sink.feed(Message::Text(frame)).await?;
@@ -227,6 +261,7 @@ async fn write_frames(
             () = disconnect.requested() => break,
             written = timeout(WRITE_TIMEOUT, write) => written,
         };
+        queued.release(bytes);
         match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {

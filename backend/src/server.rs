@@ -60,7 +60,7 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
     let store: Arc<dyn MessageStore> = Arc::new(SqliteStore::open(&config.db)?);
-    let hub = Hub::new(Arc::clone(&store), config.client_queue as usize);
+    let hub = Hub::new(Arc::clone(&store));
     let stop = CancellationToken::new();
     let websockets = TaskTracker::new();
     let app = http::router(AppState {

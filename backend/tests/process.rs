@@ -262,7 +262,7 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--dist", "CHAT_DIST"),
         ("--trace", "CHAT_TRACE"),
         ("--allowed-origin", "CHAT_ALLOWED_ORIGINS"),
-        ("--client-queue", "CHAT_CLIENT_QUEUE"),
+        ("--client-queue-bytes", "CHAT_CLIENT_QUEUE_BYTES"),
         ("--max-message-bytes", "CHAT_MAX_MESSAGE_BYTES"),
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");

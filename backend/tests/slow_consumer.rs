@@ -5,7 +5,7 @@
 mod support;
 
 use common::ServerFrame;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use support::{Client, TempDb, TestServer, FRAME_TIMEOUT};
 use tokio::net::TcpSocket;
@@ -13,9 +13,10 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Messages the fast client posts; together ~6 MB, more than the socket
-/// buffers between the server and a client that does not read can hold.
-const MESSAGES: usize = 1_500;
+/// Messages the fast client posts; together ~12 MB, more than the socket
+/// buffers between the server and a client that does not read plus its
+/// queue (the smallest allowed, 1 MiB) can hold.
+const MESSAGES: usize = 3_000;
 /// The fast client posts this many at a time, then reads them back.
 const BURST: usize = 50;
 /// Deadline for a whole burst to come back to the fast client.
@@ -59,7 +60,7 @@ async fn read_to_close(mut slow: Client) -> (CloseFrame, u64) {
 #[tokio::test]
 async fn a_client_that_stops_reading_does_not_delay_the_others() {
     let db = TempDb::new();
-    let server = TestServer::start_with(&db.path(), &["--client-queue", "64"]).await;
+    let server = TestServer::start_with(&db.path(), &["--client-queue-bytes", "1048576"]).await;
     let mut slow = connect_with_small_buffer(&server).await;
     slow.join("lobby", "Slow").await;
     let mut fast = server.connect().await;
@@ -128,5 +129,50 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     } else {
         assert_eq!(ids[0], last_seen + 1, "starts right after what it saw");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_posts_faster_than_it_reads_is_slowed_down_not_dropped() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--client-queue-bytes", "1048576"]).await;
+    let mut client = server.connect().await;
+    client.join("lobby", "Flood").await;
+    let (mut socket_out, mut socket_in) = client.ws.split();
+
+    // ~10 MB of posts, written as fast as the socket takes them ...
+    const POSTS: usize = 5_000;
+    let text = "y".repeat(2_000);
+    let writer = tokio::spawn(async move {
+        for i in 0..POSTS {
+            let frame =
+                format!(r#"{{"type":"send","room":"lobby","text":"{text}","nonce":"{i}"}}"#);
+            socket_out
+                .send(Message::text(frame))
+                .await
+                .expect("the server keeps the socket open");
+        }
+    });
+    // ... while the echoes are read at a leisurely pace.
+    let mut ids = Vec::with_capacity(POSTS);
+    while ids.len() < POSTS {
+        let frame = tokio::time::timeout(FRAME_TIMEOUT, socket_in.next())
+            .await
+            .expect("echoes keep coming")
+            .expect("the socket stays open")
+            .expect("a well-formed frame");
+        match frame {
+            Message::Text(text) => match ServerFrame::decode(&text).expect("a valid frame") {
+                ServerFrame::Message(message) => ids.push(message.id),
+                other => panic!("unexpected frame {other:?}"),
+            },
+            other => panic!("expected messages only, got {other:?}"),
+        }
+        if ids.len() % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    writer.await.expect("the writer finished");
+    assert_eq!(ids, (1..=POSTS as u64).collect::<Vec<_>>());
     server.stop().await;
 }

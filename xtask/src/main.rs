@@ -47,7 +47,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask test | cargo xtask setup".to_owned()
+    "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask test | cargo xtask setup"
+        .to_owned()
 }
 
 /// Builds everything in release mode and replaces this process with the server.
@@ -55,9 +56,22 @@ fn run(server_args: &[String]) -> Result {
     setup()?;
     let root = workspace_root();
     step("building the web client (trunk build --release)");
-    cargo_tool("trunk").args(["build", "--release"]).current_dir(&root).check()?;
+    cargo_tool("trunk")
+        .args(["build", "--release"])
+        .current_dir(&root)
+        .check()?;
     step("building the server (cargo build --release)");
-    cargo().args(["build", "--release", "--package", "backend", "--bin", "chat-server"]).current_dir(&root).check()?;
+    cargo()
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "backend",
+            "--bin",
+            "chat-server",
+        ])
+        .current_dir(&root)
+        .check()?;
     let server_args: Vec<&String> = server_args.iter().skip_while(|arg| *arg == "--").collect();
     step("starting chat-server (Ctrl-C stops it)");
     let mut server = Command::new(root.join("target/release/chat-server"));
@@ -70,14 +84,27 @@ fn test() -> Result {
     setup()?;
     let root = workspace_root();
     step("formatting (cargo fmt --check)");
-    cargo().args(["fmt", "--all", "--", "--check"]).current_dir(&root).check()?;
+    cargo()
+        .args(["fmt", "--all", "--", "--check"])
+        .current_dir(&root)
+        .check()?;
     step("lints (cargo clippy -D warnings)");
     cargo()
-        .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
         .current_dir(&root)
         .check()?;
     step("the web client's release build (trunk build --release)");
-    cargo_tool("trunk").args(["build", "--release"]).current_dir(&root).check()?;
+    cargo_tool("trunk")
+        .args(["build", "--release"])
+        .current_dir(&root)
+        .check()?;
     step("tests (cargo nextest run --workspace)");
     cargo()
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
@@ -88,7 +115,11 @@ fn test() -> Result {
 /// Installs what is missing.
 fn setup() -> Result {
     ensure_wasm_target()?;
-    ensure_cargo_install("trunk", TRUNK_VERSION_PREFIX, &["trunk", "--locked", "--version", TRUNK_VERSION])?;
+    ensure_cargo_install(
+        "trunk",
+        TRUNK_VERSION_PREFIX,
+        &["trunk", "--locked", "--version", TRUNK_VERSION],
+    )?;
     let bindgen = locked_version("wasm-bindgen")?;
     // Not `--locked`: the registry here may lack versions its lock file names.
     ensure_cargo_install(
@@ -96,7 +127,11 @@ fn setup() -> Result {
         &format!("wasm-bindgen {bindgen}"),
         &["wasm-bindgen-cli", "--version", &format!("={bindgen}")],
     )?;
-    ensure_cargo_install("cargo-nextest", "cargo-nextest", &["cargo-nextest", "--locked"])?;
+    ensure_cargo_install(
+        "cargo-nextest",
+        "cargo-nextest",
+        &["cargo-nextest", "--locked"],
+    )?;
     ensure_wasm_opt()
 }
 
@@ -106,7 +141,9 @@ fn ensure_wasm_target() -> Result {
         return Ok(());
     }
     step(&format!("installing the {WASM_TARGET} target"));
-    Command::new("rustup").args(["target", "add", WASM_TARGET]).check()
+    Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .check()
 }
 
 /// Runs `cargo install <install_args>` unless `<binary> --version` already
@@ -116,7 +153,10 @@ fn ensure_cargo_install(binary: &str, version_prefix: &str, install_args: &[&str
     if found.trim_start().starts_with(version_prefix) {
         return Ok(());
     }
-    step(&format!("installing {} (cargo install; this takes a few minutes once)", install_args[0]));
+    step(&format!(
+        "installing {} (cargo install; this takes a few minutes once)",
+        install_args[0]
+    ));
     cargo().arg("install").args(install_args).check()
 }
 
@@ -126,12 +166,20 @@ fn ensure_wasm_opt() -> Result {
     }
     step("installing wasm-opt (Debian's binaryen)");
     let apt = |args: &[&str]| {
-        let mut command = if is_root() { Command::new("apt-get") } else { sudo("apt-get") };
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive").check()
+        let mut command = if is_root() {
+            Command::new("apt-get")
+        } else {
+            sudo("apt-get")
+        };
+        command
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .check()
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "binaryen"])
-        .map_err(|err| format!("{err}\ninstall binaryen (which provides wasm-opt) by hand and retry"))
+    apt(&["install", "-y", "-qq", "binaryen"]).map_err(|err| {
+        format!("{err}\ninstall binaryen (which provides wasm-opt) by hand and retry")
+    })
 }
 
 /// The version of `package` that `Cargo.lock` pins.
@@ -142,7 +190,10 @@ fn locked_version(package: &str) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == format!("name = \"{package}\"") {
-            if let Some(version) = lines.next().and_then(|next| next.strip_prefix("version = \"")) {
+            if let Some(version) = lines
+                .next()
+                .and_then(|next| next.strip_prefix("version = \""))
+            {
                 return Ok(version.trim_end_matches('"').to_owned());
             }
         }
@@ -152,7 +203,10 @@ fn locked_version(package: &str) -> Result<String> {
 
 fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 fn cargo() -> Command {
@@ -173,8 +227,15 @@ fn path_with_cargo_bin() -> OsString {
     let cargo_home = env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    let mut paths: Vec<PathBuf> = cargo_home.map(|home| home.join("bin")).into_iter().collect();
-    paths.extend(env::var_os("PATH").map(|path| env::split_paths(&path).collect::<Vec<_>>()).unwrap_or_default());
+    let mut paths: Vec<PathBuf> = cargo_home
+        .map(|home| home.join("bin"))
+        .into_iter()
+        .collect();
+    paths.extend(
+        env::var_os("PATH")
+            .map(|path| env::split_paths(&path).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
     env::join_paths(paths).unwrap_or_default()
 }
 
@@ -194,7 +255,9 @@ fn step(what: &str) {
 
 /// The standard output of a command that must succeed.
 fn output(command: &mut Command) -> Result<String> {
-    let result = command.output().map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    let result = command
+        .output()
+        .map_err(|err| format!("cannot run {command:?}: {err}"))?;
     if !result.status.success() {
         return Err(format!("{command:?} failed with {}", result.status));
     }
@@ -208,7 +271,9 @@ trait Check {
 
 impl Check for Command {
     fn check(&mut self) -> Result {
-        let status = self.status().map_err(|err| format!("cannot run {self:?}: {err}"))?;
+        let status = self
+            .status()
+            .map_err(|err| format!("cannot run {self:?}: {err}"))?;
         if status.success() {
             Ok(())
         } else {

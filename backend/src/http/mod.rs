@@ -46,8 +46,8 @@ pub struct HttpSettings {
     pub dist: PathBuf,
     /// Origins allowed to open WebSockets besides the server's own host.
     pub allowed_origins: Vec<String>,
-    /// Capacity of each client's outgoing queue, in frames.
-    pub client_queue: usize,
+    /// Capacity of each client's outgoing queue, in bytes.
+    pub client_queue_bytes: usize,
     /// Largest WebSocket message a client may send, in bytes.
     pub max_message_bytes: usize,
 }
@@ -57,7 +57,7 @@ impl From<&Config> for HttpSettings {
         Self {
             dist: config.dist.clone(),
             allowed_origins: config.allowed_origins.clone(),
-            client_queue: config.client_queue as usize,
+            client_queue_bytes: config.client_queue_bytes,
             max_message_bytes: config.max_message_bytes as usize,
         }
     }

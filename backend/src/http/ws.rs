@@ -39,7 +39,7 @@ pub async fn upgrade(
             .into_response();
     }
     let settings = ConnectionSettings {
-        client_queue: state.settings.client_queue,
+        client_queue_bytes: state.settings.client_queue_bytes,
     };
     let max_message = state.settings.max_message_bytes;
     upgrade

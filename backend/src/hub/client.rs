@@ -2,9 +2,9 @@
 //! and how to tell its connection to go.
 
 use axum::extract::ws::Utf8Bytes;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// A frame serialized once and shared by every recipient (cloning is a
@@ -106,20 +106,89 @@ impl Disconnect {
     }
 }
 
+/// How many bytes of frames wait for one client: queued for its connection's
+/// writer and not yet written to its socket. The queue is bounded in bytes
+/// rather than frames, so a burst of short chat lines fits where a few long
+/// ones would not, and the memory a client can hold is known.
+#[derive(Debug)]
+pub struct QueuedBytes {
+    bytes: AtomicUsize,
+    limit: usize,
+    drained: Notify,
+}
+
+impl QueuedBytes {
+    /// An empty queue that may hold `limit` bytes.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self {
+            bytes: AtomicUsize::new(0),
+            limit,
+            drained: Notify::new(),
+        })
+    }
+
+    /// Counts `len` more bytes in, unless that would pass the limit.
+    fn try_reserve(&self, len: usize) -> bool {
+        let before = self.bytes.fetch_add(len, Ordering::AcqRel);
+        if before + len > self.limit {
+            self.bytes.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Counts `len` bytes out: they were written (or dropped).
+    pub fn release(&self, len: usize) {
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+        self.drained.notify_waiters();
+    }
+
+    /// The bytes waiting now.
+    pub fn current(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// The most bytes that may wait.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Resolves once at most `bytes` bytes wait.
+    pub async fn wait_until_at_most(&self, bytes: usize) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a release in between is not missed.
+            drained.as_mut().enable();
+            if self.current() <= bytes {
+                return;
+            }
+            drained.await;
+        }
+    }
+}
+
 /// A connected client, as rooms see it.
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     id: ClientId,
-    outbound: mpsc::Sender<EncodedFrame>,
+    outbound: mpsc::UnboundedSender<EncodedFrame>,
+    queued: Arc<QueuedBytes>,
     disconnect: Disconnect,
 }
 
 impl ClientHandle {
-    /// A handle whose frames go to `outbound`.
-    pub fn new(id: ClientId, outbound: mpsc::Sender<EncodedFrame>, disconnect: Disconnect) -> Self {
+    /// A handle whose frames go to `outbound`, counted in `queued`.
+    pub fn new(
+        id: ClientId,
+        outbound: mpsc::UnboundedSender<EncodedFrame>,
+        queued: Arc<QueuedBytes>,
+        disconnect: Disconnect,
+    ) -> Self {
         Self {
             id,
             outbound,
+            queued,
             disconnect,
         }
     }
@@ -134,17 +203,31 @@ impl ClientHandle {
     /// does not read must not delay anyone else, so it is disconnected as a
     /// slow consumer instead (it can reconnect and resume with `since`).
     pub fn deliver(&self, frame: EncodedFrame) -> bool {
-        match self.outbound.try_send(frame) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.close_as_slow_consumer();
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
-        }
+        self.reserve(&frame) && self.deliver_reserved(frame)
     }
 
-    /// Disconnects the client because it has too many unread frames.
+    /// Counts `frame` against the client's queue before it is queued (a
+    /// room holds a joining member's frames until its history is sent).
+    /// Returns false, and disconnects the client, when the queue is full.
+    pub fn reserve(&self, frame: &EncodedFrame) -> bool {
+        if self.queued.try_reserve(frame.as_str().len()) {
+            return true;
+        }
+        self.close_as_slow_consumer();
+        false
+    }
+
+    /// Queues a frame already counted by [`ClientHandle::reserve`].
+    pub fn deliver_reserved(&self, frame: EncodedFrame) -> bool {
+        let len = frame.as_str().len();
+        if self.outbound.send(frame).is_err() {
+            self.queued.release(len); // The connection is gone.
+            return false;
+        }
+        true
+    }
+
+    /// Disconnects the client because it has too much unread.
     pub fn close_as_slow_consumer(&self) {
         tracing::info!(client = self.id, "disconnecting slow consumer");
         self.disconnect.close(CloseReason::SlowConsumer);

@@ -47,18 +47,15 @@ fn lock_registry(registry: &Registry) -> MutexGuard<'_, HashMap<RoomName, RoomEn
 pub struct Hub {
     registry: Registry,
     store: Arc<dyn MessageStore>,
-    client_queue: usize,
     rooms: TaskTracker,
 }
 
 impl Hub {
-    /// A hub storing messages in `store`, whose clients' outgoing queues
-    /// hold `client_queue` frames.
-    pub fn new(store: Arc<dyn MessageStore>, client_queue: usize) -> Self {
+    /// A hub storing messages in `store`.
+    pub fn new(store: Arc<dyn MessageStore>) -> Self {
         Self {
             registry: Registry::default(),
             store,
-            client_queue,
             rooms: TaskTracker::new(),
         }
     }
@@ -113,7 +110,6 @@ impl Hub {
             name.clone(),
             Arc::clone(&self.store),
             Arc::clone(&self.registry),
-            self.client_queue,
         );
         rooms.insert(
             name.clone(),

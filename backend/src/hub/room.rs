@@ -28,17 +28,19 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 /// Commands a room's inbox holds before senders wait. Senders are the
 /// connections of the room's members, so a busy room slows down only those
 /// who post to it.
-pub const ROOM_INBOX: usize = 1_024;
+pub const ROOM_INBOX: usize = 256;
 
 /// Messages of one room that may be waiting for their commit at once. Past
 /// this the room stops taking commands until commits catch up, which pushes
-/// back on the posters instead of growing memory.
-pub const MAX_PENDING_WRITES: usize = 4_096;
+/// back on the posters instead of growing memory. Four write batches keep
+/// the database busy; more would only lengthen the queue that members'
+/// outgoing queues must absorb once it commits.
+pub const MAX_PENDING_WRITES: usize = 1_024;
 
 /// What a room can be asked to do.
 #[derive(Debug)]
@@ -53,6 +55,7 @@ pub(super) enum Command {
         client: ClientId,
         text: MessageText,
         nonce: Option<Nonce>,
+        permit: OwnedSemaphorePermit,
     },
     Leave {
         client: ClientId,
@@ -91,17 +94,21 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomGone)
     }
 
-    /// Posts a message as `client`, who must be a member.
+    /// Posts a message as `client`, who must be a member. `permit` is
+    /// held until the message is stored and broadcast (or refused), which
+    /// bounds how many posts one connection has on their way.
     pub async fn post(
         &self,
         client: ClientId,
         text: MessageText,
         nonce: Option<Nonce>,
+        permit: OwnedSemaphorePermit,
     ) -> Result<(), RoomGone> {
         self.send(Command::Post {
             client,
             text,
             nonce,
+            permit,
         })
         .await
     }
@@ -145,9 +152,6 @@ pub(super) struct Room {
     /// Shared with the registry so `GET /api/rooms` can count members
     /// without asking the room.
     member_count: Arc<AtomicUsize>,
-    /// Most frames a member may have waiting (its outgoing queue's size);
-    /// also bounds a loading member's backlog.
-    client_queue: usize,
     members: Vec<Member>,
     last_assigned: MessageId,
     last_broadcast: MessageId,
@@ -162,7 +166,6 @@ impl Room {
         name: RoomName,
         store: Arc<dyn MessageStore>,
         registry: Registry,
-        client_queue: usize,
     ) -> (Self, RoomHandle, mpsc::Receiver<Command>, Arc<AtomicUsize>) {
         let (commands, inbox) = mpsc::channel(ROOM_INBOX);
         let member_count = Arc::new(AtomicUsize::new(0));
@@ -171,7 +174,6 @@ impl Room {
             store,
             registry,
             member_count: Arc::clone(&member_count),
-            client_queue,
             members: Vec::new(),
             last_assigned: 0,
             last_broadcast: 0,
@@ -233,7 +235,8 @@ impl Room {
                 client,
                 text,
                 nonce,
-            } => self.post(client, text, nonce),
+                permit,
+            } => self.post(client, text, nonce, permit),
             Command::Leave { client } => self.leave(client),
             Command::Typing { client } => self.typing(client),
         }
@@ -322,15 +325,23 @@ impl Room {
         };
         let member = &mut self.members[index];
         let backlog = member.backlog.take().unwrap_or_default();
-        let delivered = std::iter::once(encode(&joined))
-            .chain(backlog)
-            .all(|frame| member.client.deliver(frame));
+        // The backlog was counted against the member's queue as it grew.
+        let delivered = member.client.deliver(encode(&joined))
+            && backlog
+                .into_iter()
+                .all(|frame| member.client.deliver_reserved(frame));
         if !delivered {
             self.remove_members(&[client]);
         }
     }
 
-    fn post(&mut self, client: ClientId, text: MessageText, nonce: Option<Nonce>) {
+    fn post(
+        &mut self,
+        client: ClientId,
+        text: MessageText,
+        nonce: Option<Nonce>,
+        permit: OwnedSemaphorePermit,
+    ) {
         // A post from a member removed meanwhile (a slow consumer) is dropped
         // like the rest of what that connection had in flight.
         let Some(index) = self.position(client) else {
@@ -348,8 +359,11 @@ impl Room {
             nonce: nonce.clone(),
         };
         let write = self.store.append(message);
-        self.pending_writes
-            .push_back(Box::pin(async move { (client, nonce, write.await) }));
+        self.pending_writes.push_back(Box::pin(async move {
+            let written = write.await;
+            drop(permit);
+            (client, nonce, written)
+        }));
     }
 
     fn on_written(
@@ -424,7 +438,6 @@ impl Room {
         except: Option<ClientId>,
         keep_for_loading: bool,
     ) -> Vec<ClientId> {
-        let client_queue = self.client_queue;
         let mut gone = Vec::new();
         for member in &mut self.members {
             let id = member.client.id();
@@ -434,15 +447,14 @@ impl Room {
             let delivered = match &mut member.backlog {
                 None => member.client.deliver(frame.clone()),
                 Some(_) if !keep_for_loading => true,
-                Some(backlog) if backlog.len() < client_queue => {
-                    backlog.push(frame.clone());
-                    true
-                }
-                // The backlog is as full as a queue may be: treat the member
-                // as a slow consumer, as its queue would have overflowed too.
-                Some(_) => {
-                    member.client.close_as_slow_consumer();
-                    false
+                // Counted against the member's queue now, so a backlog
+                // cannot grow past what the queue may hold.
+                Some(backlog) => {
+                    let reserved = member.client.reserve(frame);
+                    if reserved {
+                        backlog.push(frame.clone());
+                    }
+                    reserved
                 }
             };
             if !delivered {
