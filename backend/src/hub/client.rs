@@ -227,6 +227,14 @@ impl ClientHandle {
         true
     }
 
+    /// Gives back `len` bytes reserved by [`ClientHandle::reserve`] for
+    /// frames that will not be sent after all.
+    pub fn unreserve(&self, len: usize) {
+        if len > 0 {
+            self.queued.release(len);
+        }
+    }
+
     /// Disconnects the client because it has too much unread.
     pub fn close_as_slow_consumer(&self) {
         tracing::info!(client = self.id, "disconnecting slow consumer");

@@ -2,6 +2,7 @@
 //! interface connections use for fan-out.
 //!
 //! - [`room`]: a room's actor, the single owner of its members and ids.
+//! - `members`: a room's members and the fan-out to them.
 //! - [`client`]: a connection as rooms see it (an outgoing queue and a way
 //!   to close it).
 //!
@@ -9,6 +10,7 @@
 //! the active rooms, not every room ever used.
 
 pub mod client;
+mod members;
 pub mod room;
 
 use crate::store::MessageStore;

@@ -13,7 +13,8 @@
 //! ends at the last broadcast id of the moment of joining and the backlog
 //! starts after it, so the member misses nothing and sees nothing twice.
 
-use super::client::{ClientHandle, ClientId, EncodedFrame};
+use super::client::{ClientHandle, ClientId};
+use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
@@ -25,7 +26,7 @@ use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
@@ -129,15 +130,6 @@ impl RoomHandle {
     }
 }
 
-/// A member of the room.
-struct Member {
-    client: ClientHandle,
-    name: DisplayName,
-    uniqueness_key: String,
-    /// `Some` while the member's history loads: the frames to send after it.
-    backlog: Option<Vec<EncodedFrame>>,
-}
-
 type PendingWrite = Pin<
     Box<dyn Future<Output = (ClientId, Option<Nonce>, Result<ChatMessage, StoreError>)> + Send>,
 >;
@@ -149,10 +141,10 @@ pub(super) struct Room {
     name: RoomName,
     store: Arc<dyn MessageStore>,
     registry: Registry,
-    /// Shared with the registry so `GET /api/rooms` can count members
-    /// without asking the room.
+    /// Identifies this room's entry in the registry (the entry holds the
+    /// same counter).
     member_count: Arc<AtomicUsize>,
-    members: Vec<Member>,
+    members: Members,
     last_assigned: MessageId,
     last_broadcast: MessageId,
     last_ts: u64,
@@ -170,11 +162,11 @@ impl Room {
         let (commands, inbox) = mpsc::channel(ROOM_INBOX);
         let member_count = Arc::new(AtomicUsize::new(0));
         let room = Self {
+            members: Members::new(name.clone(), Arc::clone(&member_count)),
             name,
             store,
             registry,
             member_count: Arc::clone(&member_count),
-            members: Vec::new(),
             last_assigned: 0,
             last_broadcast: 0,
             last_ts: 0,
@@ -248,27 +240,20 @@ impl Room {
         name: DisplayName,
         since: Option<MessageId>,
     ) -> Result<(), RequestError> {
-        if self.position(client.id()).is_some() {
+        if self.members.get(client.id()).is_some() {
             return Err(RequestError::new(
                 ErrorCode::AlreadyJoined,
                 "you are already in this room",
             )
             .about(&self.name, None));
         }
-        let uniqueness_key = name.uniqueness_key();
-        if self
-            .members
-            .iter()
-            .any(|member| member.uniqueness_key == uniqueness_key)
-        {
+        if self.members.name_taken(&name) {
             return Err(RequestError::new(
                 ErrorCode::NameTaken,
                 format!("the name {name} is already taken in this room"),
             )
             .about(&self.name, None));
         }
-        tracing::debug!(target: TRACER, room = %self.name, client = client.id(), name = %name, "join");
-
         // History ends at the last broadcast message; anything after it
         // reaches the new member through its backlog.
         let (after, limit) = match since {
@@ -284,26 +269,25 @@ impl Room {
         let id = client.id();
         self.pending_history
             .push(Box::pin(async move { (id, history.await) }));
-
-        self.members.push(Member {
-            client,
-            name,
-            uniqueness_key,
-            backlog: Some(Vec::new()),
-        });
-        self.member_count
-            .store(self.members.len(), Ordering::Relaxed);
-        self.announce_presence();
+        self.members.add_loading(client, name);
         Ok(())
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
-        // The member may have left while its history loaded.
-        let Some(index) = self.position(client) else {
-            return;
+        let Some(member) = self.members.get(client) else {
+            return; // It left while its history loaded.
         };
-        let page = match result {
-            Ok(page) => page,
+        match result {
+            Ok(page) => {
+                let joined = ServerFrame::Joined {
+                    room: self.name.clone(),
+                    name: member.name.clone(),
+                    members: self.members.names(),
+                    history: page.messages,
+                    has_older: page.has_older,
+                };
+                self.members.finish_loading(client, &joined);
+            }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "cannot read history for a join");
                 let error = RequestError::new(
@@ -311,27 +295,9 @@ impl Room {
                     "the room's history could not be read; join again",
                 )
                 .about(&self.name, None);
-                self.members[index].client.deliver(encode(&error.into()));
-                self.remove_members(&[client]);
-                return;
+                member.client.deliver(encode(&error.into()));
+                self.members.remove(&[client]);
             }
-        };
-        let joined = ServerFrame::Joined {
-            room: self.name.clone(),
-            name: self.members[index].name.clone(),
-            members: self.member_names(),
-            history: page.messages,
-            has_older: page.has_older,
-        };
-        let member = &mut self.members[index];
-        let backlog = member.backlog.take().unwrap_or_default();
-        // The backlog was counted against the member's queue as it grew.
-        let delivered = member.client.deliver(encode(&joined))
-            && backlog
-                .into_iter()
-                .all(|frame| member.client.deliver_reserved(frame));
-        if !delivered {
-            self.remove_members(&[client]);
         }
     }
 
@@ -344,7 +310,7 @@ impl Room {
     ) {
         // A post from a member removed meanwhile (a slow consumer) is dropped
         // like the rest of what that connection had in flight.
-        let Some(index) = self.position(client) else {
+        let Some(member) = self.members.get(client) else {
             return;
         };
         self.last_assigned += 1;
@@ -353,7 +319,7 @@ impl Room {
         let message = ChatMessage {
             room: self.name.clone(),
             id: self.last_assigned,
-            name: self.members[index].name.clone(),
+            name: member.name.clone(),
             text,
             ts: self.last_ts,
             nonce: nonce.clone(),
@@ -384,127 +350,37 @@ impl Room {
                     "forward"
                 );
                 let frame = encode(&ServerFrame::Message(message));
-                self.fan_out(&frame, None, true);
+                self.members.fan_out(&frame, Audience::Everyone);
             }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "message not stored");
-                if let Some(index) = self.position(author) {
+                if let Some(member) = self.members.get(author) {
                     let error = RequestError::new(
                         ErrorCode::Unavailable,
                         "the message could not be stored; send it again",
                     )
                     .about(&self.name, nonce.as_ref());
-                    self.members[index].client.deliver(encode(&error.into()));
+                    member.client.deliver(encode(&error.into()));
                 }
             }
         }
     }
 
     fn leave(&mut self, client: ClientId) {
-        if self.position(client).is_some() {
-            self.remove_members(&[client]);
+        if self.members.get(client).is_some() {
+            self.members.remove(&[client]);
         }
     }
 
     fn typing(&mut self, client: ClientId) {
-        let Some(index) = self.position(client) else {
+        let Some(member) = self.members.get(client) else {
             return;
         };
         let frame = encode(&ServerFrame::Typing {
             room: self.name.clone(),
-            name: self.members[index].name.clone(),
+            name: member.name.clone(),
         });
-        self.fan_out(&frame, Some(client), false);
-    }
-
-    /// Sends `frame` to every member but `except`. Loading members get it
-    /// after their history when `keep_for_loading` (messages), or not at all
-    /// (presence and typing, which `joined` and later frames supersede).
-    /// Members that cannot take it are removed, and the rest told so.
-    fn fan_out(&mut self, frame: &EncodedFrame, except: Option<ClientId>, keep_for_loading: bool) {
-        let mut gone = self.deliver_to_all(frame, except, keep_for_loading);
-        // Removing members announces presence, which can find more that are
-        // gone; loop rather than recurse, as each round only shrinks the room.
-        while !gone.is_empty() {
-            self.drop_members(&gone);
-            let presence = self.presence_frame();
-            gone = self.deliver_to_all(&presence, None, false);
-        }
-    }
-
-    fn deliver_to_all(
-        &mut self,
-        frame: &EncodedFrame,
-        except: Option<ClientId>,
-        keep_for_loading: bool,
-    ) -> Vec<ClientId> {
-        let mut gone = Vec::new();
-        for member in &mut self.members {
-            let id = member.client.id();
-            if Some(id) == except {
-                continue;
-            }
-            let delivered = match &mut member.backlog {
-                None => member.client.deliver(frame.clone()),
-                Some(_) if !keep_for_loading => true,
-                // Counted against the member's queue now, so a backlog
-                // cannot grow past what the queue may hold.
-                Some(backlog) => {
-                    let reserved = member.client.reserve(frame);
-                    if reserved {
-                        backlog.push(frame.clone());
-                    }
-                    reserved
-                }
-            };
-            if !delivered {
-                gone.push(id);
-            }
-        }
-        gone
-    }
-
-    fn remove_members(&mut self, ids: &[ClientId]) {
-        self.drop_members(ids);
-        self.announce_presence();
-    }
-
-    fn drop_members(&mut self, ids: &[ClientId]) {
-        let name = &self.name;
-        self.members.retain(|member| {
-            let stays = !ids.contains(&member.client.id());
-            if !stays {
-                tracing::debug!(target: TRACER, room = %name, client = member.client.id(), name = %member.name, "leave");
-            }
-            stays
-        });
-        self.member_count
-            .store(self.members.len(), Ordering::Relaxed);
-    }
-
-    fn announce_presence(&mut self) {
-        let frame = self.presence_frame();
-        self.fan_out(&frame, None, false);
-    }
-
-    fn presence_frame(&self) -> EncodedFrame {
-        encode(&ServerFrame::Presence {
-            room: self.name.clone(),
-            members: self.member_names(),
-        })
-    }
-
-    fn member_names(&self) -> Vec<DisplayName> {
-        self.members
-            .iter()
-            .map(|member| member.name.clone())
-            .collect()
-    }
-
-    fn position(&self, client: ClientId) -> Option<usize> {
-        self.members
-            .iter()
-            .position(|member| member.client.id() == client)
+        self.members.fan_out(&frame, Audience::LiveExcept(client));
     }
 
     fn is_idle(&self) -> bool {
@@ -548,10 +424,6 @@ impl Room {
         inbox.close();
         while inbox.try_recv().is_ok() {}
     }
-}
-
-fn encode(frame: &ServerFrame) -> EncodedFrame {
-    EncodedFrame::from(frame.encode())
 }
 
 fn unix_millis() -> u64 {

@@ -1,0 +1,190 @@
+//! The members of one room and the fan-out to them. Owned by the room's
+//! task, like everything else of the room.
+
+use super::client::{ClientHandle, ClientId, EncodedFrame};
+use super::TRACER;
+use common::{DisplayName, RoomName, ServerFrame};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A member of the room.
+pub(super) struct Member {
+    pub(super) client: ClientHandle,
+    pub(super) name: DisplayName,
+    uniqueness_key: String,
+    /// `Some` while the member's history loads: the frames to send after
+    /// it, already counted against the member's outgoing queue.
+    backlog: Option<Vec<EncodedFrame>>,
+}
+
+/// Which members get a frame that is not for everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience {
+    /// Live members, and loading ones after their history: a message.
+    Everyone,
+    /// Live members only: presence and typing, which a loading member's
+    /// `joined` and later frames supersede.
+    Live,
+    /// Live members but one: a typing notice, not echoed to the typist.
+    LiveExcept(ClientId),
+}
+
+/// The members of one room, in order of joining.
+pub(super) struct Members {
+    room: RoomName,
+    list: Vec<Member>,
+    /// Shared with the hub's registry, so the room list can count members
+    /// without asking the room.
+    count: Arc<AtomicUsize>,
+}
+
+impl Members {
+    pub(super) fn new(room: RoomName, count: Arc<AtomicUsize>) -> Self {
+        Self {
+            room,
+            list: Vec::new(),
+            count,
+        }
+    }
+
+    pub(super) fn get(&self, client: ClientId) -> Option<&Member> {
+        self.list.iter().find(|member| member.client.id() == client)
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether a member already goes by `name`, ignoring case.
+    pub(super) fn name_taken(&self, name: &DisplayName) -> bool {
+        let key = name.uniqueness_key();
+        self.list.iter().any(|member| member.uniqueness_key == key)
+    }
+
+    /// Adds a member whose history is still loading, and tells the others.
+    pub(super) fn add_loading(&mut self, client: ClientHandle, name: DisplayName) {
+        tracing::debug!(target: TRACER, room = %self.room, client = client.id(), name = %name, "join");
+        let uniqueness_key = name.uniqueness_key();
+        self.list.push(Member {
+            client,
+            name,
+            uniqueness_key,
+            backlog: Some(Vec::new()),
+        });
+        self.count.store(self.list.len(), Ordering::Relaxed);
+        self.announce_presence();
+    }
+
+    /// Sends a loading member its `joined` frame and then its backlog, and
+    /// makes it live. A member that cannot take them is removed.
+    pub(super) fn finish_loading(&mut self, client: ClientId, joined: &ServerFrame) {
+        let Some(member) = self
+            .list
+            .iter_mut()
+            .find(|member| member.client.id() == client)
+        else {
+            return; // It left while its history loaded.
+        };
+        let mut backlog = member.backlog.take().unwrap_or_default().into_iter();
+        let mut delivered = member.client.deliver(encode(joined));
+        for frame in backlog.by_ref() {
+            if !delivered {
+                break;
+            }
+            delivered = member.client.deliver_reserved(frame);
+        }
+        // Whatever could not be sent gives its place in the queue back.
+        member
+            .client
+            .unreserve(backlog.map(|frame| frame.as_str().len()).sum());
+        if !delivered {
+            self.remove(&[client]);
+        }
+    }
+
+    /// The members' names, in order of joining.
+    pub(super) fn names(&self) -> Vec<DisplayName> {
+        self.list.iter().map(|member| member.name.clone()).collect()
+    }
+
+    /// Removes members and tells the others.
+    pub(super) fn remove(&mut self, ids: &[ClientId]) {
+        self.drop_members(ids);
+        self.announce_presence();
+    }
+
+    /// Sends `frame` to `audience`. Members that cannot take it (gone, or
+    /// slow consumers, who are disconnected) are removed and the rest told.
+    pub(super) fn fan_out(&mut self, frame: &EncodedFrame, audience: Audience) {
+        let mut gone = self.deliver_to_all(frame, audience);
+        // Telling the others can find more members that are gone; loop
+        // rather than recurse, as each round only shrinks the room.
+        while !gone.is_empty() {
+            self.drop_members(&gone);
+            gone = self.deliver_to_all(&self.presence_frame(), Audience::Live);
+        }
+    }
+
+    fn announce_presence(&mut self) {
+        let frame = self.presence_frame();
+        self.fan_out(&frame, Audience::Live);
+    }
+
+    fn presence_frame(&self) -> EncodedFrame {
+        encode(&ServerFrame::Presence {
+            room: self.room.clone(),
+            members: self.names(),
+        })
+    }
+
+    /// Delivers to every member of `audience`; returns those that could not take it.
+    fn deliver_to_all(&mut self, frame: &EncodedFrame, audience: Audience) -> Vec<ClientId> {
+        let mut gone = Vec::new();
+        for member in &mut self.list {
+            let id = member.client.id();
+            let delivered = match (&mut member.backlog, audience) {
+                (_, Audience::LiveExcept(except)) if except == id => true,
+                (None, _) => member.client.deliver(frame.clone()),
+                (Some(_), Audience::Live | Audience::LiveExcept(_)) => true,
+                // Counted against the queue now, so a backlog cannot grow
+                // past what the queue may hold.
+                (Some(backlog), Audience::Everyone) => {
+                    let reserved = member.client.reserve(frame);
+                    if reserved {
+                        backlog.push(frame.clone());
+                    }
+                    reserved
+                }
+            };
+            if !delivered {
+                gone.push(id);
+            }
+        }
+        gone
+    }
+
+    fn drop_members(&mut self, ids: &[ClientId]) {
+        let room = &self.room;
+        self.list.retain(|member| {
+            if !ids.contains(&member.client.id()) {
+                return true;
+            }
+            tracing::debug!(target: TRACER, room = %room, client = member.client.id(), name = %member.name, "leave");
+            if let Some(backlog) = &member.backlog {
+                // A member that leaves while loading frees what it reserved.
+                member.client.unreserve(backlog.iter().map(|frame| frame.as_str().len()).sum());
+            }
+            false
+        });
+        self.count.store(self.list.len(), Ordering::Relaxed);
+    }
+}
+
+/// Serializes a frame once, to be shared by every recipient.
+pub(super) fn encode(frame: &ServerFrame) -> EncodedFrame {
+    EncodedFrame::from(frame.encode())
+}
