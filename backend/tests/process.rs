@@ -122,6 +122,8 @@ async fn messages_that_clients_saw_survive_kill_9() {
                 break; // The server is gone.
             }
         }
+        // Kept open: closing it would discard what the server has not read yet.
+        writer
     });
     let mut seen: Vec<ChatMessage> = Vec::new();
     while seen.len() < KILL_AFTER {
@@ -136,7 +138,7 @@ async fn messages_that_clients_saw_survive_kill_9() {
             seen.push(message);
         }
     }
-    let _ = writing.await;
+    let _writer = writing.await;
     assert!(
         seen.len() < SENT,
         "the kill came before all messages were sent ({})",
