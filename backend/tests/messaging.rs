@@ -3,8 +3,10 @@
 mod support;
 
 use common::ServerFrame;
+use futures_util::StreamExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::{ids, TempDb, TestServer};
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn two_clients_see_each_others_messages_in_the_same_order() {
@@ -183,4 +185,31 @@ fn unix_millis() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
         .as_millis() as u64
+}
+
+#[tokio::test]
+async fn shutting_down_closes_every_socket_with_1001_and_keeps_what_was_sent() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    ann.say("lobby", "before the shutdown", None).await;
+    ann.next_message().await;
+    server.stop().await;
+
+    let close = loop {
+        match ann.ws.next().await {
+            Some(Ok(Message::Close(close))) => break close.expect("a close frame with a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1001);
+    assert_eq!(close.reason.as_str(), "server shutting down");
+
+    let server = TestServer::start(&db.path()).await;
+    let mut bob = server.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(joined.history.len(), 1);
+    server.stop().await;
 }
