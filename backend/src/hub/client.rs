@@ -85,6 +85,11 @@ impl Disconnect {
 
     /// Asks the connection to close with `reason`. The first reason wins.
     pub fn close(&self, reason: CloseReason) {
+        if self.token.is_cancelled() {
+            // The parent (the server's shutdown) fired first: that is the
+            // reason, whatever the connection noticed afterwards.
+            let _ = self.reason.set(CloseReason::ServerShutdown);
+        }
         let _ = self.reason.set(reason);
         self.token.cancel();
     }
