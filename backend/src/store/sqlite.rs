@@ -18,6 +18,7 @@ use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -110,6 +111,7 @@ impl SqliteStore {
             readers: Arc::new(ReaderPool {
                 path: path.to_owned(),
                 idle: Mutex::default(),
+                closing: AtomicBool::new(false),
             }),
             _lock: lock,
         })
@@ -176,6 +178,12 @@ impl MessageStore for SqliteStore {
     }
 
     fn close(&self) -> StoreFuture<()> {
+        self.readers.closing.store(true, Ordering::Release);
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let (done, closed) = oneshot::channel();
         // When the writer already stopped, there is nothing left to commit.
         let _ = self.writes.send(WriteRequest::Close { done });
@@ -389,6 +397,10 @@ fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreEr
 struct ReaderPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Set on close: connections are no longer kept, so the writer's is the
+    /// last one and its close can checkpoint and remove the WAL file (a
+    /// read-only connection cannot).
+    closing: AtomicBool,
 }
 
 impl ReaderPool {
@@ -407,7 +419,7 @@ impl ReaderPool {
         };
         let result = query(&conn);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_READERS {
+        if idle.len() < IDLE_READERS && !self.closing.load(Ordering::Acquire) {
             idle.push(conn);
         }
         result
@@ -542,7 +554,14 @@ mod tests {
         let path = dir.path().join("chat.db");
         let store = SqliteStore::open(&path).expect("opens");
         let queued = store.append(message("a", 1, "queued"));
+        // A read leaves an idle reader connection in the pool.
+        store.check().await.expect("reads");
         store.close().await.expect("closes");
+        let wal = dir.path().join("chat.db-wal");
+        assert!(
+            !wal.exists(),
+            "a clean close checkpoints and removes the WAL"
+        );
         assert!(queued.await.is_ok());
         assert!(matches!(
             store.append(message("a", 2, "late")).await,
