@@ -18,7 +18,9 @@ pub const MIN_CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
 
 /// Largest WebSocket message a client may send by default, in bytes (see
 /// `--max-message-bytes`): room for a message of the longest allowed text in
-/// any script (4,000 characters of up to 4 bytes) plus its JSON frame.
+/// any script sent as plain UTF-8 (4,000 characters of up to 4 bytes) plus
+/// its JSON frame. A client that escapes every character (`\uXXXX`) fits
+/// less text in it; clients should send UTF-8 unescaped.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024;
 
 /// The chat server: rooms over WebSocket, history in SQLite, and the web client.

@@ -265,8 +265,11 @@ async fn write_frames(
         match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
+                // The socket is broken: end the whole connection, so the
+                // reader stops too and the rooms let the client go.
                 tracing::debug!(error = %err, "write failed");
-                return;
+                disconnect.close(CloseReason::ClientClosed);
+                break;
             }
             Err(_) => {
                 tracing::info!("write timed out; disconnecting");

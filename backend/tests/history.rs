@@ -262,3 +262,37 @@ async fn bad_history_requests_get_json_errors() {
     assert_eq!(response.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    ann.join("noisy", "Ann").await;
+    // A control character takes six bytes in JSON: each message is ~15 KB on
+    // the wire (just under the frame limit) for 2.5 KB of text, and 100 of
+    // them would make a 1.5 MB history if it were cut by raw text size.
+    const POSTS: usize = 100;
+    let text = "\u{1}".repeat(2_500);
+    for _ in 0..POSTS {
+        ann.say("noisy", &text, None).await;
+    }
+    for _ in 0..POSTS {
+        ann.next_message().await;
+    }
+
+    let mut bob = server.connect().await;
+    let joined = bob.join_since("noisy", "Bob", Some(0)).await;
+    assert!(joined.has_older, "the history was cut to fit");
+    assert!(!joined.history.is_empty());
+    let encoded: usize = joined
+        .history
+        .iter()
+        .map(|m| serde_json::to_string(&m.text).expect("JSON").len())
+        .sum();
+    assert!(
+        encoded <= common::api::HISTORY_MAX_BYTES,
+        "{encoded} bytes of text"
+    );
+    server.stop().await;
+}

@@ -8,9 +8,10 @@ pub const JOIN_HISTORY_LIMIT: usize = 50;
 /// Most messages in a `joined` frame's history when the join has a `since`;
 /// `has_older` says when more were missed than this.
 pub const SINCE_HISTORY_LIMIT: usize = 1_000;
-/// Most bytes of message text in one history (a `joined` frame's or a page's):
-/// fewer messages are sent when they are long, and `has_older` says more
-/// exist. Keeps every frame small enough for any client to take at once.
+/// Most bytes of message text, as encoded in JSON, in one history (a
+/// `joined` frame's or a page's): fewer messages are sent when they are
+/// long, and `has_older` says more exist. Keeps every frame small enough for
+/// any client to take at once.
 pub const HISTORY_MAX_BYTES: usize = 256 * 1024;
 /// Messages in a page of `GET /api/rooms/{room}/messages` without `limit`.
 pub const DEFAULT_PAGE_LIMIT: usize = 50;

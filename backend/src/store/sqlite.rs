@@ -362,7 +362,7 @@ fn read_history(
     let mut has_older = false;
     for row in rows {
         let message = row??;
-        text_bytes += message.text.as_str().len();
+        text_bytes += json_string_len(message.text.as_str());
         if messages.len() == query.limit || (text_bytes > HISTORY_MAX_BYTES && !messages.is_empty())
         {
             has_older = true;
@@ -375,6 +375,19 @@ fn read_history(
         messages,
         has_older,
     })
+}
+
+/// How many bytes `text` takes inside a JSON string: control characters are
+/// escaped (`\u0001` is six bytes for one), so a budget on raw bytes could be
+/// passed several times over by a history of such messages.
+fn json_string_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreError> {
@@ -520,6 +533,20 @@ mod tests {
             "the newest ones"
         );
         assert!(page.has_older);
+    }
+
+    #[test]
+    fn json_string_len_matches_serde_json() {
+        for text in [
+            "plain",
+            "quote \" and \\",
+            "line\nbreak\ttab",
+            "\u{1}\u{1f}",
+            "ünï ✓",
+        ] {
+            let encoded = serde_json::to_string(text).expect("encodes");
+            assert_eq!(json_string_len(text), encoded.len() - 2, "{text:?}");
+        }
     }
 
     #[tokio::test]
