@@ -197,11 +197,7 @@ async fn joining_a_room_twice_is_refused() {
 async fn a_message_the_database_cannot_store_is_refused_and_can_be_sent_again() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
-    ann.expect_presence().await;
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
 
     // Another process holds the database's write lock longer than the
     // server waits for it (store::sqlite::BUSY_TIMEOUT): the commit fails

@@ -12,11 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 async fn two_clients_see_each_others_messages_in_the_same_order() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
 
     // Both post at once, without waiting for each other.
     const EACH: usize = 50;
@@ -163,11 +159,7 @@ async fn one_connection_can_be_in_several_rooms_under_different_names() {
 async fn typing_reaches_the_other_members_only() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
-    ann.expect_presence().await;
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
 
     ann.send_text(r#"{"type":"typing","room":"lobby"}"#).await;
     match bob.recv().await {

@@ -112,6 +112,17 @@ impl TestServer {
     pub async fn connect(&self) -> Client {
         Client::connect(&self.ws_url()).await
     }
+
+    /// Ann and Bob, each on a connection of their own, in `lobby`; Ann has
+    /// seen Bob arrive, so neither has a frame waiting.
+    pub async fn ann_and_bob_in_lobby(&self) -> (Client, Client) {
+        let mut ann = self.connect().await;
+        let mut bob = self.connect().await;
+        ann.join("lobby", "Ann").await;
+        bob.join("lobby", "Bob").await;
+        assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+        (ann, bob)
+    }
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
