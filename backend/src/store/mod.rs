@@ -4,7 +4,7 @@
 //! The one implementation today is [`SqliteStore`]: an embedded SQLite file
 //! in WAL mode, written by one thread in batches (group commit).
 
-mod sqlite;
+pub mod sqlite;
 
 pub use sqlite::SqliteStore;
 

@@ -1,41 +1,37 @@
 //! [`MessageStore`] on an embedded SQLite file.
 //!
-//! - One writer thread owns the only writing connection. It takes every
-//!   append waiting in its queue (up to [`MAX_WRITE_BATCH`]) and commits
-//!   them in one transaction, so a busy server pays for one `fsync` per
-//!   batch rather than per message (group commit).
-//! - Reads run on Tokio's blocking pool with read-only connections, which
-//!   WAL mode lets run beside the writer without waiting for it.
+//! - [`writer`]: one thread owns the only writing connection and commits
+//!   every append waiting in its queue in one transaction (group commit).
+//! - [`reader`]: reads run on Tokio's blocking pool with read-only
+//!   connections, which WAL mode lets run beside the writer.
 //! - `synchronous = FULL`: a message is on disk, not just handed to the
 //!   operating system, before its append resolves; so a message any client
 //!   received survives a crash of the process and of the machine.
 //! - A lock file (`<db>.lock`) keeps a second server process off the same
 //!   database, whose room ids it would otherwise collide with.
 
+mod reader;
+mod writer;
+
+pub use reader::IDLE_READERS;
+pub use writer::MAX_WRITE_BATCH;
+
 use super::{HistoryPage, HistoryQuery, MessageStore, RoomActivity, StoreError, StoreFuture};
-use common::api::HISTORY_MAX_BYTES;
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use common::{ChatMessage, MessageId, RoomName};
+use reader::{read_history, ReaderPool};
+use rusqlite::{Connection, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
-
-/// Most appends committed in one transaction. Large enough that storage
-/// never caps fan-out throughput (one `fsync` per this many messages), small
-/// enough that one batch's commit stays a few milliseconds, and well below a
-/// client's outgoing queue: a batch is broadcast at once when it commits.
-pub const MAX_WRITE_BATCH: usize = 256;
+use writer::{run_writer, WriteRequest};
 
 /// How long a connection waits for a lock held by another connection
 /// (a checkpoint, a reader being opened) before it reports `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Idle read-only connections kept for reuse; more are opened when needed.
-pub const IDLE_READERS: usize = 4;
 
 /// The schema version this build writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -58,31 +54,16 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS rooms_by_activity ON rooms (last_ts DESC);
 ";
 
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-const UPSERT_ROOM: &str = "
-    INSERT INTO rooms (room, last_id, last_ts) VALUES (?1, ?2, ?3)
-    ON CONFLICT (room) DO UPDATE SET
-        last_id = max(last_id, excluded.last_id),
-        last_ts = max(last_ts, excluded.last_ts)";
-
 /// The SQLite-backed store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     writes: mpsc::Sender<WriteRequest>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<ReaderPool>,
+    /// Write transactions committed so far (each holds up to
+    /// [`MAX_WRITE_BATCH`] appends).
+    commits: Arc<AtomicU64>,
     /// Held (and so locked) for as long as the store lives.
     _lock: File,
-}
-
-enum WriteRequest {
-    Append {
-        message: ChatMessage,
-        done: oneshot::Sender<Result<ChatMessage, StoreError>>,
-    },
-    Close {
-        done: oneshot::Sender<()>,
-    },
 }
 
 impl SqliteStore {
@@ -101,9 +82,13 @@ impl SqliteStore {
         })?;
 
         let (writes, queue) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, queue))
+            .spawn({
+                let commits = Arc::clone(&commits);
+                move || run_writer(conn, queue, &commits)
+            })
             .map_err(|err| open_error(err.into()))?;
         Ok(Self {
             writes,
@@ -113,8 +98,15 @@ impl SqliteStore {
                 idle: Mutex::default(),
                 closing: AtomicBool::new(false),
             }),
+            commits,
             _lock: lock,
         })
+    }
+
+    /// Write transactions committed so far: fewer than the messages
+    /// written when appends arrive faster than one commit takes.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     fn read<T: Send + 'static>(
@@ -250,207 +242,11 @@ fn configure_writer(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The writer thread: drains the queue in batches until it is closed.
-fn run_writer(mut conn: Connection, queue: mpsc::Receiver<WriteRequest>) {
-    let mut batch = Vec::with_capacity(MAX_WRITE_BATCH);
-    while let Ok(request) = queue.recv() {
-        let mut close = None;
-        let mut next = Some(request);
-        while let Some(request) = next.take() {
-            match request {
-                WriteRequest::Append { message, done } => batch.push((message, done)),
-                WriteRequest::Close { done } => {
-                    close = Some(done);
-                    break;
-                }
-            }
-            if batch.len() < MAX_WRITE_BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch);
-        }
-        if let Some(done) = close {
-            drop(queue);
-            if let Err((_, err)) = conn.close() {
-                tracing::warn!(error = %err, "closing the database failed");
-            }
-            let _ = done.send(());
-            return;
-        }
-    }
-}
-
-/// Commits `batch` in one transaction and answers every append in it. When
-/// the transaction fails, each message is retried alone so that one bad row
-/// (say, an id another process already used) fails only its own append.
-fn commit_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<(
-        ChatMessage,
-        oneshot::Sender<Result<ChatMessage, StoreError>>,
-    )>,
-) {
-    let started = Instant::now();
-    let result = write_messages(conn, batch.iter().map(|(message, _)| message));
-    tracing::trace!(messages = batch.len(), elapsed = ?started.elapsed(), "batch committed");
-    match result {
-        Ok(()) => {
-            for (message, done) in batch.drain(..) {
-                let _ = done.send(Ok(message));
-            }
-        }
-        Err(err) if batch.len() == 1 => {
-            if let Some((_, done)) = batch.pop() {
-                let _ = done.send(Err(err));
-            }
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, messages = batch.len(), "batch failed; writing one by one");
-            for (message, done) in batch.drain(..) {
-                let result = write_messages(conn, std::iter::once(&message)).map(|()| message);
-                let _ = done.send(result);
-            }
-        }
-    }
-}
-
-fn write_messages<'a>(
-    conn: &mut Connection,
-    messages: impl Iterator<Item = &'a ChatMessage>,
-) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(INSERT_MESSAGE)?;
-        let mut upsert = tx.prepare_cached(UPSERT_ROOM)?;
-        for message in messages {
-            insert.execute(params![
-                message.room.as_str(),
-                message.id,
-                message.name.as_str(),
-                message.text.as_str(),
-                message.ts,
-                message.nonce.as_ref().map(Nonce::as_str),
-            ])?;
-            upsert.execute(params![message.room.as_str(), message.id, message.ts])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-fn read_history(
-    conn: &Connection,
-    room: &RoomName,
-    query: HistoryQuery,
-) -> Result<HistoryPage, StoreError> {
-    let after = query.after.unwrap_or(0);
-    let before = query.before.unwrap_or(i64::MAX as MessageId);
-    let mut statement = conn.prepare_cached(
-        "SELECT id, name, text, ts, nonce FROM messages
-         WHERE room = ?1 AND id > ?2 AND id < ?3
-         ORDER BY id DESC LIMIT ?4",
-    )?;
-    // One row more than asked tells whether older ones exist.
-    let fetch = query.limit.saturating_add(1) as i64;
-    let rows = statement.query_map(params![room.as_str(), after, before, fetch], |row| {
-        Ok(row_to_message(room, row))
-    })?;
-    let mut messages = Vec::with_capacity(query.limit.min(1024));
-    let mut text_bytes = 0;
-    let mut has_older = false;
-    for row in rows {
-        let message = row??;
-        text_bytes += json_string_len(message.text.as_str());
-        if messages.len() == query.limit || (text_bytes > HISTORY_MAX_BYTES && !messages.is_empty())
-        {
-            has_older = true;
-            break;
-        }
-        messages.push(message);
-    }
-    messages.reverse();
-    Ok(HistoryPage {
-        messages,
-        has_older,
-    })
-}
-
-/// How many bytes `text` takes inside a JSON string: control characters are
-/// escaped (`\u0001` is six bytes for one), so a budget on raw bytes could be
-/// passed several times over by a history of such messages.
-fn json_string_len(text: &str) -> usize {
-    text.bytes()
-        .map(|byte| match byte {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
-        })
-        .sum()
-}
-
-fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreError> {
-    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
-    Ok(ChatMessage {
-        room: room.clone(),
-        id: row.get(0)?,
-        name: DisplayName::parse(row.get::<_, String>(1)?).map_err(corrupt)?,
-        text: MessageText::parse(row.get::<_, String>(2)?).map_err(corrupt)?,
-        ts: row.get(3)?,
-        nonce: row
-            .get::<_, Option<String>>(4)?
-            .map(Nonce::parse)
-            .transpose()
-            .map_err(corrupt)?,
-    })
-}
-
-/// Read-only connections, reused between reads.
-struct ReaderPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    /// Set on close: connections are no longer kept, so the writer's is the
-    /// last one and its close can checkpoint and remove the WAL file (a
-    /// read-only connection cannot).
-    closing: AtomicBool,
-}
-
-impl ReaderPool {
-    fn with_connection<T>(
-        &self,
-        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.open()?,
-        };
-        let result = query(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_READERS && !self.closing.load(Ordering::Acquire) {
-            idle.push(conn);
-        }
-        result
-    }
-
-    fn open(&self) -> Result<Connection, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(conn)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::api::HISTORY_MAX_BYTES;
+    use common::{DisplayName, MessageText, Nonce};
 
     fn message(room: &str, id: MessageId, text: &str) -> ChatMessage {
         ChatMessage {
@@ -535,18 +331,28 @@ mod tests {
         assert!(page.has_older);
     }
 
-    #[test]
-    fn json_string_len_matches_serde_json() {
-        for text in [
-            "plain",
-            "quote \" and \\",
-            "line\nbreak\ttab",
-            "\u{1}\u{1f}",
-            "ünï ✓",
-        ] {
-            let encoded = serde_json::to_string(text).expect("encodes");
-            assert_eq!(json_string_len(text), encoded.len() - 2, "{text:?}");
+    #[tokio::test]
+    async fn appends_that_queue_up_share_a_transaction() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("chat.db")).expect("opens");
+        const MESSAGES: u64 = 2_000;
+        let appends: Vec<_> = (1..=MESSAGES)
+            .map(|id| store.append(message("a", id, "hi")))
+            .collect();
+        for append in appends {
+            append.await.expect("committed");
         }
+        let commits = store.commits();
+        // At most MAX_WRITE_BATCH per commit; all 2,000 queue at once, so
+        // only the first commit can have run before most of them arrived.
+        assert!(
+            commits >= MESSAGES / MAX_WRITE_BATCH as u64,
+            "{commits} commits"
+        );
+        assert!(
+            commits <= MESSAGES / 10,
+            "{commits} commits for {MESSAGES} messages"
+        );
     }
 
     #[tokio::test]

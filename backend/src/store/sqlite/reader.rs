@@ -1,0 +1,141 @@
+//! Reads: read-only connections on Tokio's blocking pool, which WAL mode
+//! lets run beside the writer without waiting for it.
+
+use super::BUSY_TIMEOUT;
+use crate::store::{HistoryPage, HistoryQuery, StoreError};
+use common::api::HISTORY_MAX_BYTES;
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use rusqlite::{params, Connection, OpenFlags, Row};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Idle read-only connections kept for reuse; more are opened when needed.
+pub const IDLE_READERS: usize = 4;
+
+pub(super) fn read_history(
+    conn: &Connection,
+    room: &RoomName,
+    query: HistoryQuery,
+) -> Result<HistoryPage, StoreError> {
+    let after = query.after.unwrap_or(0);
+    let before = query.before.unwrap_or(i64::MAX as MessageId);
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, text, ts, nonce FROM messages
+         WHERE room = ?1 AND id > ?2 AND id < ?3
+         ORDER BY id DESC LIMIT ?4",
+    )?;
+    // One row more than asked tells whether older ones exist.
+    let fetch = query.limit.saturating_add(1) as i64;
+    let rows = statement.query_map(params![room.as_str(), after, before, fetch], |row| {
+        Ok(row_to_message(room, row))
+    })?;
+    let mut messages = Vec::with_capacity(query.limit.min(1024));
+    let mut text_bytes = 0;
+    let mut has_older = false;
+    for row in rows {
+        let message = row??;
+        text_bytes += json_string_len(message.text.as_str());
+        if messages.len() == query.limit || (text_bytes > HISTORY_MAX_BYTES && !messages.is_empty())
+        {
+            has_older = true;
+            break;
+        }
+        messages.push(message);
+    }
+    messages.reverse();
+    Ok(HistoryPage {
+        messages,
+        has_older,
+    })
+}
+
+/// How many bytes `text` takes inside a JSON string: control characters are
+/// escaped (`\u0001` is six bytes for one), so a budget on raw bytes could be
+/// passed several times over by a history of such messages.
+fn json_string_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreError> {
+    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
+    Ok(ChatMessage {
+        room: room.clone(),
+        id: row.get(0)?,
+        name: DisplayName::parse(row.get::<_, String>(1)?).map_err(corrupt)?,
+        text: MessageText::parse(row.get::<_, String>(2)?).map_err(corrupt)?,
+        ts: row.get(3)?,
+        nonce: row
+            .get::<_, Option<String>>(4)?
+            .map(Nonce::parse)
+            .transpose()
+            .map_err(corrupt)?,
+    })
+}
+
+/// Read-only connections, reused between reads.
+pub(super) struct ReaderPool {
+    pub(super) path: PathBuf,
+    pub(super) idle: Mutex<Vec<Connection>>,
+    /// Set on close: connections are no longer kept, so the writer's is the
+    /// last one and its close can checkpoint and remove the WAL file (a
+    /// read-only connection cannot).
+    pub(super) closing: AtomicBool,
+}
+
+impl ReaderPool {
+    pub(super) fn with_connection<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = query(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < IDLE_READERS && !self.closing.load(Ordering::Acquire) {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_string_len_matches_serde_json() {
+        for text in [
+            "plain",
+            "quote \" and \\",
+            "line\nbreak\ttab",
+            "\u{1}\u{1f}",
+            "ünï ✓",
+        ] {
+            let encoded = serde_json::to_string(text).expect("encodes");
+            assert_eq!(json_string_len(text), encoded.len() - 2, "{text:?}");
+        }
+    }
+}
