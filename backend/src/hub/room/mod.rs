@@ -13,6 +13,11 @@
 //! ends at the last broadcast id of the moment of joining and the backlog
 //! starts after it, so the member misses nothing and sees nothing twice.
 
+mod handle;
+
+pub(super) use handle::Command;
+pub use handle::{RoomGone, RoomHandle};
+
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
@@ -29,7 +34,7 @@ use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 /// Commands a room's inbox holds before senders wait. Senders are the
 /// connections of the room's members, so a busy room slows down only those
@@ -42,93 +47,6 @@ pub const ROOM_INBOX: usize = 256;
 /// the database busy; more would only lengthen the queue that members'
 /// outgoing queues must absorb once it commits.
 pub const MAX_PENDING_WRITES: usize = 1_024;
-
-/// What a room can be asked to do.
-#[derive(Debug)]
-pub(super) enum Command {
-    Join {
-        client: ClientHandle,
-        name: DisplayName,
-        since: Option<MessageId>,
-        accepted: oneshot::Sender<Result<(), RequestError>>,
-    },
-    Post {
-        client: ClientId,
-        text: MessageText,
-        nonce: Option<Nonce>,
-        permit: OwnedSemaphorePermit,
-    },
-    Leave {
-        client: ClientId,
-    },
-    Typing {
-        client: ClientId,
-    },
-}
-
-/// The room is gone (it retired while the command was on its way); ask the
-/// hub for the room again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomGone;
-
-/// A way to send commands to a room.
-#[derive(Debug, Clone)]
-pub struct RoomHandle {
-    commands: mpsc::Sender<Command>,
-}
-
-impl RoomHandle {
-    pub(super) async fn join(
-        &self,
-        client: ClientHandle,
-        name: DisplayName,
-        since: Option<MessageId>,
-    ) -> Result<Result<(), RequestError>, RoomGone> {
-        let (accepted, answer) = oneshot::channel();
-        self.send(Command::Join {
-            client,
-            name,
-            since,
-            accepted,
-        })
-        .await?;
-        answer.await.map_err(|_| RoomGone)
-    }
-
-    /// Posts a message as `client`, who must be a member. `permit` is
-    /// held until the message is stored and broadcast (or refused), which
-    /// bounds how many posts one connection has on their way.
-    pub async fn post(
-        &self,
-        client: ClientId,
-        text: MessageText,
-        nonce: Option<Nonce>,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<(), RoomGone> {
-        self.send(Command::Post {
-            client,
-            text,
-            nonce,
-            permit,
-        })
-        .await
-    }
-
-    /// Removes `client` from the room; nothing happens if it is not a member.
-    pub async fn leave(&self, client: ClientId) -> Result<(), RoomGone> {
-        self.send(Command::Leave { client }).await
-    }
-
-    /// Tells the other members that `client` is typing. Typing notices are
-    /// ephemeral, so one is dropped rather than waited for when the room is busy.
-    pub fn typing(&self, client: ClientId) {
-        let _ = self.commands.try_send(Command::Typing { client });
-    }
-
-    async fn send(&self, command: Command) -> Result<(), RoomGone> {
-        self.commands.send(command).await.map_err(|_| RoomGone)
-    }
-}
 
 type PendingWrite = Pin<
     Box<dyn Future<Output = (ClientId, Option<Nonce>, Result<ChatMessage, StoreError>)> + Send>,

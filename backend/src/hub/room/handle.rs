@@ -1,0 +1,93 @@
+//! The way into a room: the commands its task takes, and the handle that
+//! sends them.
+
+use crate::hub::client::{ClientHandle, ClientId};
+use common::{DisplayName, MessageId, MessageText, Nonce, RequestError};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+/// What a room can be asked to do.
+#[derive(Debug)]
+pub(in crate::hub) enum Command {
+    Join {
+        client: ClientHandle,
+        name: DisplayName,
+        since: Option<MessageId>,
+        accepted: oneshot::Sender<Result<(), RequestError>>,
+    },
+    Post {
+        client: ClientId,
+        text: MessageText,
+        nonce: Option<Nonce>,
+        permit: OwnedSemaphorePermit,
+    },
+    Leave {
+        client: ClientId,
+    },
+    Typing {
+        client: ClientId,
+    },
+}
+
+/// The room is gone (it retired while the command was on its way); ask the
+/// hub for the room again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomGone;
+
+/// A way to send commands to a room.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    pub(super) commands: mpsc::Sender<Command>,
+}
+
+impl RoomHandle {
+    pub(in crate::hub) async fn join(
+        &self,
+        client: ClientHandle,
+        name: DisplayName,
+        since: Option<MessageId>,
+    ) -> Result<Result<(), RequestError>, RoomGone> {
+        let (accepted, answer) = oneshot::channel();
+        self.send(Command::Join {
+            client,
+            name,
+            since,
+            accepted,
+        })
+        .await?;
+        answer.await.map_err(|_| RoomGone)
+    }
+
+    /// Posts a message as `client`, who must be a member. `permit` is
+    /// held until the message is stored and broadcast (or refused), which
+    /// bounds how many posts one connection has on their way.
+    pub async fn post(
+        &self,
+        client: ClientId,
+        text: MessageText,
+        nonce: Option<Nonce>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), RoomGone> {
+        self.send(Command::Post {
+            client,
+            text,
+            nonce,
+            permit,
+        })
+        .await
+    }
+
+    /// Removes `client` from the room; nothing happens if it is not a member.
+    pub async fn leave(&self, client: ClientId) -> Result<(), RoomGone> {
+        self.send(Command::Leave { client }).await
+    }
+
+    /// Tells the other members that `client` is typing. Typing notices are
+    /// ephemeral, so one is dropped rather than waited for when the room is busy.
+    pub fn typing(&self, client: ClientId) {
+        let _ = self.commands.try_send(Command::Typing { client });
+    }
+
+    async fn send(&self, command: Command) -> Result<(), RoomGone> {
+        self.commands.send(command).await.map_err(|_| RoomGone)
+    }
+}
