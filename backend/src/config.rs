@@ -45,7 +45,7 @@ pub struct Config {
     pub trace: bool,
 
     /// A web origin allowed to open WebSockets besides the server's own
-    /// host, matched exactly (e.g. https://chat.example.com). Repeatable;
+    /// host, matched exactly (e.g. `https://chat.example.com`). Repeatable;
     /// in the environment, separate origins with commas.
     #[arg(
         long = "allowed-origin",

@@ -4,8 +4,8 @@
 //! cargo xtask run [-- <chat-server flags>]   install what is missing, build the web client
 //!                                             and the server (release), run chat-server
 //! cargo xtask test                            install what is missing, then every check:
-//!                                             formatting, clippy, the web client's release
-//!                                             build, and all tests
+//!                                             formatting, clippy, docs, the web client's
+//!                                             release build, and all tests
 //! cargo xtask setup                           only install what is missing
 //! ```
 //!
@@ -98,6 +98,12 @@ fn test() -> Result {
             "-D",
             "warnings",
         ])
+        .current_dir(&root)
+        .check()?;
+    step("documentation (cargo doc, warnings denied)");
+    cargo()
+        .args(["doc", "--no-deps", "--package", "backend", "--package", "common"])
+        .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(&root)
         .check()?;
     step("the web client's release build (trunk build --release)");

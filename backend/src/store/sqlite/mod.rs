@@ -1,8 +1,8 @@
 //! [`MessageStore`] on an embedded SQLite file.
 //!
-//! - [`writer`]: one thread owns the only writing connection and commits
+//! - `writer`: one thread owns the only writing connection and commits
 //!   every append waiting in its queue in one transaction (group commit).
-//! - [`reader`]: reads run on Tokio's blocking pool with read-only
+//! - `reader`: reads run on Tokio's blocking pool with read-only
 //!   connections, which WAL mode lets run beside the writer.
 //! - `synchronous = FULL`: a message is on disk, not just handed to the
 //!   operating system, before its append resolves; so a message any client
