@@ -102,7 +102,7 @@ fn test() -> Result {
         .check()?;
     step("documentation (cargo doc, warnings denied)");
     cargo()
-        .args(["doc", "--no-deps", "--package", "backend", "--package", "common"])
+        .args(["doc", "--no-deps", "-p", "backend", "-p", "common"])
         .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(&root)
         .check()?;

@@ -36,7 +36,7 @@ pub trait MessageStore: Send + Sync + 'static {
     /// The rooms that have messages, the most recently active first.
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>>;
 
-    /// Succeeds when the store can serve reads.
+    /// Succeeds when the store can serve reads and take writes.
     fn check(&self) -> StoreFuture<()>;
 
     /// Commits every write queued so far and stops taking new ones.

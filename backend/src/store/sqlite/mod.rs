@@ -166,6 +166,17 @@ impl MessageStore for SqliteStore {
     }
 
     fn check(&self) -> StoreFuture<()> {
+        // Reads alone are not enough: without its writer the store can
+        // serve history but store nothing.
+        let writer_alive = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|writer| !writer.is_finished());
+        if !writer_alive {
+            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+        }
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 

@@ -146,6 +146,10 @@ async fn close_commits_what_was_queued_and_refuses_later_appends() {
     // A read leaves an idle reader connection in the pool.
     store.check().await.expect("reads");
     store.close().await.expect("closes");
+    assert!(
+        store.check().await.is_err(),
+        "a closed store is not healthy"
+    );
     let wal = dir.path().join("chat.db-wal");
     assert!(
         !wal.exists(),
