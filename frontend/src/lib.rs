@@ -1,0 +1,31 @@
+//! The chat's web client: Leptos (client-side rendering), compiled to
+//! WebAssembly by trunk, speaking the protocol of `docs/PROTOCOL.md` with
+//! the types of the `common` crate.
+//!
+//! # Layout
+//!
+//! Plain Rust, tested on the host (`cargo nextest run -p frontend`):
+//! - [`state`]: the client's state and its reducer: frames from the server,
+//!   the socket opening and closing, and what the person does go in;
+//!   frames to send come out.
+//! - [`outbox`]: the offline queue of messages not confirmed yet.
+//! - [`backoff`]: the reconnect schedule (exponential, with jitter).
+//! - [`timeline`]: the rows of the message list: grouping, pending messages,
+//!   and the "… is typing" line.
+//! - [`linkify`]: splits message text into text and links.
+//! - [`compose`]: the length counter and the typing notice schedule.
+//! - [`route`]: the room in the address (`#/r/lobby`).
+//!
+//! In the browser:
+//! - [`web`]: the WebSocket task, the HTTP API, local storage and clocks.
+//! - [`ui`]: the components.
+
+pub mod backoff;
+pub mod compose;
+pub mod linkify;
+pub mod outbox;
+pub mod route;
+pub mod state;
+pub mod timeline;
+pub mod ui;
+pub mod web;

@@ -1,0 +1,110 @@
+//! The message box: Enter sends, Shift+Enter starts a new line; the length
+//! counter appears before the limit is hit; typing tells the room.
+
+use crate::compose::{Counter, TypingNotice};
+use crate::web::{self, Client};
+use common::{MessageText, RoomName};
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+/// The tallest the message box grows, in CSS pixels, before it scrolls.
+const MAX_BOX_HEIGHT_PX: i32 = 200;
+
+/// The message box of one room.
+#[component]
+pub fn Composer(
+    /// The room written to.
+    room: RoomName,
+) -> impl IntoView {
+    let client = expect_context::<Client>();
+    let text = RwSignal::new(String::new());
+    let counter = Memo::new(move |_| text.with(|text| Counter::for_text(text)));
+    let typing = StoredValue::new(TypingNotice::new());
+    let area = NodeRef::<Textarea>::new();
+    let sendable = Memo::new(move |_| {
+        text.with(|text| !text.trim().is_empty()) && !matches!(counter.get(), Counter::Over(_))
+    });
+
+    // Grow with the text, up to a limit.
+    let fit_height = move || {
+        if let Some(area) = area.get_untracked() {
+            let style =
+                leptos::wasm_bindgen::JsCast::unchecked_ref::<web_sys::HtmlElement>(&area).style();
+            let _ = style.set_property("height", "auto");
+            let height = area.scroll_height().min(MAX_BOX_HEIGHT_PX);
+            let _ = style.set_property("height", &format!("{height}px"));
+        }
+    };
+
+    let send_room = room.clone();
+    let send = move || {
+        let Ok(message) = MessageText::parse(text.get_untracked()) else {
+            return;
+        };
+        let room = send_room.clone();
+        client.act(move |chat| chat.post(&room, message, web::new_nonce()));
+        typing.update_value(TypingNotice::sent);
+        text.set(String::new());
+        request_animation_frame(fit_height);
+    };
+    let on_submit = {
+        let send = send.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            send();
+            web::focus("message");
+        }
+    };
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+        // While an input method composes, Enter picks a candidate.
+        if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
+            event.prevent_default();
+            send();
+        }
+    };
+    let typing_room = room.clone();
+    let on_input =
+        move |event: leptos::ev::Targeted<leptos::ev::Event, web_sys::HtmlTextAreaElement>| {
+            text.set(event.target().value());
+            fit_height();
+            if typing
+                .try_update_value(|notice| notice.keystroke(web::now()))
+                .unwrap_or(false)
+            {
+                let room = typing_room.clone();
+                client.act(move |chat| chat.typing_frame(&room).into_iter().collect());
+            }
+        };
+    let placeholder = format!("Message #{room}");
+    view! {
+        <form class="composer" on:submit=on_submit>
+            <div class="composer-box" class:over=move || matches!(counter.get(), Counter::Over(_))>
+                <textarea
+                    id="message"
+                    node_ref=area
+                    rows="1"
+                    aria-label="Message"
+                    aria-describedby="counter"
+                    placeholder=placeholder
+                    prop:value=move || text.get()
+                    on:input:target=on_input
+                    on:keydown=on_keydown
+                ></textarea>
+                <button type="submit" class="primary send" disabled=move || !sendable.get()>
+                    "Send"
+                </button>
+            </div>
+            <div class="composer-foot">
+                <span class="muted small hint">"Enter to send, Shift+Enter for a new line"</span>
+                <span
+                    id="counter"
+                    class="counter small"
+                    class:over=move || matches!(counter.get(), Counter::Over(_))
+                    aria-live="polite"
+                >
+                    {move || counter.get().label()}
+                </span>
+            </div>
+        </form>
+    }
+}
