@@ -35,9 +35,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     pub db: PathBuf,
 
-    /// Directory of the built web client (`trunk build --release` writes it).
-    #[arg(long, env = "CHAT_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// Serve the web client from this directory (`trunk build` writes
+    /// `dist`) instead of the copy built into a release binary. Without it,
+    /// a binary that embeds no client serves `dist`.
+    #[arg(long, env = "CHAT_DIST")]
+    pub dist: Option<PathBuf>,
 
     /// Trace room activity: log every join, leave and forwarded message at
     /// debug level (never message text).

@@ -72,7 +72,7 @@ pub async fn run(
     });
     tracing::info!(
         db = %config.db.display(),
-        dist = %config.dist.display(),
+        web_client = %http::frontend::source(config.dist.as_deref()),
         "chat server listening on http://{addr}"
     );
 

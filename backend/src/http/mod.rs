@@ -42,8 +42,8 @@ pub struct AppState {
 /// The parts of the configuration the HTTP side needs.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Directory of the built web client.
-    pub dist: PathBuf,
+    /// Directory of the web client to serve instead of the embedded one.
+    pub dist: Option<PathBuf>,
     /// Origins allowed to open WebSockets besides the server's own host.
     pub allowed_origins: Vec<String>,
     /// Capacity of each client's outgoing queue, in bytes.
