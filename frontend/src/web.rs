@@ -433,9 +433,10 @@ pub fn new_nonce() -> Nonce {
     Nonce::parse(raw).expect("a nonce of at most 40 characters is valid")
 }
 
-/// The local time of a message, like "14:05" (in the person's locale).
+/// The local time of a message, like "14:05" or "2:05 PM" (as the
+/// person's locale writes it).
 pub fn local_time(ts: u64) -> String {
-    format_date(ts, &[("hour", "2-digit"), ("minute", "2-digit")], false)
+    format_date(ts, &[("hour", "numeric"), ("minute", "2-digit")], false)
 }
 
 /// The local date and time of a message, for its tooltip.

@@ -192,7 +192,6 @@ fn MessageRow(
         view! {
             <div class="msg-head">
                 <span class="author">{row.author.clone()}</span>
-                {row.own.then(|| view! { <span class="you muted small">"you"</span> })}
                 {time}
             </div>
         }

@@ -72,7 +72,11 @@ pub fn NameScreen() -> impl IntoView {
     view! {
         <main class="welcome">
             <form class="card" on:submit=submit novalidate>
-                <div class="brand-mark" aria-hidden="true">"💬"</div>
+                <span class="brand-mark" aria-hidden="true">
+                    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                        <path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"></path>
+                    </svg>
+                </span>
                 <h1>{if first_visit { "Welcome to Chat" } else { "Your name" }}</h1>
                 <p class="muted">
                     {if first_visit {

@@ -45,7 +45,11 @@ pub fn Sidebar() -> impl IntoView {
     view! {
         <aside class="sidebar" id="sidebar">
             <div class="brand">
-                <span class="brand-mark" aria-hidden="true">"💬"</span>
+                <span class="brand-mark" aria-hidden="true">
+                    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                        <path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"></path>
+                    </svg>
+                </span>
                 <span>"Chat"</span>
             </div>
             <nav aria-label="Rooms">
