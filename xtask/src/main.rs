@@ -2,10 +2,16 @@
 //!
 //! ```text
 //! cargo xtask run [-- <chat-server flags>]   install what is missing, build the web client
-//!                                             and the server (release), run chat-server
+//!                                             and the server (release, with the client
+//!                                             embedded), run chat-server
+//! cargo xtask dev [-- <chat-server flags>]   the development flow: chat-server on :8080
+//!                                             and `trunk serve` with live reload on :8081
 //! cargo xtask test                            install what is missing, then every check:
 //!                                             formatting, clippy, docs, the web client's
-//!                                             release build, and all tests
+//!                                             release build and its size, the release
+//!                                             server, and all tests (browser tests included)
+//! cargo xtask screenshot                      build, then retake docs/screenshot.png (and
+//!                                             docs/screenshot-phone.png) with the browser test
 //! cargo xtask setup                           only install what is missing
 //! ```
 //!
@@ -13,7 +19,9 @@
 //! so a second run starts at once. What gets installed: the
 //! `wasm32-unknown-unknown` target (rustup), trunk 0.21, `wasm-bindgen-cli`
 //! at exactly the version `Cargo.lock` pins (trunk runs offline and needs
-//! it), `wasm-opt` (Debian's binaryen) and cargo-nextest.
+//! it), binaryen's `wasm-opt` from npm (`tools/package.json`; Debian's is too
+//! old), cargo-nextest, and Debian's `chromium` and `chromium-driver` for the
+//! browser tests (with `nodejs` and `npm` when they are missing).
 
 use std::env;
 use std::ffi::OsString;
@@ -26,6 +34,21 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "~0.21";
 /// What `trunk --version` prints for an acceptable trunk.
 const TRUNK_VERSION_PREFIX: &str = "trunk 0.21.";
+/// The binaryen release of `tools/package.json`, which `Trunk.toml` requires
+/// (`wasm_opt = "version_132"`); a test below keeps the three in step.
+const WASM_OPT_VERSION: &str = "132";
+/// Where npm installs the build tools (`tools/package.json`).
+const NPM_TOOLS_DIR: &str = "tools";
+/// The browser and its WebDriver, from Debian, for the browser tests.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Most bytes the web client's WebAssembly and JavaScript may take together,
+/// gzip-compressed (`gzip -9`): what a first visit downloads before the
+/// chat shows.
+const CLIENT_GZIP_BUDGET: u64 = 200 * 1024;
+/// The origins of `trunk serve` (see Trunk.toml), which `cargo xtask dev`
+/// allows to open WebSockets on the backend behind its proxy.
+const DEV_ORIGINS: [&str; 2] = ["http://127.0.0.1:8081", "http://localhost:8081"];
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -33,7 +56,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("dev") => dev(&args[1..]),
         Some("test") => test(),
+        Some("screenshot") => screenshot(),
         Some("setup") => setup(),
         _ => Err(usage()),
     };
@@ -47,7 +72,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask test | cargo xtask setup"
+    "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask dev [-- <chat-server flags>] \
+     | cargo xtask test | cargo xtask screenshot | cargo xtask setup"
         .to_owned()
 }
 
@@ -55,28 +81,41 @@ fn usage() -> String {
 fn run(server_args: &[String]) -> Result {
     setup()?;
     let root = workspace_root();
-    step("building the web client (trunk build --release)");
-    cargo_tool("trunk")
-        .args(["build", "--release"])
-        .current_dir(&root)
-        .check()?;
-    step("building the server (cargo build --release)");
-    cargo()
-        .args([
-            "build",
-            "--release",
-            "--package",
-            "backend",
-            "--bin",
-            "chat-server",
-        ])
-        .current_dir(&root)
-        .check()?;
+    build_client(&root)?;
+    let server = build_server(&root)?;
     let server_args: Vec<&String> = server_args.iter().skip_while(|arg| *arg == "--").collect();
     step("starting chat-server (Ctrl-C stops it)");
-    let mut server = Command::new(root.join("target/release/chat-server"));
+    let mut server = Command::new(server);
     server.args(server_args).current_dir(&root);
     exec(server)
+}
+
+/// The development flow: the backend (debug build) on 127.0.0.1:8080,
+/// allowing the origin of `trunk serve`, whose proxy passes the browser's
+/// Origin on; then `trunk serve` on 127.0.0.1:8081 until Ctrl-C.
+fn dev(server_args: &[String]) -> Result {
+    setup()?;
+    let root = workspace_root();
+    step("building the server (cargo build, debug)");
+    cargo()
+        .args(["build", "--package", "backend", "--bin", "chat-server"])
+        .current_dir(&root)
+        .check()?;
+    let mut server = Command::new(root.join("target/debug/chat-server"));
+    for origin in DEV_ORIGINS {
+        server.args(["--allowed-origin", origin]);
+    }
+    server
+        .args(server_args.iter().skip_while(|arg| *arg == "--"))
+        .current_dir(&root);
+    step("starting chat-server on 127.0.0.1:8080, then trunk serve on http://127.0.0.1:8081");
+    let mut server = server
+        .spawn()
+        .map_err(|err| format!("cannot start chat-server: {err}"))?;
+    let served = tool("trunk").arg("serve").current_dir(&root).check();
+    let _ = server.kill();
+    let _ = server.wait();
+    served
 }
 
 /// Every check CI runs, in order of speed, ending with the test summary.
@@ -102,20 +141,148 @@ fn test() -> Result {
         .check()?;
     step("documentation (cargo doc, warnings denied)");
     cargo()
-        .args(["doc", "--no-deps", "-p", "backend", "-p", "common"])
+        .args([
+            "doc",
+            "--no-deps",
+            "-p",
+            "backend",
+            "-p",
+            "common",
+            "-p",
+            "frontend",
+        ])
         .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(&root)
         .check()?;
-    step("the web client's release build (trunk build --release)");
-    cargo_tool("trunk")
-        .args(["build", "--release"])
-        .current_dir(&root)
-        .check()?;
+    build_client(&root)?;
+    let server = build_server(&root)?;
     step("tests (cargo nextest run --workspace)");
     cargo()
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .env("CHAT_SERVER_BIN", &server)
         .current_dir(&root)
         .check()
+}
+
+/// Builds everything, then retakes the README's screenshots with the
+/// browser test that takes them.
+fn screenshot() -> Result {
+    setup()?;
+    let root = workspace_root();
+    build_client(&root)?;
+    let server = build_server(&root)?;
+    step("taking docs/screenshot.png (browser test)");
+    cargo()
+        .args([
+            "nextest",
+            "run",
+            "--package",
+            "frontend",
+            "--test",
+            "browser",
+            "screenshot_of_two_people_chatting",
+        ])
+        .env("CHAT_SERVER_BIN", &server)
+        .env("CHAT_SCREENSHOT", root.join("docs/screenshot.png"))
+        .current_dir(&root)
+        .check()
+}
+
+/// `trunk build --release`, then the size check of what it built.
+fn build_client(root: &Path) -> Result {
+    step("building the web client (trunk build --release)");
+    tool("trunk")
+        .args(["build", "--release"])
+        .current_dir(root)
+        .check()?;
+    check_client_size(&root.join("dist"))
+}
+
+/// `cargo build --release` of chat-server, which embeds `dist/`; returns
+/// the binary.
+fn build_server(root: &Path) -> Result<PathBuf> {
+    step("building the server with the client in it (cargo build --release)");
+    cargo()
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "backend",
+            "--bin",
+            "chat-server",
+        ])
+        .current_dir(root)
+        .check()?;
+    Ok(target_dir(root).join("release").join("chat-server"))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Prints the sizes of the built client's WebAssembly and JavaScript, raw
+/// and gzip-compressed, and fails when they exceed [`CLIENT_GZIP_BUDGET`].
+fn check_client_size(dist: &Path) -> Result {
+    let entries =
+        std::fs::read_dir(dist).map_err(|err| format!("cannot list {}: {err}", dist.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "wasm" || ext == "js")
+        })
+        .collect();
+    files.sort();
+    let (mut raw_total, mut gzip_total) = (0, 0);
+    for file in &files {
+        let raw = std::fs::metadata(file)
+            .map_err(|err| format!("cannot read {}: {err}", file.display()))?
+            .len();
+        let gzipped = gzip_size(file)?;
+        eprintln!(
+            "    {:<40} {:>8} bytes raw, {:>8} bytes gzip -9",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            raw,
+            gzipped
+        );
+        raw_total += raw;
+        gzip_total += gzipped;
+    }
+    eprintln!(
+        "    web client (.wasm + .js): {:.1} KiB raw, {:.1} KiB gzip (budget {} KiB)",
+        raw_total as f64 / 1024.0,
+        gzip_total as f64 / 1024.0,
+        CLIENT_GZIP_BUDGET / 1024
+    );
+    if files.is_empty() {
+        return Err(format!("no .wasm or .js in {}", dist.display()));
+    }
+    if gzip_total > CLIENT_GZIP_BUDGET {
+        return Err(format!(
+            "the web client is {gzip_total} bytes gzip-compressed, over its budget of \
+             {CLIENT_GZIP_BUDGET}"
+        ));
+    }
+    Ok(())
+}
+
+/// The size of `gzip -9` of a file.
+fn gzip_size(file: &Path) -> Result<u64> {
+    let result = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(file)
+        .output()
+        .map_err(|err| format!("cannot run gzip: {err}"))?;
+    if !result.status.success() {
+        return Err(format!(
+            "gzip {} failed with {}",
+            file.display(),
+            result.status
+        ));
+    }
+    Ok(result.stdout.len() as u64)
 }
 
 /// Installs what is missing.
@@ -138,7 +305,48 @@ fn setup() -> Result {
         "cargo-nextest",
         &["cargo-nextest", "--locked"],
     )?;
+    ensure_debian_packages()?;
     ensure_wasm_opt()
+}
+
+/// Debian's Chromium and its WebDriver (the browser tests), and node with
+/// npm (for wasm-opt), in one `apt-get` run when any is missing.
+fn ensure_debian_packages() -> Result {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).is_file() {
+        missing.push("chromium");
+    }
+    if !Path::new(CHROMEDRIVER).is_file() {
+        missing.push("chromium-driver");
+    }
+    if output(Command::new("npm").arg("--version")).is_err() {
+        missing.extend(["nodejs", "npm"]);
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("installing {} (apt-get)", missing.join(", ")));
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&missing);
+    apt(&install).map_err(|err| {
+        format!(
+            "{err}\ninstall {} by hand (Debian packages) and retry",
+            missing.join(" ")
+        )
+    })
+}
+
+fn apt(args: &[&str]) -> Result {
+    let mut command = if is_root() {
+        Command::new("apt-get")
+    } else {
+        sudo("apt-get")
+    };
+    command
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .check()
 }
 
 fn ensure_wasm_target() -> Result {
@@ -155,7 +363,7 @@ fn ensure_wasm_target() -> Result {
 /// Runs `cargo install <install_args>` unless `<binary> --version` already
 /// prints something starting with `version_prefix`.
 fn ensure_cargo_install(binary: &str, version_prefix: &str, install_args: &[&str]) -> Result {
-    let found = output(cargo_tool(binary).arg("--version")).unwrap_or_default();
+    let found = output(tool(binary).arg("--version")).unwrap_or_default();
     if found.trim_start().starts_with(version_prefix) {
         return Ok(());
     }
@@ -166,26 +374,22 @@ fn ensure_cargo_install(binary: &str, version_prefix: &str, install_args: &[&str
     cargo().arg("install").args(install_args).check()
 }
 
+/// binaryen's wasm-opt from npm (`tools/package.json`), which trunk finds
+/// first on the PATH that [`tool`] sets.
 fn ensure_wasm_opt() -> Result {
-    if output(Command::new("wasm-opt").arg("--version")).is_ok() {
+    let root = workspace_root();
+    let expected = format!("wasm-opt version {WASM_OPT_VERSION} ");
+    let found = output(tool("wasm-opt").arg("--version")).unwrap_or_default();
+    if found.starts_with(&expected) {
         return Ok(());
     }
-    step("installing wasm-opt (Debian's binaryen)");
-    let apt = |args: &[&str]| {
-        let mut command = if is_root() {
-            Command::new("apt-get")
-        } else {
-            sudo("apt-get")
-        };
-        command
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .check()
-    };
-    apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "binaryen"]).map_err(|err| {
-        format!("{err}\ninstall binaryen (which provides wasm-opt) by hand and retry")
-    })
+    step(&format!(
+        "installing wasm-opt {WASM_OPT_VERSION} (npm ci in {NPM_TOOLS_DIR}/)"
+    ));
+    Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(root.join(NPM_TOOLS_DIR))
+        .check()
 }
 
 /// The version of `package` that `Cargo.lock` pins.
@@ -215,28 +419,30 @@ fn workspace_root() -> PathBuf {
         .unwrap_or(manifest_dir)
 }
 
+/// A command for a tool that `cargo install` or npm put in place, found
+/// even when their directories are not on the `PATH`: npm's tools first, so
+/// that their wasm-opt wins over an older one of the system.
+fn tool(binary: &str) -> Command {
+    let mut command = Command::new(binary);
+    command.env("PATH", tool_path());
+    command
+}
+
 fn cargo() -> Command {
     let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.env("PATH", path_with_cargo_bin());
+    command.env("PATH", tool_path());
     command
 }
 
-/// A command for a tool `cargo install` puts in cargo's bin directory, found
-/// even when that directory is not on the `PATH` yet.
-fn cargo_tool(binary: &str) -> Command {
-    let mut command = Command::new(binary);
-    command.env("PATH", path_with_cargo_bin());
-    command
-}
-
-fn path_with_cargo_bin() -> OsString {
+fn tool_path() -> OsString {
     let cargo_home = env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    let mut paths: Vec<PathBuf> = cargo_home
-        .map(|home| home.join("bin"))
-        .into_iter()
-        .collect();
+    let mut paths = vec![workspace_root()
+        .join(NPM_TOOLS_DIR)
+        .join("node_modules")
+        .join(".bin")];
+    paths.extend(cargo_home.map(|home| home.join("bin")));
     paths.extend(
         env::var_os("PATH")
             .map(|path| env::split_paths(&path).collect::<Vec<_>>())
@@ -300,4 +506,52 @@ fn exec(mut command: Command) -> Result {
 #[cfg(not(unix))]
 fn exec(mut command: Command) -> Result {
     command.check()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(workspace_root().join(path)).expect("read a workspace file")
+    }
+
+    #[test]
+    fn wasm_opt_is_pinned_to_one_version_everywhere() {
+        let trunk = read("Trunk.toml");
+        assert!(
+            trunk.contains(&format!("wasm_opt = \"version_{WASM_OPT_VERSION}\"")),
+            "Trunk.toml requires another wasm-opt than {WASM_OPT_VERSION}"
+        );
+        let package = read("tools/package.json");
+        assert!(
+            package.contains(&format!("\"binaryen\": \"{WASM_OPT_VERSION}.0.0\"")),
+            "tools/package.json pins another binaryen than {WASM_OPT_VERSION}"
+        );
+        let lock = read("tools/package-lock.json");
+        let locked = lock
+            .split("\"node_modules/binaryen\"")
+            .nth(1)
+            .and_then(|entry| entry.split("\"version\": \"").nth(1))
+            .and_then(|version| version.split('"').next());
+        assert_eq!(
+            locked,
+            Some(format!("{WASM_OPT_VERSION}.0.0").as_str()),
+            "tools/package-lock.json locks another binaryen"
+        );
+    }
+
+    #[test]
+    fn the_dev_origins_are_where_trunk_serves() {
+        let trunk = read("Trunk.toml");
+        assert!(trunk.contains("port = 8081") && trunk.contains("addresses = [\"127.0.0.1\"]"));
+        assert!(DEV_ORIGINS.iter().all(|origin| origin.ends_with(":8081")));
+    }
+
+    #[test]
+    fn the_wasm_bindgen_cli_version_comes_from_the_lock_file() {
+        let version = locked_version("wasm-bindgen").expect("in Cargo.lock");
+        assert!(version.starts_with("0.2."), "{version}");
+        assert!(locked_version("no-such-package").is_err());
+    }
 }
