@@ -3,11 +3,11 @@
 //! only with [`Client::act`].
 //!
 //! - [`App`]: the page: the name screen, or the chat.
-//! - [`name`]: choosing (or changing) the display name.
-//! - [`sidebar`]: the room list with unread counts, joining a room.
-//! - [`room`]: one room: header, connection status, notices, members.
-//! - [`messages`]: the message list (the `role="log"`).
-//! - [`composer`]: the message box.
+//! - `name`: choosing (or changing) the display name.
+//! - `sidebar`: the room list with unread counts, joining a room.
+//! - `room`: one room: header, connection status, notices, members.
+//! - `messages`: the message list (the `role="log"`).
+//! - `composer`: the message box.
 
 mod composer;
 mod messages;
@@ -90,11 +90,18 @@ fn ChatScreen() -> impl IntoView {
     let active = Memo::new(move |_| chat.with(|chat| chat.active().cloned()));
     // On a phone the room list is a drawer.
     let rooms_open = RwSignal::new(false);
-    let _ = window_event_listener(leptos::ev::hashchange, move |_| rooms_open.set(false));
-    let _ = window_event_listener(leptos::ev::keydown, move |event| {
+    // Following a room link or pressing Escape closes the drawer. The
+    // listeners go with this screen (it is left to change the name).
+    let close_on_navigation =
+        window_event_listener(leptos::ev::hashchange, move |_| rooms_open.set(false));
+    let close_on_escape = window_event_listener(leptos::ev::keydown, move |event| {
         if event.key() == "Escape" {
             rooms_open.set(false);
         }
+    });
+    on_cleanup(move || {
+        close_on_navigation.remove();
+        close_on_escape.remove();
     });
     view! {
         <div class="chat" class:rooms-open=move || rooms_open.get()>
