@@ -196,9 +196,9 @@ impl Server {
     }
 }
 
-/// A chromedriver of this test process, on a free port. Its sessions end
-/// and it is killed (with its process group) when it is dropped, also when
-/// a test fails.
+/// A chromedriver of this test process, on a free port. When it is
+/// dropped, also when a test fails, its sessions are ended (which makes it
+/// quit their Chromium) and it is killed.
 pub struct Driver {
     child: Child,
     port: u16,
@@ -229,7 +229,6 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("start chromedriver");
@@ -289,10 +288,38 @@ impl Driver {
             "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             self.port
         );
-        if stream.write_all(request.as_bytes()).is_ok() {
-            let _ = stream.read_to_end(&mut Vec::new());
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // Read the answer (chromedriver answers once Chromium has quit),
+        // but not until the connection closes: chromedriver keeps it open.
+        let mut answer = Vec::new();
+        let mut chunk = [0; 1024];
+        while let Ok(read) = stream.read(&mut chunk) {
+            if read == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..read]);
+            if response_complete(&answer) {
+                break;
+            }
         }
     }
+}
+
+/// Whether `answer` holds a whole HTTP response: its headers and as many
+/// bytes of body as its `Content-Length` says.
+fn response_complete(answer: &[u8]) -> bool {
+    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    answer.len() >= end + 4 + length
 }
 
 impl Drop for Driver {
@@ -306,11 +333,7 @@ impl Drop for Driver {
         for session in sessions {
             self.end_session(&session);
         }
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .status();
-        }
+        // chromedriver itself goes with `kill_on_drop`.
     }
 }
 
