@@ -220,8 +220,13 @@ async fn another_room_shows_how_many_messages_are_unread() {
     bob.send("news in the second room").await;
     bob.send("and more").await;
 
-    let badge = ann.wait_for("a[data-room='second'] .badge").await;
+    // The row is drawn anew when its count changes: look the badge up each time.
     eventually("the unread count to reach 2", || async {
+        let badge = ann
+            .client
+            .find(Locator::Css("a[data-room='second'] .badge"))
+            .await
+            .ok()?;
         (badge.text().await.ok()? == "2").then_some(())
     })
     .await;
@@ -345,4 +350,71 @@ async fn screenshot_of_two_people_chatting() {
     ann.close().await;
     bob.close().await;
     cy.close().await;
+}
+
+#[tokio::test]
+async fn problems_are_shown_in_words_where_the_person_is_looking() {
+    let server = Server::start().await;
+    let driver = Driver::start().await;
+    let ann = Page::join(&driver, &server, "Ann", "lobby").await;
+
+    // A second "ann" in the room: the name field comes back, with why.
+    let client = driver.browser(1000, 800).await;
+    client.goto(&server.room_url("lobby")).await.expect("open");
+    let other = Page {
+        client,
+        name: "second Ann".to_owned(),
+    };
+    let field = other.wait_for("#name").await;
+    field.send_keys("ann").await.expect("type");
+    field.send_keys(keys::ENTER).await.expect("join");
+    eventually("the name field to come back with the reason", || async {
+        let error = other.client.find(Locator::Css("#name-error")).await.ok()?;
+        let text = error.text().await.ok()?;
+        text.contains("already taken").then_some(text)
+    })
+    .await;
+    let field = other.find("#name").await;
+    assert_eq!(
+        field
+            .attr("aria-invalid")
+            .await
+            .expect("attribute")
+            .as_deref(),
+        Some("true")
+    );
+    field.clear().await.expect("clear");
+    field.send_keys("Annie").await.expect("type");
+    field.send_keys(keys::ENTER).await.expect("save");
+    other.wait_for("textarea[aria-label='Message']").await;
+    other.send("I am the other one").await;
+    ann.wait_for_message("I am the other one").await;
+
+    // The counter appears before the limit, and a message over it cannot be sent.
+    let set_text = |chars: usize| {
+        format!(
+            "const t = document.querySelector('textarea[aria-label=Message]'); \
+             t.value = 'x'.repeat({chars}); t.dispatchEvent(new Event('input', {{bubbles: true}}));"
+        )
+    };
+    ann.eval(&set_text(100)).await;
+    assert_eq!(ann.find("#counter").await.text().await.expect("text"), "");
+    ann.eval(&set_text(3_990)).await;
+    assert_eq!(
+        ann.find("#counter").await.text().await.expect("text"),
+        "10 characters left"
+    );
+    ann.eval(&set_text(4_003)).await;
+    assert_eq!(
+        ann.find("#counter").await.text().await.expect("text"),
+        "3 characters too many"
+    );
+    assert!(!ann
+        .find("button.send")
+        .await
+        .is_enabled()
+        .await
+        .expect("state"));
+    ann.close().await;
+    other.close().await;
 }

@@ -143,7 +143,31 @@ impl Server {
             dir,
         };
         server.restart().await;
+        server.assert_client_embedded().await;
         server
+    }
+
+    /// Fails the test at once, saying why, when the binary serves the
+    /// "not built" page instead of the client (it was built before the
+    /// client was).
+    async fn assert_client_embedded(&self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("read");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{} embeds no web client (it was built before `trunk build --release`): rebuild it \
+             with `cargo build --release -p backend`, or run `cargo xtask test`",
+            server_binary().display()
+        );
     }
 
     /// Starts it again (after [`Server::stop`]) on the same port and database.
