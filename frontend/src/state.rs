@@ -163,6 +163,8 @@ pub struct Room {
     /// Whether a `joined` ever came for this room: re-joins use `since`.
     was_joined: bool,
     rejoin_attempts: u32,
+    /// What was written in the message box and not sent yet.
+    draft: String,
 }
 
 impl Room {
@@ -182,7 +184,13 @@ impl Room {
             notice: None,
             was_joined: false,
             rejoin_attempts: 0,
+            draft: String::new(),
         }
+    }
+
+    /// What was written in the room's message box and not sent yet.
+    pub fn draft(&self) -> &str {
+        &self.draft
     }
 
     /// The room's name.
@@ -524,6 +532,14 @@ impl Chat {
         };
         entry.outbox.push(nonce, text);
         self.sends(room)
+    }
+
+    /// Keeps what is in the message box of `room` while another room is
+    /// shown.
+    pub fn keep_draft(&mut self, room: &RoomName, draft: String) {
+        if let Some(entry) = self.room_mut(room) {
+            entry.draft = draft;
+        }
     }
 
     /// The person asked to send a refused message again.

@@ -127,6 +127,10 @@ pub fn typing_line(names: &[&DisplayName]) -> String {
     }
 }
 
+/// Avatar colours (hues): far enough apart that two people never look
+/// alike when their names land on different ones.
+const AVATAR_HUES: [u16; 8] = [210, 340, 150, 270, 30, 185, 0, 45];
+
 /// The hue (0 to 359) of a person's avatar: the same name always gets the
 /// same colour, ignoring case, as the server ignores it for uniqueness.
 pub fn hue_of(name: &str) -> u16 {
@@ -137,7 +141,7 @@ pub fn hue_of(name: &str) -> u16 {
         .fold(0x811c_9dc5_u32, |hash, byte| {
             (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
         });
-    u16::try_from(hash % 360).unwrap_or(0)
+    AVATAR_HUES[hash as usize % AVATAR_HUES.len()]
 }
 
 #[cfg(test)]
@@ -249,6 +253,7 @@ mod tests {
     fn avatar_colours_are_stable_and_spread() {
         assert_eq!(hue_of("Ann"), hue_of("ANN"));
         assert!(hue_of("Ann") < 360);
+        assert_ne!(hue_of("Ann"), hue_of("Bob"));
         let hues: std::collections::HashSet<u16> = ["Ann", "Bob", "Cy", "Di", "Eve", "Flo"]
             .iter()
             .map(|n| hue_of(n))

@@ -199,7 +199,13 @@ async fn another_room_shows_how_many_messages_are_unread() {
     let driver = Driver::start().await;
     let ann = Page::join(&driver, &server, "Ann", "lobby").await;
 
-    // Ann joins a second room with the Room field, then goes back.
+    // Ann leaves a draft in lobby, joins a second room with the Room field,
+    // then goes back: the draft is still there.
+    ann.find("textarea[aria-label='Message']")
+        .await
+        .send_keys("a draft for lobby")
+        .await
+        .expect("type");
     let field = ann.find("#join-room").await;
     field.send_keys("second").await.expect("type");
     field.send_keys(keys::ENTER).await.expect("join");
@@ -215,6 +221,13 @@ async fn another_room_shows_how_many_messages_are_unread() {
         .expect("open lobby");
     ann.wait_for("a[data-room='lobby'][aria-current='page']")
         .await;
+    let draft = ann
+        .wait_for("textarea[aria-label='Message']")
+        .await
+        .prop("value")
+        .await
+        .expect("read the message box");
+    assert_eq!(draft.as_deref(), Some("a draft for lobby"));
 
     let bob = Page::join(&driver, &server, "Bob", "second").await;
     bob.send("news in the second room").await;

@@ -704,3 +704,17 @@ fn opening_a_new_room_joins_it_when_connected() {
         "joined on the next connection"
     );
 }
+
+#[test]
+fn a_draft_stays_with_its_room() {
+    let mut chat = ann_in(&["lobby", "dev"]);
+    chat.keep_draft(&room("lobby"), "half a thought".into());
+    chat.open_room(room("dev"));
+    assert_eq!(
+        chat.room(&room("lobby")).expect("room").draft(),
+        "half a thought"
+    );
+    assert_eq!(chat.room(&room("dev")).expect("room").draft(), "");
+    chat.keep_draft(&room("gone"), "nowhere".into());
+    assert!(chat.room(&room("gone")).is_none());
+}

@@ -17,7 +17,21 @@ pub fn Composer(
     room: RoomName,
 ) -> impl IntoView {
     let client = expect_context::<Client>();
-    let text = RwSignal::new(String::new());
+    // What was written but not sent stays with its room while others are shown.
+    let text = RwSignal::new(
+        client
+            .chat
+            .with_untracked(|chat| chat.room(&room).map(|entry| entry.draft().to_owned()))
+            .unwrap_or_default(),
+    );
+    let draft_room = room.clone();
+    on_cleanup(move || {
+        let draft = text.try_get_untracked().unwrap_or_default();
+        // Nothing shown depends on drafts: no need to wake anything.
+        client
+            .chat
+            .update_untracked(|chat| chat.keep_draft(&draft_room, draft));
+    });
     let counter = Memo::new(move |_| text.with(|text| Counter::for_text(text)));
     let typing = StoredValue::new(TypingNotice::new());
     let area = NodeRef::<Textarea>::new();
@@ -35,6 +49,9 @@ pub fn Composer(
             let _ = style.set_property("height", &format!("{height}px"));
         }
     };
+
+    // A draft brought back may span several lines.
+    request_animation_frame(fit_height);
 
     let send_room = room.clone();
     let send = move || {
