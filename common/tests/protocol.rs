@@ -187,9 +187,12 @@ fn every_error_code_has_its_wire_name() {
         (ErrorCode::NameTaken, "name_taken"),
         (ErrorCode::EmptyText, "empty_text"),
         (ErrorCode::TooLong, "too_long"),
+        (ErrorCode::InvalidText, "invalid_text"),
         (ErrorCode::InvalidNonce, "invalid_nonce"),
         (ErrorCode::NotJoined, "not_joined"),
         (ErrorCode::AlreadyJoined, "already_joined"),
+        (ErrorCode::TooManyRooms, "too_many_rooms"),
+        (ErrorCode::RateLimited, "rate_limited"),
         (ErrorCode::Unavailable, "unavailable"),
     ];
     for (code, wire) in codes {
