@@ -10,6 +10,8 @@
 use crate::config::Config;
 use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
+use crate::limits::Admission;
+use crate::metrics::Metrics;
 use crate::store::{MessageStore, SqliteStore, StoreError};
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -47,6 +49,15 @@ pub enum ServerError {
     /// The listener has no local address.
     #[error("cannot read the listening address")]
     Listener(#[source] std::io::Error),
+    /// The metrics address (`--metrics-addr`) cannot be listened on.
+    #[error("cannot listen on {addr} for metrics")]
+    MetricsListener {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Runs the chat server on `listener` until `shutdown` resolves, then shuts
@@ -59,17 +70,30 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
+    let metrics_listener = match config.metrics_addr {
+        Some(metrics_addr) => Some(TcpListener::bind(metrics_addr).await.map_err(|source| {
+            ServerError::MetricsListener {
+                addr: metrics_addr,
+                source,
+            }
+        })?),
+        None => None,
+    };
     let store: Arc<dyn MessageStore> = Arc::new(SqliteStore::open(&config.db)?);
-    let hub = Hub::new(Arc::clone(&store));
+    let metrics = Metrics::new();
+    let hub = Hub::new(Arc::clone(&store), metrics.clone());
     let stop = CancellationToken::new();
     let websockets = TaskTracker::new();
-    let app = http::router(AppState {
+    let state = AppState {
         hub: hub.clone(),
         store: Arc::clone(&store),
         settings: Arc::new(HttpSettings::from(&config)),
         shutdown: stop.clone(),
         websockets: websockets.clone(),
-    });
+        admission: Admission::new(config.max_connections, config.max_connections_per_ip),
+        metrics,
+    };
+    let app = http::router(state.clone());
     tracing::info!(
         db = %config.db.display(),
         dist = %config.dist.display(),
@@ -77,7 +101,27 @@ pub async fn run(
     );
 
     let http_connections = TaskTracker::new();
-    accept_until(listener, app, &stop, &http_connections, shutdown).await;
+    match metrics_listener {
+        Some(metrics_listener) => {
+            if let Ok(metrics_addr) = metrics_listener.local_addr() {
+                tracing::info!("metrics on http://{metrics_addr}/metrics");
+            }
+            let metrics_app = http::metrics_router(state);
+            let main = async {
+                accept_until(listener, app, &stop, &http_connections, shutdown).await;
+                stop.cancel();
+            };
+            let metrics = accept_until(
+                metrics_listener,
+                metrics_app,
+                &stop,
+                &http_connections,
+                stop.cancelled(),
+            );
+            tokio::join!(main, metrics);
+        }
+        None => accept_until(listener, app, &stop, &http_connections, shutdown).await,
+    }
 
     tracing::info!("shutting down");
     stop.cancel();

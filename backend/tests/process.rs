@@ -50,8 +50,16 @@ struct ServerProcess {
 impl ServerProcess {
     /// Starts the binary on port 0 and reads the address it chose from its log.
     fn start(db: &Path) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// Starts the binary with extra flags (and no rate limit: these tests
+    /// post as fast as they can).
+    fn start_with(db: &Path, flags: &[&str]) -> Self {
         let mut child = chat_server()
             .args(["--addr", "127.0.0.1:0", "--db", db.to_str().expect("UTF-8")])
+            .args(support::UNLIMITED_RATE)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

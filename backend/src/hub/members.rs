@@ -17,6 +17,18 @@ pub(super) struct Member {
     backlog: Option<Vec<EncodedFrame>>,
 }
 
+impl Member {
+    /// The member's name as compared for uniqueness.
+    pub(super) fn uniqueness_key(&self) -> &str {
+        &self.uniqueness_key
+    }
+
+    /// Whether the member has its `joined` frame (its history is loaded).
+    pub(super) fn is_live(&self) -> bool {
+        self.backlog.is_none()
+    }
+}
+
 /// Which members get a frame that is not for everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Audience {

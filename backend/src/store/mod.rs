@@ -8,7 +8,7 @@ pub mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use common::{ChatMessage, MessageId, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -32,6 +32,17 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// The newest messages of `room` in the range of `query`, oldest first.
     fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage>;
+
+    /// The nonces of `room`'s newest messages sent with one, written at or
+    /// after `since_ts` (milliseconds since the Unix epoch), newest first,
+    /// at most `limit`: what a room needs to recognise a repeated `send`
+    /// after a restart.
+    fn recent_nonces(
+        &self,
+        room: &RoomName,
+        since_ts: u64,
+        limit: usize,
+    ) -> StoreFuture<Vec<NonceRecord>>;
 
     /// The rooms that have messages, the most recently active first.
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>>;
@@ -63,6 +74,19 @@ pub struct HistoryPage {
     pub messages: Vec<ChatMessage>,
     /// True when messages in the queried range older than `messages` exist.
     pub has_older: bool,
+}
+
+/// A stored message's nonce, as listed by [`MessageStore::recent_nonces`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceRecord {
+    /// The message's id.
+    pub id: MessageId,
+    /// Its author's name.
+    pub name: DisplayName,
+    /// The nonce its `send` carried.
+    pub nonce: Nonce,
+    /// When it was accepted, in milliseconds since the Unix epoch.
+    pub ts: u64,
 }
 
 /// A room and its newest message id, as listed by [`MessageStore::recent_rooms`].

@@ -43,6 +43,15 @@ impl TempDb {
     }
 }
 
+/// Flags that lift the per-connection rate limit (tests of other features
+/// post faster than any person).
+pub const UNLIMITED_RATE: [&str; 4] = [
+    "--rate-limit-burst",
+    "1000000",
+    "--rate-limit-per-second",
+    "1000000",
+];
+
 /// The chat server, running in this process on 127.0.0.1 and a free port.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -74,6 +83,16 @@ impl TestServer {
         if !flags.contains(&"--dist") {
             // Tests serve no web client unless they build one themselves.
             args.extend(["--dist", missing_dist]);
+        }
+        let has = |prefix: &str| flags.iter().any(|flag| flag.starts_with(prefix));
+        if !has("--rate-limit") {
+            // Tests of other features post faster than a person; the rate
+            // limit has its own tests, which set it.
+            args.extend(UNLIMITED_RATE);
+        }
+        if !has("--max-connections") {
+            // Every test client comes from 127.0.0.1.
+            args.extend(["--max-connections-per-ip", "100000"]);
         }
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).expect("valid flags");

@@ -16,9 +16,11 @@ mod writer;
 pub use reader::IDLE_READERS;
 pub use writer::MAX_WRITE_BATCH;
 
-use super::{HistoryPage, HistoryQuery, MessageStore, RoomActivity, StoreError, StoreFuture};
+use super::{
+    HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError, StoreFuture,
+};
 use common::{ChatMessage, MessageId, RoomName};
-use reader::{read_history, ReaderPool};
+use reader::{read_history, read_recent_nonces, ReaderPool};
 use rusqlite::{Connection, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -146,6 +148,16 @@ impl MessageStore for SqliteStore {
     fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage> {
         let room = room.clone();
         self.read(move |conn| read_history(conn, &room, query))
+    }
+
+    fn recent_nonces(
+        &self,
+        room: &RoomName,
+        since_ts: u64,
+        limit: usize,
+    ) -> StoreFuture<Vec<NonceRecord>> {
+        let room = room.clone();
+        self.read(move |conn| read_recent_nonces(conn, &room, since_ts, limit))
     }
 
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {

@@ -2,7 +2,7 @@
 //! lets run beside the writer without waiting for it.
 
 use super::BUSY_TIMEOUT;
-use crate::store::{HistoryPage, HistoryQuery, StoreError};
+use crate::store::{HistoryPage, HistoryQuery, NonceRecord, StoreError};
 use common::api::HISTORY_MAX_BYTES;
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use rusqlite::{params, Connection, OpenFlags, Row};
@@ -48,6 +48,40 @@ pub(super) fn read_history(
         messages,
         has_older,
     })
+}
+
+pub(super) fn read_recent_nonces(
+    conn: &Connection,
+    room: &RoomName,
+    since_ts: u64,
+    limit: usize,
+) -> Result<Vec<NonceRecord>, StoreError> {
+    // Walks the room's newest messages backwards by primary key and stops
+    // at the first one older than the window: cheap however long the room.
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, nonce, ts FROM messages
+         WHERE room = ?1 AND nonce IS NOT NULL AND ts >= ?2
+         ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![room.as_str(), since_ts, limit as i64], |row| {
+        Ok((
+            row.get::<_, MessageId>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, u64>(3)?,
+        ))
+    })?;
+    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
+    rows.map(|row| {
+        let (id, name, nonce, ts) = row?;
+        Ok(NonceRecord {
+            id,
+            name: DisplayName::parse(name).map_err(corrupt)?,
+            nonce: Nonce::parse(nonce).map_err(corrupt)?,
+            ts,
+        })
+    })
+    .collect()
 }
 
 /// How many bytes `text` takes inside a JSON string: control characters are
