@@ -65,6 +65,11 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// (see `--write-timeout`) before the client is presumed stuck.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request's headers by default (see
+/// `--header-read-timeout`): a slowloris client that trickles them holds a
+/// connection no longer than this.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum LogFormat {
@@ -164,6 +169,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_WRITE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub write_timeout: Duration,
 
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (slowloris guard).
+    #[arg(long, env = "CHAT_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
     /// Serve `GET /metrics` (Prometheus text format) on this address
     /// instead of the main one, for example to keep it private.
     #[arg(long, env = "CHAT_METRICS_ADDR", conflicts_with = "no_metrics")]
@@ -213,6 +223,7 @@ mod tests {
         assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
         assert_eq!(config.join_timeout, DEFAULT_JOIN_TIMEOUT);
         assert_eq!(config.write_timeout, DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(config.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
         assert_eq!(config.rate_limit_burst, DEFAULT_RATE_LIMIT_BURST);
         assert_eq!(config.rate_limit_per_second, DEFAULT_RATE_LIMIT_PER_SECOND);
         assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);

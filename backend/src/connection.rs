@@ -19,7 +19,9 @@ use crate::hub::client::{
 };
 use crate::hub::room::RoomHandle;
 use crate::hub::Hub;
-use crate::limits::{AdmissionTicket, RateLimit, Verdict, JOINS_PER_SECOND, TYPING_MIN_INTERVAL};
+use crate::limits::{
+    AdmissionTicket, RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA, TYPING_MIN_INTERVAL,
+};
 use crate::metrics::{FrameKind, Metrics};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use common::{ClientFrame, ErrorCode, Nonce, RequestError, RoomName, ServerFrame};
@@ -152,7 +154,9 @@ pub async fn serve(
                 now.into_std(),
             ),
             join_limit: RateLimit::new(
-                u32::try_from(settings.max_rooms).unwrap_or(u32::MAX),
+                u32::try_from(settings.max_rooms)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(JOIN_BURST_EXTRA),
                 JOINS_PER_SECOND,
                 now.into_std(),
             ),

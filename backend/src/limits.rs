@@ -102,10 +102,13 @@ impl RateLimit {
 pub const TYPING_MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Joins a connection may make at the sustained rate, per second, once its
-/// burst (as many joins as it may have rooms) is spent. Each join reads
-/// history and tells every member; a client that reconnects re-joins all
-/// its rooms at once, which the burst allows.
+/// burst is spent. Each join reads history and tells every member.
 pub const JOINS_PER_SECOND: f64 = 1.0;
+
+/// Joins a connection may make at once beyond the rooms it may be in: a
+/// client that reconnects re-joins all its rooms at once and may still
+/// switch rooms a few times before the sustained rate applies.
+pub const JOIN_BURST_EXTRA: u32 = 10;
 
 /// Why a new connection is not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

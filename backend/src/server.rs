@@ -29,9 +29,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// Longest a client may take to send a request's headers (slowloris guard).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Longest shutdown waits for connections to close and rooms to commit
 /// their messages before it closes the database anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -101,6 +98,11 @@ pub async fn run(
     );
 
     let http_connections = TaskTracker::new();
+    let accept = Accept {
+        stop: &stop,
+        connections: &http_connections,
+        header_read_timeout: config.header_read_timeout,
+    };
     match metrics_listener {
         Some(metrics_listener) => {
             if let Ok(metrics_addr) = metrics_listener.local_addr() {
@@ -108,19 +110,13 @@ pub async fn run(
             }
             let metrics_app = http::metrics_router(state);
             let main = async {
-                accept_until(listener, app, &stop, &http_connections, shutdown).await;
+                accept.until(listener, app, shutdown).await;
                 stop.cancel();
             };
-            let metrics = accept_until(
-                metrics_listener,
-                metrics_app,
-                &stop,
-                &http_connections,
-                stop.cancelled(),
-            );
+            let metrics = accept.until(metrics_listener, metrics_app, stop.cancelled());
             tokio::join!(main, metrics);
         }
-        None => accept_until(listener, app, &stop, &http_connections, shutdown).await,
+        None => accept.until(listener, app, shutdown).await,
     }
 
     tracing::info!("shutting down");
@@ -143,26 +139,38 @@ pub async fn run(
     Ok(())
 }
 
-async fn accept_until(
-    listener: TcpListener,
-    app: Router,
-    stop: &CancellationToken,
-    connections: &TaskTracker,
-    shutdown: impl Future<Output = ()>,
-) {
-    let mut shutdown = pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                connections.spawn(serve_connection(stream, peer, app.clone(), stop.clone()));
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+/// What the accept loops share.
+struct Accept<'a> {
+    stop: &'a CancellationToken,
+    connections: &'a TaskTracker,
+    header_read_timeout: Duration,
+}
+
+impl Accept<'_> {
+    /// Accepts connections on `listener` and serves `app` on them until
+    /// `shutdown` resolves.
+    async fn until(&self, listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let serve = serve_connection(
+                        stream,
+                        peer,
+                        app.clone(),
+                        self.stop.clone(),
+                        self.header_read_timeout,
+                    );
+                    self.connections.spawn(serve);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
             }
         }
     }
@@ -175,6 +183,7 @@ async fn serve_connection(
     peer: SocketAddr,
     app: Router,
     stop: CancellationToken,
+    header_read_timeout: Duration,
 ) {
     // Chat frames are small and latency matters more than packet count.
     if let Err(err) = stream.set_nodelay(true) {
@@ -187,7 +196,7 @@ async fn serve_connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     let connection = builder
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
         .with_upgrades();

@@ -112,6 +112,12 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     let (close, last_seen) = slow.await.expect("the reader does not panic");
     assert_eq!(u16::from(close.code), 1013);
     assert!(close.reason.contains("slow consumer"), "{}", close.reason);
+    let counted = support::metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="slow_consumer"}"#),
+        1.0,
+        "slow consumers are counted"
+    );
 
     // It comes back and resumes right after what it saw.
     let mut back = server.connect().await;

@@ -144,7 +144,7 @@ impl TestServer {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket client speaking the chat protocol.
 pub struct Client {
@@ -157,6 +157,56 @@ impl Client {
             .await
             .expect("WebSocket handshake");
         Self { ws }
+    }
+
+    /// Opens a WebSocket with extra request headers; a refused handshake
+    /// gives its HTTP status and body.
+    pub async fn try_connect(url: &str, headers: &[(&str, &str)]) -> Result<Self, (u16, String)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|body| String::from_utf8_lossy(body).into_owned())
+                    .unwrap_or_default();
+                Err((response.status().as_u16(), body))
+            }
+            Err(other) => panic!("unexpected handshake failure: {other}"),
+        }
+    }
+
+    /// Reads (and drops) frames until the server's close frame; returns its
+    /// code and reason. Fails the test if none comes within `wait`.
+    pub async fn expect_close_within(&mut self, wait: Duration) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("the server closes the connection in time");
+            match next {
+                Some(Ok(Message::Close(Some(close)))) => {
+                    return (u16::from(close.code), close.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) => panic!("a close frame without a code"),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Like [`Client::expect_close_within`], within [`FRAME_TIMEOUT`].
+    pub async fn expect_close(&mut self) -> (u16, String) {
+        self.expect_close_within(FRAME_TIMEOUT).await
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
@@ -304,6 +354,34 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> T {
     let response = reqwest::get(&url).await.expect("GET");
     assert_eq!(response.status(), 200, "GET {url}");
     response.json().await.expect("a JSON body")
+}
+
+/// The server's metrics (`GET /metrics`).
+pub async fn metrics(server: &TestServer) -> Metrics {
+    let response = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    Metrics(response.text().await.expect("a text body"))
+}
+
+/// Metrics in the Prometheus text format.
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of the sample written exactly as `series` (a name with
+    /// its labels, e.g. `chat_disconnects_total{reason="size"}`), or 0 when
+    /// it is absent (a labelled counter appears once it is first counted).
+    pub fn value(&self, series: &str) -> f64 {
+        self.0
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().expect("a number"))
+            })
+            .unwrap_or(0.0)
+    }
 }
 
 pub fn names(members: &[DisplayName]) -> Vec<String> {
