@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod resend;
+
 use chat_server::Config;
 use clap::Parser;
 use common::{ChatMessage, ClientFrame, DisplayName, ErrorFrame, MessageId, ServerFrame};
@@ -182,6 +184,36 @@ impl Client {
                 Err((response.status().as_u16(), body))
             }
             Err(other) => panic!("unexpected handshake failure: {other}"),
+        }
+    }
+
+    /// Connects, or says that it could not (the server may be restarting).
+    pub async fn try_connect_quietly(url: &str) -> Result<Self, ()> {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Sends a text frame; fails if the connection is gone.
+    pub async fn try_send_text(&mut self, text: &str) -> Result<(), ()> {
+        self.ws.send(Message::text(text)).await.map_err(|_| ())
+    }
+
+    /// The next frame within `wait`; `None` on timeout, close or any
+    /// connection failure.
+    pub async fn try_recv_quietly(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(
+                        ServerFrame::decode(&text).expect("the server sends valid frames"),
+                    );
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                _ => return None,
+            }
         }
     }
 
