@@ -379,3 +379,29 @@ impl SendBinary for support::Socket {
         self.send(Message::binary(bytes)).await.expect("send");
     }
 }
+
+#[tokio::test]
+async fn join_loops_are_rate_limited() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--max-rooms-per-connection", "1"]).await;
+    let mut ann = server.connect().await;
+    // The burst: one room's worth plus JOIN_BURST_EXTRA, then 1 per second.
+    let burst = 1 + chat_server::limits::JOIN_BURST_EXTRA as usize;
+    for _ in 0..burst {
+        ann.join("lobby", "Ann").await;
+        ann.send_text(r#"{"type":"leave","room":"lobby"}"#).await;
+    }
+    ann.send_text(r#"{"type":"join","room":"lobby","name":"Ann"}"#)
+        .await;
+    let error = ann.expect_error().await;
+    assert_eq!(error.code, ErrorCode::RateLimited);
+    assert!(error.message.contains("joining rooms"), "{}", error.message);
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    ann.join("lobby", "Ann").await;
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_rate_limited_total{type="join"}"#),
+        1.0
+    );
+    server.stop().await;
+}

@@ -18,7 +18,8 @@ pub enum ErrorCode {
     InvalidRoom,
     /// The display name breaks a rule of [`crate::DisplayName`].
     InvalidName,
-    /// Another member of the room already uses this name (case-insensitively).
+    /// Another member of the room already uses this name, or one that differs
+    /// only in case or compatibility form (see [`crate::DisplayName::uniqueness_key`]).
     NameTaken,
     /// The message text is empty or only whitespace.
     EmptyText,
