@@ -89,7 +89,8 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// SQLite database file holding the message history; created if missing.
+    /// SQLite database file holding the message history; created if
+    /// missing. `:memory:` keeps history in memory only (lost on exit).
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     pub db: PathBuf,
 

@@ -12,7 +12,8 @@ use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
-use crate::store::{MessageStore, SqliteStore, StoreError};
+use crate::store::memory::MEMORY_DB;
+use crate::store::{MemoryStore, MessageStore, SqliteStore, StoreError};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -76,7 +77,12 @@ pub async fn run(
         })?),
         None => None,
     };
-    let store: Arc<dyn MessageStore> = Arc::new(SqliteStore::open(&config.db)?);
+    let store: Arc<dyn MessageStore> = if config.db.as_os_str() == MEMORY_DB {
+        tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
+        Arc::new(MemoryStore::new())
+    } else {
+        Arc::new(SqliteStore::open(&config.db)?)
+    };
     let metrics = Metrics::new();
     let hub = Hub::new(Arc::clone(&store), metrics.clone());
     let stop = CancellationToken::new();

@@ -300,3 +300,20 @@ async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_in_memory_server_keeps_history_while_it_runs_and_writes_no_file() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--db", ":memory:"]).await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    let posted = post(&mut ann, "lobby", 3).await;
+    let mut bob = server.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(ids(&joined.history), posted);
+    let page: MessagePage = support::get_json(server.url("/api/rooms/lobby/messages")).await;
+    assert_eq!(ids(&page.messages), posted);
+    server.stop().await;
+    assert!(!std::path::Path::new(":memory:").exists());
+    assert!(!std::path::Path::new(":memory:.lock").exists());
+}

@@ -81,7 +81,10 @@ impl TestServer {
         let db = db.to_str().expect("UTF-8 path");
         let missing_dist = Path::new(db).with_file_name("no-dist");
         let missing_dist = missing_dist.to_str().expect("UTF-8 path");
-        let mut args = vec!["chat-server", "--db", db];
+        let mut args = vec!["chat-server"];
+        if !flags.contains(&"--db") {
+            args.extend(["--db", db]);
+        }
         if !flags.contains(&"--dist") {
             // Tests serve no web client unless they build one themselves.
             args.extend(["--dist", missing_dist]);
