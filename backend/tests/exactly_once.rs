@@ -45,8 +45,14 @@ async fn a_writer_cut_off_at_random_points_is_seen_exactly_once_in_order() {
         // Cut at a random point: after sending a random number of frames,
         // having read a random number of the confirmations (often none, so
         // posts the server never read are lost with the socket).
-        let sent = writer.send_some(&mut client, rng.between(1..=60)).await;
-        let reads = rng.between(0..=sent);
+        let sent = writer.send_some(&mut client, rng.between(1..=100)).await;
+        // Half the time the cut comes at once, while the server is still
+        // reading and storing what was just sent.
+        let reads = if rng.between(0..=1) == 0 {
+            0
+        } else {
+            rng.between(0..=sent)
+        };
         writer
             .read_some(&mut client, reads, Duration::from_millis(500))
             .await;
@@ -63,7 +69,6 @@ async fn a_writer_cut_off_at_random_points_is_seen_exactly_once_in_order() {
         writer.connections, writer.resent
     );
     assert!(writer.connections > 10, "the connection was cut many times");
-    assert!(writer.resent > 0, "some sends were repeated");
 
     let seen = observing.await.expect("the observer does not panic");
     let texts: Vec<String> = seen.iter().map(|m| m.text.to_string()).collect();

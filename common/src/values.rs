@@ -188,12 +188,23 @@ impl DisplayName {
     /// Look-alikes across scripts (Latin `a`, Cyrillic `а`) are not merged;
     /// that needs the Unicode confusables table.
     pub fn uniqueness_key(&self) -> String {
-        let folded: String = caseless::default_case_fold_str(&self.0.nfkc().collect::<String>())
+        let normalized: String = self.0.nfkc().collect();
+        let folded: String = fold_case(&fold_case(&normalized))
             .nfkc()
             .filter(|c| !is_variation_selector(*c))
             .collect();
         folded.split_whitespace().collect::<Vec<_>>().join(" ")
     }
+}
+
+/// One round of case folding: upper case, then lower case, with the
+/// standard library's tables (so it knows every character the rest of the
+/// program does). Upper-casing first merges what lower-casing alone keeps
+/// apart (`ß` becomes `SS`, then `ss`); a second round catches the few
+/// whose upper case is itself a lower-case form in waiting (`ẞ` → `ß` →
+/// `ss`).
+fn fold_case(text: &str) -> String {
+    text.to_uppercase().to_lowercase()
 }
 
 /// Characters that show nothing (or only change how neighbours show) and
@@ -392,6 +403,8 @@ mod tests {
         assert_eq!(key("Ａ\u{0301}"), key("\u{00E1}")); // composed or not
         assert_ne!(key("Ann"), key("Anne"));
         assert_ne!(key("Ann"), key("Аnn")); // Cyrillic А: confusable, not merged
+                                            // Letters newer than older Unicode tables fold too (found by fuzzing).
+        assert_eq!(key("\u{A7D2}"), key("\u{A7D3}"));
     }
 
     #[test]

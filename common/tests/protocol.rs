@@ -138,9 +138,18 @@ fn presence_frame() {
     assert_contract(
         ServerFrame::Presence {
             room: room("lobby"),
-            members: vec![name("Ann")],
+            joined: vec![name("Cid"), name("Dee")],
+            left: vec![name("Ann")],
         },
-        r#"{"type":"presence","room":"lobby","members":["Ann"]}"#,
+        r#"{"type":"presence","room":"lobby","joined":["Cid","Dee"],"left":["Ann"]}"#,
+    );
+    assert_contract(
+        ServerFrame::Presence {
+            room: room("lobby"),
+            joined: vec![],
+            left: vec![name("Bob")],
+        },
+        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
     );
 }
 

@@ -9,6 +9,7 @@ use chat_server::Config;
 use clap::Parser;
 use common::{ChatMessage, ClientFrame, DisplayName, ErrorFrame, MessageId, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -151,9 +152,11 @@ impl TestServer {
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A WebSocket client speaking the chat protocol.
+/// A WebSocket client speaking the chat protocol. It keeps each room's
+/// member list from `joined` and the `presence` deltas after it.
 pub struct Client {
     pub ws: Socket,
+    members: HashMap<String, Vec<String>>,
 }
 
 impl Client {
@@ -161,7 +164,39 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("WebSocket handshake");
-        Self { ws }
+        Self::from_socket(ws)
+    }
+
+    /// A client over an already upgraded socket.
+    pub fn from_socket(ws: Socket) -> Self {
+        Self {
+            ws,
+            members: HashMap::new(),
+        }
+    }
+
+    /// Applies a frame to the member lists it changes.
+    fn track(&mut self, frame: &ServerFrame) {
+        match frame {
+            ServerFrame::Joined { room, members, .. } => {
+                self.members.insert(room.to_string(), names(members));
+            }
+            ServerFrame::Presence { room, joined, left } => {
+                let list = self.members.entry(room.to_string()).or_default();
+                list.retain(|name| !left.iter().any(|gone| gone.as_str() == name));
+                for name in joined {
+                    if !list.iter().any(|present| present == name.as_str()) {
+                        list.push(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The members of `room` as this client knows them.
+    pub fn members_of(&self, room: &str) -> Vec<String> {
+        self.members.get(room).cloned().unwrap_or_default()
     }
 
     /// Opens a WebSocket with extra request headers; a refused handshake
@@ -177,7 +212,7 @@ impl Client {
             );
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self::from_socket(ws)),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let body = response
                     .body()
@@ -193,7 +228,7 @@ impl Client {
     /// Connects, or says that it could not (the server may be restarting).
     pub async fn try_connect_quietly(url: &str) -> Result<Self, ()> {
         match tokio_tungstenite::connect_async(url).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self::from_socket(ws)),
             Err(_) => Err(()),
         }
     }
@@ -210,9 +245,9 @@ impl Client {
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return Some(
-                        ServerFrame::decode(&text).expect("the server sends valid frames"),
-                    );
+                    let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
+                    self.track(&frame);
+                    return Some(frame);
                 }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
                 _ => return None,
@@ -297,9 +332,9 @@ impl Client {
                 .ok()?;
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(
-                        ServerFrame::decode(&text).expect("the server sends valid frames"),
-                    );
+                    let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
+                    self.track(&frame);
+                    return Some(frame);
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text frame, got {other:?}"),
@@ -355,9 +390,11 @@ impl Client {
         }
     }
 
+    /// Waits for the next `presence` frame and returns the room's member
+    /// list after it.
     pub async fn expect_presence(&mut self) -> Vec<String> {
         match self.recv().await {
-            ServerFrame::Presence { members, .. } => names(&members),
+            ServerFrame::Presence { room, .. } => self.members_of(room.as_str()),
             other => panic!("expected presence, got {other:?}"),
         }
     }

@@ -50,6 +50,11 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 /// who post to it.
 pub const ROOM_INBOX: usize = 256;
 
+/// Most commands a room handles before it sends the presence changes they
+/// made, even while more commands wait: a busy room's inbox is rarely
+/// empty, and members should still learn who came and went promptly.
+pub const PRESENCE_BATCH_COMMANDS: usize = 256;
+
 /// Messages of one room that may be waiting for their commit at once. Past
 /// this the room stops taking commands until commits catch up, which pushes
 /// back on the posters instead of growing memory. Four write batches keep
@@ -126,6 +131,7 @@ impl Room {
             self.retire(&mut inbox);
             return;
         }
+        let mut since_presence = 0;
         loop {
             tokio::select! {
                 // Finished work first: it frees capacity and delivers messages.
@@ -143,6 +149,15 @@ impl Room {
                         None => break,
                     }
                 }
+            }
+            // Presence changes are gathered while commands keep coming and
+            // sent once the inbox is empty: one frame per burst of joins.
+            since_presence += 1;
+            if self.members.presence_changed()
+                && (inbox.is_empty() || since_presence >= PRESENCE_BATCH_COMMANDS)
+            {
+                self.members.flush_presence();
+                since_presence = 0;
             }
             if self.is_idle() && self.try_retire(&mut inbox) {
                 return;
@@ -233,8 +248,15 @@ impl Room {
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
-        let Some(member) = self.members.get(client) else {
+        if self.members.get(client).is_none() {
             return; // It left while its history loaded.
+        }
+        // The member list of `joined` and the presence deltas after it
+        // must agree: announce what changed up to now first. (Only live
+        // members are told, so this loading one stays.)
+        self.members.flush_presence();
+        let Some(member) = self.members.get(client) else {
+            return;
         };
         match result {
             Ok(page) => {
