@@ -464,8 +464,10 @@ pub async fn publish(
                     tokio::time::sleep_until(due.into()).await;
                 }
                 // Everything due by now goes out at once (open loop).
-                let due_now = schedule.due_by(Instant::now().saturating_duration_since(start));
-                while seq < due_now.max(seq + 1) && !stop.get() {
+                // (At least the message slept for, whatever rounding says.)
+                let elapsed = Instant::now().saturating_duration_since(start);
+                let due_now = schedule.due_by(elapsed).max(seq + 1);
+                while seq < due_now && !stop.get() {
                     let intended = clock.ns_at(start + schedule.due(seq));
                     writer.send_text(&send(seq, intended)?).await?;
                     let mut recorder = shared.borrow_mut();
@@ -484,6 +486,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ws::WsUrl;
 
     fn stamped(room: &str, id: u64, stamp: Stamp) -> String {
         format!(
@@ -537,6 +540,97 @@ mod tests {
         recorder.closing = false;
         recorder.on_member_end(0, "eof".into());
         assert_eq!((recorder.problem_count, recorder.closed_members), (4, 1));
+    }
+
+    /// A real WebSocket server (tungstenite, as the chat server uses) on a
+    /// thread: returns its URL and, once the client closes, every text
+    /// message it received.
+    fn echo_less_server() -> (WsUrl, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut ws = tungstenite::accept(stream).expect("handshake");
+            let mut texts = Vec::new();
+            while let Ok(message) = ws.read() {
+                if let tungstenite::Message::Text(text) = message {
+                    texts.push(text.to_string());
+                }
+            }
+            texts
+        });
+        let url = WsUrl::parse(&format!("ws://{addr}/ws")).expect("url");
+        (url, server)
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, future)
+    }
+
+    #[test]
+    fn a_paced_publisher_sends_its_schedule_in_order_and_stops() {
+        let (url, server) = echo_less_server();
+        let shared: Shared = Rc::new(RefCell::new(Recorder::new(
+            Clock::start(),
+            vec!["r".into()],
+            Vec::new(),
+        )));
+        shared.borrow_mut().begin_run(4, 2);
+        let schedule = Schedule::shared(400.0, 2, 1, Duration::from_millis(100));
+        assert_eq!(schedule.count(), 20);
+        let started = Instant::now();
+        block_on(async {
+            let (_reader, mut writer) = ws::connect(&url).await.expect("connect");
+            let pace = Pace::Scheduled {
+                schedule,
+                start: Instant::now(),
+                stop: Rc::new(Cell::new(false)),
+            };
+            let publishing = publish(&mut writer, &shared, 0, 1, pace);
+            tokio::time::timeout(Duration::from_secs(5), publishing)
+                .await
+                .expect("the publisher finishes")
+                .expect("it sends everything");
+        });
+        // The schedule spans 100 ms: it was neither skipped nor dragged out.
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(90), "{took:?}");
+        assert_eq!(shared.borrow().sent, [[0, 20]]);
+        assert_eq!(shared.borrow().send_lag.count(), 20);
+        let texts = server.join().expect("the server thread");
+        let seqs: Vec<u64> = texts
+            .iter()
+            .map(|frame| {
+                let text = frame.split(r#""text":""#).nth(1).expect("a send frame");
+                let stamp = Stamp::parse(text).expect("a stamp");
+                assert_eq!((stamp.run, stamp.publisher), (4, 1));
+                stamp.seq
+            })
+            .collect();
+        assert_eq!(seqs, (0..20).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_burst_publisher_sends_its_count() {
+        let (url, server) = echo_less_server();
+        let shared: Shared = Rc::new(RefCell::new(Recorder::new(
+            Clock::start(),
+            vec!["r".into()],
+            Vec::new(),
+        )));
+        shared.borrow_mut().begin_run(0, 1);
+        block_on(async {
+            let (_reader, mut writer) = ws::connect(&url).await.expect("connect");
+            publish(&mut writer, &shared, 0, 0, Pace::Burst { count: 300 })
+                .await
+                .expect("it sends everything");
+        });
+        assert_eq!(shared.borrow().messages_sent(), 300);
+        assert_eq!(server.join().expect("the server thread").len(), 300);
     }
 
     #[test]
