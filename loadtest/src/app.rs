@@ -39,7 +39,10 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::All(args) => bench(args, scenarios::NAMES.iter().map(|s| s.to_string()).collect()),
+        Command::All(args) => bench(
+            args,
+            scenarios::NAMES.iter().map(|s| s.to_string()).collect(),
+        ),
         Command::Run { scenarios, args } => bench(args, scenarios),
     }
 }
@@ -47,7 +50,13 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
 fn list(scale: f64) {
     for scenario in scenarios::catalogue(scale, paced_duration(scale, None)) {
         let goals: Vec<String> = scenario.goals.iter().map(|g| g.describe()).collect();
-        println!("{:<18} {}\n{:<18} goals: {}", scenario.name, scenario.what, "", goals.join(", "));
+        println!(
+            "{:<18} {}\n{:<18} goals: {}",
+            scenario.name,
+            scenario.what,
+            "",
+            goals.join(", ")
+        );
     }
 }
 
@@ -153,8 +162,15 @@ fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
         println!("{}", report::line(scenario));
     }
     write_outputs(&report, &args)?;
-    let failed = report.scenarios.iter().any(|s| s.verdict == Verdict::Failed);
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let failed = report
+        .scenarios
+        .iter()
+        .any(|s| s.verdict == Verdict::Failed);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn write_outputs(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
@@ -167,7 +183,12 @@ fn write_outputs(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
     let block = report::markdown(report);
     let table = args.out.join(TABLE_FILE);
     std::fs::write(&table, &block).with_context(|| format!("writing {}", table.display()))?;
-    eprintln!("wrote {}, {} and {}", json.display(), svg.display(), table.display());
+    eprintln!(
+        "wrote {}, {} and {}",
+        json.display(),
+        svg.display(),
+        table.display()
+    );
     if let Some(doc) = &args.doc {
         let text =
             std::fs::read_to_string(doc).with_context(|| format!("reading {}", doc.display()))?;

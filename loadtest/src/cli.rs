@@ -56,7 +56,11 @@ pub struct RunArgs {
 
     /// The chat-server binary to start (one fresh server per scenario,
     /// per run for idle and join-storm).
-    #[arg(long, env = "CHAT_BENCH_SERVER", default_value = "target/release/chat-server")]
+    #[arg(
+        long,
+        env = "CHAT_BENCH_SERVER",
+        default_value = "target/release/chat-server"
+    )]
     pub server: PathBuf,
 
     /// An extra flag for the started servers, after the benchmark's own
@@ -151,7 +155,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        for bad in [["--scale", "0"], ["--scale", "2"], ["--runs", "0"], ["--duration", "0"]] {
+        for bad in [
+            ["--scale", "0"],
+            ["--scale", "2"],
+            ["--runs", "0"],
+            ["--duration", "0"],
+        ] {
             let mut argv = vec!["chat-bench", "all"];
             argv.extend(bad);
             assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");

@@ -222,7 +222,8 @@ impl Recorder {
             }
             Ok(Incoming::Typing) => return,
             Ok(Incoming::Joined) => {
-                return self.problem(|| format!("member {member}: a joined frame it did not ask for"))
+                return self
+                    .problem(|| format!("member {member}: a joined frame it did not ask for"))
             }
             Ok(Incoming::Error(error)) => {
                 return self.problem(|| format!("member {member}: error frame {error}"))
@@ -235,12 +236,16 @@ impl Recorder {
             return self.problem(|| format!("member {member}: a message of room {got}"));
         }
         let Some(stamp) = Stamp::parse(&delivery.text) else {
-            return self.problem(|| format!("member {member}: an unstamped message {}", delivery.id));
+            return self
+                .problem(|| format!("member {member}: an unstamped message {}", delivery.id));
         };
         if stamp.run != self.run {
             let run = self.run;
             return self.problem(|| {
-                format!("member {member}: a message of run {} during run {run}", stamp.run)
+                format!(
+                    "member {member}: a message of run {} during run {run}",
+                    stamp.run
+                )
             });
         }
         self.latencies
@@ -276,7 +281,11 @@ impl Recorder {
 
 /// Connects to `url` and joins `room` as `name`; returns once `joined`
 /// arrived, with any frames after it still buffered in the reader.
-pub async fn join(url: &WsUrl, room: &str, name: &str) -> Result<(WsReader, WsWriter), ClientError> {
+pub async fn join(
+    url: &WsUrl,
+    room: &str,
+    name: &str,
+) -> Result<(WsReader, WsWriter), ClientError> {
     let attempt = async {
         let (mut reader, mut writer) = ws::connect(url).await?;
         writer.send_text(&wire::join_frame(room, name)?).await?;
@@ -530,7 +539,12 @@ mod tests {
         recorder.begin_run(2, 1);
         recorder.on_member_text(0, &stamped("z", 1, stamp(2, 0, 0)), 1, false);
         recorder.on_member_text(0, &stamped("a", 1, stamp(1, 0, 0)), 1, false);
-        recorder.on_member_text(0, r#"{"type":"error","code":"unavailable","message":"x"}"#, 1, false);
+        recorder.on_member_text(
+            0,
+            r#"{"type":"error","code":"unavailable","message":"x"}"#,
+            1,
+            false,
+        );
         assert_eq!(recorder.problem_count, 3);
         assert_eq!(recorder.delivered, 0);
         // Ending while tearing down is no problem; before, it is.

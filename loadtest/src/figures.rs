@@ -220,7 +220,12 @@ impl Metric {
     pub fn format_bare(self, value: f64) -> String {
         let full = self.format(value);
         match full.rsplit_once(' ') {
-            Some((number, _unit)) if !matches!(self, Self::DeliveriesPerSec | Self::OfferedPerSec | Self::ChurnOps) => {
+            Some((number, _unit))
+                if !matches!(
+                    self,
+                    Self::DeliveriesPerSec | Self::OfferedPerSec | Self::ChurnOps
+                ) =>
+            {
                 number.to_owned()
             }
             _ => full,
@@ -346,7 +351,14 @@ impl Goal {
             Bound::AtLeast => "≥",
         };
         match (self.relative_to, self.judges_other) {
-            (None, _) => format!("{} {sign} {}", self.metric.label(), self.metric.format(self.value)),
+            (None, _) if self.bound == Bound::AtMost && self.value == 0.0 => {
+                format!("{} = 0", self.metric.label())
+            }
+            (None, _) => format!(
+                "{} {sign} {}",
+                self.metric.label(),
+                self.metric.format(self.value)
+            ),
             (Some(other), false) => format!(
                 "{} {sign} {:.0} % of {other}'s",
                 self.metric.label(),

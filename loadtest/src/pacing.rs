@@ -40,10 +40,15 @@ impl Schedule {
     /// If `publishers` is 0, `index` is not below it, or the rate is not
     /// positive: the scenario definitions never ask for that.
     pub fn shared(total_rate: f64, publishers: usize, index: usize, duration: Duration) -> Self {
-        assert!(publishers > 0 && index < publishers, "publisher {index} of {publishers}");
+        assert!(
+            publishers > 0 && index < publishers,
+            "publisher {index} of {publishers}"
+        );
         assert!(total_rate > 0.0, "rate {total_rate}");
         // Messages due strictly before the end, all publishers together.
-        let total = (total_rate * duration.as_secs_f64() - EPSILON).ceil().max(0.0) as u64;
+        let total = (total_rate * duration.as_secs_f64() - EPSILON)
+            .ceil()
+            .max(0.0) as u64;
         let (publishers, index) = (publishers as u64, index as u64);
         let count = total / publishers + u64::from(index < total % publishers);
         Self {

@@ -9,6 +9,7 @@
 use crate::figures::{rate, Metric};
 use crate::report::ScenarioReport;
 use crate::scenarios::{FANOUT_100K, FANOUT_1M, FANOUT_MAX};
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -73,7 +74,11 @@ pub fn points(reports: &[ScenarioReport]) -> Vec<Point> {
             Some(Point {
                 scenario: name,
                 load: median(load_metric)?,
-                medians: [median(Metric::P50)?, median(Metric::P99)?, median(Metric::P999)?],
+                medians: [
+                    median(Metric::P50)?,
+                    median(Metric::P99)?,
+                    median(Metric::P999)?,
+                ],
                 runs,
             })
         })
@@ -109,7 +114,9 @@ pub fn draw(points: &[Point], title: &str, path: &Path) -> Result<(), PlotError>
         return root.present().map_err(|e| err(&e));
     }
     let (x0, x1) = log_range(
-        points.iter().flat_map(|p| std::iter::once(p.load).chain(p.runs.iter().map(|r| r.0))),
+        points
+            .iter()
+            .flat_map(|p| std::iter::once(p.load).chain(p.runs.iter().map(|r| r.0))),
         1.0,
     );
     let (y0, y1) = log_range(
@@ -123,14 +130,18 @@ pub fn draw(points: &[Point], title: &str, path: &Path) -> Result<(), PlotError>
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+        .build_cartesian_2d(
+            (x0..x1).log_scale().with_key_points(ticks(x0, x1)),
+            (y0..y1).log_scale().with_key_points(ticks(y0, y1)),
+        )
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
         .x_desc("offered load (deliveries/s; fanout-max: reached)")
         .y_desc("delivery latency (ms)")
+        .light_line_style(WHITE)
         .x_label_formatter(&|x| rate(*x))
-        .y_label_formatter(&|y| crate::figures::significant(*y))
+        .y_label_formatter(&|y| axis_number(*y))
         .draw()
         .map_err(|e| err(&e))?;
     for (index, (name, color)) in SERIES.iter().enumerate() {
@@ -139,13 +150,17 @@ pub fn draw(points: &[Point], title: &str, path: &Path) -> Result<(), PlotError>
             .draw_series(LineSeries::new(medians.clone(), color.stroke_width(2)))
             .map_err(|e| err(&e))?
             .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         chart
             .draw_series(medians.iter().map(|&at| Circle::new(at, 5, color.filled())))
             .map_err(|e| err(&e))?;
-        let runs = points
-            .iter()
-            .flat_map(|p| p.runs.iter().map(move |(load, values)| (*load, values[index])));
+        let runs = points.iter().flat_map(|p| {
+            p.runs
+                .iter()
+                .map(move |(load, values)| (*load, values[index]))
+        });
         chart
             .draw_series(runs.map(|at| Circle::new(at, 2, color.mix(0.5).filled())))
             .map_err(|e| err(&e))?;
@@ -169,9 +184,54 @@ pub fn draw(points: &[Point], title: &str, path: &Path) -> Result<(), PlotError>
     root.present().map_err(|e| err(&e))
 }
 
+/// Tick marks of a log axis from `low` to `high`: 1, 2 and 5 times each
+/// power of ten in between.
+fn ticks(low: f64, high: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powf(low.log10().floor());
+    while decade <= high {
+        for step in [1.0, 2.0, 5.0] {
+            let tick = decade * step;
+            if (low..=high).contains(&tick) {
+                ticks.push(tick);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
+
+/// An axis label: no needless decimals (`10`, `2.5`, `0.25`).
+fn axis_number(value: f64) -> String {
+    let text = crate::figures::significant(value);
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_are_one_two_five_per_decade() {
+        let ticks = ticks(1.5, 60.0);
+        let want = [2.0, 5.0, 10.0, 20.0, 50.0];
+        assert_eq!(ticks.len(), want.len(), "{ticks:?}");
+        for (got, want) in ticks.iter().zip(want) {
+            assert!((got - want).abs() < 1e-9, "{ticks:?}");
+        }
+    }
+
+    #[test]
+    fn axis_numbers_drop_needless_decimals() {
+        assert_eq!(axis_number(10.0), "10");
+        assert_eq!(axis_number(2.5), "2.5");
+        assert_eq!(axis_number(0.25), "0.25");
+        assert_eq!(axis_number(200.0), "200");
+    }
 
     #[test]
     fn log_ranges_pad_the_values_and_survive_nothing() {

@@ -150,7 +150,10 @@ pub fn cpu_model(cpuinfo: &str) -> Option<String> {
 pub fn cpu_count(cpuinfo: &str) -> usize {
     cpuinfo
         .lines()
-        .filter(|line| line.split_once(':').is_some_and(|(key, _)| key.trim() == "processor"))
+        .filter(|line| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| key.trim() == "processor")
+        })
         .count()
 }
 
@@ -176,7 +179,13 @@ mod tests {
     #[test]
     fn stat_gives_user_and_system_ticks() {
         let ticks = parse_stat(STAT).expect("a valid stat line");
-        assert_eq!(ticks, CpuTicks { user: 1234, system: 567 });
+        assert_eq!(
+            ticks,
+            CpuTicks {
+                user: 1234,
+                system: 567
+            }
+        );
         assert_eq!(ticks.total(), 1801);
     }
 
@@ -184,7 +193,13 @@ mod tests {
     fn stat_counts_fields_after_a_command_name_with_spaces_and_parens() {
         let tricky = STAT.replace("(chat-server)", "(a b) (c)");
         let ticks = parse_stat(&tricky).expect("a valid stat line");
-        assert_eq!(ticks, CpuTicks { user: 1234, system: 567 });
+        assert_eq!(
+            ticks,
+            CpuTicks {
+                user: 1234,
+                system: 567
+            }
+        );
     }
 
     #[test]
@@ -225,6 +240,8 @@ mod tests {
         cpu_ticks(Proc::Myself).expect("read /proc/self/stat");
         let memory = memory(Proc::Myself).expect("read /proc/self/status");
         assert!(memory.rss_kib > 0 && memory.peak_rss_kib >= memory.rss_kib);
-        assert!(!allowed_cpus(Proc::Myself).expect("Cpus_allowed_list").is_empty());
+        assert!(!allowed_cpus(Proc::Myself)
+            .expect("Cpus_allowed_list")
+            .is_empty());
     }
 }

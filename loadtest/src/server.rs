@@ -138,20 +138,22 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts a server with `scenario_args` and waits until it listens.
-    pub fn start(
-        settings: &ServerSettings,
-        scenario_args: &[String],
-    ) -> Result<Self, ServerError> {
+    pub fn start(settings: &ServerSettings, scenario_args: &[String]) -> Result<Self, ServerError> {
         if !settings.binary.is_file() {
             return Err(ServerError::NoBinary(settings.binary.clone()));
         }
+        // Absolute, as the server runs in its temporary directory.
+        let binary = std::fs::canonicalize(&settings.binary)?;
         let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
         let args = server_args(dir.path(), scenario_args, &settings.extra_args);
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log)?;
-        let mut command = Command::new(&settings.binary);
+        let mut command = Command::new(binary);
         command
             .args(&args)
+            // Whatever it writes beside a relative path (the `--db
+            // :memory:` variant's lock file) stays in its directory.
+            .current_dir(dir.path())
             .env("RUST_LOG", SERVER_LOG_FILTER)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -224,13 +226,18 @@ impl ServerProcess {
             match child.try_wait() {
                 Ok(Some(status)) if status.success() => return None,
                 Ok(Some(status)) => {
-                    return Some(format!("the server exited with {status}:\n{}", self.log_tail()))
+                    return Some(format!(
+                        "the server exited with {status}:\n{}",
+                        self.log_tail()
+                    ))
                 }
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
                 Ok(None) | Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Some(format!("the server did not stop within {STOP_TIMEOUT:?}; killed"));
+                    return Some(format!(
+                        "the server did not stop within {STOP_TIMEOUT:?}; killed"
+                    ));
                 }
             }
         }
@@ -249,7 +256,8 @@ pub fn listening_addr(log: &str) -> Option<&str> {
         let after = &line[line.find(LISTENING)? + LISTENING.len()..];
         let addr = after.split_whitespace().next()?;
         // Plain logs may quote fields after it; an address has no quote.
-        addr.contains(':').then(|| addr.trim_end_matches(['"', ',']))
+        addr.contains(':')
+            .then(|| addr.trim_end_matches(['"', ',']))
     })
 }
 
@@ -294,7 +302,9 @@ mod tests {
             cpu: None,
             extra_args: Vec::new(),
         };
-        let err = ServerProcess::start(&settings, &[]).err().expect("an error");
+        let err = ServerProcess::start(&settings, &[])
+            .err()
+            .expect("an error");
         assert!(err.to_string().contains("cargo build --release -p backend"));
     }
 }

@@ -27,9 +27,8 @@ impl Default for Latencies {
 impl Latencies {
     /// An empty histogram covering 1 µs to [`LATENCY_MAX_US`].
     pub fn new() -> Self {
-        let histogram =
-            Histogram::new_with_bounds(1, LATENCY_MAX_US, LATENCY_SIGNIFICANT_DIGITS)
-                .unwrap_or_else(|err| unreachable!("constant histogram bounds are valid: {err}"));
+        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_US, LATENCY_SIGNIFICANT_DIGITS)
+            .unwrap_or_else(|err| unreachable!("constant histogram bounds are valid: {err}"));
         Self { histogram }
     }
 

@@ -123,7 +123,10 @@ pub async fn connect(url: &WsUrl) -> Result<(WsReader, WsWriter), WsError> {
         reader.fill().await?;
     };
     let head = String::from_utf8_lossy(&reader.buffered()[..head_len]).into_owned();
-    check_handshake(&head, &tungstenite::handshake::derive_accept_key(key.as_bytes()))?;
+    check_handshake(
+        &head,
+        &tungstenite::handshake::derive_accept_key(key.as_bytes()),
+    )?;
     // Frames may follow the head in the same read: they stay buffered.
     reader.start += head_len;
     Ok((reader, WsWriter::new(write)))
@@ -286,7 +289,10 @@ fn frame(opcode: u8, payload: &[u8]) -> Result<Frame<'_>, WsError> {
             [] => Ok(Frame::Close(None, "")),
             [high, low, reason @ ..] => {
                 let reason = std::str::from_utf8(reason).unwrap_or("(not UTF-8)");
-                Ok(Frame::Close(Some(u16::from_be_bytes([*high, *low])), reason))
+                Ok(Frame::Close(
+                    Some(u16::from_be_bytes([*high, *low])),
+                    reason,
+                ))
             }
             [_] => Err(WsError::Protocol("close frame of 1 byte".into())),
         },
@@ -324,7 +330,12 @@ impl WsWriter {
     /// Sends a close frame with `code` (1000: normal closure).
     pub async fn send_close(&mut self, code: u16) -> Result<(), WsError> {
         self.buf.clear();
-        encode_frame(&mut self.buf, 0x8, &code.to_be_bytes(), self.mask.next_key());
+        encode_frame(
+            &mut self.buf,
+            0x8,
+            &code.to_be_bytes(),
+            self.mask.next_key(),
+        );
         self.half.write_all(&self.buf).await?;
         Ok(())
     }
@@ -345,7 +356,12 @@ fn encode_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: [u8; 4]) {
         }
     }
     out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, byte)| byte ^ mask[i % 4]));
+    out.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ mask[i % 4]),
+    );
 }
 
 /// Masking keys. RFC 6455 asks for unpredictable keys so that a page's

@@ -147,11 +147,18 @@ pub struct Sample {
     pub generator: Option<CpuTicks>,
 }
 
+/// Fewest server clock ticks from which CPU time per delivery is reported:
+/// with 10 ms ticks, fewer would make it mostly rounding (below 10 %).
+pub const MIN_TICKS_FOR_RATIO: u64 = 10;
+
 /// CPU use between two samples.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuUse {
     /// Server CPU seconds.
     pub server_s: Option<f64>,
+    /// Server CPU seconds, only when enough ticks passed to divide them
+    /// by a count meaningfully (see [`MIN_TICKS_FOR_RATIO`]).
+    pub server_s_precise: Option<f64>,
     /// Server CPU seconds per second per CPU it may use.
     pub server_utilisation: Option<f64>,
     /// Generator CPU seconds per second.
@@ -165,10 +172,15 @@ pub fn cpu_use(before: &Sample, after: &Sample, ticks_per_s: u64, cpus: f64) -> 
         Some(b?.total().saturating_sub(a?.total()) as f64 / ticks_per_s as f64)
     };
     let server_s = seconds(before.server, after.server);
+    let server_ticks = match (before.server, after.server) {
+        (Some(a), Some(b)) => b.total().saturating_sub(a.total()),
+        _ => 0,
+    };
     let generator_s = seconds(before.generator, after.generator);
     let per_wall = |s: Option<f64>, cpus: f64| s.filter(|_| wall > 0.0).map(|s| s / wall / cpus);
     CpuUse {
         server_s,
+        server_s_precise: server_s.filter(|_| server_ticks >= MIN_TICKS_FOR_RATIO),
         server_utilisation: per_wall(server_s, cpus),
         generator_utilisation: per_wall(generator_s, 1.0),
     }
@@ -218,6 +230,7 @@ mod tests {
         };
         let used = cpu_use(&before, &after, 100, 1.0);
         assert_eq!(used.server_s, Some(2.0));
+        assert_eq!(used.server_s_precise, Some(2.0));
         assert_eq!(used.server_utilisation, Some(1.0));
         assert_eq!(used.generator_utilisation, Some(0.5));
         let unknown = Sample {
@@ -225,5 +238,11 @@ mod tests {
             ..after
         };
         assert_eq!(cpu_use(&before, &unknown, 100, 1.0).server_s, None);
+        let few = Sample {
+            server: ticks(101, 50),
+            ..after
+        };
+        let used = cpu_use(&before, &few, 100, 1.0);
+        assert_eq!((used.server_s, used.server_s_precise), (Some(0.01), None));
     }
 }

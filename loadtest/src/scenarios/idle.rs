@@ -34,14 +34,20 @@ pub struct IdlePlan {
 pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
     let mut outcome = Outcome::default();
     for run in 0..ctx.warmups + ctx.runs {
-        eprintln!("  {name}: run {} of {} (warm-ups first)", run + 1, ctx.warmups + ctx.runs);
+        eprintln!(
+            "  {name}: run {} of {} (warm-ups first)",
+            run + 1,
+            ctx.warmups + ctx.runs
+        );
         let server = match ctx.start_server(&[]) {
             Ok(server) => server,
             Err(err) => return outcome.failed(format!("server: {err}")),
         };
         outcome.server_args = server.args.clone();
         let Some(rss_before) = server.memory() else {
-            outcome.notes.push("no server pid: no memory figures".into());
+            outcome
+                .notes
+                .push("no server pid: no memory figures".into());
             outcome.notes.extend(server.stop());
             return outcome;
         };
@@ -94,10 +100,14 @@ pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
             ..RunFigures::default()
         };
         if let Some(first) = first_failure {
-            outcome.notes.push(format!("run {run}: {failures} clients failed; first: {first}"));
+            outcome.notes.push(format!(
+                "run {run}: {failures} clients failed; first: {first}"
+            ));
         }
         if ended > 0 {
-            outcome.notes.push(format!("run {run}: {ended} idle connections were closed by the server"));
+            outcome.notes.push(format!(
+                "run {run}: {ended} idle connections were closed by the server"
+            ));
         }
         outcome.runs.push(figures);
         tokio::time::sleep(Duration::from_millis(200)).await;

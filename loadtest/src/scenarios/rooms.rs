@@ -9,15 +9,16 @@
 use super::context::{cpu_use, Context, Running};
 use super::Outcome;
 use crate::client::{self, Clock, Pace, Recorder, Shared, StallWatch};
-use crate::procfs::{self, Memory, Proc};
 use crate::figures::RunFigures;
 use crate::pacing::Schedule;
+use crate::procfs::{self, Memory, Proc};
 use crate::wire;
 use crate::ws::{self, Frame, WsReader, WsUrl, WsWriter};
 use futures_util::stream::{self, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 use tokio::task::{spawn_local, JoinHandle};
 
 /// Clients connecting and joining at the same time during set-up: far
@@ -51,8 +52,9 @@ pub const STALL_WATCH: Duration = Duration::from_secs(30);
 pub const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Longest a stalled member, once it reads again, waits for the end of
-/// its connection (the close frame, when the server dropped it).
-pub const STALL_RESUME_TIMEOUT: Duration = Duration::from_secs(20);
+/// its connection (the close frame, when the server dropped it); one the
+/// server kept is then "still open".
+pub const STALL_RESUME_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Longest to wait for the observer to see a stalled member in a
 /// presence frame after it joined.
@@ -159,7 +161,11 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
         eprintln!(
             "  {name}: {} {}/{}",
             if warmup { "warm-up" } else { "run" },
-            if warmup { run + 1 } else { run - ctx.warmups + 1 },
+            if warmup {
+                run + 1
+            } else {
+                run - ctx.warmups + 1
+            },
             if warmup { ctx.warmups } else { ctx.runs }
         );
         let mut figures = match run_once(ctx, &server, &mut crowd, plan, run).await {
@@ -225,7 +231,12 @@ async fn gather(
         joined += 1;
         let closed = shared.borrow().closed_members;
         if closed > 0 {
-            let first = shared.borrow().problems.first().cloned().unwrap_or_default();
+            let first = shared
+                .borrow()
+                .problems
+                .first()
+                .cloned()
+                .unwrap_or_default();
             return Err(format!(
                 "{closed} joined members were disconnected while {joined} of {members} had joined ({first}); \
                  each join sends every member a presence frame listing all members"
@@ -240,7 +251,11 @@ async fn gather(
         let (reader, writer) = ws::connect(url)
             .await
             .map_err(|err| format!("churner {c}: {err}"))?;
-        spawn_local(client::drain(reader, Some(Rc::clone(&shared)), Rc::clone(&churn_stop)));
+        spawn_local(client::drain(
+            reader,
+            Some(Rc::clone(&shared)),
+            Rc::clone(&churn_stop),
+        ));
         churners.push(Some(writer));
     }
     tokio::time::sleep(SETTLE).await;
@@ -445,7 +460,11 @@ async fn drain(shared: &Shared) {
     loop {
         let (delivered, expected, closed) = {
             let recorder = shared.borrow();
-            (recorder.delivered, recorder.expected(), recorder.closed_members)
+            (
+                recorder.delivered,
+                recorder.expected(),
+                recorder.closed_members,
+            )
         };
         if delivered >= expected || Instant::now() > deadline {
             return;
@@ -479,10 +498,7 @@ fn figures(
     let delivered = recorder.delivered;
     let mut problems = recorder.problems.clone();
     if recorder.problem_count > problems.len() as u64 {
-        problems.push(format!(
-            "... {} problems in all",
-            recorder.problem_count
-        ));
+        problems.push(format!("... {} problems in all", recorder.problem_count));
     }
     if !tally.is_exact() {
         problems.insert(
@@ -510,7 +526,7 @@ fn figures(
         send_lag_p99_ms: recorder.send_lag.summary().map(|s| s.p99_ms),
         server_cpu_s: used.server_s,
         server_cpu_us_per_delivery: used
-            .server_s
+            .server_s_precise
             .filter(|_| delivered > 0)
             .map(|s| s * 1e6 / delivered as f64),
         server_cpu_utilisation: used.server_utilisation,
@@ -524,32 +540,35 @@ fn figures(
 struct Stalled {
     /// Their tasks, each waiting for the signal to read again; they resolve
     /// to how the connection ended.
-    tasks: Vec<(tokio::sync::oneshot::Sender<()>, JoinHandle<Option<String>>)>,
+    tasks: Vec<(oneshot::Sender<()>, JoinHandle<Option<String>>)>,
 }
 
 /// Joins `count` members to room 0 that will not read, and waits until the
 /// observer has seen them in a presence frame.
 async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<Stalled, String> {
     let room = shared.borrow().rooms[0].clone();
+    let names: Vec<String> = (0..count).map(|i| format!("stall-{run}-{i}")).collect();
+    {
+        // Watch before joining: the observer may read the presence frames
+        // of these joins before the joins' own answers arrive here.
+        let mut recorder = shared.borrow_mut();
+        recorder.stalls = names
+            .iter()
+            .map(|name| StallWatch {
+                name: name.clone(),
+                seen: false,
+                dropped_at_ns: None,
+            })
+            .collect();
+        recorder.watching_stalls = true;
+    }
     let mut tasks = Vec::new();
-    let mut watches = Vec::new();
-    for i in 0..count {
-        let name = format!("stall-{run}-{i}");
-        let (reader, writer) = client::join(url, &room, &name)
+    for name in &names {
+        let (reader, writer) = client::join(url, &room, name)
             .await
             .map_err(|err| format!("stalled member {name}: {err}"))?;
-        let (resume, resumed) = tokio::sync::oneshot::channel();
+        let (resume, resumed) = oneshot::channel();
         tasks.push((resume, spawn_local(stalled_member(reader, writer, resumed))));
-        watches.push(StallWatch {
-            name,
-            seen: false,
-            dropped_at_ns: None,
-        });
-    }
-    {
-        let mut recorder = shared.borrow_mut();
-        recorder.stalls = watches;
-        recorder.watching_stalls = true;
     }
     let deadline = Instant::now() + STALL_SEEN_TIMEOUT;
     while !shared.borrow().stalls.iter().all(|watch| watch.seen) {
@@ -566,7 +585,7 @@ async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<S
 async fn stalled_member(
     mut reader: WsReader,
     writer: WsWriter,
-    resume: tokio::sync::oneshot::Receiver<()>,
+    resume: oneshot::Receiver<()>,
 ) -> Option<String> {
     let _ = resume.await;
     let ended = tokio::time::timeout(STALL_RESUME_TIMEOUT, async {
@@ -633,6 +652,13 @@ async fn finish_stall(
     figures: &mut RunFigures,
 ) {
     let count = stalled.tasks.len();
+    // Drops seen from now on are ours: the stalled members close their
+    // connections after reading what is left.
+    let drops: Vec<Option<u64>> = {
+        let mut recorder = shared.borrow_mut();
+        recorder.watching_stalls = false;
+        recorder.stalls.iter().map(|w| w.dropped_at_ns).collect()
+    };
     let mut endings = Vec::new();
     for (resume, task) in stalled.tasks {
         let _ = resume.send(());
@@ -648,11 +674,14 @@ async fn finish_stall(
     let mut recorder = shared.borrow_mut();
     let clock = recorder.clock;
     let start_ns = clock.ns_at(start);
-    let drops: Vec<Option<u64>> = recorder.stalls.iter().map(|w| w.dropped_at_ns).collect();
     let dropped = drops.iter().flatten().count();
     let last = drops
         .iter()
-        .map(|d| d.map_or(STALL_WATCH.as_nanos() as u64, |at| at.saturating_sub(start_ns)))
+        .map(|d| {
+            d.map_or(STALL_WATCH.as_nanos() as u64, |at| {
+                at.saturating_sub(start_ns)
+            })
+        })
         .max()
         .unwrap_or(0);
     figures.stalled = Some(count as u64);

@@ -47,7 +47,11 @@ struct StormTally {
 pub async fn run(ctx: &Context, name: &str, plan: &StormPlan) -> Outcome {
     let mut outcome = Outcome::default();
     for run in 0..ctx.warmups + ctx.runs {
-        eprintln!("  {name}: run {} of {} (warm-ups first)", run + 1, ctx.warmups + ctx.runs);
+        eprintln!(
+            "  {name}: run {} of {} (warm-ups first)",
+            run + 1,
+            ctx.warmups + ctx.runs
+        );
         let server = match ctx.start_server(&[]) {
             Ok(server) => server,
             Err(err) => return outcome.failed(format!("server: {err}")),
@@ -61,7 +65,9 @@ pub async fn run(ctx: &Context, name: &str, plan: &StormPlan) -> Outcome {
         let mut figures = match storm(ctx, &server, &room, plan).await {
             Ok((figures, failures)) => {
                 if !failures.is_empty() {
-                    outcome.notes.push(format!("run {run}: {}", failures.join("; ")));
+                    outcome
+                        .notes
+                        .push(format!("run {run}: {}", failures.join("; ")));
                 }
                 figures
             }
@@ -125,7 +131,14 @@ async fn storm(
             Ok((reader, writer)) => {
                 let (tally, stop, start) =
                     (Rc::clone(&tally), Rc::clone(&stop), Rc::clone(&storm_start));
-                tasks.push(spawn_local(member(reader, i, plan.history, start, tally, stop)));
+                tasks.push(spawn_local(member(
+                    reader,
+                    i,
+                    plan.history,
+                    start,
+                    tally,
+                    stop,
+                )));
                 writers.push((i, writer));
             }
             Err(err) => tally
@@ -140,7 +153,10 @@ async fn storm(
     for (i, writer) in &mut writers {
         let frame = wire::join_frame(room, &format!("c{i}")).map_err(|err| err.to_string())?;
         if let Err(err) = writer.send_text(&frame).await {
-            tally.borrow_mut().failures.push(format!("client {i}: join: {err}"));
+            tally
+                .borrow_mut()
+                .failures
+                .push(format!("client {i}: join: {err}"));
         }
     }
     let sent_in = start.elapsed();
@@ -168,10 +184,15 @@ async fn storm(
     let mut failures: Vec<String> = tally.failures.iter().take(5).cloned().collect();
     let unanswered = plan.clients as u64 - tally.joined - tally.failures.len() as u64;
     if unanswered > 0 {
-        failures.push(format!("{unanswered} clients had no answer within {STORM_TIMEOUT:?}"));
+        failures.push(format!(
+            "{unanswered} clients had no answer within {STORM_TIMEOUT:?}"
+        ));
     }
     if tally.failures.len() > 5 {
-        failures.push(format!("... {} failed clients in all", tally.failures.len()));
+        failures.push(format!(
+            "... {} failed clients in all",
+            tally.failures.len()
+        ));
     }
     let figures = RunFigures {
         connections: Some(plan.clients as u64),
