@@ -145,7 +145,11 @@ fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
         server_cpu,
         generator_cpu,
         pinning: "sched_setaffinity: the generator pins itself before starting threads; each server is spawned from a thread pinned to its CPU".into(),
-        file_limit: format!("{} raised to {}", limit.before, limit.after),
+        file_limit: if limit.before < limit.after {
+            format!("soft limit raised from {} to the hard limit, {}", limit.before, limit.after)
+        } else {
+            format!("{} (already the hard limit)", limit.after)
+        },
         clock_ticks: ticks_per_s,
         decode_cost,
         bench_server_flags: BENCH_SERVER_FLAGS.iter().map(|f| f.to_string()).collect(),

@@ -7,7 +7,7 @@
 //! read, and measures again.
 
 use super::context::Context;
-use super::rooms::CONNECT_CONCURRENCY;
+use super::rooms::{CLOSE_SETTLE, CONNECT_CONCURRENCY};
 use super::Outcome;
 use crate::client;
 use crate::figures::RunFigures;
@@ -110,7 +110,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
             ));
         }
         outcome.runs.push(figures);
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(CLOSE_SETTLE).await;
         outcome.notes.extend(server.stop());
     }
     outcome

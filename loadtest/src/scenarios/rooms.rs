@@ -41,8 +41,12 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// ended (its missing messages will never come).
 pub const CLOSED_GRACE: Duration = Duration::from_secs(2);
 
-/// How often the drain checks the count of deliveries.
-const DRAIN_POLL: Duration = Duration::from_millis(2);
+/// Pause after closing every connection, so the server sees them close
+/// before it is told to stop (its shutdown is then quick and clean).
+pub const CLOSE_SETTLE: Duration = Duration::from_millis(200);
+
+/// How often waits poll their condition (deliveries, stalled members seen).
+pub const DRAIN_POLL: Duration = Duration::from_millis(2);
 
 /// Longest slow-consumer keeps sending while waiting for the stalled
 /// members to be dropped.
@@ -146,7 +150,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
     let rooms: Vec<String> = (0..plan.rooms)
         .map(|room| format!("{}-{name}-{room}", ctx.tag))
         .collect();
-    let crowd = match gather(ctx.clock, &server.url, &rooms, plan).await {
+    let mut crowd = match gather(ctx.clock, &server.url, &rooms, plan).await {
         Ok(crowd) => crowd,
         Err(err) => {
             let log = server.log_tail();
@@ -154,7 +158,6 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
             return outcome.failed(format!("set-up: {err}\n--- server log ---\n{log}"));
         }
     };
-    let mut crowd = crowd;
     let total = ctx.warmups + ctx.runs;
     for run in 0..total {
         let warmup = run < ctx.warmups;
@@ -185,8 +188,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
         }
     }
     crowd.close();
-    // Let the server see the connections close before it is stopped.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(CLOSE_SETTLE).await;
     outcome.notes.extend(server.stop());
     outcome
 }
@@ -492,7 +494,13 @@ fn figures(
     let recorder = shared.borrow();
     let tally = recorder.tally();
     let end = recorder.clock.instant(recorder.last_delivery_ns);
-    let window = end.saturating_duration_since(start).as_secs_f64();
+    let mut window = end.saturating_duration_since(start);
+    if let Load::Paced { duration, .. } = plan.load {
+        // The last message is due up to one interval before the end: the
+        // offered rate is over the whole duration.
+        window = window.max(duration);
+    }
+    let window = window.as_secs_f64();
     let window = (window > 0.0).then_some(window);
     let used = cpu_use(before, after, ctx.ticks_per_s, server.cpus);
     let delivered = recorder.delivered;
@@ -575,7 +583,7 @@ async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<S
         if Instant::now() > deadline {
             return Err("the observer never saw the stalled members join".into());
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(DRAIN_POLL).await;
     }
     Ok(Stalled { tasks })
 }

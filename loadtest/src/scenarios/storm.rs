@@ -7,7 +7,7 @@
 //! are written back to back and the clock runs until the last `joined`.
 
 use super::context::{cpu_use, Context};
-use super::rooms::CONNECT_CONCURRENCY;
+use super::rooms::{CONNECT_CONCURRENCY, DRAIN_POLL};
 use super::Outcome;
 use crate::client::{self, ClientError};
 use crate::figures::RunFigures;
@@ -169,7 +169,7 @@ async fn storm(
         if done || Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(DRAIN_POLL).await;
     }
     let after = server.sample();
     let memory = server.memory();
