@@ -255,17 +255,21 @@ impl Recorder {
         self.last_delivery_ns = now_ns;
     }
 
-    /// Marks watched stalled members a presence frame leaves out as dropped.
+    /// Marks watched stalled members that a presence delta says left as
+    /// dropped (once they were seen joining).
     fn check_stalls(&mut self, text: &str, now_ns: u64) {
-        let Ok(ServerFrame::Presence { members, .. }) = ServerFrame::decode(text) else {
+        let Ok(ServerFrame::Presence { joined, left, .. }) = ServerFrame::decode(text) else {
             return self.problem(|| "an unreadable presence frame".to_string());
         };
         for watch in &mut self.stalls {
-            let present = members.iter().any(|name| name.as_str() == watch.name);
-            if present {
-                watch.seen = true;
-            } else if watch.seen && watch.dropped_at_ns.is_none() {
+            let named = |names: &[common::DisplayName]| {
+                names.iter().any(|name| name.as_str() == watch.name)
+            };
+            if named(&left) && watch.seen && watch.dropped_at_ns.is_none() {
                 watch.dropped_at_ns = Some(now_ns);
+            }
+            if named(&joined) {
+                watch.seen = true;
             }
         }
     }
@@ -656,9 +660,9 @@ mod tests {
             dropped_at_ns: None,
         }];
         recorder.watching_stalls = true;
-        let without = r#"{"type":"presence","room":"a","members":["m0"]}"#;
-        let with = r#"{"type":"presence","room":"a","members":["m0","stall-1"]}"#;
-        // Not yet seen: an old presence without it means nothing.
+        let without = r#"{"type":"presence","room":"a","left":["stall-1"]}"#;
+        let with = r#"{"type":"presence","room":"a","joined":["stall-1"]}"#;
+        // Not yet seen: an old leave means nothing.
         recorder.on_member_text(0, without, 10, true);
         assert_eq!(recorder.stalls[0].dropped_at_ns, None);
         recorder.on_member_text(0, with, 20, true);

@@ -17,16 +17,24 @@ use std::time::{Duration, Instant};
 /// Flags every server the benchmark starts gets, besides `--addr`, `--db`
 /// and `--dist` (set per start, see [`server_args`]).
 ///
-/// Empty today: no flag of today's server throttles a benchmark, and the
-/// server is measured with its defaults (8 MiB client queues, 16 KiB
-/// message limit). Flags that lift limits meant for untrusted clients go
-/// here when the server gains them; the benchmark then needs, for example:
-/// `--rate-limit-burst`, `--rate-limit-per-second` (the publishers of
-/// fanout-max send as fast as accepted), `--max-connections` and
-/// `--max-connections-per-ip` (19,900 connections from 127.0.0.1 in idle),
-/// `--max-rooms-per-connection` (not needed while each member joins one
-/// room). Values that merely lift a cap do not change what is measured.
-pub const BENCH_SERVER_FLAGS: &[&str] = &[];
+/// They lift the limits meant for untrusted clients that a benchmark would
+/// otherwise hit, and change nothing else that is measured: the publishers
+/// of fanout-max send as fast as accepted (rate limit), idle holds 19,900
+/// connections from 127.0.0.1 (connection caps), and members of big rooms
+/// may sit on the server's side of a storm for a while (join timeout).
+/// Queues, message limits and heartbeats stay at their defaults.
+pub const BENCH_SERVER_FLAGS: &[&str] = &[
+    "--rate-limit-burst",
+    "1000000",
+    "--rate-limit-per-second",
+    "1000000",
+    "--max-connections",
+    "20000",
+    "--max-connections-per-ip",
+    "20000",
+    "--join-timeout",
+    "10m",
+];
 
 /// The address a started server listens on: loopback, a port the kernel
 /// picks (read back from the server's log).
@@ -111,7 +119,12 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
         // Only /ws is used: no web client to serve.
         args.extend(["--dist".into(), path_arg(&dir.join("no-dist"))]);
     }
-    args.extend(BENCH_SERVER_FLAGS.iter().map(|flag| flag.to_string()));
+    // Flag and value pairs; one the scenario or the user sets is theirs.
+    for pair in BENCH_SERVER_FLAGS.chunks(2) {
+        if !sets(pair[0]) {
+            args.extend(pair.iter().map(|part| part.to_string()));
+        }
+    }
     args.extend(scenario_args.iter().cloned());
     args.extend(extra_args.iter().cloned());
     args
@@ -276,18 +289,28 @@ mod tests {
     fn a_started_server_gets_a_fresh_database_unless_the_scenario_sets_one() {
         let dir = Path::new("/tmp/bench-x");
         let args = server_args(dir, &[], &["--trace".into()]);
+        let mut expected: Vec<String> = [
+            "--addr",
+            LISTEN_ADDR,
+            "--db",
+            "/tmp/bench-x/chat.db",
+            "--dist",
+            "/tmp/bench-x/no-dist",
+        ]
+        .map(String::from)
+        .to_vec();
+        expected.extend(BENCH_SERVER_FLAGS.iter().map(|flag| flag.to_string()));
+        expected.push("--trace".into());
+        assert_eq!(args, expected);
+        // A flag the user sets replaces the benchmark's own.
+        let own = server_args(dir, &[], &["--rate-limit-burst".into(), "5".into()]);
         assert_eq!(
-            args,
-            [
-                "--addr",
-                LISTEN_ADDR,
-                "--db",
-                "/tmp/bench-x/chat.db",
-                "--dist",
-                "/tmp/bench-x/no-dist",
-                "--trace"
-            ]
+            own.iter()
+                .filter(|arg| *arg == "--rate-limit-burst")
+                .count(),
+            1
         );
+        assert!(own.ends_with(&["--rate-limit-burst".into(), "5".into()]));
         let memory = server_args(dir, &["--db".into(), ":memory:".into()], &[]);
         assert_eq!(memory.iter().filter(|arg| *arg == "--db").count(), 1);
         assert!(memory.ends_with(&["--db".into(), ":memory:".into()]));
