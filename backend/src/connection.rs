@@ -245,7 +245,10 @@ impl Session {
                 }
             };
             match message {
-                Ok(Message::Text(text)) => self.handle_text(text.as_str()).await,
+                // Boxed: handling a request (a join waits on its room) takes
+                // far more state than waiting for one, and an idle
+                // connection should not carry that state all the time.
+                Ok(Message::Text(text)) => Box::pin(self.handle_text(text.as_str())).await,
                 Ok(Message::Binary(_)) => {
                     self.metrics.frame_received(FrameKind::Invalid);
                     self.reply_error(RequestError::new(

@@ -18,9 +18,11 @@ use std::net::SocketAddr;
 /// (`Retry-After`) before trying again.
 pub const FULL_RETRY_AFTER_SECS: u32 = 10;
 
-/// Size of each connection's read buffer, in bytes. Chat frames are small;
-/// the default (128 KiB) would cost memory per idle connection for nothing.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Size of each connection's read buffer, in bytes. A chat frame (a few
+/// hundred bytes) fits in one read; a larger message grows the buffer for
+/// as long as it takes. The default (128 KiB) would cost memory per idle
+/// connection for nothing.
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Bytes of outgoing frames gathered before a write to the socket. The
 /// writer flushes after every drain of the queue, so this only merges the
