@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::Durability;
+
 /// Bytes a client's outgoing queue holds by default (see
 /// `--client-queue-bytes`): thousands of ordinary chat frames, so a client
 /// that reads normally never overflows it even when a committed batch of
@@ -93,6 +95,12 @@ pub struct Config {
     /// missing. `:memory:` keeps history in memory only (lost on exit).
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     pub db: PathBuf,
+
+    /// What a stored message survives: `process` (a crash of the server,
+    /// `kill -9`) or `machine` (also a power failure; each commit waits for
+    /// a disk flush).
+    #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Process)]
+    pub durability: Durability,
 
     /// Directory of the built web client (`trunk build --release` writes it).
     #[arg(long, env = "CHAT_DIST", default_value = "dist")]
@@ -237,6 +245,7 @@ mod tests {
             DEFAULT_MAX_ROOMS_PER_CONNECTION
         );
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.durability, Durability::Process);
         assert!(config.metrics_addr.is_none() && !config.no_metrics);
     }
 

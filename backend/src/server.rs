@@ -81,7 +81,7 @@ pub async fn run(
         tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
         Arc::new(MemoryStore::new())
     } else {
-        Arc::new(SqliteStore::open(&config.db)?)
+        Arc::new(SqliteStore::open_with(&config.db, config.durability)?)
     };
     let metrics = Metrics::new();
     let hub = Hub::new(Arc::clone(&store), metrics.clone());

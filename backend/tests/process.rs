@@ -332,6 +332,7 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--metrics-addr", "CHAT_METRICS_ADDR"),
         ("--no-metrics", "CHAT_NO_METRICS"),
         ("--log-format", "CHAT_LOG_FORMAT"),
+        ("--durability", "CHAT_DURABILITY"),
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
         assert!(help.contains(env), "--help lacks {env}:\n{help}");

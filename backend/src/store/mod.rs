@@ -10,7 +10,7 @@ pub mod memory;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Durability, SqliteStore};
 
 use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
 use std::future::Future;
