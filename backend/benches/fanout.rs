@@ -230,7 +230,7 @@ async fn storage(messages: usize) -> Result<(), String> {
         ("first send to last echo", secs(elapsed), "s"),
     ];
     rows.extend(latency_rows(&latencies));
-    let title = format!("storage: 1 sender alone in a room, {messages} messages, synchronous=FULL");
+    let title = format!("storage: 1 sender alone in a room, {messages} messages, synchronous=NORMAL (--durability process)");
     print_table(&title, &rows);
     Ok(())
 }

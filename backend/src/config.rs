@@ -1,9 +1,13 @@
 //! Configuration: one clap struct; every flag also reads an environment
 //! variable, so a deployment can use either.
 
-use clap::Parser;
+use clap::builder::RangedU64ValueParser;
+use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::Durability;
 
 /// Bytes a client's outgoing queue holds by default (see
 /// `--client-queue-bytes`): thousands of ordinary chat frames, so a client
@@ -23,6 +27,62 @@ pub const MIN_CLIENT_QUEUE_BYTES: usize = 1024 * 1024;
 /// less text in it; clients should send UTF-8 unescaped.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 16 * 1024;
 
+/// Messages (`send` frames) one connection may post in a burst by default
+/// (see `--rate-limit-burst`): a person pasting a few lines quickly is not
+/// slowed down.
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 10;
+
+/// Messages per second one connection may post by default once its burst
+/// is spent (see `--rate-limit-per-second`): faster than anyone types.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: f64 = 2.0;
+
+/// Connections the server holds at once by default (see
+/// `--max-connections`); well under the 20,000 open files a process may
+/// have here, leaving room for the database and the listener.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Connections one IP address may hold at once by default (see
+/// `--max-connections-per-ip`): a household or an office behind one
+/// address fits; one host cannot take the whole server.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
+
+/// Rooms one connection may be in at once by default (see
+/// `--max-rooms-per-connection`).
+pub const DEFAULT_MAX_ROOMS_PER_CONNECTION: usize = 32;
+
+/// How often the server pings each connection by default (see
+/// `--ping-interval`); under common proxy idle timeouts (60 s).
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(25);
+
+/// How long a connection may send nothing at all (not even the pong to a
+/// ping) before it is presumed dead and closed, by default (see
+/// `--idle-timeout`). Two pings fit in it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a new connection may stay without joining a room by default
+/// (see `--join-timeout`).
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long one write to a client (a burst of frames) may take by default
+/// (see `--write-timeout`) before the client is presumed stuck.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's headers by default (see
+/// `--header-read-timeout`): a slowloris client that trickles them holds a
+/// connection no longer than this.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the fields of the enclosing spans
+    /// (the connection's id and peer address), for log collectors.
+    Json,
+}
+
 /// The chat server: rooms over WebSocket, history in SQLite, and the web client.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version, about, long_about = None)]
@@ -31,9 +91,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// SQLite database file holding the message history; created if missing.
+    /// SQLite database file holding the message history; created if
+    /// missing. `:memory:` keeps history in memory only (lost on exit).
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     pub db: PathBuf,
+
+    /// What a stored message survives: `process` (a crash of the server,
+    /// `kill -9`) or `machine` (also a power failure; each commit waits for
+    /// a disk flush).
+    #[arg(long, env = "CHAT_DURABILITY", value_enum, default_value_t = Durability::Process)]
+    pub durability: Durability,
 
     /// Serve the web client from this directory (`trunk build` writes
     /// `dist`) instead of the copy built into a release binary. Without it,
@@ -68,6 +135,84 @@ pub struct Config {
     /// closes its connection (close code 1009).
     #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES, value_parser = clap::value_parser!(u32).range(256..))]
     pub max_message_bytes: u32,
+
+    /// Messages one connection may post in a burst. Past its burst and
+    /// rate, a `send` is refused with `rate_limited` and not stored.
+    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = DEFAULT_RATE_LIMIT_BURST, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+
+    /// Messages per second one connection may post after its burst.
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SECOND", default_value_t = DEFAULT_RATE_LIMIT_PER_SECOND, value_parser = parse_positive_rate)]
+    pub rate_limit_per_second: f64,
+
+    /// Connections the server holds at once; past it, WebSocket requests
+    /// get 503 before the upgrade.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+
+    /// Connections one client IP address may hold at once; past it,
+    /// WebSocket requests from it get 429. Behind a reverse proxy every
+    /// client has the proxy's address: raise this there.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections_per_ip: usize,
+
+    /// Rooms one connection may be in at once; another `join` gets
+    /// `too_many_rooms`.
+    #[arg(long, env = "CHAT_MAX_ROOMS_PER_CONNECTION", default_value_t = DEFAULT_MAX_ROOMS_PER_CONNECTION, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_rooms_per_connection: usize,
+
+    /// How often to ping each connection (e.g. `25s`, `500ms`).
+    #[arg(long, env = "CHAT_PING_INTERVAL", default_value = "25s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+
+    /// How long a connection may send nothing (no frame, no pong) before
+    /// it is closed as dead (close code 1001).
+    #[arg(long, env = "CHAT_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// How long a new connection may stay without joining a room before it
+    /// is closed (close code 1008).
+    #[arg(long, env = "CHAT_JOIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub join_timeout: Duration,
+
+    /// How long one write to a client may take before the client is closed
+    /// as stuck (close code 1011).
+    #[arg(long, env = "CHAT_WRITE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (slowloris guard).
+    #[arg(long, env = "CHAT_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Serve `GET /metrics` (Prometheus text format) on this address
+    /// instead of the main one, for example to keep it private.
+    #[arg(long, env = "CHAT_METRICS_ADDR", conflicts_with = "no_metrics")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Do not serve `GET /metrics` at all.
+    #[arg(long, env = "CHAT_NO_METRICS")]
+    pub no_metrics: bool,
+
+    /// How log lines are written to stderr.
+    #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value).map_err(|err| format!("{err}"))?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+fn parse_positive_rate(value: &str) -> Result<f64, String> {
+    let rate: f64 = value.parse().map_err(|err| format!("{err}"))?;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err("must be a number above zero".to_owned());
+    }
+    Ok(rate)
 }
 
 fn parse_client_queue_bytes(value: &str) -> Result<usize, String> {
@@ -76,4 +221,49 @@ fn parse_client_queue_bytes(value: &str) -> Result<usize, String> {
         return Err(format!("must be at least {MIN_CLIENT_QUEUE_BYTES} bytes"));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_constants() {
+        let config = Config::try_parse_from(["chat-server"]).expect("no flags needed");
+        assert_eq!(config.ping_interval, DEFAULT_PING_INTERVAL);
+        assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(config.join_timeout, DEFAULT_JOIN_TIMEOUT);
+        assert_eq!(config.write_timeout, DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(config.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(config.rate_limit_burst, DEFAULT_RATE_LIMIT_BURST);
+        assert_eq!(config.rate_limit_per_second, DEFAULT_RATE_LIMIT_PER_SECOND);
+        assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(
+            config.max_connections_per_ip,
+            DEFAULT_MAX_CONNECTIONS_PER_IP
+        );
+        assert_eq!(
+            config.max_rooms_per_connection,
+            DEFAULT_MAX_ROOMS_PER_CONNECTION
+        );
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.durability, Durability::Process);
+        assert!(config.metrics_addr.is_none() && !config.no_metrics);
+    }
+
+    #[test]
+    fn durations_and_rates_are_checked() {
+        let parse = |flags: &[&str]| {
+            Config::try_parse_from(std::iter::once("chat-server").chain(flags.iter().copied()))
+        };
+        let config = parse(&["--ping-interval", "250ms", "--idle-timeout", "2s"]).expect("valid");
+        assert_eq!(config.ping_interval, Duration::from_millis(250));
+        assert_eq!(config.idle_timeout, Duration::from_secs(2));
+        assert!(parse(&["--idle-timeout", "0s"]).is_err());
+        assert!(parse(&["--idle-timeout", "soon"]).is_err());
+        assert!(parse(&["--rate-limit-per-second", "0"]).is_err());
+        assert!(parse(&["--rate-limit-per-second", "NaN"]).is_err());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--no-metrics", "--metrics-addr", "127.0.0.1:9000"]).is_err());
+    }
 }

@@ -11,10 +11,12 @@
 //! - [`http`]: the router, the WebSocket upgrade, the JSON API, the static
 //!   web client.
 //! - [`connection`]: one WebSocket: decodes frames, carries them out, writes
-//!   the client's outgoing queue.
+//!   the client's outgoing queue; heartbeats and per-connection limits.
+//! - [`limits`]: the token bucket of rate limits, and the connection caps.
 //! - [`hub`]: rooms as actors, each the single owner of its members and
 //!   message ids; the fan-out to clients.
 //! - [`store`]: the message history ([`store::MessageStore`]), on SQLite.
+//! - [`metrics`]: the counters behind `GET /metrics`.
 //! - [`shutdown`], [`telemetry`]: process signals and logging, for the binary.
 //!
 //! # Guarantees
@@ -30,6 +32,8 @@ pub mod config;
 pub mod connection;
 pub mod http;
 pub mod hub;
+pub mod limits;
+pub mod metrics;
 pub mod server;
 pub mod shutdown;
 pub mod store;

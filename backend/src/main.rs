@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    telemetry::init(config.trace);
+    telemetry::init(config.trace, config.log_format);
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

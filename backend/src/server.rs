@@ -10,7 +10,10 @@
 use crate::config::Config;
 use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
-use crate::store::{MessageStore, SqliteStore, StoreError};
+use crate::limits::Admission;
+use crate::metrics::Metrics;
+use crate::store::memory::MEMORY_DB;
+use crate::store::{MemoryStore, MessageStore, SqliteStore, StoreError};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -26,9 +29,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
-
-/// Longest a client may take to send a request's headers (slowloris guard).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest shutdown waits for connections to close and rooms to commit
 /// their messages before it closes the database anyway.
@@ -47,6 +47,15 @@ pub enum ServerError {
     /// The listener has no local address.
     #[error("cannot read the listening address")]
     Listener(#[source] std::io::Error),
+    /// The metrics address (`--metrics-addr`) cannot be listened on.
+    #[error("cannot listen on {addr} for metrics")]
+    MetricsListener {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Runs the chat server on `listener` until `shutdown` resolves, then shuts
@@ -59,17 +68,35 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
-    let store: Arc<dyn MessageStore> = Arc::new(SqliteStore::open(&config.db)?);
-    let hub = Hub::new(Arc::clone(&store));
+    let metrics_listener = match config.metrics_addr {
+        Some(metrics_addr) => Some(TcpListener::bind(metrics_addr).await.map_err(|source| {
+            ServerError::MetricsListener {
+                addr: metrics_addr,
+                source,
+            }
+        })?),
+        None => None,
+    };
+    let store: Arc<dyn MessageStore> = if config.db.as_os_str() == MEMORY_DB {
+        tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
+        Arc::new(MemoryStore::new())
+    } else {
+        Arc::new(SqliteStore::open_with(&config.db, config.durability)?)
+    };
+    let metrics = Metrics::new();
+    let hub = Hub::new(Arc::clone(&store), metrics.clone());
     let stop = CancellationToken::new();
     let websockets = TaskTracker::new();
-    let app = http::router(AppState {
+    let state = AppState {
         hub: hub.clone(),
         store: Arc::clone(&store),
         settings: Arc::new(HttpSettings::from(&config)),
         shutdown: stop.clone(),
         websockets: websockets.clone(),
-    });
+        admission: Admission::new(config.max_connections, config.max_connections_per_ip),
+        metrics,
+    };
+    let app = http::router(state.clone());
     tracing::info!(
         db = %config.db.display(),
         web_client = %http::frontend::source(config.dist.as_deref()),
@@ -77,7 +104,26 @@ pub async fn run(
     );
 
     let http_connections = TaskTracker::new();
-    accept_until(listener, app, &stop, &http_connections, shutdown).await;
+    let accept = Accept {
+        stop: &stop,
+        connections: &http_connections,
+        header_read_timeout: config.header_read_timeout,
+    };
+    match metrics_listener {
+        Some(metrics_listener) => {
+            if let Ok(metrics_addr) = metrics_listener.local_addr() {
+                tracing::info!("metrics on http://{metrics_addr}/metrics");
+            }
+            let metrics_app = http::metrics_router(state);
+            let main = async {
+                accept.until(listener, app, shutdown).await;
+                stop.cancel();
+            };
+            let metrics = accept.until(metrics_listener, metrics_app, stop.cancelled());
+            tokio::join!(main, metrics);
+        }
+        None => accept.until(listener, app, shutdown).await,
+    }
 
     tracing::info!("shutting down");
     stop.cancel();
@@ -99,26 +145,38 @@ pub async fn run(
     Ok(())
 }
 
-async fn accept_until(
-    listener: TcpListener,
-    app: Router,
-    stop: &CancellationToken,
-    connections: &TaskTracker,
-    shutdown: impl Future<Output = ()>,
-) {
-    let mut shutdown = pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                connections.spawn(serve_connection(stream, peer, app.clone(), stop.clone()));
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+/// What the accept loops share.
+struct Accept<'a> {
+    stop: &'a CancellationToken,
+    connections: &'a TaskTracker,
+    header_read_timeout: Duration,
+}
+
+impl Accept<'_> {
+    /// Accepts connections on `listener` and serves `app` on them until
+    /// `shutdown` resolves.
+    async fn until(&self, listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let serve = serve_connection(
+                        stream,
+                        peer,
+                        app.clone(),
+                        self.stop.clone(),
+                        self.header_read_timeout,
+                    );
+                    self.connections.spawn(serve);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
             }
         }
     }
@@ -131,6 +189,7 @@ async fn serve_connection(
     peer: SocketAddr,
     app: Router,
     stop: CancellationToken,
+    header_read_timeout: Duration,
 ) {
     // Chat frames are small and latency matters more than packet count.
     if let Err(err) = stream.set_nodelay(true) {
@@ -143,7 +202,7 @@ async fn serve_connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     let connection = builder
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
         .with_upgrades();

@@ -6,13 +6,17 @@ use common::api::{
     MessagePage, RoomSummary, JOIN_HISTORY_LIMIT, MAX_PAGE_LIMIT, SINCE_HISTORY_LIMIT,
 };
 use common::{ErrorCode, ErrorFrame};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{ids, Client, TempDb, TestServer};
 
 /// Posts `count` messages as the (joined) `client` and waits for them all.
+/// Each has a nonce of its own: a repeated nonce would be a resend.
 async fn post(client: &mut Client, room: &str, count: usize) -> Vec<u64> {
+    static NEXT_NONCE: AtomicUsize = AtomicUsize::new(0);
     for i in 0..count {
+        let nonce = NEXT_NONCE.fetch_add(1, Ordering::Relaxed);
         client
-            .say(room, &format!("message {i}"), Some(&format!("n{i}")))
+            .say(room, &format!("message {i}"), Some(&format!("n{nonce}")))
             .await;
     }
     let mut posted = Vec::with_capacity(count);
@@ -269,11 +273,11 @@ async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
     let server = TestServer::start(&db.path()).await;
     let mut ann = server.connect().await;
     ann.join("noisy", "Ann").await;
-    // A control character takes six bytes in JSON: each message is ~15 KB on
-    // the wire (just under the frame limit) for 2.5 KB of text, and 100 of
-    // them would make a 1.5 MB history if it were cut by raw text size.
+    // A quote or a backslash takes two bytes in JSON: each message is 8 KB
+    // on the wire for 4 KB of text, so a history cut by raw text size would
+    // hold twice the budget once encoded.
     const POSTS: usize = 100;
-    let text = "\u{1}".repeat(2_500);
+    let text = "\"\\".repeat(2_000);
     for _ in 0..POSTS {
         ann.say("noisy", &text, None).await;
     }
@@ -295,4 +299,21 @@ async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
         "{encoded} bytes of text"
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_in_memory_server_keeps_history_while_it_runs_and_writes_no_file() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--db", ":memory:"]).await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    let posted = post(&mut ann, "lobby", 3).await;
+    let mut bob = server.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(ids(&joined.history), posted);
+    let page: MessagePage = support::get_json(server.url("/api/rooms/lobby/messages")).await;
+    assert_eq!(ids(&page.messages), posted);
+    server.stop().await;
+    assert!(!std::path::Path::new(":memory:").exists());
+    assert!(!std::path::Path::new(":memory:.lock").exists());
 }

@@ -11,7 +11,9 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::resend::{self, ResendingWriter, Rng};
 use support::{Client, TempDb};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -41,17 +43,33 @@ fn run_to_end(args: &[&str]) -> Output {
         .expect("run chat-server")
 }
 
-/// A running server process and the address it listens on.
+/// A running server process, the address it listens on, and what it has
+/// logged so far.
 struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
     /// Starts the binary on port 0 and reads the address it chose from its log.
     fn start(db: &Path) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// Starts the binary with extra flags (and no rate limit: these tests
+    /// post as fast as they can).
+    fn start_with(db: &Path, flags: &[&str]) -> Self {
+        Self::start_with_env(db, flags, &[])
+    }
+
+    /// Starts the binary with extra flags and environment variables.
+    fn start_with_env(db: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = chat_server()
+            .envs(env.iter().copied())
             .args(["--addr", "127.0.0.1:0", "--db", db.to_str().expect("UTF-8")])
+            .args(support::UNLIMITED_RATE)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -59,20 +77,22 @@ impl ServerProcess {
             .expect("spawn chat-server");
         let stderr = child.stderr.take().expect("piped stderr");
         let (found, address) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&log);
         // Keep draining stderr for the life of the process, so it never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut found = Some(found);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':'))
+                        .collect();
                     if let Some(found) = found.take() {
                         let _ = found.send(addr);
                     }
                 }
+                kept.lock().expect("log lock").push(line);
             }
         });
         let addr = address
@@ -81,10 +101,40 @@ impl ServerProcess {
         Self {
             child,
             addr: addr.parse().expect("a socket address"),
+            log,
         }
     }
 
+    /// Sends SIGTERM and waits for the process to exit; returns its exit
+    /// status and how long it took.
+    fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
+        let pid = self.child.id().to_string();
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM delivered");
+        let deadline = started + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            assert!(Instant::now() < deadline, "the server exits after SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The log lines written so far.
+    fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
+    }
+
     fn kill_9(mut self) {
+        self.kill_9_in_place();
+    }
+
+    fn kill_9_in_place(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
     }
@@ -266,6 +316,23 @@ fn help_documents_every_flag_and_its_environment_variable() {
         ("--allowed-origin", "CHAT_ALLOWED_ORIGINS"),
         ("--client-queue-bytes", "CHAT_CLIENT_QUEUE_BYTES"),
         ("--max-message-bytes", "CHAT_MAX_MESSAGE_BYTES"),
+        ("--rate-limit-burst", "CHAT_RATE_LIMIT_BURST"),
+        ("--rate-limit-per-second", "CHAT_RATE_LIMIT_PER_SECOND"),
+        ("--max-connections", "CHAT_MAX_CONNECTIONS"),
+        ("--max-connections-per-ip", "CHAT_MAX_CONNECTIONS_PER_IP"),
+        (
+            "--max-rooms-per-connection",
+            "CHAT_MAX_ROOMS_PER_CONNECTION",
+        ),
+        ("--ping-interval", "CHAT_PING_INTERVAL"),
+        ("--idle-timeout", "CHAT_IDLE_TIMEOUT"),
+        ("--join-timeout", "CHAT_JOIN_TIMEOUT"),
+        ("--write-timeout", "CHAT_WRITE_TIMEOUT"),
+        ("--header-read-timeout", "CHAT_HEADER_READ_TIMEOUT"),
+        ("--metrics-addr", "CHAT_METRICS_ADDR"),
+        ("--no-metrics", "CHAT_NO_METRICS"),
+        ("--log-format", "CHAT_LOG_FORMAT"),
+        ("--durability", "CHAT_DURABILITY"),
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
         assert!(help.contains(env), "--help lacks {env}:\n{help}");
@@ -336,5 +403,199 @@ fn trace_logs_room_activity_without_message_text() {
             .iter()
             .any(|line| line.contains("forward") && line.contains("id=1")),
         "{traced:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and_exits() {
+    let db = TempDb::new();
+    let server = ServerProcess::start(&db.path());
+    let mut writer = server.connect().await;
+    let mut observer = server.connect().await;
+    writer.join("lobby", "Writer").await;
+    observer.join("lobby", "Observer").await;
+
+    const SENT: usize = 2_000;
+    const TERMINATE_AFTER: usize = 200;
+    let writing = tokio::spawn(async move {
+        for i in 0..SENT {
+            let frame =
+                format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
+            if writer.try_send_text(&frame).await.is_err() {
+                break;
+            }
+        }
+        // Every message the server accepted comes back to its author
+        // before the close frame.
+        let mut confirmed = Vec::new();
+        loop {
+            match writer.ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(common::ServerFrame::Message(message)) =
+                        common::ServerFrame::decode(&text)
+                    {
+                        confirmed.push(message);
+                    }
+                }
+                Some(Ok(Message::Close(close))) => {
+                    return (confirmed, close.map(|close| u16::from(close.code)))
+                }
+                Some(Ok(_)) => {}
+                _ => return (confirmed, None),
+            }
+        }
+    });
+    let mut seen: Vec<ChatMessage> = Vec::new();
+    while seen.len() < TERMINATE_AFTER {
+        seen.push(observer.next_message().await);
+    }
+    let (status, took) = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < chat_server::server::SHUTDOWN_GRACE + Duration::from_secs(2),
+        "exited in {took:?}"
+    );
+    let (confirmed, close_code) = writing.await.expect("the writer does not panic");
+    assert_eq!(close_code, Some(1001), "the writer got close 1001");
+    let observer_close = observer.expect_close().await;
+    assert_eq!(observer_close.0, 1001);
+    assert!(confirmed.len() >= TERMINATE_AFTER);
+
+    let server = ServerProcess::start(&db.path());
+    let mut check = server.connect().await;
+    let joined = check.join_since("lobby", "Check", Some(0)).await;
+    assert!(!joined.has_older || confirmed.len() > common::api::SINCE_HISTORY_LIMIT);
+    let stored: BTreeMap<u64, ChatMessage> = all_messages(&server).await;
+    for message in &confirmed {
+        assert_eq!(
+            stored.get(&message.id),
+            Some(message),
+            "accepted message {} was lost",
+            message.id
+        );
+    }
+    eprintln!(
+        "SIGTERM after {} messages seen: exit in {took:?}; {} accepted, {} stored, {SENT} sent",
+        seen.len(),
+        confirmed.len(),
+        stored.len()
+    );
+}
+
+/// Every message of `lobby`, read page by page from the HTTP API.
+async fn all_messages(server: &ServerProcess) -> BTreeMap<u64, ChatMessage> {
+    let mut stored = BTreeMap::new();
+    let mut before = None;
+    loop {
+        let query = before
+            .map(|id: u64| format!("&before={id}"))
+            .unwrap_or_default();
+        let url = format!(
+            "http://{}/api/rooms/lobby/messages?limit=200{query}",
+            server.addr
+        );
+        let page: MessagePage = support::get_json(url).await;
+        before = page.messages.first().map(|m| m.id);
+        stored.extend(page.messages.into_iter().map(|m| (m.id, m)));
+        if !page.has_older {
+            return stored;
+        }
+    }
+}
+
+#[tokio::test]
+async fn clients_that_resend_see_every_message_once_across_kill_9_restarts() {
+    let db = TempDb::new();
+    let mut rng = Rng::from_env();
+    const MESSAGES: usize = 300;
+    /// Most crashes in one run; the last rounds then finish in peace.
+    const MAX_KILLS: usize = 12;
+    let mut server = ServerProcess::start(&db.path());
+    let mut writer = ResendingWriter::new("lobby", "Writer", MESSAGES);
+    // The observer re-joins with `since` after each crash, like any client.
+    let mut observer = ResendingWriter::new("lobby", "Observer", 0);
+    let mut observed: Vec<ChatMessage> = Vec::new();
+    let mut kills = 0;
+    while !writer.done() {
+        let url = format!("ws://{}/ws", server.addr);
+        let (mut watching, missed) = observer.reconnect(&url).await;
+        observed.extend(missed);
+        let (mut client, _) = writer.reconnect(&url).await;
+        writer.send_some(&mut client, rng.between(20..=80)).await;
+        if kills < MAX_KILLS {
+            // Crash while the writes are in flight: some are committed,
+            // some not, some not even read from the socket.
+            let pause = rng.between(0..=5) as u64;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            server.kill_9_in_place();
+            kills += 1;
+            server = ServerProcess::start(&db.path());
+        } else {
+            writer
+                .read_some(&mut client, usize::MAX, Duration::from_millis(500))
+                .await;
+        }
+        // What reached the observer before the crash (or since the join).
+        while let Some(frame) = watching.try_recv_quietly(Duration::from_millis(200)).await {
+            if let common::ServerFrame::Message(message) = frame {
+                observer.saw(&message);
+                observed.push(message);
+            }
+        }
+    }
+    let texts: Vec<String> = observed.iter().map(|m| m.text.to_string()).collect();
+    let expected: Vec<String> = (0..MESSAGES).map(resend::text_of).collect();
+    assert_eq!(texts, expected, "every message once, in order");
+    let ids: Vec<u64> = observed.iter().map(|m| m.id).collect();
+    assert_eq!(ids, (1..=MESSAGES as u64).collect::<Vec<_>>(), "no gaps");
+    eprintln!(
+        "{kills} kills, {} writer connections, {} sends repeated",
+        writer.connections, writer.resent
+    );
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_connection_span_and_never_message_text() {
+    let db = TempDb::new();
+    let server = ServerProcess::start_with_env(
+        &db.path(),
+        &["--log-format", "json", "--trace"],
+        &[("RUST_LOG", "info,chat_server=debug")],
+    );
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    ann.say("lobby", "a secret text", None).await;
+    ann.next_message().await;
+    ann.send_text("not json").await;
+    ann.expect_error().await;
+    drop(ann);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines = server.log_lines();
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        !lines.iter().any(|line| line.contains("a secret text")),
+        "message text in the log"
+    );
+    let forward = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "forward")
+        .expect("the tracer logged the forward");
+    assert_eq!(forward["fields"]["room"], "lobby");
+    let in_connection = events
+        .iter()
+        .find(|event| event["span"]["name"] == "connection")
+        .expect("an event inside a connection span");
+    assert!(
+        in_connection["span"]["client"].is_number(),
+        "{in_connection}"
+    );
+    assert!(
+        in_connection["span"]["peer"]
+            .as_str()
+            .is_some_and(|peer| peer.starts_with("127.0.0.1:")),
+        "{in_connection}"
     );
 }

@@ -32,7 +32,7 @@ async fn connect_with_small_buffer(server: &TestServer) -> Client {
     let (ws, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
         .await
         .expect("handshake");
-    Client { ws }
+    Client::from_socket(ws)
 }
 
 /// Reads what reached the slow client, up to the close frame; returns the
@@ -85,8 +85,8 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
             while received < BURST {
                 match fast.recv().await {
                     ServerFrame::Message(_) => received += 1,
-                    ServerFrame::Presence { members, .. } => {
-                        if !members.iter().any(|member| member.as_str() == "Slow") {
+                    ServerFrame::Presence { left, .. } => {
+                        if left.iter().any(|member| member.as_str() == "Slow") {
                             if let Some(dropped) = dropped.take() {
                                 let _ = dropped.send(());
                             }
@@ -112,6 +112,12 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     let (close, last_seen) = slow.await.expect("the reader does not panic");
     assert_eq!(u16::from(close.code), 1013);
     assert!(close.reason.contains("slow consumer"), "{}", close.reason);
+    let counted = support::metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="slow_consumer"}"#),
+        1.0,
+        "slow consumers are counted"
+    );
 
     // It comes back and resumes right after what it saw.
     let mut back = server.connect().await;

@@ -18,18 +18,27 @@ pub enum ErrorCode {
     InvalidRoom,
     /// The display name breaks a rule of [`crate::DisplayName`].
     InvalidName,
-    /// Another member of the room already uses this name (case-insensitively).
+    /// Another member of the room already uses this name, or one that differs
+    /// only in case or compatibility form (see [`crate::DisplayName::uniqueness_key`]).
     NameTaken,
     /// The message text is empty or only whitespace.
     EmptyText,
     /// The message text is longer than [`crate::values::TEXT_MAX_CHARS`].
     TooLong,
+    /// The message text contains control characters other than tab and
+    /// line breaks.
+    InvalidText,
     /// The nonce breaks a rule of [`crate::Nonce`].
     InvalidNonce,
     /// The request names a room this connection has not joined.
     NotJoined,
     /// This connection is already a member of the room.
     AlreadyJoined,
+    /// This connection is in as many rooms as the server allows; leave one first.
+    TooManyRooms,
+    /// This connection sent more than the server's rate limit allows; the
+    /// request was dropped (a `send` was not stored). Wait and retry.
+    RateLimited,
     /// The server could not do it right now (storage failure, shutting
     /// down); retrying later may work.
     Unavailable,
@@ -46,9 +55,12 @@ impl ErrorCode {
             Self::NameTaken => "name_taken",
             Self::EmptyText => "empty_text",
             Self::TooLong => "too_long",
+            Self::InvalidText => "invalid_text",
             Self::InvalidNonce => "invalid_nonce",
             Self::NotJoined => "not_joined",
             Self::AlreadyJoined => "already_joined",
+            Self::TooManyRooms => "too_many_rooms",
+            Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
         }
     }

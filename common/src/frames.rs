@@ -256,12 +256,19 @@ pub enum ServerFrame {
     },
     /// A new message in a joined room, sent to every member, its author included.
     Message(ChatMessage),
-    /// The members of a joined room changed.
+    /// The members of a joined room changed since the last `presence` (or
+    /// the `joined`) this client got for it. Changes that happen close
+    /// together come in one frame. Apply `left` (remove those names), then
+    /// `joined` (add those names, at the end); both are idempotent.
     Presence {
         /// The room.
         room: RoomName,
-        /// The names of all members, in order of joining.
-        members: Vec<DisplayName>,
+        /// Names that joined, in order of joining.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        joined: Vec<DisplayName>,
+        /// Names that left.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        left: Vec<DisplayName>,
     },
     /// Another member of a joined room is typing.
     Typing {

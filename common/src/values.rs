@@ -7,6 +7,7 @@
 use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest room name, in characters.
 pub const ROOM_MAX_CHARS: usize = 64;
@@ -39,12 +40,21 @@ pub enum ValidationError {
     /// A display name contains no control characters.
     #[error("the name contains control characters")]
     NameControl,
+    /// A display name contains no invisible characters (zero-width spaces
+    /// and joiners, direction overrides, fillers, tags): two names that
+    /// look the same must be the same name.
+    #[error("the name contains invisible characters")]
+    NameInvisible,
     /// A message text must contain something other than whitespace.
     #[error("the message is empty")]
     TextEmpty,
     /// A message text has at most [`TEXT_MAX_CHARS`] characters.
     #[error("the message is longer than {TEXT_MAX_CHARS} characters")]
     TextTooLong,
+    /// A message text contains no control characters other than tab, line
+    /// feed and carriage return.
+    #[error("the message contains control characters")]
+    TextControl,
     /// A nonce has 1 to [`NONCE_MAX_CHARS`] characters.
     #[error("the nonce must have 1 to {NONCE_MAX_CHARS} characters")]
     NonceLength,
@@ -55,9 +65,12 @@ impl ValidationError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::RoomEmpty | Self::RoomTooLong | Self::RoomCharacters => ErrorCode::InvalidRoom,
-            Self::NameEmpty | Self::NameTooLong | Self::NameControl => ErrorCode::InvalidName,
+            Self::NameEmpty | Self::NameTooLong | Self::NameControl | Self::NameInvisible => {
+                ErrorCode::InvalidName
+            }
             Self::TextEmpty => ErrorCode::EmptyText,
             Self::TextTooLong => ErrorCode::TooLong,
+            Self::TextControl => ErrorCode::InvalidText,
             Self::NonceLength => ErrorCode::InvalidNonce,
         }
     }
@@ -133,7 +146,7 @@ impl RoomName {
 }
 
 /// A display name: trimmed, 1 to [`NAME_MAX_CHARS`] characters, no control
-/// characters. Two names are the same member name when their
+/// or invisible characters. Two names are the same member name when their
 /// [`DisplayName::uniqueness_key`]s are equal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -151,6 +164,9 @@ impl DisplayName {
         if trimmed.chars().any(char::is_control) {
             return Err(ValidationError::NameControl);
         }
+        if trimmed.chars().any(is_invisible) {
+            return Err(ValidationError::NameInvisible);
+        }
         if trimmed.chars().count() > NAME_MAX_CHARS {
             return Err(ValidationError::NameTooLong);
         }
@@ -162,11 +178,64 @@ impl DisplayName {
         Ok(Self(name))
     }
 
-    /// The form under which names must be unique within a room: names that
-    /// differ only in case (`Ann`, `ANN`) share a key.
+    /// The form under which names must be unique within a room. Names that
+    /// a reader could take for one another share a key: they are compared
+    /// after compatibility normalization (NFKC: `Ａｎｎ` and `ﬁ` become
+    /// `Ann` and `fi`) and full case folding (`ANN`, `ann`; `STRASSE`,
+    /// `straße`), with runs of spaces collapsed and emoji variation
+    /// selectors dropped.
+    ///
+    /// Look-alikes across scripts (Latin `a`, Cyrillic `а`) are not merged;
+    /// that needs the Unicode confusables table.
     pub fn uniqueness_key(&self) -> String {
-        self.0.to_lowercase()
+        let normalized: String = self.0.nfkc().collect();
+        let folded: String = fold_case(&fold_case(&normalized))
+            .nfkc()
+            .filter(|c| !is_variation_selector(*c))
+            .collect();
+        folded.split_whitespace().collect::<Vec<_>>().join(" ")
     }
+}
+
+/// One round of case folding: upper case, then lower case, with the
+/// standard library's tables (so it knows every character the rest of the
+/// program does). Upper-casing first merges what lower-casing alone keeps
+/// apart (`ß` becomes `SS`, then `ss`); a second round catches the few
+/// whose upper case is itself a lower-case form in waiting (`ẞ` → `ß` →
+/// `ss`).
+fn fold_case(text: &str) -> String {
+    text.to_uppercase().to_lowercase()
+}
+
+/// Characters that show nothing (or only change how neighbours show) and
+/// so let two different names look identical: Unicode's format characters
+/// and default-ignorable code points, and the Hangul and Braille blanks.
+/// Emoji variation selectors are allowed (they appear in ordinary emoji)
+/// and ignored by [`DisplayName::uniqueness_key`].
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'                   // soft hyphen
+        | '\u{034F}'                 // combining grapheme joiner
+        | '\u{061C}'                 // Arabic letter mark
+        | '\u{115F}' | '\u{1160}'    // Hangul fillers
+        | '\u{17B4}' | '\u{17B5}'    // Khmer inherent vowels
+        | '\u{180B}'..='\u{180F}'    // Mongolian selectors and separator
+        | '\u{200B}'..='\u{200F}'    // zero-width space, (non-)joiner, direction marks
+        | '\u{202A}'..='\u{202E}'    // direction embeddings and overrides
+        | '\u{2060}'..='\u{206F}'    // word joiner, invisible operators, isolates
+        | '\u{2800}'                 // Braille blank
+        | '\u{3164}' | '\u{FFA0}'    // Hangul fillers
+        | '\u{FEFF}'                 // zero-width no-break space
+        | '\u{FFF0}'..='\u{FFFB}'    // specials and interlinear annotations
+        | '\u{1BCA0}'..='\u{1BCA3}'  // shorthand format controls
+        | '\u{1D173}'..='\u{1D17A}'  // musical format controls
+        | '\u{E0000}'..='\u{E0FFF}'  // tags and variation selectors supplement
+    )
+}
+
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}')
 }
 
 /// The text of a message: not empty or only whitespace, at most
@@ -183,6 +252,14 @@ impl MessageText {
         let raw = raw.into();
         if raw.trim().is_empty() {
             return Err(ValidationError::TextEmpty);
+        }
+        // Line breaks and tabs are text; other control characters (escape
+        // sequences, NUL, backspace) only ever serve to confuse a display.
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(ValidationError::TextControl);
         }
         // Cheap bound first: a string of at most TEXT_MAX_CHARS bytes cannot
         // have more characters than that, so only longer ones are counted.
@@ -287,6 +364,66 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn name_rule_no_invisible_characters() {
+        for bad in [
+            "An\u{200B}n",
+            "\u{200D}Ann",
+            "Ann\u{2060}",
+            "\u{202E}nnA",
+            "Ann\u{FEFF}",
+            "\u{3164}",
+            "A\u{00AD}nn",
+            "Ann\u{E0041}",
+        ] {
+            assert_eq!(
+                DisplayName::parse(bad),
+                Err(ValidationError::NameInvisible),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            code_of(DisplayName::parse("a\u{200b}")),
+            ErrorCode::InvalidName
+        );
+        assert!(DisplayName::parse("Zoë 🐱 \u{2764}\u{FE0F}").is_ok());
+    }
+
+    #[test]
+    fn name_uniqueness_merges_compatibility_forms_and_case_folds() {
+        let key = |raw: &str| DisplayName::parse(raw).expect("valid").uniqueness_key();
+        assert_eq!(key("Ann"), key("ＡＮＮ")); // fullwidth
+        assert_eq!(key("office"), key("Oﬃce")); // ligature
+        assert_eq!(key("strasse"), key("STRAẞE"));
+        assert_eq!(key("straße"), key("Strasse"));
+        assert_eq!(key("Ann Lee"), key("ann\u{00A0}\u{00A0}lee")); // no-break spaces
+        assert_eq!(key("\u{2764}\u{FE0F}"), key("\u{2764}"));
+        assert_eq!(key("Ａ\u{0301}"), key("\u{00E1}")); // composed or not
+        assert_ne!(key("Ann"), key("Anne"));
+        assert_ne!(key("Ann"), key("Аnn")); // Cyrillic А: confusable, not merged
+                                            // Letters newer than older Unicode tables fold too (found by fuzzing).
+        assert_eq!(key("\u{A7D2}"), key("\u{A7D3}"));
+    }
+
+    #[test]
+    fn text_rule_no_control_characters_but_line_breaks_and_tabs() {
+        assert!(MessageText::parse("line one\r\nline two\tand a tab").is_ok());
+        for bad in [
+            "\u{1b}[2J",
+            "a\u{0}b",
+            "bell\u{7}",
+            "\u{85}next line",
+            "del\u{7f}",
+        ] {
+            assert_eq!(
+                MessageText::parse(bad),
+                Err(ValidationError::TextControl),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(code_of(MessageText::parse("\u{8}")), ErrorCode::InvalidText);
     }
 
     #[test]

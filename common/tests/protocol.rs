@@ -138,9 +138,18 @@ fn presence_frame() {
     assert_contract(
         ServerFrame::Presence {
             room: room("lobby"),
-            members: vec![name("Ann")],
+            joined: vec![name("Cid"), name("Dee")],
+            left: vec![name("Ann")],
         },
-        r#"{"type":"presence","room":"lobby","members":["Ann"]}"#,
+        r#"{"type":"presence","room":"lobby","joined":["Cid","Dee"],"left":["Ann"]}"#,
+    );
+    assert_contract(
+        ServerFrame::Presence {
+            room: room("lobby"),
+            joined: vec![],
+            left: vec![name("Bob")],
+        },
+        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
     );
 }
 
@@ -187,9 +196,12 @@ fn every_error_code_has_its_wire_name() {
         (ErrorCode::NameTaken, "name_taken"),
         (ErrorCode::EmptyText, "empty_text"),
         (ErrorCode::TooLong, "too_long"),
+        (ErrorCode::InvalidText, "invalid_text"),
         (ErrorCode::InvalidNonce, "invalid_nonce"),
         (ErrorCode::NotJoined, "not_joined"),
         (ErrorCode::AlreadyJoined, "already_joined"),
+        (ErrorCode::TooManyRooms, "too_many_rooms"),
+        (ErrorCode::RateLimited, "rate_limited"),
         (ErrorCode::Unavailable, "unavailable"),
     ];
     for (code, wire) in codes {

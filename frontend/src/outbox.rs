@@ -78,6 +78,12 @@ impl Outbox {
         }
     }
 
+    /// Puts a message the server turned away for now (a rate limit) back
+    /// in line without asking the person. Returns whether it was one of ours.
+    pub fn requeue(&mut self, nonce: &Nonce) -> bool {
+        self.retry(nonce)
+    }
+
     /// Marks every message that went out on `connection` and is still
     /// unconfirmed as failed, for `reason`: used when that connection was
     /// closed because of what it sent, so it must not be sent again by

@@ -38,6 +38,11 @@ pub const REJOIN_DELAY_MS: u32 = 3_000;
 /// server takes to notice a dead connection.
 pub const REJOIN_ATTEMPTS: u32 = 20;
 
+/// How long to wait before sending again the messages the server refused
+/// as over its rate limit (`rate_limited`), in milliseconds: the server
+/// refills its bucket at two messages per second by default.
+pub const RESEND_DELAY_MS: u32 = 1_000;
+
 /// What a close code 1009 ("message too big") makes of the messages that
 /// were on their way: they are not sent again by themselves.
 const TOO_BIG_REASON: &str = "the server refused this message as too big";
@@ -56,6 +61,9 @@ pub enum Connection {
     },
     /// The page closed the connection (it is being left or hidden).
     Closed,
+    /// No connection is needed: no name chosen yet, or no room open. The
+    /// server closes connections that join nothing, so none is kept open.
+    Idle,
 }
 
 /// Where this client stands in one room.
@@ -78,6 +86,8 @@ pub enum Command {
     Send(ClientFrame),
     /// Call [`Chat::rejoin`] for this room after [`REJOIN_DELAY_MS`].
     RejoinLater(RoomName),
+    /// Call [`Chat::resend`] for this room after [`RESEND_DELAY_MS`].
+    ResendLater(RoomName),
 }
 
 /// A frame from the server, decoded as far as this client understands it.
@@ -150,7 +160,7 @@ pub struct Room {
     my_name: Option<DisplayName>,
     membership: Membership,
     messages: BTreeMap<MessageId, ChatMessage>,
-    /// (author's uniqueness key, nonce) of every message shown.
+    /// (author, nonce) of every message shown.
     nonces: HashSet<(String, String)>,
     outbox: Outbox,
     unread: u32,
@@ -253,11 +263,12 @@ impl Room {
         self.notice.as_deref()
     }
 
-    /// Whether `name` is this client's own name in the room.
+    /// Whether `name` is this client's own name in the room. The server
+    /// sends a member's name exactly as it stored it at the join, so equal
+    /// strings mean the same member (and a name that only looks alike, from
+    /// someone in the room before, is someone else).
     pub fn is_me(&self, name: &DisplayName) -> bool {
-        self.my_name
-            .as_ref()
-            .is_some_and(|me| me.uniqueness_key() == name.uniqueness_key())
+        self.my_name.as_ref() == Some(name)
     }
 
     /// Who is typing at `now` (milliseconds since the epoch), in the order
@@ -276,7 +287,7 @@ impl Room {
             return false;
         }
         if let Some(nonce) = &message.nonce {
-            let key = (message.name.uniqueness_key(), nonce.as_str().to_owned());
+            let key = (message.name.as_str().to_owned(), nonce.as_str().to_owned());
             if !self.nonces.insert(key) {
                 return false;
             }
@@ -291,8 +302,7 @@ impl Room {
     }
 
     fn stop_typing(&mut self, name: &DisplayName) {
-        self.typing
-            .retain(|(typist, _)| typist.uniqueness_key() != name.uniqueness_key());
+        self.typing.retain(|(typist, _)| typist != name);
     }
 }
 
@@ -376,6 +386,18 @@ impl Chat {
     /// The last problem not about any room, in words.
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
+    }
+
+    /// Whether the page needs a connection: it has a name and a room to
+    /// join. The server closes a connection that joins nothing in time.
+    pub fn wants_connection(&self) -> bool {
+        self.name.is_some() && !self.rooms.is_empty()
+    }
+
+    /// No connection is needed for now (see [`Chat::wants_connection`]).
+    pub fn idle(&mut self) {
+        self.socket = None;
+        self.connection = Connection::Idle;
     }
 
     /// Unread messages in all rooms.
@@ -542,6 +564,12 @@ impl Chat {
         }
     }
 
+    /// The delay of a [`Command::ResendLater`] has passed: sends what the
+    /// server refused as over its rate limit.
+    pub fn resend(&mut self, room: &RoomName) -> Vec<ClientFrame> {
+        self.sends(room)
+    }
+
     /// The person asked to send a refused message again.
     pub fn retry(&mut self, room: &RoomName, nonce: &Nonce) -> Vec<ClientFrame> {
         let retried = self
@@ -659,10 +687,18 @@ impl Chat {
                 self.message(message);
                 Vec::new()
             }
-            Incoming::Frame(ServerFrame::Presence { room, members }) => {
+            Incoming::Frame(ServerFrame::Presence { room, joined, left }) => {
+                // Changes since the last list: those who left go, then those
+                // who came are added at the end. Both steps are idempotent.
                 if let Some(entry) = self.room_mut(&room) {
+                    entry.members.retain(|member| !left.contains(member));
+                    for name in joined {
+                        if !entry.members.contains(&name) {
+                            entry.members.push(name);
+                        }
+                    }
+                    let members = &entry.members;
                     entry.typing.retain(|(typist, _)| members.contains(typist));
-                    entry.members = members;
                 }
                 Vec::new()
             }
@@ -765,6 +801,10 @@ impl Chat {
             return Vec::new();
         };
         if let Some(nonce) = nonce {
+            if code == Some(ErrorCode::RateLimited) && entry.outbox.requeue(&nonce) {
+                // Not stored; the same nonce goes out again a little later.
+                return vec![Command::ResendLater(room)];
+            }
             if !entry.outbox.fail(&nonce, message.clone()) {
                 entry.notice = Some(message);
             }

@@ -88,7 +88,7 @@ pub fn rows(room: &Room, me: Option<&DisplayName>) -> Vec<Row> {
     }
     let mut previous: Option<(String, Option<u64>)> = None;
     for row in &mut rows {
-        let author_key = row.author.to_lowercase();
+        let author_key = row.author.clone();
         row.starts_group = match &previous {
             None => true,
             Some((previous_author, previous_ts)) => {
@@ -197,7 +197,7 @@ mod tests {
         let minute = 60_000;
         let chat = chat_with(vec![
             msg(1, "Bob", 0),
-            msg(2, "bob", minute),
+            msg(2, "Bob", minute),
             msg(3, "Ann", 2 * minute),
             msg(4, "Ann", 3 * minute),
             msg(5, "Bob", 4 * minute),

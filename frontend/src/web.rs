@@ -10,7 +10,7 @@
 //! sends again whatever the new connection needs.
 
 use crate::backoff::Backoff;
-use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS};
+use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS, RESEND_DELAY_MS};
 use common::api::MessagePage;
 use common::{ClientFrame, DisplayName, ErrorFrame, MessageId, Nonce, RoomName};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -43,8 +43,8 @@ enum ToSocket {
     Frames(u64, Vec<ClientFrame>),
     /// Close the connection cleanly and do not reconnect (the page is left).
     Close,
-    /// Reconnect now: the network is back, the page is shown again, or the
-    /// person asked.
+    /// Reconnect now: the network is back, the page is shown again, the
+    /// person asked, or a connection became needed (a name and a room).
     Reconnect,
 }
 
@@ -68,11 +68,20 @@ pub struct Client {
 impl Client {
     /// Applies something the person did and sends the frames it makes.
     pub fn act(&self, action: impl FnOnce(&mut Chat) -> Vec<ClientFrame>) {
-        let made = self.chat.try_update(|chat| (chat.socket(), action(chat)));
-        if let Some((Some(socket), frames)) = made {
-            if !frames.is_empty() {
-                self.tell_socket(ToSocket::Frames(socket, frames));
-            }
+        let made = self.chat.try_update(|chat| {
+            let wanted = chat.wants_connection();
+            let frames = action(chat);
+            (chat.socket(), frames, !wanted && chat.wants_connection())
+        });
+        let Some((socket, frames, now_wanted)) = made else {
+            return;
+        };
+        if let (Some(socket), false) = (socket, frames.is_empty()) {
+            self.tell_socket(ToSocket::Frames(socket, frames));
+        }
+        if now_wanted {
+            // The first name and room: time to connect.
+            self.tell_socket(ToSocket::Reconnect);
         }
     }
 
@@ -145,6 +154,15 @@ async fn connection_task(client: Client, mut commands: UnboundedReceiver<ToSocke
     let mut backoff = Backoff::new();
     let mut number = 0;
     loop {
+        // Connect only with something to join: the server closes
+        // connections that join nothing in time.
+        if !client.chat.with_untracked(Chat::wants_connection) {
+            client.chat.update(Chat::idle);
+            if !wait_for_reconnect(&mut commands).await {
+                return;
+            }
+            continue;
+        }
         number += 1;
         let close_code = match open_socket().await {
             Some(socket) => {
@@ -236,6 +254,7 @@ async fn serve(
                     match command {
                         Command::Send(frame) => frames.push(frame),
                         Command::RejoinLater(room) => schedule_rejoin(client, room),
+                        Command::ResendLater(room) => schedule_resend(client, room),
                     }
                 }
                 if send_all(&mut socket, frames).await.is_err() {
@@ -291,6 +310,13 @@ fn schedule_rejoin(client: Client, room: RoomName) {
     );
 }
 
+fn schedule_resend(client: Client, room: RoomName) {
+    set_timeout(
+        move || client.act(|chat| chat.resend(&room)),
+        Duration::from_millis(u64::from(RESEND_DELAY_MS)),
+    );
+}
+
 /// Why a wait between attempts ended.
 enum Wake {
     TimeIsUp,
@@ -314,8 +340,9 @@ async fn sleep_unless_told(delay_ms: u32, commands: &mut UnboundedReceiver<ToSoc
     }
 }
 
-/// After the page closed the connection: waits until it should reconnect.
-/// Returns false when the page is gone.
+/// While no connection is wanted (the page closed it, or there is nothing
+/// to join): waits until one is. Frames made meanwhile are dropped. Returns
+/// false when the page is gone.
 async fn wait_for_reconnect(commands: &mut UnboundedReceiver<ToSocket>) -> bool {
     while let Some(command) = commands.next().await {
         if matches!(command, ToSocket::Reconnect) {

@@ -428,6 +428,19 @@ async fn problems_are_shown_in_words_where_the_person_is_looking() {
         .is_enabled()
         .await
         .expect("state"));
+
+    // A control character (pasted in) cannot be sent, and the page says why.
+    ann.eval(
+        "const t = document.querySelector('textarea[aria-label=Message]'); \
+         t.value = 'ring \\u0007 bell'; t.dispatchEvent(new Event('input', {bubbles: true}));",
+    )
+    .await;
+    ann.find("button.send").await.click().await.expect("send");
+    assert_eq!(
+        ann.find("#counter").await.text().await.expect("text"),
+        "The message contains control characters"
+    );
+    assert_eq!(ann.count("ring \u{7} bell").await, 0, "nothing was sent");
     ann.close().await;
     other.close().await;
 }

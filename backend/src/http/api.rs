@@ -1,10 +1,12 @@
-//! The JSON HTTP API: the room list, history pages, and the health check.
-//! Errors are values ([`ApiError`]) with the same `code`s as `error` frames.
+//! The JSON HTTP API: the room list, history pages, the health check, and
+//! the metrics. Errors are values ([`ApiError`]) with the same `code`s as
+//! `error` frames.
 
 use super::AppState;
 use crate::store::{HistoryQuery, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -110,6 +112,14 @@ async fn room_messages(
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.check().await?;
     Ok("ok\n")
+}
+
+/// `GET /metrics`: the server's metrics in the Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let rooms = state.hub.live_rooms();
+    let members = rooms.iter().map(|(_, members)| members).sum();
+    let text = state.metrics.render(rooms.len(), members);
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text)
 }
 
 /// An API failure: an HTTP status and a JSON body `{"code", "message"}`.

@@ -1,7 +1,9 @@
 //! The HTTP side: the router and the state its handlers share.
 //!
-//! - [`ws`]: `GET /ws`, the WebSocket upgrade (origin check, size limits).
-//! - [`api`]: `GET /api/rooms`, `GET /api/rooms/{room}/messages`, `GET /healthz`.
+//! - [`ws`]: `GET /ws`, the WebSocket upgrade (origin check, connection
+//!   caps, size limits).
+//! - [`api`]: `GET /api/rooms`, `GET /api/rooms/{room}/messages`,
+//!   `GET /healthz`, `GET /metrics`.
 //! - [`frontend`]: everything else, the built web client.
 
 pub mod api;
@@ -9,7 +11,10 @@ pub mod frontend;
 pub mod ws;
 
 use crate::config::Config;
+use crate::connection::ConnectionSettings;
 use crate::hub::Hub;
+use crate::limits::Admission;
+use crate::metrics::Metrics;
 use crate::store::MessageStore;
 use axum::routing::get;
 use axum::Router;
@@ -37,6 +42,10 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The WebSocket connections, so shutdown can wait for them.
     pub websockets: TaskTracker,
+    /// The connection caps.
+    pub admission: Admission,
+    /// The server's metrics.
+    pub metrics: Metrics,
 }
 
 /// The parts of the configuration the HTTP side needs.
@@ -46,10 +55,12 @@ pub struct HttpSettings {
     pub dist: Option<PathBuf>,
     /// Origins allowed to open WebSockets besides the server's own host.
     pub allowed_origins: Vec<String>,
-    /// Capacity of each client's outgoing queue, in bytes.
-    pub client_queue_bytes: usize,
     /// Largest WebSocket message a client may send, in bytes.
     pub max_message_bytes: usize,
+    /// Each connection's limits and timeouts.
+    pub connection: ConnectionSettings,
+    /// Whether the main router serves `GET /metrics`.
+    pub metrics_route: bool,
 }
 
 impl From<&Config> for HttpSettings {
@@ -57,8 +68,9 @@ impl From<&Config> for HttpSettings {
         Self {
             dist: config.dist.clone(),
             allowed_origins: config.allowed_origins.clone(),
-            client_queue_bytes: config.client_queue_bytes,
             max_message_bytes: config.max_message_bytes as usize,
+            connection: ConnectionSettings::from(config),
+            metrics_route: !config.no_metrics && config.metrics_addr.is_none(),
         }
     }
 }
@@ -66,12 +78,24 @@ impl From<&Config> for HttpSettings {
 /// The application's routes, apart from any listener, so tests and `run`
 /// build the same thing.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.settings.metrics_route {
+        router = router.route("/metrics", get(api::metrics));
+    }
+    router
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(api::healthz))
         .nest("/api", api::routes())
         .fallback(frontend::serve)
         .layer(RequestBodyLimitLayer::new(MAX_HTTP_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The router of `--metrics-addr`: `GET /metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(api::metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_HTTP_BODY_BYTES))
         .with_state(state)
 }

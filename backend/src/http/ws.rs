@@ -1,18 +1,28 @@
-//! `GET /ws`: checks where the request comes from, then upgrades it to a
-//! WebSocket served by [`crate::connection`].
+//! `GET /ws`: checks where the request comes from and whether the server
+//! has room for it, then upgrades it to a WebSocket served by
+//! [`crate::connection`]. Every refusal happens before the upgrade, as a
+//! plain HTTP error with a one-line explanation.
 
 use super::AppState;
-use crate::connection::{self, ConnectionSettings};
+use crate::connection::{self, ConnectionContext};
+use crate::limits::Refusal;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::{HOST, ORIGIN, RETRY_AFTER, UPGRADE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
-/// Size of each connection's read buffer, in bytes. Chat frames are small;
-/// the default (128 KiB) would cost memory per idle connection for nothing.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Seconds a client refused because the server is full is told to wait
+/// (`Retry-After`) before trying again.
+pub const FULL_RETRY_AFTER_SECS: u32 = 10;
+
+/// Size of each connection's read buffer, in bytes. A chat frame (a few
+/// hundred bytes) fits in one read; a larger message grows the buffer for
+/// as long as it takes. The default (128 KiB) would cost memory per idle
+/// connection for nothing.
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Bytes of outgoing frames gathered before a write to the socket. The
 /// writer flushes after every drain of the queue, so this only merges the
@@ -23,23 +33,64 @@ pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// a client that does not read is disconnected well before this.
 pub const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
-/// Upgrades the request to a WebSocket if its origin is allowed.
+/// Upgrades the request to a WebSocket if its origin is allowed and the
+/// server and the client's address are under their connection caps.
 pub async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            // A plain GET (a browser tab, a crawler, a health check).
+            tracing::debug!(%peer, %rejection, "not a WebSocket request");
+            return (
+                StatusCode::UPGRADE_REQUIRED,
+                [(UPGRADE, "websocket")],
+                "this is the chat's WebSocket endpoint: connect with a WebSocket client \
+                 (see docs/PROTOCOL.md)\n",
+            )
+                .into_response();
+        }
+    };
     if !origin_allowed(&headers, &state.settings.allowed_origins) {
         tracing::info!(%peer, origin = ?headers.get(ORIGIN), "WebSocket refused: origin not allowed");
+        state.metrics.connection_refused("origin");
         return (
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here\n",
         )
             .into_response();
     }
-    let settings = ConnectionSettings {
-        client_queue_bytes: state.settings.client_queue_bytes,
+    let ticket = match state.admission.admit(peer.ip()) {
+        Ok(ticket) => ticket,
+        Err(Refusal::ServerFull) => {
+            tracing::warn!(%peer, "WebSocket refused: the server is full");
+            state.metrics.connection_refused("server_full");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(RETRY_AFTER, FULL_RETRY_AFTER_SECS.to_string())],
+                "the chat server is full; try again later\n",
+            )
+                .into_response();
+        }
+        Err(Refusal::TooManyFromAddress) => {
+            tracing::info!(%peer, "WebSocket refused: too many connections from this address");
+            state.metrics.connection_refused("too_many_from_address");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from your address; close some first\n",
+            )
+                .into_response();
+        }
+    };
+    let context = ConnectionContext {
+        hub: state.hub,
+        metrics: state.metrics,
+        settings: state.settings.connection,
+        shutdown: state.shutdown,
     };
     let max_message = state.settings.max_message_bytes;
     upgrade
@@ -52,7 +103,8 @@ pub async fn upgrade(
             move |err| tracing::debug!(%peer, error = %err, "WebSocket upgrade failed"),
         )
         .on_upgrade(move |socket| {
-            let serve = connection::serve(socket, peer, state.hub, settings, state.shutdown);
+            // A failed upgrade drops this closure, and the ticket with it.
+            let serve = connection::serve(socket, peer, ticket, context);
             state.websockets.track_future(serve)
         })
 }

@@ -32,6 +32,13 @@ pub enum CloseReason {
     WriteTimeout,
     /// The server is shutting down.
     ServerShutdown,
+    /// The client kept sending past its rate limit.
+    RateLimited,
+    /// The client sent nothing, not even a pong to a ping, for the idle
+    /// timeout: it is presumed gone.
+    IdleTimeout,
+    /// The client joined no room within the join timeout.
+    JoinTimeout,
     /// The client closed the connection, or it broke. The server sends no
     /// close frame of its own (the WebSocket layer answers the client's).
     ClientClosed,
@@ -47,7 +54,26 @@ impl CloseReason {
             Self::MessageTooBig => 1009,
             Self::WriteTimeout => 1011,
             Self::ServerShutdown => 1001,
+            // 1008 "Policy Violation": reconnecting at once will not help.
+            Self::RateLimited | Self::JoinTimeout => 1008,
+            // 1001 "Going Away": the peer seems gone; if it is not, it
+            // reconnects as after a restart.
+            Self::IdleTimeout => 1001,
             Self::ClientClosed => 1000,
+        }
+    }
+
+    /// The reason as a metric label (`chat_disconnects_total{reason=…}`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SlowConsumer => "slow_consumer",
+            Self::MessageTooBig => "size",
+            Self::WriteTimeout => "write_timeout",
+            Self::ServerShutdown => "shutdown",
+            Self::RateLimited => "rate_limit",
+            Self::IdleTimeout => "heartbeat",
+            Self::JoinTimeout => "join_timeout",
+            Self::ClientClosed => "client_closed",
         }
     }
 
@@ -60,6 +86,9 @@ impl CloseReason {
             Self::MessageTooBig => "message too big",
             Self::WriteTimeout => "write timed out",
             Self::ServerShutdown => "server shutting down",
+            Self::RateLimited => "rate limit exceeded again and again",
+            Self::IdleTimeout => "idle timeout: nothing received",
+            Self::JoinTimeout => "no room joined in time",
             Self::ClientClosed => "bye",
         }
     }

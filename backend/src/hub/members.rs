@@ -1,9 +1,15 @@
 //! The members of one room and the fan-out to them. Owned by the room's
 //! task, like everything else of the room.
+//!
+//! Presence is sent as deltas (who joined, who left), and changes are
+//! gathered until the room calls [`Members::flush_presence`] (when its inbox
+//! is empty): a storm of joins costs one small frame per member per burst,
+//! not the whole member list per join (which made joins O(members²)).
 
 use super::client::{ClientHandle, ClientId, EncodedFrame};
 use super::TRACER;
 use common::{DisplayName, RoomName, ServerFrame};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +21,18 @@ pub(super) struct Member {
     /// `Some` while the member's history loads: the frames to send after
     /// it, already counted against the member's outgoing queue.
     backlog: Option<Vec<EncodedFrame>>,
+}
+
+impl Member {
+    /// The member's name as compared for uniqueness.
+    pub(super) fn uniqueness_key(&self) -> &str {
+        &self.uniqueness_key
+    }
+
+    /// Whether the member has its `joined` frame (its history is loaded).
+    pub(super) fn is_live(&self) -> bool {
+        self.backlog.is_none()
+    }
 }
 
 /// Which members get a frame that is not for everyone.
@@ -36,6 +54,11 @@ pub(super) struct Members {
     /// Shared with the hub's registry, so the room list can count members
     /// without asking the room.
     count: Arc<AtomicUsize>,
+    /// The names live members were last told about (their `joined` frame
+    /// or the last presence delta), in order of joining.
+    announced: Vec<DisplayName>,
+    /// Whether members joined or left since `announced`.
+    presence_changed: bool,
 }
 
 impl Members {
@@ -44,6 +67,8 @@ impl Members {
             room,
             list: Vec::new(),
             count,
+            announced: Vec::new(),
+            presence_changed: false,
         }
     }
 
@@ -65,7 +90,8 @@ impl Members {
         self.list.iter().any(|member| member.uniqueness_key == key)
     }
 
-    /// Adds a member whose history is still loading, and tells the others.
+    /// Adds a member whose history is still loading; the others are told
+    /// at the next [`Members::flush_presence`].
     pub(super) fn add_loading(&mut self, client: ClientHandle, name: DisplayName) {
         tracing::debug!(target: TRACER, room = %self.room, client = client.id(), name = %name, "join");
         let uniqueness_key = name.uniqueness_key();
@@ -76,7 +102,7 @@ impl Members {
             backlog: Some(Vec::new()),
         });
         self.count.store(self.list.len(), Ordering::Relaxed);
-        self.announce_presence();
+        self.presence_changed = true;
     }
 
     /// Sends a loading member its `joined` frame and then its backlog, and
@@ -111,34 +137,60 @@ impl Members {
         self.list.iter().map(|member| member.name.clone()).collect()
     }
 
-    /// Removes members and tells the others.
+    /// Removes members; the others are told at the next
+    /// [`Members::flush_presence`].
     pub(super) fn remove(&mut self, ids: &[ClientId]) {
         self.drop_members(ids);
-        self.announce_presence();
     }
 
     /// Sends `frame` to `audience`. Members that cannot take it (gone, or
-    /// slow consumers, who are disconnected) are removed and the rest told.
+    /// slow consumers, who are disconnected) are removed; the others are
+    /// told at the next [`Members::flush_presence`].
     pub(super) fn fan_out(&mut self, frame: &EncodedFrame, audience: Audience) {
-        let mut gone = self.deliver_to_all(frame, audience);
-        // Telling the others can find more members that are gone; loop
-        // rather than recurse, as each round only shrinks the room.
-        while !gone.is_empty() {
+        let gone = self.deliver_to_all(frame, audience);
+        if !gone.is_empty() {
             self.drop_members(&gone);
-            gone = self.deliver_to_all(&self.presence_frame(), Audience::Live);
         }
     }
 
-    fn announce_presence(&mut self) {
-        let frame = self.presence_frame();
-        self.fan_out(&frame, Audience::Live);
+    /// Whether members joined or left since live members were last told.
+    pub(super) fn presence_changed(&self) -> bool {
+        self.presence_changed
     }
 
-    fn presence_frame(&self) -> EncodedFrame {
-        encode(&ServerFrame::Presence {
-            room: self.room.clone(),
-            members: self.names(),
-        })
+    /// Tells live members who joined and left since they were last told,
+    /// in one frame. Must also run before a `joined` frame's member list
+    /// is taken, so that the list and the deltas after it agree.
+    pub(super) fn flush_presence(&mut self) {
+        // Telling the others can find members that are gone, which is news
+        // again; loop rather than recurse, as each round only shrinks the room.
+        while self.presence_changed {
+            self.presence_changed = false;
+            let now = self.names();
+            let before: HashSet<&DisplayName> = self.announced.iter().collect();
+            let after: HashSet<&DisplayName> = now.iter().collect();
+            let joined: Vec<DisplayName> = now
+                .iter()
+                .filter(|name| !before.contains(name))
+                .cloned()
+                .collect();
+            let left: Vec<DisplayName> = self
+                .announced
+                .iter()
+                .filter(|name| !after.contains(name))
+                .cloned()
+                .collect();
+            self.announced = now;
+            if joined.is_empty() && left.is_empty() {
+                continue;
+            }
+            let frame = encode(&ServerFrame::Presence {
+                room: self.room.clone(),
+                joined,
+                left,
+            });
+            self.fan_out(&frame, Audience::Live);
+        }
     }
 
     /// Delivers to every member of `audience`; returns those that could not take it.
@@ -181,6 +233,7 @@ impl Members {
             false
         });
         self.count.store(self.list.len(), Ordering::Relaxed);
+        self.presence_changed = true;
     }
 }
 

@@ -13,6 +13,7 @@ pub mod client;
 mod members;
 pub mod room;
 
+use crate::metrics::Metrics;
 use crate::store::MessageStore;
 use client::ClientHandle;
 use common::{DisplayName, ErrorCode, MessageId, RequestError, RoomName};
@@ -50,15 +51,17 @@ pub struct Hub {
     registry: Registry,
     store: Arc<dyn MessageStore>,
     rooms: TaskTracker,
+    metrics: Metrics,
 }
 
 impl Hub {
-    /// A hub storing messages in `store`.
-    pub fn new(store: Arc<dyn MessageStore>) -> Self {
+    /// A hub storing messages in `store` and counting in `metrics`.
+    pub fn new(store: Arc<dyn MessageStore>, metrics: Metrics) -> Self {
         Self {
             registry: Registry::default(),
             store,
             rooms: TaskTracker::new(),
+            metrics,
         }
     }
 
@@ -112,6 +115,7 @@ impl Hub {
             name.clone(),
             Arc::clone(&self.store),
             Arc::clone(&self.registry),
+            self.metrics.clone(),
         );
         rooms.insert(
             name.clone(),

@@ -1,14 +1,18 @@
 //! Message storage, behind the small [`MessageStore`] interface so the hub
 //! does not care where history lives.
 //!
-//! The one implementation today is [`SqliteStore`]: an embedded SQLite file
-//! in WAL mode, written by one thread in batches (group commit).
+//! - [`SqliteStore`], the default: an embedded SQLite file in WAL mode,
+//!   written by one thread in batches (group commit).
+//! - [`MemoryStore`] (`--db :memory:`): history in memory only, gone when
+//!   the process ends; for trials and for measuring what storage costs.
 
+pub mod memory;
 pub mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use memory::MemoryStore;
+pub use sqlite::{Durability, SqliteStore};
 
-use common::{ChatMessage, MessageId, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -32,6 +36,17 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// The newest messages of `room` in the range of `query`, oldest first.
     fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage>;
+
+    /// The nonces of `room`'s newest messages sent with one, written at or
+    /// after `since_ts` (milliseconds since the Unix epoch), newest first,
+    /// at most `limit`: what a room needs to recognise a repeated `send`
+    /// after a restart.
+    fn recent_nonces(
+        &self,
+        room: &RoomName,
+        since_ts: u64,
+        limit: usize,
+    ) -> StoreFuture<Vec<NonceRecord>>;
 
     /// The rooms that have messages, the most recently active first.
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>>;
@@ -63,6 +78,19 @@ pub struct HistoryPage {
     pub messages: Vec<ChatMessage>,
     /// True when messages in the queried range older than `messages` exist.
     pub has_older: bool,
+}
+
+/// A stored message's nonce, as listed by [`MessageStore::recent_nonces`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceRecord {
+    /// The message's id.
+    pub id: MessageId,
+    /// Its author's name.
+    pub name: DisplayName,
+    /// The nonce its `send` carried.
+    pub nonce: Nonce,
+    /// When it was accepted, in milliseconds since the Unix epoch.
+    pub ts: u64,
 }
 
 /// A room and its newest message id, as listed by [`MessageStore::recent_rooms`].
@@ -111,5 +139,67 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         Self::Sqlite(err)
+    }
+}
+
+/// Builds a [`HistoryPage`] from the messages of a queried range, newest
+/// first (at least `limit + 1` of them when there are that many, so that
+/// `has_older` can be told): keeps the newest `limit` that fit in
+/// [`common::api::HISTORY_MAX_BYTES`] of JSON-encoded text (always at
+/// least one), oldest first.
+pub(crate) fn page_from_newest<E>(
+    newest_first: impl Iterator<Item = Result<ChatMessage, E>>,
+    limit: usize,
+) -> Result<HistoryPage, E> {
+    let mut messages = Vec::with_capacity(limit.min(1024));
+    let mut text_bytes = 0;
+    let mut has_older = false;
+    for message in newest_first {
+        let message = message?;
+        text_bytes += json_string_len(message.text.as_str());
+        if messages.len() == limit
+            || (text_bytes > common::api::HISTORY_MAX_BYTES && !messages.is_empty())
+        {
+            has_older = true;
+            break;
+        }
+        messages.push(message);
+    }
+    messages.reverse();
+    Ok(HistoryPage {
+        messages,
+        has_older,
+    })
+}
+
+/// How many bytes `text` takes inside a JSON string: control characters are
+/// escaped (`\u0001` is six bytes for one), so a budget on raw bytes could be
+/// passed several times over by a history of such messages.
+fn json_string_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_string_len_matches_serde_json() {
+        for text in [
+            "plain",
+            "quote \" and \\",
+            "line\nbreak\ttab",
+            "\u{1}\u{1f}",
+            "ünï ✓",
+        ] {
+            let encoded = serde_json::to_string(text).expect("encodes");
+            assert_eq!(json_string_len(text), encoded.len() - 2, "{text:?}");
+        }
     }
 }

@@ -3,10 +3,13 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod resend;
+
 use chat_server::Config;
 use clap::Parser;
 use common::{ChatMessage, ClientFrame, DisplayName, ErrorFrame, MessageId, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +46,15 @@ impl TempDb {
     }
 }
 
+/// Flags that lift the per-connection rate limit (tests of other features
+/// post faster than any person).
+pub const UNLIMITED_RATE: [&str; 4] = [
+    "--rate-limit-burst",
+    "1000000",
+    "--rate-limit-per-second",
+    "1000000",
+];
+
 /// The chat server, running in this process on 127.0.0.1 and a free port.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -70,10 +82,23 @@ impl TestServer {
         let db = db.to_str().expect("UTF-8 path");
         let missing_dist = Path::new(db).with_file_name("no-dist");
         let missing_dist = missing_dist.to_str().expect("UTF-8 path");
-        let mut args = vec!["chat-server", "--db", db];
+        let mut args = vec!["chat-server"];
+        if !flags.contains(&"--db") {
+            args.extend(["--db", db]);
+        }
         if !flags.contains(&"--dist") {
             // Tests serve no web client unless they build one themselves.
             args.extend(["--dist", missing_dist]);
+        }
+        let has = |prefix: &str| flags.iter().any(|flag| flag.starts_with(prefix));
+        if !has("--rate-limit") {
+            // Tests of other features post faster than a person; the rate
+            // limit has its own tests, which set it.
+            args.extend(UNLIMITED_RATE);
+        }
+        if !has("--max-connections") {
+            // Every test client comes from 127.0.0.1.
+            args.extend(["--max-connections-per-ip", "100000"]);
         }
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).expect("valid flags");
@@ -125,11 +150,13 @@ impl TestServer {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A WebSocket client speaking the chat protocol.
+/// A WebSocket client speaking the chat protocol. It keeps each room's
+/// member list from `joined` and the `presence` deltas after it.
 pub struct Client {
     pub ws: Socket,
+    members: HashMap<String, Vec<String>>,
 }
 
 impl Client {
@@ -137,7 +164,119 @@ impl Client {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("WebSocket handshake");
-        Self { ws }
+        Self::from_socket(ws)
+    }
+
+    /// A client over an already upgraded socket.
+    pub fn from_socket(ws: Socket) -> Self {
+        Self {
+            ws,
+            members: HashMap::new(),
+        }
+    }
+
+    /// Applies a frame to the member lists it changes.
+    fn track(&mut self, frame: &ServerFrame) {
+        match frame {
+            ServerFrame::Joined { room, members, .. } => {
+                self.members.insert(room.to_string(), names(members));
+            }
+            ServerFrame::Presence { room, joined, left } => {
+                let list = self.members.entry(room.to_string()).or_default();
+                list.retain(|name| !left.iter().any(|gone| gone.as_str() == name));
+                for name in joined {
+                    if !list.iter().any(|present| present == name.as_str()) {
+                        list.push(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The members of `room` as this client knows them.
+    pub fn members_of(&self, room: &str) -> Vec<String> {
+        self.members.get(room).cloned().unwrap_or_default()
+    }
+
+    /// Opens a WebSocket with extra request headers; a refused handshake
+    /// gives its HTTP status and body.
+    pub async fn try_connect(url: &str, headers: &[(&str, &str)]) -> Result<Self, (u16, String)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Self::from_socket(ws)),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|body| String::from_utf8_lossy(body).into_owned())
+                    .unwrap_or_default();
+                Err((response.status().as_u16(), body))
+            }
+            Err(other) => panic!("unexpected handshake failure: {other}"),
+        }
+    }
+
+    /// Connects, or says that it could not (the server may be restarting).
+    pub async fn try_connect_quietly(url: &str) -> Result<Self, ()> {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(Self::from_socket(ws)),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Sends a text frame; fails if the connection is gone.
+    pub async fn try_send_text(&mut self, text: &str) -> Result<(), ()> {
+        self.ws.send(Message::text(text)).await.map_err(|_| ())
+    }
+
+    /// The next frame within `wait`; `None` on timeout, close or any
+    /// connection failure.
+    pub async fn try_recv_quietly(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
+                    self.track(&frame);
+                    return Some(frame);
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Reads (and drops) frames until the server's close frame; returns its
+    /// code and reason. Fails the test if none comes within `wait`.
+    pub async fn expect_close_within(&mut self, wait: Duration) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("the server closes the connection in time");
+            match next {
+                Some(Ok(Message::Close(Some(close)))) => {
+                    return (u16::from(close.code), close.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) => panic!("a close frame without a code"),
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Like [`Client::expect_close_within`], within [`FRAME_TIMEOUT`].
+    pub async fn expect_close(&mut self) -> (u16, String) {
+        self.expect_close_within(FRAME_TIMEOUT).await
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
@@ -193,9 +332,9 @@ impl Client {
                 .ok()?;
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(
-                        ServerFrame::decode(&text).expect("the server sends valid frames"),
-                    );
+                    let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
+                    self.track(&frame);
+                    return Some(frame);
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text frame, got {other:?}"),
@@ -251,9 +390,11 @@ impl Client {
         }
     }
 
+    /// Waits for the next `presence` frame and returns the room's member
+    /// list after it.
     pub async fn expect_presence(&mut self) -> Vec<String> {
         match self.recv().await {
-            ServerFrame::Presence { members, .. } => names(&members),
+            ServerFrame::Presence { room, .. } => self.members_of(room.as_str()),
             other => panic!("expected presence, got {other:?}"),
         }
     }
@@ -285,6 +426,34 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> T {
     let response = reqwest::get(&url).await.expect("GET");
     assert_eq!(response.status(), 200, "GET {url}");
     response.json().await.expect("a JSON body")
+}
+
+/// The server's metrics (`GET /metrics`).
+pub async fn metrics(server: &TestServer) -> Metrics {
+    let response = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    Metrics(response.text().await.expect("a text body"))
+}
+
+/// Metrics in the Prometheus text format.
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of the sample written exactly as `series` (a name with
+    /// its labels, e.g. `chat_disconnects_total{reason="size"}`), or 0 when
+    /// it is absent (a labelled counter appears once it is first counted).
+    pub fn value(&self, series: &str) -> f64 {
+        self.0
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().expect("a number"))
+            })
+            .unwrap_or(0.0)
+    }
 }
 
 pub fn names(members: &[DisplayName]) -> Vec<String> {

@@ -83,12 +83,14 @@ fn sent_nonces(frames: &[ClientFrame]) -> Vec<String> {
 
 #[test]
 fn decode_understands_known_frames_and_survives_newer_ones() {
-    let frame = Incoming::decode(r#"{"type":"presence","room":"lobby","members":["Ann"]}"#);
+    let frame =
+        Incoming::decode(r#"{"type":"presence","room":"lobby","joined":["Cid"],"left":["Bob"]}"#);
     assert_eq!(
         frame,
         Incoming::Frame(ServerFrame::Presence {
             room: room("lobby"),
-            members: vec![person("Ann")]
+            joined: vec![person("Cid")],
+            left: vec![person("Bob")],
         })
     );
     let known = Incoming::decode(
@@ -608,7 +610,8 @@ fn typing_is_shown_for_a_while_and_ends_with_a_message_or_a_leave() {
     chat.receive(
         Incoming::Frame(ServerFrame::Presence {
             room: room("lobby"),
-            members: vec![person("Ann"), person("Bob")],
+            joined: vec![],
+            left: vec![person("Cy")],
         }),
         2_300.0,
     );
@@ -717,4 +720,84 @@ fn a_draft_stays_with_its_room() {
     assert_eq!(chat.room(&room("dev")).expect("room").draft(), "");
     chat.keep_draft(&room("gone"), "nowhere".into());
     assert!(chat.room(&room("gone")).is_none());
+}
+
+fn presence(joined: &[&str], left: &[&str]) -> Incoming {
+    Incoming::Frame(ServerFrame::Presence {
+        room: room("lobby"),
+        joined: joined.iter().map(|n| person(n)).collect(),
+        left: left.iter().map(|n| person(n)).collect(),
+    })
+}
+
+fn members(chat: &Chat) -> Vec<String> {
+    chat.room(&room("lobby"))
+        .expect("room")
+        .members()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn presence_changes_remove_who_left_then_add_who_came() {
+    let mut chat = ann_in(&["lobby"]);
+    assert_eq!(members(&chat), ["Ann", "Bob"]);
+    chat.receive(presence(&["Cy", "Di"], &[]), 0.0);
+    assert_eq!(members(&chat), ["Ann", "Bob", "Cy", "Di"]);
+    // Bob left and came back within one burst: he is now the newest.
+    chat.receive(presence(&["Bob"], &["Bob", "Cy"]), 0.0);
+    assert_eq!(members(&chat), ["Ann", "Di", "Bob"]);
+    // Applying the same change again changes nothing.
+    chat.receive(presence(&["Bob"], &["Cy"]), 0.0);
+    assert_eq!(members(&chat), ["Ann", "Di", "Bob"]);
+}
+
+#[test]
+fn a_message_over_the_rate_limit_is_sent_again_later_with_its_nonce() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.post(&room("lobby"), text("quick"), nonce("n1"));
+    let commands = chat.receive(
+        Incoming::Error {
+            code: Some(ErrorCode::RateLimited),
+            message: "you are sending too fast".into(),
+            room: Some(room("lobby")),
+            nonce: Some(nonce("n1")),
+        },
+        0.0,
+    );
+    assert_eq!(commands, [Command::ResendLater(room("lobby"))]);
+    let pending = &chat.room(&room("lobby")).expect("room").outbox().items()[0];
+    assert_eq!(
+        pending.state,
+        PendingState::Queued,
+        "not failed: it goes again"
+    );
+    assert_eq!(sent_nonces(&chat.resend(&room("lobby"))), ["n1"]);
+    assert!(chat.resend(&room("lobby")).is_empty(), "once per refusal");
+}
+
+#[test]
+fn a_connection_is_wanted_only_with_a_name_and_a_room() {
+    let mut chat = Chat::new(None, vec![], None);
+    assert!(!chat.wants_connection());
+    chat.idle();
+    assert_eq!(chat.connection(), &Connection::Idle);
+    chat.open_room(room("lobby"));
+    assert!(!chat.wants_connection(), "no name yet");
+    chat.set_name(person("Ann"));
+    assert!(chat.wants_connection());
+    chat.leave_room(&room("lobby"));
+    assert!(!chat.wants_connection(), "no room left");
+}
+
+#[test]
+fn only_ones_own_name_as_stored_is_oneself() {
+    let mut chat = ann_in(&["lobby", "dev"]);
+    // Someone named "ANN" wrote before Ann came: not Ann's message.
+    chat.receive(live(message("dev", 1, "ANN", "old", None)), 0.0);
+    assert_eq!(chat.room(&room("dev")).expect("room").unread(), 1);
+    let lobby = chat.room(&room("lobby")).expect("room");
+    assert!(lobby.is_me(&person("Ann")));
+    assert!(!lobby.is_me(&person("ANN")));
 }

@@ -1,9 +1,10 @@
 //! The message box: Enter sends, Shift+Enter starts a new line; the length
 //! counter appears before the limit is hit; typing tells the room.
 
+use super::name::capitalized;
 use crate::compose::{Counter, TypingNotice};
 use crate::web::{self, Client};
-use common::{MessageText, RoomName};
+use common::{MessageText, RoomName, ValidationError};
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
@@ -33,6 +34,9 @@ pub fn Composer(
             .update_untracked(|chat| chat.keep_draft(&draft_room, draft));
     });
     let counter = Memo::new(move |_| text.with(|text| Counter::for_text(text)));
+    // Why the text cannot be sent, once Send was tried (a control character
+    // pasted in, say); cleared by the next edit.
+    let problem = RwSignal::new(None::<String>);
     let typing = StoredValue::new(TypingNotice::new());
     let area = NodeRef::<Textarea>::new();
     let sendable = Memo::new(move |_| {
@@ -55,8 +59,14 @@ pub fn Composer(
 
     let send_room = room.clone();
     let send = move || {
-        let Ok(message) = MessageText::parse(text.get_untracked()) else {
-            return;
+        let message = match MessageText::parse(text.get_untracked()) {
+            Ok(message) => message,
+            // Nothing written: nothing to say either.
+            Err(ValidationError::TextEmpty) => return,
+            Err(err) => {
+                problem.set(Some(capitalized(&err.to_string())));
+                return;
+            }
         };
         let room = send_room.clone();
         client.act(move |chat| chat.post(&room, message, web::new_nonce()));
@@ -83,6 +93,7 @@ pub fn Composer(
     let on_input =
         move |event: leptos::ev::Targeted<leptos::ev::Event, web_sys::HtmlTextAreaElement>| {
             text.set(event.target().value());
+            problem.set(None);
             fit_height();
             if typing
                 .try_update_value(|notice| notice.keystroke(web::now()))
@@ -116,10 +127,12 @@ pub fn Composer(
                 <span
                     id="counter"
                     class="counter small"
-                    class:over=move || matches!(counter.get(), Counter::Over(_))
+                    class:over=move || {
+                        problem.with(Option::is_some) || matches!(counter.get(), Counter::Over(_))
+                    }
                     aria-live="polite"
                 >
-                    {move || counter.get().label()}
+                    {move || problem.get().unwrap_or_else(|| counter.get().label())}
                 </span>
             </div>
         </form>

@@ -175,11 +175,13 @@ fn ConnectionStatus() -> impl IntoView {
             format!("Offline: reconnecting in {seconds} s")
         }
         Connection::Closed => "Disconnected".to_owned(),
+        Connection::Idle => "Not connected".to_owned(),
     };
     let class = move || match connection.get() {
         Connection::Online => "status online",
         Connection::Connecting => "status connecting",
         Connection::Offline { .. } | Connection::Closed => "status offline",
+        Connection::Idle => "status idle",
     };
     let offline = move || {
         matches!(

@@ -6,6 +6,11 @@
 //! the message is broadcast. So nothing is shown that could be lost, and
 //! every member sees one room's messages in id order.
 //!
+//! A `send` with a nonce that the room has seen from the same name within
+//! [`DEDUP_WINDOW`] is not stored again (see [`nonces`]): the client gets the
+//! original `message` instead, so a client that resends what it did not see
+//! confirmed gets exactly-once delivery.
+//!
 //! A join's path: the member is added at once (its name is taken from then
 //! on) but is *loading*: its history is read from the store while messages
 //! broadcast meanwhile are kept in its backlog. When the history arrives the
@@ -14,13 +19,16 @@
 //! starts after it, so the member misses nothing and sees nothing twice.
 
 mod handle;
+pub mod nonces;
 
 pub(super) use handle::Command;
 pub use handle::{RoomGone, RoomHandle};
+pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
+use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
@@ -28,18 +36,24 @@ use common::{
     ServerFrame,
 };
 use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
+use nonces::{NonceKey, RecentNonces, Seen};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 /// Commands a room's inbox holds before senders wait. Senders are the
 /// connections of the room's members, so a busy room slows down only those
 /// who post to it.
 pub const ROOM_INBOX: usize = 256;
+
+/// Most commands a room handles before it sends the presence changes they
+/// made, even while more commands wait: a busy room's inbox is rarely
+/// empty, and members should still learn who came and went promptly.
+pub const PRESENCE_BATCH_COMMANDS: usize = 256;
 
 /// Messages of one room that may be waiting for their commit at once. Past
 /// this the room stops taking commands until commits catch up, which pushes
@@ -48,9 +62,17 @@ pub const ROOM_INBOX: usize = 256;
 /// outgoing queues must absorb once it commits.
 pub const MAX_PENDING_WRITES: usize = 1_024;
 
-type PendingWrite = Pin<
-    Box<dyn Future<Output = (ClientId, Option<Nonce>, Result<ChatMessage, StoreError>)> + Send>,
->;
+/// A message on its way to the database.
+struct Written {
+    author: ClientId,
+    nonce: Option<Nonce>,
+    /// The nonce as the room remembers it (`None` without a nonce).
+    nonce_key: Option<NonceKey>,
+    started: Instant,
+    result: Result<ChatMessage, StoreError>,
+}
+
+type PendingWrite = Pin<Box<dyn Future<Output = Written> + Send>>;
 type PendingHistory =
     Pin<Box<dyn Future<Output = (ClientId, Result<HistoryPage, StoreError>)> + Send>>;
 
@@ -68,6 +90,10 @@ pub(super) struct Room {
     last_ts: u64,
     pending_writes: FuturesOrdered<PendingWrite>,
     pending_history: FuturesUnordered<PendingHistory>,
+    /// Reads of stored messages that a member sent again, to answer it.
+    pending_repeats: FuturesUnordered<PendingHistory>,
+    nonces: RecentNonces,
+    metrics: Metrics,
 }
 
 impl Room {
@@ -76,6 +102,7 @@ impl Room {
         name: RoomName,
         store: Arc<dyn MessageStore>,
         registry: Registry,
+        metrics: Metrics,
     ) -> (Self, RoomHandle, mpsc::Receiver<Command>, Arc<AtomicUsize>) {
         let (commands, inbox) = mpsc::channel(ROOM_INBOX);
         let member_count = Arc::new(AtomicUsize::new(0));
@@ -90,32 +117,31 @@ impl Room {
             last_ts: 0,
             pending_writes: FuturesOrdered::new(),
             pending_history: FuturesUnordered::new(),
+            pending_repeats: FuturesUnordered::new(),
+            nonces: RecentNonces::default(),
+            metrics,
         };
         (room, RoomHandle { commands }, inbox, member_count)
     }
 
     /// Runs the room until it is empty and idle, then retires it.
     pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
-        match self.store.last_id(&self.name).await {
-            Ok(last) => {
-                self.last_assigned = last;
-                self.last_broadcast = last;
-            }
-            Err(err) => {
-                tracing::error!(room = %self.name, error = %err, "cannot read the room's last id");
-                self.retire(&mut inbox);
-                return;
-            }
+        if let Err(err) = self.load().await {
+            tracing::error!(room = %self.name, error = %err, "cannot read the room's state");
+            self.retire(&mut inbox);
+            return;
         }
+        let mut since_presence = 0;
         loop {
             tokio::select! {
                 // Finished work first: it frees capacity and delivers messages.
                 biased;
-                Some((author, nonce, result)) = self.pending_writes.next() => {
-                    self.on_written(author, nonce, result);
-                }
+                Some(written) = self.pending_writes.next() => self.on_written(written),
                 Some((client, result)) = self.pending_history.next() => {
                     self.on_history(client, result);
+                }
+                Some((client, result)) = self.pending_repeats.next() => {
+                    self.on_repeat_read(client, result);
                 }
                 command = inbox.recv(), if self.pending_writes.len() < MAX_PENDING_WRITES => {
                     match command {
@@ -124,10 +150,40 @@ impl Room {
                     }
                 }
             }
+            // Presence changes are gathered while commands keep coming and
+            // sent once the inbox is empty: one frame per burst of joins.
+            since_presence += 1;
+            if self.members.presence_changed()
+                && (inbox.is_empty() || since_presence >= PRESENCE_BATCH_COMMANDS)
+            {
+                self.members.flush_presence();
+                since_presence = 0;
+            }
             if self.is_idle() && self.try_retire(&mut inbox) {
                 return;
             }
         }
+    }
+
+    /// Reads what the room continues from: its last id, and the nonces of
+    /// its recent messages (so a resend after a restart is recognised).
+    async fn load(&mut self) -> Result<(), StoreError> {
+        let last = self.store.last_id(&self.name).await?;
+        self.last_assigned = last;
+        self.last_broadcast = last;
+        let since = unix_millis().saturating_sub(nonces::window_ms());
+        let mut recent = self
+            .store
+            .recent_nonces(&self.name, since, DEDUP_MAX_NONCES)
+            .await?;
+        // Oldest first, as if accepted now.
+        recent.reverse();
+        for record in recent {
+            self.last_ts = self.last_ts.max(record.ts);
+            let key = (record.name.uniqueness_key(), record.nonce);
+            self.nonces.insert(key, Seen::Stored(record.id), record.ts);
+        }
+        Ok(())
     }
 
     fn handle(&mut self, command: Command) {
@@ -192,8 +248,15 @@ impl Room {
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
-        let Some(member) = self.members.get(client) else {
+        if self.members.get(client).is_none() {
             return; // It left while its history loaded.
+        }
+        // The member list of `joined` and the presence deltas after it
+        // must agree: announce what changed up to now first. (Only live
+        // members are told, so this loading one stays.)
+        self.members.flush_presence();
+        let Some(member) = self.members.get(client) else {
+            return;
         };
         match result {
             Ok(page) => {
@@ -231,33 +294,108 @@ impl Room {
         let Some(member) = self.members.get(client) else {
             return;
         };
+        let name = member.name.clone();
+        let nonce_key = nonce
+            .as_ref()
+            .map(|nonce| (member.uniqueness_key().to_owned(), nonce.clone()));
+        if let Some(key) = &nonce_key {
+            if self.repeated(client, key) {
+                return; // `permit` is dropped: nothing is on its way.
+            }
+        }
         self.last_assigned += 1;
         // Timestamps never go backwards within a room, even if the clock does.
         self.last_ts = self.last_ts.max(unix_millis());
+        if let Some(key) = &nonce_key {
+            let pending = Seen::Pending {
+                repeated_by: Vec::new(),
+            };
+            self.nonces.insert(key.clone(), pending, self.last_ts);
+        }
         let message = ChatMessage {
             room: self.name.clone(),
             id: self.last_assigned,
-            name: member.name.clone(),
+            name,
             text,
             ts: self.last_ts,
             nonce: nonce.clone(),
         };
+        let started = Instant::now();
         let write = self.store.append(message);
         self.pending_writes.push_back(Box::pin(async move {
-            let written = write.await;
+            let result = write.await;
             drop(permit);
-            (client, nonce, written)
+            Written {
+                author: client,
+                nonce,
+                nonce_key,
+                started,
+                result,
+            }
         }));
     }
 
-    fn on_written(
-        &mut self,
-        author: ClientId,
-        nonce: Option<Nonce>,
-        result: Result<ChatMessage, StoreError>,
-    ) {
+    /// Handles a `send` whose nonce the room has seen from the same name:
+    /// returns true if it is a repeat, which is then answered and not stored.
+    fn repeated(&mut self, client: ClientId, key: &NonceKey) -> bool {
+        let Some(seen) = self.nonces.get_mut(key) else {
+            return false;
+        };
+        self.metrics.duplicate_send();
+        tracing::debug!(target: TRACER, room = %self.name, client, "repeated send");
+        match seen {
+            // The original's broadcast will reach this member too.
+            Seen::Pending { repeated_by } => repeated_by.push(client),
+            // Answer with the original, read back from the store.
+            Seen::Stored(id) => {
+                let query = HistoryQuery {
+                    after: Some(id.saturating_sub(1)),
+                    before: Some(*id + 1),
+                    limit: 1,
+                };
+                let read = self.store.history(&self.name, query);
+                self.pending_repeats
+                    .push(Box::pin(async move { (client, read.await) }));
+            }
+        }
+        true
+    }
+
+    fn on_repeat_read(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
+        let Some(member) = self.members.get(client) else {
+            return;
+        };
+        let frame = match result.map(|page| page.messages.into_iter().next()) {
+            Ok(Some(message)) => ServerFrame::Message(message),
+            Ok(None) | Err(_) => RequestError::new(
+                ErrorCode::Unavailable,
+                "your earlier message with this nonce is stored but could not be read back",
+            )
+            .about(&self.name, None)
+            .into(),
+        };
+        // A member still loading gets the original in its history.
+        if member.is_live() {
+            member.client.deliver(encode(&frame));
+        }
+    }
+
+    fn on_written(&mut self, written: Written) {
+        let Written {
+            author,
+            nonce,
+            nonce_key,
+            started,
+            result,
+        } = written;
         match result {
             Ok(message) => {
+                self.metrics.message_stored(started.elapsed());
+                if let Some(key) = &nonce_key {
+                    // Those who repeated it are members: the broadcast
+                    // below answers them.
+                    self.nonces.stored(key, message.id);
+                }
                 self.last_broadcast = message.id;
                 tracing::debug!(
                     target: TRACER,
@@ -269,16 +407,26 @@ impl Room {
                 );
                 let frame = encode(&ServerFrame::Message(message));
                 self.members.fan_out(&frame, Audience::Everyone);
+                self.metrics.delivered(self.members.len());
             }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "message not stored");
-                if let Some(member) = self.members.get(author) {
-                    let error = RequestError::new(
-                        ErrorCode::Unavailable,
-                        "the message could not be stored; send it again",
-                    )
-                    .about(&self.name, nonce.as_ref());
-                    member.client.deliver(encode(&error.into()));
+                self.metrics.message_failed();
+                let mut told = vec![author];
+                if let Some(key) = &nonce_key {
+                    told.extend(self.nonces.failed(key));
+                }
+                let error: ServerFrame = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the message could not be stored; send it again",
+                )
+                .about(&self.name, nonce.as_ref())
+                .into();
+                let frame = encode(&error);
+                for client in told {
+                    if let Some(member) = self.members.get(client) {
+                        member.client.deliver(frame.clone());
+                    }
                 }
             }
         }
@@ -302,7 +450,10 @@ impl Room {
     }
 
     fn is_idle(&self) -> bool {
-        self.members.is_empty() && self.pending_writes.is_empty() && self.pending_history.is_empty()
+        self.members.is_empty()
+            && self.pending_writes.is_empty()
+            && self.pending_history.is_empty()
+            && self.pending_repeats.is_empty()
     }
 
     /// Leaves the registry if no command is waiting, so that an empty room

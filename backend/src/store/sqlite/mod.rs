@@ -4,9 +4,11 @@
 //!   every append waiting in its queue in one transaction (group commit).
 //! - `reader`: reads run on Tokio's blocking pool with read-only
 //!   connections, which WAL mode lets run beside the writer.
-//! - `synchronous = FULL`: a message is on disk, not just handed to the
-//!   operating system, before its append resolves; so a message any client
-//!   received survives a crash of the process and of the machine.
+//! - [`Durability`]: an append resolves once its transaction is committed
+//!   to the WAL file, so a message any client received survives a crash of
+//!   the server process (`kill -9`); with [`Durability::Machine`] it is also
+//!   flushed to the disk (`synchronous = FULL`), so it survives a power
+//!   failure or an operating-system crash too.
 //! - A lock file (`<db>.lock`) keeps a second server process off the same
 //!   database, whose room ids it would otherwise collide with.
 
@@ -16,9 +18,11 @@ mod writer;
 pub use reader::IDLE_READERS;
 pub use writer::MAX_WRITE_BATCH;
 
-use super::{HistoryPage, HistoryQuery, MessageStore, RoomActivity, StoreError, StoreFuture};
+use super::{
+    HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError, StoreFuture,
+};
 use common::{ChatMessage, MessageId, RoomName};
-use reader::{read_history, ReaderPool};
+use reader::{read_history, read_recent_nonces, ReaderPool};
 use rusqlite::{Connection, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -54,6 +58,30 @@ const SCHEMA: &str = "
     CREATE INDEX IF NOT EXISTS rooms_by_activity ON rooms (last_ts DESC);
 ";
 
+/// What a committed message survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// A crash of the server process (`kill -9`, a panic, the OOM killer):
+    /// commits are written to the WAL file, which the operating system
+    /// keeps (`synchronous = NORMAL`). No disk flush per commit, so a
+    /// message's latency does not include one.
+    #[default]
+    Process,
+    /// Also a power failure or an operating-system crash: every commit is
+    /// flushed to the disk (`synchronous = FULL`). Group commit keeps
+    /// throughput, but each message waits for a disk flush.
+    Machine,
+}
+
+impl Durability {
+    fn synchronous(self) -> &'static str {
+        match self {
+            Self::Process => "NORMAL",
+            Self::Machine => "FULL",
+        }
+    }
+}
+
 /// The SQLite-backed store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     writes: mpsc::Sender<WriteRequest>,
@@ -67,16 +95,22 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with the default
+    /// [`Durability`] and starts its writer thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::default())
+    }
+
     /// Opens (creating if needed) the database at `path` and starts its
     /// writer thread.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.to_owned(),
             source,
         };
         let lock = lock_database(path)?;
         let mut conn = Connection::open(path).map_err(|err| open_error(err.into()))?;
-        configure_writer(&mut conn).map_err(|err| match err {
+        configure_writer(&mut conn, durability).map_err(|err| match err {
             StoreError::Sqlite(err) => open_error(err.into()),
             other => other,
         })?;
@@ -146,6 +180,16 @@ impl MessageStore for SqliteStore {
     fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage> {
         let room = room.clone();
         self.read(move |conn| read_history(conn, &room, query))
+    }
+
+    fn recent_nonces(
+        &self,
+        room: &RoomName,
+        since_ts: u64,
+        limit: usize,
+    ) -> StoreFuture<Vec<NonceRecord>> {
+        let room = room.clone();
+        self.read(move |conn| read_recent_nonces(conn, &room, since_ts, limit))
     }
 
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {
@@ -231,14 +275,14 @@ fn lock_database(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-fn configure_writer(conn: &mut Connection) -> Result<(), StoreError> {
+fn configure_writer(conn: &mut Connection, durability: Durability) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "SQLite refused WAL mode; reads will wait for writes");
     }
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", durability.synchronous())?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {

@@ -2,8 +2,7 @@
 //! lets run beside the writer without waiting for it.
 
 use super::BUSY_TIMEOUT;
-use crate::store::{HistoryPage, HistoryQuery, StoreError};
-use common::api::HISTORY_MAX_BYTES;
+use crate::store::{page_from_newest, HistoryPage, HistoryQuery, NonceRecord, StoreError};
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use rusqlite::{params, Connection, OpenFlags, Row};
 use std::path::PathBuf;
@@ -30,37 +29,44 @@ pub(super) fn read_history(
     let rows = statement.query_map(params![room.as_str(), after, before, fetch], |row| {
         Ok(row_to_message(room, row))
     })?;
-    let mut messages = Vec::with_capacity(query.limit.min(1024));
-    let mut text_bytes = 0;
-    let mut has_older = false;
-    for row in rows {
-        let message = row??;
-        text_bytes += json_string_len(message.text.as_str());
-        if messages.len() == query.limit || (text_bytes > HISTORY_MAX_BYTES && !messages.is_empty())
-        {
-            has_older = true;
-            break;
-        }
-        messages.push(message);
-    }
-    messages.reverse();
-    Ok(HistoryPage {
-        messages,
-        has_older,
-    })
+    page_from_newest(
+        rows.map(|row| row.map_err(StoreError::from).and_then(|message| message)),
+        query.limit,
+    )
 }
 
-/// How many bytes `text` takes inside a JSON string: control characters are
-/// escaped (`\u0001` is six bytes for one), so a budget on raw bytes could be
-/// passed several times over by a history of such messages.
-fn json_string_len(text: &str) -> usize {
-    text.bytes()
-        .map(|byte| match byte {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
+pub(super) fn read_recent_nonces(
+    conn: &Connection,
+    room: &RoomName,
+    since_ts: u64,
+    limit: usize,
+) -> Result<Vec<NonceRecord>, StoreError> {
+    // Walks the room's newest messages backwards by primary key and stops
+    // at the first one older than the window: cheap however long the room.
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, nonce, ts FROM messages
+         WHERE room = ?1 AND nonce IS NOT NULL AND ts >= ?2
+         ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![room.as_str(), since_ts, limit as i64], |row| {
+        Ok((
+            row.get::<_, MessageId>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, u64>(3)?,
+        ))
+    })?;
+    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
+    rows.map(|row| {
+        let (id, name, nonce, ts) = row?;
+        Ok(NonceRecord {
+            id,
+            name: DisplayName::parse(name).map_err(corrupt)?,
+            nonce: Nonce::parse(nonce).map_err(corrupt)?,
+            ts,
         })
-        .sum()
+    })
+    .collect()
 }
 
 fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreError> {
@@ -118,24 +124,5 @@ impl ReaderPool {
         let conn = Connection::open_with_flags(&self.path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(conn)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_string_len_matches_serde_json() {
-        for text in [
-            "plain",
-            "quote \" and \\",
-            "line\nbreak\ttab",
-            "\u{1}\u{1f}",
-            "ünï ✓",
-        ] {
-            let encoded = serde_json::to_string(text).expect("encodes");
-            assert_eq!(json_string_len(text), encoded.len() - 2, "{text:?}");
-        }
     }
 }

@@ -1,0 +1,196 @@
+//! A [`MessageStore`] that keeps history in memory only (`--db :memory:`).
+//!
+//! Nothing survives the process, so it suits trials and measuring what
+//! durable storage costs (the benchmark compares both), not a deployment.
+//! It follows the same contract as the SQLite store: appends commit in the
+//! order they were made, and the same history queries give the same pages.
+
+use super::{
+    page_from_newest, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity,
+    StoreError, StoreFuture,
+};
+use common::{ChatMessage, MessageId, RoomName};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// The `--db` value that selects this store.
+pub const MEMORY_DB: &str = ":memory:";
+
+/// History in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    rooms: Mutex<HashMap<RoomName, Vec<ChatMessage>>>,
+    closed: AtomicBool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomName, Vec<ChatMessage>>> {
+        // Every update is a single push: a panic cannot leave it half-done.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
+    Box::pin(std::future::ready(result))
+}
+
+impl MessageStore for MemoryStore {
+    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage> {
+        if self.closed.load(Ordering::Acquire) {
+            return ready(Err(StoreError::Closed));
+        }
+        let mut rooms = self.rooms();
+        let messages = rooms.entry(message.room.clone()).or_default();
+        // Ids are assigned by the room in increasing order; keep the
+        // SQLite store's rule that an id is stored once.
+        if messages.last().is_some_and(|last| last.id >= message.id) {
+            return ready(Err(StoreError::Corrupt(format!(
+                "message id {} of room {} is not after the last one",
+                message.id, message.room
+            ))));
+        }
+        messages.push(message.clone());
+        ready(Ok(message))
+    }
+
+    fn last_id(&self, room: &RoomName) -> StoreFuture<MessageId> {
+        let last = self
+            .rooms()
+            .get(room)
+            .and_then(|messages| messages.last())
+            .map_or(0, |message| message.id);
+        ready(Ok(last))
+    }
+
+    fn history(&self, room: &RoomName, query: HistoryQuery) -> StoreFuture<HistoryPage> {
+        let rooms = self.rooms();
+        let messages = rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        let after = query.after.unwrap_or(0);
+        let before = query.before.unwrap_or(MessageId::MAX);
+        let newest_first = messages
+            .iter()
+            .rev()
+            .skip_while(|message| message.id >= before)
+            .take_while(|message| message.id > after)
+            .map(|message| Ok::<_, Infallible>(message.clone()));
+        let page = match page_from_newest(newest_first, query.limit) {
+            Ok(page) => page,
+            Err(never) => match never {},
+        };
+        ready(Ok(page))
+    }
+
+    fn recent_nonces(
+        &self,
+        room: &RoomName,
+        since_ts: u64,
+        limit: usize,
+    ) -> StoreFuture<Vec<NonceRecord>> {
+        let rooms = self.rooms();
+        let messages = rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        let records = messages
+            .iter()
+            .rev()
+            .take_while(|message| message.ts >= since_ts)
+            .filter_map(|message| {
+                Some(NonceRecord {
+                    id: message.id,
+                    name: message.name.clone(),
+                    nonce: message.nonce.clone()?,
+                    ts: message.ts,
+                })
+            })
+            .take(limit)
+            .collect();
+        ready(Ok(records))
+    }
+
+    fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {
+        let rooms = self.rooms();
+        let mut active: Vec<(u64, RoomActivity)> = rooms
+            .iter()
+            .filter_map(|(room, messages)| {
+                let last = messages.last()?;
+                Some((
+                    last.ts,
+                    RoomActivity {
+                        room: room.clone(),
+                        last_id: last.id,
+                    },
+                ))
+            })
+            .collect();
+        active.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.room.cmp(&b.1.room)));
+        ready(Ok(active
+            .into_iter()
+            .take(limit)
+            .map(|(_, activity)| activity)
+            .collect()))
+    }
+
+    fn check(&self) -> StoreFuture<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return ready(Err(StoreError::Closed));
+        }
+        ready(Ok(()))
+    }
+
+    fn close(&self) -> StoreFuture<()> {
+        self.closed.store(true, Ordering::Release);
+        ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::{DisplayName, MessageText, Nonce};
+
+    fn message(id: MessageId, ts: u64) -> ChatMessage {
+        ChatMessage {
+            room: RoomName::parse("lobby").expect("valid"),
+            id,
+            name: DisplayName::parse("Ann").expect("valid"),
+            text: MessageText::parse(format!("m{id}")).expect("valid"),
+            ts,
+            nonce: Some(Nonce::parse(format!("n{id}")).expect("valid")),
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_and_nonces_follow_the_store_contract() {
+        let store = MemoryStore::new();
+        let lobby = RoomName::parse("lobby").expect("valid");
+        for id in 1..=10 {
+            store.append(message(id, 100 + id)).await.expect("append");
+        }
+        assert!(store.append(message(10, 999)).await.is_err(), "ids once");
+        assert_eq!(store.last_id(&lobby).await.expect("last"), 10);
+        let page = store
+            .history(
+                &lobby,
+                HistoryQuery {
+                    after: Some(2),
+                    before: Some(9),
+                    limit: 4,
+                },
+            )
+            .await
+            .expect("history");
+        let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [5, 6, 7, 8]);
+        assert!(page.has_older);
+        let nonces = store.recent_nonces(&lobby, 108, 10).await.expect("nonces");
+        let ids: Vec<_> = nonces.iter().map(|record| record.id).collect();
+        assert_eq!(ids, [10, 9, 8]);
+        store.close().await.expect("close");
+        assert!(store.append(message(11, 200)).await.is_err());
+    }
+}

@@ -1,0 +1,407 @@
+//! Bad input and abuse: oversized frames, floods, caps, foreign origins,
+//! plain HTTP on the WebSocket path, slow and oversized HTTP requests, and
+//! names that only look different. Each test checks that the offender is
+//! stopped and that everyone else carries on.
+
+mod support;
+
+use chat_server::limits::FLOOD_STRIKES;
+use common::ErrorCode;
+use std::time::{Duration, Instant};
+use support::{metrics, Client, TempDb, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_closes_that_connection_with_1009_only() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
+    // 17 KiB: over the default limit of 16 KiB.
+    let huge = format!(
+        r#"{{"type":"send","room":"lobby","text":"{}"}}"#,
+        "x".repeat(17 * 1024)
+    );
+    ann.send_text(&huge).await;
+    assert_eq!(ann.expect_close().await, (1009, "message too big".into()));
+
+    // Bob and the server carry on.
+    assert_eq!(bob.expect_presence().await, ["Bob"]);
+    bob.say("lobby", "still here", None).await;
+    assert_eq!(bob.next_message().await.text.as_str(), "still here");
+    let mut cid = server.connect().await;
+    cid.join("lobby", "Cid").await;
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="size"}"#),
+        1.0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sends_past_the_rate_limit_are_refused_and_not_stored() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(
+        &db.path(),
+        &["--rate-limit-burst", "3", "--rate-limit-per-second", "2"],
+    )
+    .await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    for i in 0..5 {
+        ann.say("lobby", &format!("burst {i}"), Some(&format!("n{i}")))
+            .await;
+    }
+    let mut stored = Vec::new();
+    let mut refused = Vec::new();
+    while stored.len() + refused.len() < 5 {
+        match ann.recv().await {
+            common::ServerFrame::Message(message) => stored.push(message.text.to_string()),
+            common::ServerFrame::Error(error) => {
+                assert_eq!(error.code, ErrorCode::RateLimited);
+                assert!(error.message.contains("too fast"), "{}", error.message);
+                refused.push(error.nonce.expect("the refused send's nonce").to_string());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(stored, ["burst 0", "burst 1", "burst 2"]);
+    assert_eq!(refused, ["n3", "n4"]);
+
+    // Tokens come back at the sustained rate (2 per second).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    ann.say("lobby", "later", Some("n5")).await;
+    assert_eq!(ann.next_message().await.text.as_str(), "later");
+
+    let mut bob = server.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    let texts: Vec<_> = joined.history.iter().map(|m| m.text.to_string()).collect();
+    assert_eq!(texts, ["burst 0", "burst 1", "burst 2", "later"]);
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_rate_limited_total{type="send"}"#),
+        2.0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_flooding_is_closed_with_1008() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(
+        &db.path(),
+        &["--rate-limit-burst", "1", "--rate-limit-per-second", "0.1"],
+    )
+    .await;
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
+    // One accepted, then FLOOD_STRIKES refused in a row.
+    for i in 0..=FLOOD_STRIKES {
+        ann.say("lobby", &format!("flood {i}"), None).await;
+    }
+    let (code, reason) = ann.expect_close().await;
+    assert_eq!(code, 1008);
+    assert!(reason.contains("rate limit"), "{reason}");
+
+    // Bob saw the one accepted message, then Ann leave.
+    assert_eq!(bob.next_message().await.text.as_str(), "flood 0");
+    assert_eq!(bob.expect_presence().await, ["Bob"]);
+    bob.say("lobby", "calm again", None).await;
+    assert_eq!(bob.next_message().await.text.as_str(), "calm again");
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="rate_limit"}"#),
+        1.0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rooms_per_connection_are_capped() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--max-rooms-per-connection", "2"]).await;
+    let mut ann = server.connect().await;
+    ann.join("one", "Ann").await;
+    ann.join("two", "Ann").await;
+    ann.send_text(r#"{"type":"join","room":"three","name":"Ann"}"#)
+        .await;
+    let error = ann.expect_error().await;
+    assert_eq!(error.code, ErrorCode::TooManyRooms);
+    assert_eq!(error.room.map(String::from).as_deref(), Some("three"));
+    // Leaving one makes room for another.
+    ann.send_text(r#"{"type":"leave","room":"one"}"#).await;
+    ann.join("three", "Ann").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped_with_429() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--max-connections-per-ip", "2"]).await;
+    let mut first = server.connect().await;
+    let _second = server.connect().await;
+    let refused = Client::try_connect(&server.ws_url(), &[]).await.err();
+    let (status, body) = refused.expect("a third connection from one address is refused");
+    assert_eq!(status, 429);
+    assert!(body.contains("too many connections"), "{body}");
+    // A closed connection frees its place.
+    first.ws.close(None).await.expect("close");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match Client::try_connect(&server.ws_url(), &[]).await {
+            Ok(_) => break,
+            Err((429, _)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(other) => panic!("expected a place to be freed, got {other:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_server_answers_503_before_the_upgrade() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--max-connections", "2"]).await;
+    let mut ann = server.connect().await;
+    let _bob = server.connect().await;
+    let (status, body) = Client::try_connect(&server.ws_url(), &[])
+        .await
+        .err()
+        .expect("the server is full");
+    assert_eq!(status, 503);
+    assert!(body.contains("full"), "{body}");
+    // The connections already in are unaffected.
+    ann.join("lobby", "Ann").await;
+    let counted = metrics(&server).await;
+    assert_eq!(counted.value("chat_connections"), 2.0);
+    assert_eq!(
+        counted.value(r#"chat_connections_refused_total{reason="server_full"}"#),
+        1.0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn typing_notices_are_throttled() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
+    for _ in 0..20 {
+        ann.send_text(r#"{"type":"typing","room":"lobby"}"#).await;
+    }
+    ann.round_trip().await;
+    assert!(matches!(
+        bob.recv().await,
+        common::ServerFrame::Typing { .. }
+    ));
+    bob.expect_silence().await;
+    // After the throttle interval (1 s), the next notice goes through.
+    tokio::time::sleep(chat_server::limits::TYPING_MIN_INTERVAL).await;
+    ann.send_text(r#"{"type":"typing","room":"lobby"}"#).await;
+    assert!(matches!(
+        bob.recv().await,
+        common::ServerFrame::Typing { .. }
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn origins_must_match_the_host_or_an_allowed_one_exactly() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(
+        &db.path(),
+        &[
+            "--allowed-origin",
+            "https://chat.example",
+            "--allowed-origin",
+            "http://localhost:3000",
+        ],
+    )
+    .await;
+    let url = server.ws_url();
+    let own = format!("http://{}", server.addr);
+    for allowed in [
+        own.as_str(),
+        "https://chat.example",
+        "http://localhost:3000",
+    ] {
+        assert!(
+            Client::try_connect(&url, &[("origin", allowed)])
+                .await
+                .is_ok(),
+            "{allowed} is allowed"
+        );
+    }
+    // No Origin at all: not a browser, allowed.
+    assert!(Client::try_connect(&url, &[]).await.is_ok());
+    for refused in [
+        "https://evil.example",
+        "https://chat.example/",
+        "https://chat.example:443",
+        "http://chat.example",
+        "http://localhost:3001",
+        "null",
+    ] {
+        let (status, _) = Client::try_connect(&url, &[("origin", refused)])
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{refused} must be refused"));
+        assert_eq!(status, 403, "{refused}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_get_on_the_websocket_path_gets_426_and_an_explanation() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    for _ in 0..3 {
+        let response = reqwest::get(server.url("/ws")).await.expect("GET");
+        assert_eq!(response.status(), 426);
+        assert_eq!(response.headers()["upgrade"], "websocket");
+        let body = response.text().await.expect("body");
+        assert!(body.contains("WebSocket"), "{body}");
+    }
+    let mut client = server.connect().await;
+    client.join("lobby", "Ann").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_cut_off() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--header-read-timeout", "300ms"]).await;
+    let mut slow = TcpStream::connect(server.addr).await.expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    // The rest of the headers never come: the server closes the connection.
+    let mut buffer = Vec::new();
+    // Ok (the server closed it) or a reset: either way the read ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buffer))
+        .await
+        .expect("the server hangs up in time");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "cut off by the timeout, not at once"
+    );
+    // Meanwhile and afterwards, others are served.
+    let response = reqwest::get(server.url("/healthz")).await.expect("GET");
+    assert_eq!(response.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_limit_is_refused_with_413() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let body = vec![b'x'; chat_server::http::MAX_HTTP_BODY_BYTES + 1];
+    let response = reqwest::Client::new()
+        .post(server.url("/api/rooms"))
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 413);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn names_that_only_look_different_are_taken_and_invisible_ones_refused() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    let mut other = server.connect().await;
+    for lookalike in ["ANN", "ａｎｎ", "Ａnn", " ann "] {
+        other
+            .send_text(&format!(
+                r#"{{"type":"join","room":"lobby","name":"{lookalike}"}}"#
+            ))
+            .await;
+        assert_eq!(
+            other.expect_error().await.code,
+            ErrorCode::NameTaken,
+            "{lookalike}"
+        );
+    }
+    for invisible in [r"An\u200bn", r"Ann\u200d", r"\u202eAnn", r"\u3164"] {
+        other
+            .send_text(&format!(
+                r#"{{"type":"join","room":"lobby","name":"{invisible}"}}"#
+            ))
+            .await;
+        assert_eq!(
+            other.expect_error().await.code,
+            ErrorCode::InvalidName,
+            "{invisible}"
+        );
+    }
+    other.join("lobby", "Anna").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn binary_and_garbage_frames_never_cost_the_connection() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    ann.join("lobby", "Ann").await;
+    ann.ws.send_binary_frame(vec![0xff; 100]).await;
+    assert_eq!(ann.expect_error().await.code, ErrorCode::Unsupported);
+    for garbage in [
+        "",
+        "null",
+        "[]",
+        "{\"type\":7}",
+        "\u{0}",
+        "{\"type\":\"send\"",
+    ] {
+        ann.send_text(garbage).await;
+        assert_eq!(ann.expect_error().await.code, ErrorCode::BadRequest);
+    }
+    ann.say("lobby", "still connected", None).await;
+    assert_eq!(ann.next_message().await.text.as_str(), "still connected");
+    server.stop().await;
+}
+
+/// Sending a binary frame, for the test above.
+trait SendBinary {
+    async fn send_binary_frame(&mut self, bytes: Vec<u8>);
+}
+
+impl SendBinary for support::Socket {
+    async fn send_binary_frame(&mut self, bytes: Vec<u8>) {
+        use futures_util::SinkExt;
+        self.send(Message::binary(bytes)).await.expect("send");
+    }
+}
+
+#[tokio::test]
+async fn join_loops_are_rate_limited() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--max-rooms-per-connection", "1"]).await;
+    let mut ann = server.connect().await;
+    // The burst: one room's worth plus JOIN_BURST_EXTRA, then 1 per second.
+    let burst = 1 + chat_server::limits::JOIN_BURST_EXTRA as usize;
+    for _ in 0..burst {
+        ann.join("lobby", "Ann").await;
+        ann.send_text(r#"{"type":"leave","room":"lobby"}"#).await;
+    }
+    ann.send_text(r#"{"type":"join","room":"lobby","name":"Ann"}"#)
+        .await;
+    let error = ann.expect_error().await;
+    assert_eq!(error.code, ErrorCode::RateLimited);
+    assert!(error.message.contains("joining rooms"), "{}", error.message);
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    ann.join("lobby", "Ann").await;
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_rate_limited_total{type="join"}"#),
+        1.0
+    );
+    server.stop().await;
+}

@@ -1,0 +1,170 @@
+//! The command line: one clap struct; options also read `CHAT_BENCH_*`
+//! environment variables.
+
+use crate::scenarios::NAMES;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Load benchmark of the chat server: real WebSocket clients (protocol v1)
+/// against a `chat-server`, with latency, throughput, CPU and memory
+/// figures, a JSON report, an SVG plot and a markdown results table.
+#[derive(Debug, Parser)]
+#[command(name = "chat-bench", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every scenario and write the JSON report, the SVG plot and the
+    /// markdown table.
+    All(RunArgs),
+    /// Run the named scenarios only (same outputs).
+    Run {
+        /// Scenarios to run, in the order given.
+        #[arg(required = true, value_parser = clap::builder::PossibleValuesParser::new(NAMES))]
+        scenarios: Vec<String>,
+        /// How to run them.
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// List the scenarios with their sizes and goals at a scale.
+    List {
+        /// Size factor, as for `all`.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// Measure what reading one message frame costs the generator: the
+    /// fast path against a full serde decode.
+    DecodeCost,
+}
+
+/// How to run scenarios.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Directory for `results.json`, `latency.svg` and `results.md`.
+    #[arg(long, env = "CHAT_BENCH_OUT", default_value = "docs/bench")]
+    pub out: PathBuf,
+
+    /// A markdown file whose generated block (between the chat-bench
+    /// markers) is replaced by the results table, e.g. docs/BENCHMARKS.md.
+    #[arg(long, env = "CHAT_BENCH_DOC")]
+    pub doc: Option<PathBuf>,
+
+    /// The chat-server binary to start (one fresh server per scenario,
+    /// per run for idle and join-storm).
+    #[arg(
+        long,
+        env = "CHAT_BENCH_SERVER",
+        default_value = "target/release/chat-server"
+    )]
+    pub server: PathBuf,
+
+    /// An extra flag for the started servers, after the benchmark's own
+    /// (repeatable; `--server-arg=--trace`).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
+
+    /// Target a running server instead (`ws://host:port/ws`); the scenario
+    /// needing server flags (fanout-max-memory) is then not run.
+    #[arg(long, env = "CHAT_BENCH_URL")]
+    pub url: Option<String>,
+
+    /// The pid of the server at --url, for CPU and memory figures.
+    #[arg(long, requires = "url")]
+    pub server_pid: Option<u32>,
+
+    /// Size factor for connections, rooms and messages (1 = the issue's
+    /// sizes). Below 1, paced runs are shortened in proportion too
+    /// (at least 1 s) unless --duration is given.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    pub scale: f64,
+
+    /// Measured runs per scenario.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+
+    /// Warm-up runs per scenario, before the measured ones.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+
+    /// Length of each paced run, in seconds (default 5 at full scale).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<f64>,
+
+    /// CPU to pin started servers to.
+    #[arg(long, default_value_t = 0)]
+    pub server_cpu: usize,
+
+    /// CPU to pin the load generator to.
+    #[arg(long, default_value_t = 1)]
+    pub generator_cpu: usize,
+
+    /// Do not pin anything to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+}
+
+fn parse_scale(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(scale) if scale > 0.0 && scale <= 1.0 => Ok(scale),
+        _ => Err("a number above 0 and at most 1 (the idle scenario already uses the whole open-file limit at 1)".into()),
+    }
+}
+
+fn parse_duration(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(secs),
+        _ => Err("seconds, from 0.1 to 3600".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_has_defaults_and_run_checks_names() {
+        let cli = Cli::try_parse_from(["chat-bench", "all"]).expect("parse");
+        let Command::All(args) = cli.command else {
+            panic!("all");
+        };
+        assert_eq!((args.runs, args.warmup, args.scale), (5, 1, 1.0));
+        assert_eq!(args.server, PathBuf::from("target/release/chat-server"));
+        assert!(Cli::try_parse_from(["chat-bench", "run", "nonsense"]).is_err());
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            "run",
+            "idle",
+            "fanout-max",
+            "--scale",
+            "0.05",
+            "--server-arg",
+            "--client-queue-bytes=2097152",
+        ])
+        .expect("parse");
+        let Command::Run { scenarios, args } = cli.command else {
+            panic!("run");
+        };
+        assert_eq!(scenarios, ["idle", "fanout-max"]);
+        assert_eq!(args.server_args, ["--client-queue-bytes=2097152"]);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for bad in [
+            ["--scale", "0"],
+            ["--scale", "2"],
+            ["--runs", "0"],
+            ["--duration", "0"],
+        ] {
+            let mut argv = vec!["chat-bench", "all"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+        assert!(Cli::try_parse_from(["chat-bench", "all", "--server-pid", "1"]).is_err());
+    }
+}

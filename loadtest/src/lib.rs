@@ -1,0 +1,59 @@
+//! `chat-bench`, the load benchmark of the chat server.
+//!
+//! It starts `chat-server` itself (pinned to CPU 0, on a free port, with a
+//! fresh temporary SQLite database) or targets a running one, drives it
+//! with real WebSocket clients speaking protocol v1 over TCP, and measures
+//! every delivery: each message's text carries its publisher, its sequence
+//! number and when it was meant to be sent, every delivery's latency goes
+//! into an HDR histogram, and every member's deliveries are checked against
+//! what was sent (0 lost, 0 duplicated, in order), a wrong result failing
+//! the scenario. Around each run it reads the server's CPU time and memory
+//! from `/proc`, and its own CPU time, to say which side was saturated.
+//!
+//! `chat-bench all` runs every scenario of issue 5 (a warm-up, then 5 runs
+//! each), prints one line per scenario and writes `results.json`,
+//! `latency.svg` and `results.md` (the table of `docs/BENCHMARKS.md`).
+//! See `docs/BENCHMARKS.md` for the method and the commands.
+//!
+//! The generator is single-threaded by design: one current-thread Tokio
+//! runtime pinned to its own CPU, all clients as local tasks sharing one
+//! recorder without locks.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line.
+//! - [`app`]: the top: preparing the process, running scenarios, writing
+//!   the outputs (the only place with `anyhow`).
+//! - [`scenarios`]: the scenarios, their sizes and goals, and how each runs
+//!   ([`scenarios::context`]: the server under test and the probes).
+//! - [`server`]: starting and stopping a `chat-server` process; the flags
+//!   it is given ([`server::BENCH_SERVER_FLAGS`]).
+//! - [`client`]: the simulated clients (members, publishers, churners,
+//!   stalled members) and the [`client::Recorder`] they report to.
+//! - [`ws`]: a lean WebSocket client over TCP.
+//! - [`wire`]: protocol v1 frames, the fast path for reading messages, the
+//!   stamp in each message's text.
+//! - [`ledger`]: loss and duplicate accounting per member.
+//! - [`pacing`]: the open-loop send schedule.
+//! - [`stats`]: HDR latency histograms, median and spread.
+//! - [`figures`]: a run's figures, the metrics and the goals.
+//! - [`report`]: the summary lines, the JSON report and the markdown table.
+//! - [`plot`]: the SVG plot of latency against load.
+//! - [`procfs`]: reading `/proc`; [`system`]: CPU pinning, open-file limit,
+//!   clock ticks.
+
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod figures;
+pub mod ledger;
+pub mod pacing;
+pub mod plot;
+pub mod procfs;
+pub mod report;
+pub mod scenarios;
+pub mod server;
+pub mod stats;
+pub mod system;
+pub mod wire;
+pub mod ws;

@@ -1,0 +1,247 @@
+//! Reading `/proc`: a process's CPU time (`/proc/<pid>/stat`) and memory
+//! (`/proc/<pid>/status`), and the machine's CPU model and kernel.
+//!
+//! The parsers take the file's text, so tests feed them real samples; the
+//! readers around them only add the path and the I/O error.
+
+use std::path::PathBuf;
+
+/// Why a `/proc` file could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcError {
+    /// The file could not be read (the process may have exited).
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file's contents were not as the kernel documents them.
+    #[error("unexpected contents in {what}: {detail}")]
+    Format {
+        /// Which file or field.
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// Which process to read: this one, or another by pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proc {
+    /// The calling process (`/proc/self`).
+    Myself,
+    /// Another process.
+    Pid(u32),
+}
+
+impl Proc {
+    fn path(self, file: &str) -> PathBuf {
+        match self {
+            Self::Myself => PathBuf::from(format!("/proc/self/{file}")),
+            Self::Pid(pid) => PathBuf::from(format!("/proc/{pid}/{file}")),
+        }
+    }
+}
+
+/// CPU time a process has used, in clock ticks (see `sysconf(_SC_CLK_TCK)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Time in user mode (`utime`, field 14 of `stat`).
+    pub user: u64,
+    /// Time in kernel mode (`stime`, field 15 of `stat`).
+    pub system: u64,
+}
+
+impl CpuTicks {
+    /// User plus system time.
+    pub fn total(self) -> u64 {
+        self.user + self.system
+    }
+}
+
+/// Memory figures of a process, in KiB, from `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`).
+    pub rss_kib: u64,
+    /// Peak resident set size (`VmHWM`).
+    pub peak_rss_kib: u64,
+}
+
+/// Reads the CPU time used so far by `proc`.
+pub fn cpu_ticks(proc: Proc) -> Result<CpuTicks, ProcError> {
+    parse_stat(&read(proc.path("stat"))?)
+}
+
+/// Reads the memory figures of `proc`.
+pub fn memory(proc: Proc) -> Result<Memory, ProcError> {
+    let status = read(proc.path("status"))?;
+    Ok(Memory {
+        rss_kib: status_kib(&status, "VmRSS")?,
+        peak_rss_kib: status_kib(&status, "VmHWM")?,
+    })
+}
+
+/// The CPUs `proc` may run on, as the kernel lists them (`Cpus_allowed_list`,
+/// for example `0` or `0-1`).
+pub fn allowed_cpus(proc: Proc) -> Result<String, ProcError> {
+    let status = read(proc.path("status"))?;
+    status_field(&status, "Cpus_allowed_list")
+        .map(str::to_owned)
+        .ok_or_else(|| format_error("status", "no Cpus_allowed_list line"))
+}
+
+/// Parses `/proc/<pid>/stat`: `pid (comm) state ppid ...`. The command name
+/// may itself hold spaces and parentheses, so fields are counted from the
+/// last `)`; `utime` and `stime` are fields 14 and 15 of the whole line.
+pub fn parse_stat(stat: &str) -> Result<CpuTicks, ProcError> {
+    let after_comm = stat
+        .rfind(')')
+        .map(|end| &stat[end + 1..])
+        .ok_or_else(|| format_error("stat", "no ')' after the command name"))?;
+    // After the command name come field 3 (state) onwards, so field n is at
+    // index n - 3 here.
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let field = |number: usize, name: &str| -> Result<u64, ProcError> {
+        let text = fields
+            .get(number - 3)
+            .ok_or_else(|| format_error("stat", format!("no field {number} ({name})")))?;
+        text.parse()
+            .map_err(|_| format_error("stat", format!("{name} is not a number: {text:?}")))
+    };
+    Ok(CpuTicks {
+        user: field(14, "utime")?,
+        system: field(15, "stime")?,
+    })
+}
+
+/// The value in KiB of a `Name:   1234 kB` line of `/proc/<pid>/status`.
+pub fn status_kib(status: &str, name: &'static str) -> Result<u64, ProcError> {
+    let value = status_field(status, name)
+        .ok_or_else(|| format_error("status", format!("no {name} line")))?;
+    let number = value
+        .strip_suffix("kB")
+        .map(str::trim)
+        .ok_or_else(|| format_error("status", format!("{name} is not in kB: {value:?}")))?;
+    number
+        .parse()
+        .map_err(|_| format_error("status", format!("{name} is not a number: {value:?}")))
+}
+
+/// The trimmed value of the `name:` line of a `status`-like text.
+fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key == name).then(|| value.trim())
+    })
+}
+
+/// The CPU model from `/proc/cpuinfo` (the first `model name`), if any.
+pub fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "model name").then(|| value.trim().to_owned())
+    })
+}
+
+/// The number of `processor` entries in `/proc/cpuinfo`.
+pub fn cpu_count(cpuinfo: &str) -> usize {
+    cpuinfo
+        .lines()
+        .filter(|line| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| key.trim() == "processor")
+        })
+        .count()
+}
+
+/// Reads a file of `/proc` (or any text file) with the path in the error.
+pub fn read(path: PathBuf) -> Result<String, ProcError> {
+    std::fs::read_to_string(&path).map_err(|source| ProcError::Read { path, source })
+}
+
+fn format_error(what: &'static str, detail: impl Into<String>) -> ProcError {
+    ProcError::Format {
+        what,
+        detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real line of `/proc/<pid>/stat`, with utime 1234 and stime 567.
+    const STAT: &str = "4242 (chat-server) S 1 4242 4242 0 -1 4194560 3115 0 0 0 1234 567 0 0 20 0 9 0 8620 1084952576 3338 18446744073709551615 1 1 0 0 0 0 0 4096 17663 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0";
+
+    #[test]
+    fn stat_gives_user_and_system_ticks() {
+        let ticks = parse_stat(STAT).expect("a valid stat line");
+        assert_eq!(
+            ticks,
+            CpuTicks {
+                user: 1234,
+                system: 567
+            }
+        );
+        assert_eq!(ticks.total(), 1801);
+    }
+
+    #[test]
+    fn stat_counts_fields_after_a_command_name_with_spaces_and_parens() {
+        let tricky = STAT.replace("(chat-server)", "(a b) (c)");
+        let ticks = parse_stat(&tricky).expect("a valid stat line");
+        assert_eq!(
+            ticks,
+            CpuTicks {
+                user: 1234,
+                system: 567
+            }
+        );
+    }
+
+    #[test]
+    fn truncated_or_garbled_stat_is_an_error() {
+        assert!(parse_stat("4242 (x) S 1 2 3").is_err());
+        assert!(parse_stat("no parenthesis at all").is_err());
+        let garbled = STAT.replace(" 1234 ", " 12x4 ");
+        assert!(parse_stat(&garbled).is_err());
+    }
+
+    const STATUS: &str = "Name:\tchat-server\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t 1059524 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   13352 kB\nThreads:\t9\nCpus_allowed_list:\t0\n";
+
+    #[test]
+    fn status_gives_rss_and_peak_in_kib() {
+        assert_eq!(status_kib(STATUS, "VmRSS").expect("VmRSS"), 13352);
+        assert_eq!(status_kib(STATUS, "VmHWM").expect("VmHWM"), 20480);
+        assert_eq!(status_field(STATUS, "Cpus_allowed_list"), Some("0"));
+    }
+
+    #[test]
+    fn status_without_the_field_or_unit_is_an_error() {
+        assert!(status_kib(STATUS, "VmSwap").is_err());
+        assert!(status_kib("VmRSS:\t13352 MB\n", "VmRSS").is_err());
+        // `VmRSSx` is another field, not `VmRSS`.
+        assert!(status_kib("VmRSSx:\t1 kB\n", "VmRSS").is_err());
+    }
+
+    #[test]
+    fn cpuinfo_gives_model_and_count() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_count(cpuinfo), 2);
+        assert_eq!(cpu_model("processor\t: 0\n"), None);
+    }
+
+    #[test]
+    fn this_process_can_be_read() {
+        cpu_ticks(Proc::Myself).expect("read /proc/self/stat");
+        let memory = memory(Proc::Myself).expect("read /proc/self/status");
+        assert!(memory.rss_kib > 0 && memory.peak_rss_kib >= memory.rss_kib);
+        assert!(!allowed_cpus(Proc::Myself)
+            .expect("Cpus_allowed_list")
+            .is_empty());
+    }
+}

@@ -1,0 +1,333 @@
+//! The server under test: a `chat-server` process this benchmark starts
+//! (pinned to its CPU, on a free port, with a fresh temporary database), or
+//! one already running at a given URL.
+//!
+//! Every flag the benchmark passes to a server it starts is built in
+//! [`server_args`], from [`BENCH_SERVER_FLAGS`], the scenario's own flags
+//! (the in-memory variant's `--db :memory:`) and the user's `--server-arg`s.
+
+use crate::procfs::{self, Proc, ProcError};
+use crate::system::{self, SystemError};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Flags every server the benchmark starts gets, besides `--addr`, `--db`
+/// and `--dist` (set per start, see [`server_args`]).
+///
+/// They lift the limits meant for untrusted clients that a benchmark would
+/// otherwise hit, and change nothing else that is measured: the publishers
+/// of fanout-max send as fast as accepted (rate limit), idle holds 19,900
+/// connections from 127.0.0.1 (connection caps), and members of big rooms
+/// may sit on the server's side of a storm for a while (join timeout).
+/// Queues, message limits and heartbeats stay at their defaults.
+pub const BENCH_SERVER_FLAGS: &[&str] = &[
+    "--rate-limit-burst",
+    "1000000",
+    "--rate-limit-per-second",
+    "1000000",
+    "--max-connections",
+    "20000",
+    "--max-connections-per-ip",
+    "20000",
+    "--join-timeout",
+    "10m",
+];
+
+/// The address a started server listens on: loopback, a port the kernel
+/// picks (read back from the server's log).
+pub const LISTEN_ADDR: &str = "127.0.0.1:0";
+
+/// The `RUST_LOG` filter a started server runs with: its own info lines
+/// (the listening address, slow-consumer disconnects), warnings of others.
+pub const SERVER_LOG_FILTER: &str = "warn,chat_server=info";
+
+/// What the server logs once it listens, followed by `http://IP:PORT`.
+const LISTENING: &str = "chat server listening on http://";
+
+/// Longest a started server may take to start listening.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest a server may take to exit after SIGTERM before it is killed
+/// (its own shutdown grace is 10 s).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How often the log and the process are polled while starting and stopping.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Lines of the server's log shown when it fails.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Why the server could not be started or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The binary does not exist.
+    #[error("no server binary at {0} (build it with `cargo build --release -p backend`, or pass --server)")]
+    NoBinary(PathBuf),
+    /// A temporary directory could not be made, or the log read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The process could not be spawned.
+    #[error(transparent)]
+    Spawn(#[from] SystemError),
+    /// The server exited or did not listen in time.
+    #[error("the server did not start: {reason}\n--- server log (last lines) ---\n{log}")]
+    Startup {
+        /// What happened.
+        reason: String,
+        /// The end of its log.
+        log: String,
+    },
+    /// Its `/proc` files could not be read.
+    #[error(transparent)]
+    Proc(#[from] ProcError),
+}
+
+/// How to start servers.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// The `chat-server` binary.
+    pub binary: PathBuf,
+    /// The CPU to pin it to, if any.
+    pub cpu: Option<usize>,
+    /// Extra flags from the command line (`--server-arg`), passed last.
+    pub extra_args: Vec<String>,
+}
+
+/// The full argument list of a started server; see [`BENCH_SERVER_FLAGS`].
+///
+/// `scenario_args` and `extra_args` may set `--db` themselves (the
+/// in-memory variant passes `--db :memory:`); the temporary database is
+/// left out then, since the server refuses a flag given twice.
+pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) -> Vec<String> {
+    let sets = |flag: &str| {
+        scenario_args
+            .iter()
+            .chain(extra_args)
+            .any(|arg| arg == flag || arg.starts_with(&format!("{flag}=")))
+    };
+    let mut args: Vec<String> = Vec::new();
+    if !sets("--addr") {
+        args.extend(["--addr".into(), LISTEN_ADDR.into()]);
+    }
+    if !sets("--db") {
+        args.extend(["--db".into(), path_arg(&dir.join("chat.db"))]);
+    }
+    if !sets("--dist") {
+        // Only /ws is used: no web client to serve.
+        args.extend(["--dist".into(), path_arg(&dir.join("no-dist"))]);
+    }
+    // Flag and value pairs; one the scenario or the user sets is theirs.
+    for pair in BENCH_SERVER_FLAGS.chunks(2) {
+        if !sets(pair[0]) {
+            args.extend(pair.iter().map(|part| part.to_string()));
+        }
+    }
+    args.extend(scenario_args.iter().cloned());
+    args.extend(extra_args.iter().cloned());
+    args
+}
+
+fn path_arg(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// A running `chat-server` started by the benchmark. Stopped (SIGTERM,
+/// then SIGKILL) when [`Self::stop`] is called or it is dropped.
+pub struct ServerProcess {
+    child: Option<Child>,
+    /// Its WebSocket URL, `ws://127.0.0.1:PORT/ws`.
+    pub url: String,
+    /// Its process id.
+    pub pid: u32,
+    /// The arguments it was started with.
+    pub args: Vec<String>,
+    log: PathBuf,
+    /// Holds the database and the log; deleted after the server stopped.
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts a server with `scenario_args` and waits until it listens.
+    pub fn start(settings: &ServerSettings, scenario_args: &[String]) -> Result<Self, ServerError> {
+        if !settings.binary.is_file() {
+            return Err(ServerError::NoBinary(settings.binary.clone()));
+        }
+        // Absolute, as the server runs in its temporary directory.
+        let binary = std::fs::canonicalize(&settings.binary)?;
+        let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
+        let args = server_args(dir.path(), scenario_args, &settings.extra_args);
+        let log = dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log)?;
+        let mut command = Command::new(binary);
+        command
+            .args(&args)
+            // Whatever it writes beside a relative path (the `--db
+            // :memory:` variant's lock file) stays in its directory.
+            .current_dir(dir.path())
+            .env("RUST_LOG", SERVER_LOG_FILTER)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        let child = system::spawn_pinned(&mut command, settings.cpu)?;
+        let pid = child.id();
+        let mut server = Self {
+            child: Some(child),
+            url: String::new(),
+            pid,
+            args,
+            log,
+            _dir: dir,
+        };
+        server.url = server.wait_listening()?;
+        Ok(server)
+    }
+
+    /// Polls the log for the listening line; fails if the process exits first.
+    fn wait_listening(&mut self) -> Result<String, ServerError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(&self.log)?;
+            if let Some(addr) = listening_addr(&text) {
+                return Ok(format!("ws://{addr}/ws"));
+            }
+            if let Some(child) = &mut self.child {
+                if let Some(status) = child.try_wait()? {
+                    return Err(self.startup_error(format!("it exited with {status}")));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(self.startup_error(format!("no listening line in {STARTUP_TIMEOUT:?}")));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    fn startup_error(&self, reason: String) -> ServerError {
+        ServerError::Startup {
+            reason,
+            log: self.log_tail(),
+        }
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+    }
+
+    /// The CPUs the kernel lets it run on (to confirm the pinning).
+    pub fn allowed_cpus(&self) -> Result<String, ProcError> {
+        procfs::allowed_cpus(Proc::Pid(self.pid))
+    }
+
+    /// Stops it with SIGTERM (a graceful shutdown), or SIGKILL after
+    /// [`STOP_TIMEOUT`]. Returns a description of an unclean exit.
+    pub fn stop(mut self) -> Option<String> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Option<String> {
+        let mut child = self.child.take()?;
+        let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return None,
+                Ok(Some(status)) => {
+                    return Some(format!(
+                        "the server exited with {status}:\n{}",
+                        self.log_tail()
+                    ))
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+                Ok(None) | Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Some(format!(
+                        "the server did not stop within {STOP_TIMEOUT:?}; killed"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.terminate();
+    }
+}
+
+/// The `IP:PORT` of the listening line in a server log, if it is there.
+pub fn listening_addr(log: &str) -> Option<&str> {
+    log.lines().find_map(|line| {
+        let after = &line[line.find(LISTENING)? + LISTENING.len()..];
+        let addr = after.split_whitespace().next()?;
+        // Plain logs may quote fields after it; an address has no quote.
+        addr.contains(':')
+            .then(|| addr.trim_end_matches(['"', ',']))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_address_is_read_from_the_log() {
+        let log = "2026-11-21T06:00:00.000000Z  INFO chat_server::server: chat server listening on http://127.0.0.1:41234 db=/tmp/x/chat.db dist=/tmp/x/no-dist\n";
+        assert_eq!(listening_addr(log), Some("127.0.0.1:41234"));
+        assert_eq!(listening_addr("starting\n"), None);
+    }
+
+    #[test]
+    fn a_started_server_gets_a_fresh_database_unless_the_scenario_sets_one() {
+        let dir = Path::new("/tmp/bench-x");
+        let args = server_args(dir, &[], &["--trace".into()]);
+        let mut expected: Vec<String> = [
+            "--addr",
+            LISTEN_ADDR,
+            "--db",
+            "/tmp/bench-x/chat.db",
+            "--dist",
+            "/tmp/bench-x/no-dist",
+        ]
+        .map(String::from)
+        .to_vec();
+        expected.extend(BENCH_SERVER_FLAGS.iter().map(|flag| flag.to_string()));
+        expected.push("--trace".into());
+        assert_eq!(args, expected);
+        // A flag the user sets replaces the benchmark's own.
+        let own = server_args(dir, &[], &["--rate-limit-burst".into(), "5".into()]);
+        assert_eq!(
+            own.iter()
+                .filter(|arg| *arg == "--rate-limit-burst")
+                .count(),
+            1
+        );
+        assert!(own.ends_with(&["--rate-limit-burst".into(), "5".into()]));
+        let memory = server_args(dir, &["--db".into(), ":memory:".into()], &[]);
+        assert_eq!(memory.iter().filter(|arg| *arg == "--db").count(), 1);
+        assert!(memory.ends_with(&["--db".into(), ":memory:".into()]));
+        let user_addr = server_args(dir, &[], &["--addr=127.0.0.1:9000".into()]);
+        assert!(!user_addr.contains(&LISTEN_ADDR.to_string()));
+    }
+
+    #[test]
+    fn a_missing_binary_is_a_clear_error() {
+        let settings = ServerSettings {
+            binary: PathBuf::from("/nonexistent/chat-server"),
+            cpu: None,
+            extra_args: Vec::new(),
+        };
+        let err = ServerProcess::start(&settings, &[])
+            .err()
+            .expect("an error");
+        assert!(err.to_string().contains("cargo build --release -p backend"));
+    }
+}
