@@ -53,10 +53,35 @@ impl Counter {
     }
 }
 
-/// Decides when a keystroke should send a `typing` frame.
+/// The server forwards at most one `typing` frame per second per room and
+/// connection and drops the rest; the client never sends them closer than
+/// this, in milliseconds.
+pub const TYPING_MIN_GAP_MS: f64 = 1_100.0;
+
+/// What to do about a keystroke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TypingAction {
+    /// Send a `typing` frame now.
+    Send,
+    /// Send one in this many milliseconds (then call
+    /// [`TypingNotice::timer_fired`]): the last one went out too recently
+    /// for the server to pass another.
+    SendIn(f64),
+    /// Nothing: a notice is on its way or still showing.
+    Nothing,
+}
+
+/// Decides when typing should send a `typing` frame: the first keystroke
+/// at once, then every [`TYPING_REPEAT_MS`] while the person types. After a
+/// message is sent, the next keystroke starts a new notice as soon as the
+/// server would pass it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TypingNotice {
     last_sent: Option<f64>,
+    /// A message was sent since the last notice.
+    fresh: bool,
+    /// A delayed notice is scheduled.
+    scheduled: bool,
 }
 
 impl TypingNotice {
@@ -65,20 +90,40 @@ impl TypingNotice {
         Self::default()
     }
 
-    /// The person typed at `now` (milliseconds): whether to send `typing`.
-    pub fn keystroke(&mut self, now: f64) -> bool {
-        match self.last_sent {
-            Some(last) if now - last < TYPING_REPEAT_MS && now >= last => false,
-            _ => {
-                self.last_sent = Some(now);
-                true
-            }
+    /// The person typed at `now` (milliseconds).
+    pub fn keystroke(&mut self, now: f64) -> TypingAction {
+        let Some(last) = self.last_sent.filter(|last| *last <= now) else {
+            // Never sent, or the clock went backwards.
+            self.record(now);
+            return TypingAction::Send;
+        };
+        let since = now - last;
+        if since >= TYPING_REPEAT_MS || (self.fresh && since >= TYPING_MIN_GAP_MS) {
+            self.record(now);
+            TypingAction::Send
+        } else if self.fresh && !self.scheduled {
+            self.scheduled = true;
+            TypingAction::SendIn(TYPING_MIN_GAP_MS - since)
+        } else {
+            TypingAction::Nothing
         }
+    }
+
+    /// The delay of a [`TypingAction::SendIn`] passed at `now`: the frame
+    /// goes out.
+    pub fn timer_fired(&mut self, now: f64) {
+        self.record(now);
     }
 
     /// The message was sent: the next keystroke starts a new notice.
     pub fn sent(&mut self) {
-        self.last_sent = None;
+        self.fresh = true;
+    }
+
+    fn record(&mut self, now: f64) {
+        self.last_sent = Some(now);
+        self.fresh = false;
+        self.scheduled = false;
     }
 }
 
@@ -120,15 +165,40 @@ mod tests {
     }
 
     #[test]
-    fn typing_notices_are_spaced_out_and_restart_after_a_send() {
+    fn typing_notices_are_spaced_out_while_typing() {
         let mut notice = TypingNotice::new();
-        assert!(notice.keystroke(0.0));
-        assert!(!notice.keystroke(100.0));
-        assert!(!notice.keystroke(TYPING_REPEAT_MS - 1.0));
-        assert!(notice.keystroke(TYPING_REPEAT_MS));
-        notice.sent();
-        assert!(notice.keystroke(TYPING_REPEAT_MS + 10.0));
+        assert_eq!(notice.keystroke(0.0), TypingAction::Send);
+        assert_eq!(notice.keystroke(100.0), TypingAction::Nothing);
+        assert_eq!(
+            notice.keystroke(TYPING_REPEAT_MS - 1.0),
+            TypingAction::Nothing
+        );
+        assert_eq!(notice.keystroke(TYPING_REPEAT_MS), TypingAction::Send);
         // A clock that went backwards does not silence the notice for long.
-        assert!(notice.keystroke(0.0));
+        assert_eq!(notice.keystroke(0.0), TypingAction::Send);
+    }
+
+    #[test]
+    fn after_a_send_a_new_notice_goes_out_as_soon_as_the_server_passes_it() {
+        let mut notice = TypingNotice::new();
+        assert_eq!(notice.keystroke(0.0), TypingAction::Send);
+        notice.sent();
+        // Too soon after the last notice for the server: later, once.
+        assert_eq!(
+            notice.keystroke(300.0),
+            TypingAction::SendIn(TYPING_MIN_GAP_MS - 300.0)
+        );
+        assert_eq!(notice.keystroke(400.0), TypingAction::Nothing);
+        notice.timer_fired(TYPING_MIN_GAP_MS);
+        assert_eq!(
+            notice.keystroke(TYPING_MIN_GAP_MS + 10.0),
+            TypingAction::Nothing
+        );
+
+        // Long enough after the last notice: at once.
+        notice.sent();
+        let later = TYPING_MIN_GAP_MS * 3.0;
+        assert_eq!(notice.keystroke(later), TypingAction::Send);
+        assert_eq!(notice.keystroke(later + 10.0), TypingAction::Nothing);
     }
 }

@@ -2,7 +2,7 @@
 //! counter appears before the limit is hit; typing tells the room.
 
 use super::name::capitalized;
-use crate::compose::{Counter, TypingNotice};
+use crate::compose::{Counter, TypingAction, TypingNotice};
 use crate::web::{self, Client};
 use common::{MessageText, RoomName, ValidationError};
 use leptos::html::Textarea;
@@ -95,12 +95,28 @@ pub fn Composer(
             text.set(event.target().value());
             problem.set(None);
             fit_height();
-            if typing
-                .try_update_value(|notice| notice.keystroke(web::now()))
-                .unwrap_or(false)
-            {
-                let room = typing_room.clone();
+            let notify = move |room: RoomName| {
                 client.act(move |chat| chat.typing_frame(&room).into_iter().collect());
+            };
+            match typing.try_update_value(|notice| notice.keystroke(web::now())) {
+                Some(TypingAction::Send) => notify(typing_room.clone()),
+                Some(TypingAction::SendIn(ms)) => {
+                    let room = typing_room.clone();
+                    set_timeout(
+                        move || {
+                            // Only if the box is still there (the room may have
+                            // been left) and the person is still writing.
+                            let writing = typing
+                                .try_update_value(|notice| notice.timer_fired(web::now()))
+                                .and_then(|()| text.try_with_untracked(|text| !text.is_empty()));
+                            if writing == Some(true) {
+                                notify(room);
+                            }
+                        },
+                        std::time::Duration::from_millis(ms.max(0.0) as u64),
+                    );
+                }
+                Some(TypingAction::Nothing) | None => {}
             }
         };
     let placeholder = format!("Message #{room}");
