@@ -109,10 +109,15 @@ impl TypingNotice {
         }
     }
 
-    /// The delay of a [`TypingAction::SendIn`] passed at `now`: the frame
-    /// goes out.
-    pub fn timer_fired(&mut self, now: f64) {
-        self.record(now);
+    /// The delay of a [`TypingAction::SendIn`] passed at `now`. Returns
+    /// whether to send the frame: only if the person is `still_writing`
+    /// (the message may have been sent meanwhile).
+    pub fn timer_fired(&mut self, now: f64, still_writing: bool) -> bool {
+        self.scheduled = false;
+        if still_writing {
+            self.record(now);
+        }
+        still_writing
     }
 
     /// The message was sent: the next keystroke starts a new notice.
@@ -189,7 +194,7 @@ mod tests {
             TypingAction::SendIn(TYPING_MIN_GAP_MS - 300.0)
         );
         assert_eq!(notice.keystroke(400.0), TypingAction::Nothing);
-        notice.timer_fired(TYPING_MIN_GAP_MS);
+        assert!(notice.timer_fired(TYPING_MIN_GAP_MS, true));
         assert_eq!(
             notice.keystroke(TYPING_MIN_GAP_MS + 10.0),
             TypingAction::Nothing
@@ -200,5 +205,18 @@ mod tests {
         let later = TYPING_MIN_GAP_MS * 3.0;
         assert_eq!(notice.keystroke(later), TypingAction::Send);
         assert_eq!(notice.keystroke(later + 10.0), TypingAction::Nothing);
+    }
+
+    #[test]
+    fn a_delayed_notice_for_a_message_already_sent_does_not_count() {
+        let mut notice = TypingNotice::new();
+        assert_eq!(notice.keystroke(0.0), TypingAction::Send);
+        notice.sent();
+        // The next message starts too soon, and is sent before the delay ends.
+        assert!(matches!(notice.keystroke(200.0), TypingAction::SendIn(_)));
+        notice.sent();
+        assert!(!notice.timer_fired(TYPING_MIN_GAP_MS, false));
+        // So the next message, two seconds on, starts a notice at once.
+        assert_eq!(notice.keystroke(2_000.0), TypingAction::Send);
     }
 }

@@ -106,10 +106,12 @@ pub fn Composer(
                         move || {
                             // Only if the box is still there (the room may have
                             // been left) and the person is still writing.
-                            let writing = typing
-                                .try_update_value(|notice| notice.timer_fired(web::now()))
-                                .and_then(|()| text.try_with_untracked(|text| !text.is_empty()));
-                            if writing == Some(true) {
+                            let writing =
+                                text.try_with_untracked(|text| !text.is_empty()) == Some(true);
+                            let send = typing
+                                .try_update_value(|notice| notice.timer_fired(web::now(), writing))
+                                .unwrap_or(false);
+                            if send {
                                 notify(room);
                             }
                         },
