@@ -17,8 +17,8 @@
 use crate::outbox::Outbox;
 use common::api::MessagePage;
 use common::{
-    ChatMessage, ClientFrame, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RoomName,
-    ServerFrame,
+    ChatMessage, ClientFrame, DisplayName, ErrorCode, ErrorFrame, MessageId, MessageText, Nonce,
+    RoomName, ServerFrame,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -115,17 +115,51 @@ impl Incoming {
     /// Decodes the text of a WebSocket frame from the server. Never fails:
     /// what cannot be understood becomes [`Incoming::Unknown`], or, for an
     /// `error` with an unknown code, an [`Incoming::Error`] without a code.
+    ///
+    /// It reads the `type` first and then the frame of that type, rather
+    /// than through `ServerFrame`'s internally tagged `Deserialize`, which
+    /// buffers every frame in serde's generic `Content` tree: the same
+    /// frames (a test compares both on every kind), and about 25 KB less
+    /// WebAssembly (9 KB gzip-compressed).
     pub fn decode(text: &str) -> Self {
-        match ServerFrame::decode(text) {
-            Ok(ServerFrame::Error(error)) => Self::Error {
-                code: Some(error.code),
-                message: error.message,
-                room: error.room,
-                nonce: error.nonce,
-            },
-            Ok(frame) => Self::Frame(frame),
-            Err(_) => Self::decode_loosely(text),
-        }
+        let Ok(Tag { kind }) = serde_json::from_str::<Tag>(text) else {
+            return Self::Unknown;
+        };
+        let frame = match kind.as_str() {
+            "joined" => serde_json::from_str::<JoinedBody>(text).map(|body| ServerFrame::Joined {
+                room: body.room,
+                name: body.name,
+                members: body.members,
+                history: body.history,
+                has_older: body.has_older,
+            }),
+            "message" => serde_json::from_str::<ChatMessage>(text).map(ServerFrame::Message),
+            "presence" => {
+                serde_json::from_str::<PresenceBody>(text).map(|body| ServerFrame::Presence {
+                    room: body.room,
+                    joined: body.joined,
+                    left: body.left,
+                })
+            }
+            "typing" => serde_json::from_str::<TypingBody>(text).map(|body| ServerFrame::Typing {
+                room: body.room,
+                name: body.name,
+            }),
+            "error" => {
+                return match serde_json::from_str::<ErrorFrame>(text) {
+                    Ok(error) => Self::Error {
+                        code: Some(error.code),
+                        message: error.message,
+                        room: error.room,
+                        nonce: error.nonce,
+                    },
+                    // A code newer than this client.
+                    Err(_) => Self::decode_loosely(text),
+                };
+            }
+            _ => return Self::Unknown,
+        };
+        frame.map_or(Self::Unknown, Self::Frame)
     }
 
     fn decode_loosely(text: &str) -> Self {
@@ -150,6 +184,40 @@ impl Incoming {
             _ => Self::Unknown,
         }
     }
+}
+
+/// The `type` of a server frame.
+#[derive(serde::Deserialize)]
+struct Tag {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// The fields of a `joined` frame ([`ServerFrame::Joined`]).
+#[derive(serde::Deserialize)]
+struct JoinedBody {
+    room: RoomName,
+    name: DisplayName,
+    members: Vec<DisplayName>,
+    history: Vec<ChatMessage>,
+    has_older: bool,
+}
+
+/// The fields of a `presence` frame ([`ServerFrame::Presence`]).
+#[derive(serde::Deserialize)]
+struct PresenceBody {
+    room: RoomName,
+    #[serde(default)]
+    joined: Vec<DisplayName>,
+    #[serde(default)]
+    left: Vec<DisplayName>,
+}
+
+/// The fields of a `typing` frame ([`ServerFrame::Typing`]).
+#[derive(serde::Deserialize)]
+struct TypingBody {
+    room: RoomName,
+    name: DisplayName,
 }
 
 /// One room this client is in, or wants to be in.

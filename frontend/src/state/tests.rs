@@ -801,3 +801,40 @@ fn only_ones_own_name_as_stored_is_oneself() {
     assert!(lobby.is_me(&person("Ann")));
     assert!(!lobby.is_me(&person("ANN")));
 }
+
+#[test]
+fn decoding_by_type_reads_every_frame_as_the_protocol_types_do() {
+    let frames = [
+        r#"{"type":"joined","room":"lobby","name":"Ann","members":["Bob","Ann"],"history":[{"room":"lobby","id":7,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-0"}],"has_older":true}"#,
+        r#"{"type":"joined","room":"lobby","name":"Ann","members":["Ann"],"history":[],"has_older":false}"#,
+        r#"{"type":"message","room":"lobby","id":8,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-1"}"#,
+        r#"{"type":"message","room":"lobby","id":9,"name":"Bob","text":"x","ts":1}"#,
+        r#"{"type":"presence","room":"lobby","joined":["Cid"],"left":["Bob"]}"#,
+        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
+        r#"{"type":"presence","room":"lobby","joined":["Cid"]}"#,
+        r#"{"type":"typing","room":"lobby","name":"Ann"}"#,
+        r#"{"type":"error","code":"name_taken","message":"the name is taken"}"#,
+        r#"{"type":"error","code":"too_long","message":"too long","room":"lobby","nonce":"n-2"}"#,
+        r#"{"name":"Ann","type":"typing","room":"lobby","extra":1}"#,
+    ];
+    for text in frames {
+        let expected = match ServerFrame::decode(text).expect("a valid frame") {
+            ServerFrame::Error(error) => Incoming::Error {
+                code: Some(error.code),
+                message: error.message,
+                room: error.room,
+                nonce: error.nonce,
+            },
+            frame => Incoming::Frame(frame),
+        };
+        assert_eq!(Incoming::decode(text), expected, "{text}");
+    }
+    for broken in [
+        r#"{"type":"message","room":"lobby"}"#,
+        r#"{"type":"typing","room":"Lobby","name":"Ann"}"#,
+        r#"{"room":"lobby"}"#,
+        r#"[]"#,
+    ] {
+        assert_eq!(Incoming::decode(broken), Incoming::Unknown, "{broken}");
+    }
+}
