@@ -119,6 +119,11 @@ fn dev(server_args: &[String]) -> Result {
 }
 
 /// Every check CI runs, in order of speed, ending with the test summary.
+/// Cases each property test (the bounded fuzzing of `common/tests/fuzz.rs`)
+/// runs in `cargo xtask test`: about 15 s in all here, eight times
+/// proptest's default that a plain `cargo test` runs.
+const PROPTEST_CASES: &str = "2048";
+
 fn test() -> Result {
     setup()?;
     let root = workspace_root();
@@ -160,6 +165,7 @@ fn test() -> Result {
     cargo()
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .env("CHAT_SERVER_BIN", &server)
+        .env("PROPTEST_CASES", PROPTEST_CASES)
         .current_dir(&root)
         .check()
 }
