@@ -456,7 +456,13 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
         "exited in {took:?}"
     );
     let (confirmed, close_code) = writing.await.expect("the writer does not panic");
-    assert_eq!(close_code, Some(1001), "the writer got close 1001");
+    // The writer was still sending when the server closed: its unread
+    // frames make the server's kernel answer with a reset, which may
+    // overtake the close frame. The observer (below) always gets it.
+    assert!(
+        matches!(close_code, Some(1001) | None),
+        "the writer got {close_code:?}"
+    );
     let observer_close = observer.expect_close().await;
     assert_eq!(observer_close.0, 1001);
     assert!(confirmed.len() >= TERMINATE_AFTER);
