@@ -2,9 +2,11 @@
 //! task, like everything else of the room.
 //!
 //! Presence is sent as deltas (who joined, who left), and changes are
-//! gathered until the room calls [`Members::flush_presence`] (when its inbox
-//! is empty): a storm of joins costs one small frame per member per burst,
-//! not the whole member list per join (which made joins O(members²)).
+//! gathered until the room calls [`Members::flush_presence`] (a delay that
+//! grows with the room): a storm of joins costs one small frame per member
+//! per burst, not the whole member list per join (which made joins
+//! O(members²)). A joiner's `joined` frame lists the members as last
+//! announced, so the next delta continues exactly from it.
 
 use super::client::{ClientHandle, ClientId, EncodedFrame};
 use super::TRACER;
@@ -132,6 +134,17 @@ impl Members {
         }
     }
 
+    /// The names live members were last told of, and `joiner` (at the end,
+    /// unless it is already there): the member list of a `joined` frame,
+    /// which the next presence delta continues from.
+    pub(super) fn announced_with(&self, joiner: &DisplayName) -> Vec<DisplayName> {
+        let mut names = self.announced.clone();
+        if !names.contains(joiner) {
+            names.push(joiner.clone());
+        }
+        names
+    }
+
     /// The members' names, in order of joining.
     pub(super) fn names(&self) -> Vec<DisplayName> {
         self.list.iter().map(|member| member.name.clone()).collect()
@@ -159,8 +172,7 @@ impl Members {
     }
 
     /// Tells live members who joined and left since they were last told,
-    /// in one frame. Must also run before a `joined` frame's member list
-    /// is taken, so that the list and the deltas after it agree.
+    /// in one frame.
     pub(super) fn flush_presence(&mut self) {
         // Telling the others can find members that are gone, which is news
         // again; loop rather than recurse, as each round only shrinks the room.

@@ -20,6 +20,7 @@
 
 mod handle;
 pub mod nonces;
+pub mod recent;
 
 pub(super) use handle::Command;
 pub use handle::{RoomGone, RoomHandle};
@@ -37,12 +38,13 @@ use common::{
 };
 use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use nonces::{NonceKey, RecentNonces, Seen};
+use recent::{RecentMessages, RECENT_MESSAGES};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 /// Commands a room's inbox holds before senders wait. Senders are the
@@ -50,10 +52,28 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 /// who post to it.
 pub const ROOM_INBOX: usize = 256;
 
-/// Most commands a room handles before it sends the presence changes they
-/// made, even while more commands wait: a busy room's inbox is rarely
-/// empty, and members should still learn who came and went promptly.
-pub const PRESENCE_BATCH_COMMANDS: usize = 256;
+/// Members from which a room gathers presence changes for a while before
+/// sending them; a smaller room tells its members at once.
+pub const PRESENCE_GATHER_FROM_MEMBERS: usize = 1_000;
+
+/// How long a large room gathers presence changes, per started thousand
+/// members: a room of 19,000 during a join storm sends each member one
+/// frame a second rather than one per join (which made joins O(members²)).
+pub const PRESENCE_DELAY_PER_THOUSAND: Duration = Duration::from_millis(50);
+
+/// The longest a presence change waits, however large the room.
+pub const PRESENCE_MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// How long a room of `members` gathers presence changes.
+fn presence_delay(members: usize) -> Duration {
+    if members < PRESENCE_GATHER_FROM_MEMBERS {
+        return Duration::ZERO;
+    }
+    let thousands = u32::try_from(members.div_ceil(1_000)).unwrap_or(u32::MAX);
+    PRESENCE_DELAY_PER_THOUSAND
+        .saturating_mul(thousands)
+        .min(PRESENCE_MAX_DELAY)
+}
 
 /// Messages of one room that may be waiting for their commit at once. Past
 /// this the room stops taking commands until commits catch up, which pushes
@@ -93,6 +113,8 @@ pub(super) struct Room {
     /// Reads of stored messages that a member sent again, to answer it.
     pending_repeats: FuturesUnordered<PendingHistory>,
     nonces: RecentNonces,
+    /// The newest messages, to answer most joins without the store.
+    recent: RecentMessages,
     metrics: Metrics,
 }
 
@@ -119,6 +141,7 @@ impl Room {
             pending_history: FuturesUnordered::new(),
             pending_repeats: FuturesUnordered::new(),
             nonces: RecentNonces::default(),
+            recent: RecentMessages::default(),
             metrics,
         };
         (room, RoomHandle { commands }, inbox, member_count)
@@ -131,7 +154,8 @@ impl Room {
             self.retire(&mut inbox);
             return;
         }
-        let mut since_presence = 0;
+        // When the presence changes gathered so far are to be sent.
+        let mut presence_due: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 // Finished work first: it frees capacity and delivers messages.
@@ -143,6 +167,10 @@ impl Room {
                 Some((client, result)) = self.pending_repeats.next() => {
                     self.on_repeat_read(client, result);
                 }
+                () = sleep_until_due(presence_due), if presence_due.is_some() => {
+                    self.members.flush_presence();
+                    presence_due = None;
+                }
                 command = inbox.recv(), if self.pending_writes.len() < MAX_PENDING_WRITES => {
                     match command {
                         Some(command) => self.handle(command),
@@ -150,14 +178,15 @@ impl Room {
                     }
                 }
             }
-            // Presence changes are gathered while commands keep coming and
-            // sent once the inbox is empty: one frame per burst of joins.
-            since_presence += 1;
-            if self.members.presence_changed()
-                && (inbox.is_empty() || since_presence >= PRESENCE_BATCH_COMMANDS)
-            {
-                self.members.flush_presence();
-                since_presence = 0;
+            // In a large room presence changes are gathered for a while and
+            // sent together: one frame per member for a burst of joins.
+            if self.members.presence_changed() && presence_due.is_none() {
+                let delay = presence_delay(self.members.len());
+                if delay.is_zero() {
+                    self.members.flush_presence();
+                } else {
+                    presence_due = Some(tokio::time::Instant::now() + delay);
+                }
             }
             if self.is_idle() && self.try_retire(&mut inbox) {
                 return;
@@ -171,6 +200,13 @@ impl Room {
         let last = self.store.last_id(&self.name).await?;
         self.last_assigned = last;
         self.last_broadcast = last;
+        let newest = HistoryQuery {
+            after: None,
+            before: None,
+            limit: RECENT_MESSAGES,
+        };
+        let page = self.store.history(&self.name, newest).await?;
+        self.recent = RecentMessages::new(page.messages, page.has_older);
         let since = unix_millis().saturating_sub(nonces::window_ms());
         let mut recent = self
             .store
@@ -234,6 +270,18 @@ impl Room {
             Some(since) => (Some(since), SINCE_HISTORY_LIMIT),
             None => (None, JOIN_HISTORY_LIMIT),
         };
+        if let Some(page) = self.recent.history(after, limit) {
+            // Answered from memory, at once. The others hear of the joiner
+            // first (in a small room), so its member list includes itself
+            // and no presence frame about itself follows.
+            let id = client.id();
+            self.members.add_loading(client, name);
+            if presence_delay(self.members.len()).is_zero() {
+                self.members.flush_presence();
+            }
+            self.on_history(id, Ok(page));
+            return Ok(());
+        }
         let query = HistoryQuery {
             after,
             before: Some(self.last_broadcast + 1),
@@ -248,22 +296,17 @@ impl Room {
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
-        if self.members.get(client).is_none() {
-            return; // It left while its history loaded.
-        }
-        // The member list of `joined` and the presence deltas after it
-        // must agree: announce what changed up to now first. (Only live
-        // members are told, so this loading one stays.)
-        self.members.flush_presence();
         let Some(member) = self.members.get(client) else {
-            return;
+            return; // It left while its history loaded.
         };
         match result {
             Ok(page) => {
+                // The member list the live members were last told of (and
+                // the joiner): the next presence delta continues from it.
                 let joined = ServerFrame::Joined {
                     room: self.name.clone(),
                     name: member.name.clone(),
-                    members: self.members.names(),
+                    members: self.members.announced_with(&member.name),
                     history: page.messages,
                     has_older: page.has_older,
                 };
@@ -397,6 +440,7 @@ impl Room {
                     self.nonces.stored(key, message.id);
                 }
                 self.last_broadcast = message.id;
+                self.recent.push(message.clone());
                 tracing::debug!(
                     target: TRACER,
                     room = %self.name,
@@ -495,8 +539,32 @@ impl Room {
     }
 }
 
+/// Resolves at `due` (never when there is none; the branch is disabled then).
+async fn sleep_until_due(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_waits_longer_in_larger_rooms_up_to_a_limit() {
+        assert_eq!(presence_delay(0), Duration::ZERO);
+        assert_eq!(presence_delay(999), Duration::ZERO);
+        assert_eq!(presence_delay(1_000), PRESENCE_DELAY_PER_THOUSAND);
+        assert_eq!(presence_delay(1_001), PRESENCE_DELAY_PER_THOUSAND * 2);
+        assert_eq!(presence_delay(5_000), PRESENCE_DELAY_PER_THOUSAND * 5);
+        assert_eq!(presence_delay(19_000), PRESENCE_DELAY_PER_THOUSAND * 19);
+        assert_eq!(presence_delay(25_000), PRESENCE_MAX_DELAY);
+    }
 }
