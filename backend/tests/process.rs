@@ -5,7 +5,7 @@ mod support;
 
 use common::api::MessagePage;
 use common::ChatMessage;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -165,13 +165,7 @@ async fn messages_that_clients_saw_survive_kill_9() {
     const SENT: usize = 2_000;
     const KILL_AFTER: usize = 300;
     let writing = tokio::spawn(async move {
-        for i in 0..SENT {
-            let frame =
-                format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
-            if writer.ws.send(Message::text(frame)).await.is_err() {
-                break; // The server is gone.
-            }
-        }
+        send_numbered(&mut writer, SENT).await;
         // Kept open: closing it would discard what the server has not read yet.
         writer
     });
@@ -196,21 +190,7 @@ async fn messages_that_clients_saw_survive_kill_9() {
     );
 
     let server = ServerProcess::start(&db.path());
-    let mut stored: BTreeMap<u64, ChatMessage> = BTreeMap::new();
-    let mut before = None;
-    loop {
-        let query = before.map(|id| format!("&before={id}")).unwrap_or_default();
-        let url = format!(
-            "http://{}/api/rooms/lobby/messages?limit=200{query}",
-            server.addr
-        );
-        let page: MessagePage = support::get_json(url).await;
-        before = page.messages.first().map(|m| m.id);
-        stored.extend(page.messages.into_iter().map(|m| (m.id, m)));
-        if !page.has_older {
-            break;
-        }
-    }
+    let stored = all_messages(&server).await;
     for message in &seen {
         assert_eq!(
             stored.get(&message.id),
@@ -418,13 +398,7 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
     const SENT: usize = 2_000;
     const TERMINATE_AFTER: usize = 200;
     let writing = tokio::spawn(async move {
-        for i in 0..SENT {
-            let frame =
-                format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
-            if writer.try_send_text(&frame).await.is_err() {
-                break;
-            }
-        }
+        send_numbered(&mut writer, SENT).await;
         // Every message the server accepted comes back to its author
         // before the close frame.
         let mut confirmed = Vec::new();
@@ -486,6 +460,18 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
         confirmed.len(),
         stored.len()
     );
+}
+
+/// Streams `count` numbered messages with nonces to `lobby` without waiting
+/// for any answer; stops early when the server is gone.
+async fn send_numbered(writer: &mut Client, count: usize) {
+    for i in 0..count {
+        let frame =
+            format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
+        if writer.try_send_text(&frame).await.is_err() {
+            break; // The server is gone.
+        }
+    }
 }
 
 /// Every message of `lobby`, read page by page from the HTTP API.
