@@ -155,10 +155,7 @@ impl Drop for ServerProcess {
 async fn messages_that_clients_saw_survive_kill_9() {
     let db = TempDb::new();
     let server = ServerProcess::start(&db.path());
-    let mut writer = server.connect().await;
-    let mut observer = server.connect().await;
-    writer.join("lobby", "Writer").await;
-    observer.join("lobby", "Observer").await;
+    let (mut writer, mut observer) = writer_and_observer(&server).await;
 
     // The writer streams messages without waiting; the server is killed
     // while they are still being written and broadcast.
@@ -390,10 +387,7 @@ fn trace_logs_room_activity_without_message_text() {
 async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and_exits() {
     let db = TempDb::new();
     let server = ServerProcess::start(&db.path());
-    let mut writer = server.connect().await;
-    let mut observer = server.connect().await;
-    writer.join("lobby", "Writer").await;
-    observer.join("lobby", "Observer").await;
+    let (mut writer, mut observer) = writer_and_observer(&server).await;
 
     const SENT: usize = 2_000;
     const TERMINATE_AFTER: usize = 200;
@@ -460,6 +454,15 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
         confirmed.len(),
         stored.len()
     );
+}
+
+/// A writer and an observer, each on its own connection, in `lobby`.
+async fn writer_and_observer(server: &ServerProcess) -> (Client, Client) {
+    let mut writer = server.connect().await;
+    let mut observer = server.connect().await;
+    writer.join("lobby", "Writer").await;
+    observer.join("lobby", "Observer").await;
+    (writer, observer)
 }
 
 /// Streams `count` numbered messages with nonces to `lobby` without waiting

@@ -59,17 +59,7 @@ pub fn RoomView(
     view! {
         <main class="room" class:members-open=move || members_open.get()>
             <header class="room-header">
-                <button
-                    type="button"
-                    class="icon-button only-phone"
-                    aria-label="Rooms"
-                    aria-controls="sidebar"
-                    aria-expanded=move || rooms_open.get().to_string()
-                    on:click=move |_| rooms_open.update(|open| *open = !*open)
-                >
-                    <span aria-hidden="true">"☰"</span>
-                    <UnreadDot />
-                </button>
+                <RoomsToggle rooms_open=rooms_open unread_dot=true />
                 <div class="room-title">
                     <h1>{title}</h1>
                     <span class="muted small">
@@ -131,16 +121,7 @@ pub fn NoRoom(
     view! {
         <main class="room empty-room">
             <header class="room-header">
-                <button
-                    type="button"
-                    class="icon-button only-phone"
-                    aria-label="Rooms"
-                    aria-controls="sidebar"
-                    aria-expanded=move || rooms_open.get().to_string()
-                    on:click=move |_| rooms_open.update(|open| *open = !*open)
-                >
-                    <span aria-hidden="true">"☰"</span>
-                </button>
+                <RoomsToggle rooms_open=rooms_open unread_dot=false />
                 <div class="room-title">
                     <h1>"No room open"</h1>
                 </div>
@@ -154,6 +135,29 @@ pub fn NoRoom(
 }
 
 /// A dot on the phone's menu button while other rooms have unread messages.
+/// The phone-width button that opens and closes the room list.
+#[component]
+fn RoomsToggle(
+    /// Whether the room list is open.
+    rooms_open: RwSignal<bool>,
+    /// Whether it carries the dot that says another room has unread messages.
+    unread_dot: bool,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="icon-button only-phone"
+            aria-label="Rooms"
+            aria-controls="sidebar"
+            aria-expanded=move || rooms_open.get().to_string()
+            on:click=move |_| rooms_open.update(|open| *open = !*open)
+        >
+            <span aria-hidden="true">"☰"</span>
+            {unread_dot.then(|| view! { <UnreadDot /> })}
+        </button>
+    }
+}
+
 #[component]
 fn UnreadDot() -> impl IntoView {
     let chat = expect_context::<Client>().chat;
