@@ -1,7 +1,9 @@
 //! The simulated chat clients: members that join a room and read every
 //! frame, publishers that post stamped messages (in a burst or on an
 //! open-loop schedule), churners that join and leave, stalled members that
-//! stop reading; and the [`Recorder`] they all report to.
+//! stop reading; and the [`Recorder`] they all report to. Whatever reads a
+//! connection answers the server's pings on the way ([`WsReader::fill`]
+//! sends the pongs), so only a stalled member goes silent.
 //!
 //! The generator runs on one thread (a current-thread runtime and a
 //! `LocalSet`, pinned to its own CPU), so the recorder is shared through

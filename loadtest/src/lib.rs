@@ -30,7 +30,8 @@
 //!   it is given ([`server::BENCH_SERVER_FLAGS`]).
 //! - [`client`]: the simulated clients (members, publishers, churners,
 //!   stalled members) and the [`client::Recorder`] they report to.
-//! - [`ws`]: a lean WebSocket client over TCP.
+//! - [`ws`]: a lean WebSocket client over TCP; its readers answer the
+//!   server's pings.
 //! - [`wire`]: protocol v1 frames, the fast path for reading messages, the
 //!   stamp in each message's text.
 //! - [`ledger`]: loss and duplicate accounting per member.

@@ -1,6 +1,7 @@
 //! A lean WebSocket client (RFC 6455) over a real TCP connection: the
-//! opening handshake, masked client frames, and a reader that parses the
-//! server's frames in place in one growing buffer.
+//! opening handshake, masked client frames, a reader that parses the
+//! server's frames in place in one growing buffer, and pongs to the
+//! server's pings.
 //!
 //! Why not tokio-tungstenite: the generator must read up to ~1.7 million
 //! frames a second on one core. Here a frame costs a header parse, a UTF-8
@@ -13,12 +14,35 @@
 //! Scope: what the chat server sends. Fragmented messages, extensions
 //! (permessage-deflate is never negotiated: the request offers none) and
 //! masked server frames are protocol errors here and fail the connection
-//! loudly. The server never pings (it only answers pings), so pings are
-//! skipped rather than answered; a ping would show as a skipped frame, not
-//! as a failure.
+//! loudly.
+//!
+//! Pings: the server pings busy connections about once a second and drops
+//! one whose pong does not come back within a few seconds, so every
+//! connection that reads answers. When [`WsReader::next_frame`] parses a
+//! ping it appends the pong (masked, same payload) to the connection's
+//! outgoing queue and hands the caller a [`Frame::Control`] to skip; the
+//! reader writes the queue before it next waits for input (in
+//! [`WsReader::fill`]), and if the kernel's send buffer is full it waits
+//! for the socket to become readable *or* writable, so a pong never waits
+//! for the server to send more. A data frame costs nothing extra: one flag
+//! is checked per `read`, not per frame. Only a connection that stops
+//! reading (slow-consumer's stalled members) stops answering.
+//!
+//! One queue per connection, shared by its two halves: the writer appends
+//! each frame it sends whole and writes until the queue is empty; the
+//! reader appends whole pongs and writes through its own half of the same
+//! socket (`try_write` needs no exclusive access). Both only ever take
+//! bytes from the front of the queue, and nothing else is written to the
+//! socket after the handshake, so a pong can only go out between frames,
+//! never inside one. Halves are used from different local tasks of one
+//! thread; the queue's `RefCell` is never borrowed across an `.await`.
 
+use std::cell::RefCell;
 use std::io;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Poll};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -36,6 +60,9 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest HTTP response head accepted in the handshake.
 const MAX_HANDSHAKE_BYTES: usize = 16 * 1024;
+
+/// Largest payload of a control frame (close, ping, pong), RFC 6455 5.5.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Why a connection failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +94,8 @@ pub enum Frame<'a> {
     Binary(&'a [u8]),
     /// A close frame with its code and reason, if it had one.
     Close(Option<u16>, &'a str),
-    /// A ping or pong (skipped by the callers).
+    /// A ping or a pong, for the caller to skip: the reader answers pings
+    /// itself (the pong goes out before it next waits for input).
     Control,
 }
 
@@ -112,7 +140,8 @@ pub async fn connect(url: &WsUrl) -> Result<(WsReader, WsWriter), WsError> {
         host = url.authority,
     );
     write.write_all(request.as_bytes()).await?;
-    let mut reader = WsReader::new(read);
+    let outbox = Rc::new(RefCell::new(Outbox::new()));
+    let mut reader = WsReader::new(read, Rc::clone(&outbox));
     let head_len = loop {
         if let Some(end) = find_head_end(reader.buffered()) {
             break end;
@@ -129,7 +158,7 @@ pub async fn connect(url: &WsUrl) -> Result<(WsReader, WsWriter), WsError> {
     )?;
     // Frames may follow the head in the same read: they stay buffered.
     reader.start += head_len;
-    Ok((reader, WsWriter::new(write)))
+    Ok((reader, WsWriter::new(write, outbox)))
 }
 
 /// The length of the HTTP head (through the blank line), once complete.
@@ -162,7 +191,8 @@ fn check_handshake(head: &str, expected_accept: &str) -> Result<(), WsError> {
     Ok(())
 }
 
-/// The reading half of a connection: parses frames in its buffer.
+/// The reading half of a connection: parses frames in its buffer and
+/// answers pings (see the module documentation).
 pub struct WsReader {
     half: OwnedReadHalf,
     buf: Vec<u8>,
@@ -170,15 +200,22 @@ pub struct WsReader {
     start: usize,
     /// Where the buffered bytes end.
     end: usize,
+    /// The connection's outgoing queue, shared with the writer.
+    outbox: Rc<RefCell<Outbox>>,
+    /// Whether a pong this reader queued may still be in the outbox (it is
+    /// written out before the next wait for input).
+    owes_pong: bool,
 }
 
 impl WsReader {
-    fn new(half: OwnedReadHalf) -> Self {
+    fn new(half: OwnedReadHalf, outbox: Rc<RefCell<Outbox>>) -> Self {
         Self {
             half,
             buf: vec![0; INITIAL_READ_BUFFER],
             start: 0,
             end: 0,
+            outbox,
+            owes_pong: false,
         }
     }
 
@@ -188,7 +225,14 @@ impl WsReader {
 
     /// Reads whatever the socket has (waiting for at least one byte).
     /// Fails with [`WsError::Eof`] when the connection ended.
+    ///
+    /// Pongs to the pings parsed so far are written first; while the
+    /// kernel cannot take them yet, the wait is for input or for room to
+    /// write them, whichever comes first.
     pub async fn fill(&mut self) -> Result<(), WsError> {
+        if self.owes_pong {
+            self.send_pongs();
+        }
         if self.start == self.end {
             (self.start, self.end) = (0, 0);
         }
@@ -204,7 +248,11 @@ impl WsReader {
                 self.buf.resize(grown, 0);
             }
         }
-        let read = self.half.read(&mut self.buf[self.end..]).await?;
+        let read = if self.owes_pong {
+            self.read_or_send_pongs().await?
+        } else {
+            self.half.read(&mut self.buf[self.end..]).await?
+        };
         if read == 0 {
             return Err(WsError::Eof);
         }
@@ -232,11 +280,61 @@ impl WsReader {
             }
             return Ok(None);
         }
-        let first = self.buf[self.start];
+        let opcode = self.buf[self.start] & 0x0f;
         let payload_at = self.start + header;
         self.start = payload_at + len;
         let payload = &self.buf[payload_at..payload_at + len];
-        frame(first & 0x0f, payload).map(Some)
+        let frame = frame(opcode, payload)?;
+        if opcode == 0x9 {
+            let mut outbox = self.outbox.borrow_mut();
+            if outbox.open() && !outbox.close_sent {
+                let key = outbox.mask.next_key();
+                encode_frame(&mut outbox.queue, 0xA, payload, key);
+                self.owes_pong = true;
+            }
+        }
+        Ok(Some(frame))
+    }
+
+    /// Writes as much of the outbox as the kernel takes now, without
+    /// waiting; the reader stops owing once the outbox is empty (or the
+    /// connection's sending side is gone).
+    fn send_pongs(&mut self) {
+        let mut outbox = self.outbox.borrow_mut();
+        let socket: &TcpStream = self.half.as_ref();
+        while outbox.open() && !outbox.queue.is_empty() {
+            match socket.try_write(&outbox.queue) {
+                Ok(written) => outbox.written(written),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => outbox.fail(err.kind()),
+            }
+        }
+        self.owes_pong = outbox.open() && !outbox.queue.is_empty();
+    }
+
+    /// Reads into the free end of the buffer while the outbox still holds a
+    /// pong: waits for input or for room to write, and writes when there
+    /// is room.
+    async fn read_or_send_pongs(&mut self) -> io::Result<usize> {
+        loop {
+            if !self.owes_pong {
+                return self.half.read(&mut self.buf[self.end..]).await;
+            }
+            let ready = self
+                .half
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await?;
+            if ready.is_writable() {
+                self.send_pongs();
+            }
+            if ready.is_readable() {
+                match self.half.try_read(&mut self.buf[self.end..]) {
+                    Ok(read) => return Ok(read),
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
     }
 }
 
@@ -280,6 +378,12 @@ fn parse_header(bytes: &[u8]) -> Result<Option<(usize, usize)>, WsError> {
 
 /// Interprets a complete frame's payload by its opcode.
 fn frame(opcode: u8, payload: &[u8]) -> Result<Frame<'_>, WsError> {
+    if opcode & 0x8 != 0 && payload.len() > MAX_CONTROL_PAYLOAD {
+        return Err(WsError::Protocol(format!(
+            "control frame of {} bytes",
+            payload.len()
+        )));
+    }
     match opcode {
         0x1 => std::str::from_utf8(payload)
             .map(Frame::Text)
@@ -303,41 +407,120 @@ fn frame(opcode: u8, payload: &[u8]) -> Result<Frame<'_>, WsError> {
 
 /// The writing half of a connection. Dropping it shuts the connection's
 /// sending side, which the server takes as the end of the connection, so
-/// keep it as long as the member should stay.
+/// keep it as long as the member should stay (its reader then stops
+/// answering pings: there is no way left to).
 pub struct WsWriter {
     half: OwnedWriteHalf,
-    buf: Vec<u8>,
-    mask: MaskKeys,
+    outbox: Rc<RefCell<Outbox>>,
 }
 
 impl WsWriter {
-    fn new(half: OwnedWriteHalf) -> Self {
-        Self {
-            half,
-            buf: Vec::with_capacity(256),
-            mask: MaskKeys::seeded(),
-        }
+    fn new(half: OwnedWriteHalf, outbox: Rc<RefCell<Outbox>>) -> Self {
+        Self { half, outbox }
     }
 
     /// Sends one text frame; returns when the kernel took all of it.
     pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
-        self.buf.clear();
-        encode_frame(&mut self.buf, 0x1, text.as_bytes(), self.mask.next_key());
-        self.half.write_all(&self.buf).await?;
-        Ok(())
+        self.send(0x1, text.as_bytes()).await
     }
 
-    /// Sends a close frame with `code` (1000: normal closure).
+    /// Sends a close frame with `code` (1000: normal closure). Pings read
+    /// after it go unanswered: nothing may follow a close frame.
     pub async fn send_close(&mut self, code: u16) -> Result<(), WsError> {
-        self.buf.clear();
-        encode_frame(
-            &mut self.buf,
-            0x8,
-            &code.to_be_bytes(),
-            self.mask.next_key(),
-        );
-        self.half.write_all(&self.buf).await?;
+        self.send(0x8, &code.to_be_bytes()).await
+    }
+
+    /// Queues one frame behind anything queued (a pong, the rest of a
+    /// frame) and writes until the kernel took the whole queue.
+    async fn send(&mut self, opcode: u8, payload: &[u8]) -> Result<(), WsError> {
+        {
+            let mut outbox = self.outbox.borrow_mut();
+            if let Some(kind) = outbox.broken {
+                return Err(io::Error::from(kind).into());
+            }
+            let key = outbox.mask.next_key();
+            encode_frame(&mut outbox.queue, opcode, payload, key);
+            outbox.close_sent |= opcode == 0x8;
+        }
+        let (half, outbox) = (&mut self.half, &self.outbox);
+        // `poll_write` (unlike `try_write`) counts against the task's
+        // cooperative budget, so a burst still yields to the readers.
+        std::future::poll_fn(|cx| loop {
+            let mut outbox = outbox.borrow_mut();
+            if let Some(kind) = outbox.broken {
+                return Poll::Ready(Err(io::Error::from(kind)));
+            }
+            if outbox.queue.is_empty() {
+                // Possibly emptied by the reader while this waited.
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(Pin::new(&mut *half).poll_write(cx, &outbox.queue)) {
+                Ok(written) => outbox.written(written),
+                Err(err) => {
+                    outbox.fail(err.kind());
+                    return Poll::Ready(Err(err));
+                }
+            }
+        })
+        .await?;
         Ok(())
+    }
+}
+
+impl Drop for WsWriter {
+    fn drop(&mut self) {
+        // The sending side shuts with the half: nothing may be queued now.
+        if let Ok(mut outbox) = self.outbox.try_borrow_mut() {
+            outbox.closed = true;
+            outbox.queue.clear();
+        }
+    }
+}
+
+/// A connection's outgoing bytes, shared by its reader and writer: whole
+/// masked frames, written from the front.
+struct Outbox {
+    /// Frames not yet taken by the kernel (the first possibly in part).
+    queue: Vec<u8>,
+    /// The masking keys of every frame of the connection.
+    mask: MaskKeys,
+    /// Set when the writer was dropped (the sending side is shut).
+    closed: bool,
+    /// Set once a close frame is queued: no pong may follow it.
+    close_sent: bool,
+    /// The error a write failed with: nothing more is sent.
+    broken: Option<io::ErrorKind>,
+}
+
+impl Outbox {
+    fn new() -> Self {
+        Self {
+            queue: Vec::with_capacity(256),
+            mask: MaskKeys::seeded(),
+            closed: false,
+            close_sent: false,
+            broken: None,
+        }
+    }
+
+    /// Whether frames may still be queued and written.
+    fn open(&self) -> bool {
+        !self.closed && self.broken.is_none()
+    }
+
+    /// Drops the `written` bytes the kernel took from the front.
+    fn written(&mut self, written: usize) {
+        if written == 0 {
+            self.fail(io::ErrorKind::WriteZero);
+        } else {
+            self.queue.drain(..written);
+        }
+    }
+
+    /// Records a failed write; the queue will never go out.
+    fn fail(&mut self, kind: io::ErrorKind) {
+        self.broken = Some(kind);
+        self.queue.clear();
     }
 }
 
@@ -494,6 +677,344 @@ mod tests {
         let refused = "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n";
         assert!(check_handshake(refused, &accept).is_err());
         assert_eq!(find_head_end(b"HTTP/1.1 101\r\n\r\n\x81\x01a"), Some(16));
+    }
+
+    #[test]
+    fn control_frames_are_skipped_and_may_not_exceed_125_bytes() {
+        assert_eq!(frame(0x9, b"ping").expect("ping"), Frame::Control);
+        assert_eq!(frame(0xA, &[7; 125]).expect("pong"), Frame::Control);
+        assert!(frame(0x9, &[7; 126]).is_err());
+        assert!(frame(0xA, &[7; 126]).is_err());
+        assert!(frame(0x8, &[3; 126]).is_err());
+    }
+
+    /// A frame the client sent, as a server reads it.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Sent {
+        opcode: u8,
+        masked: bool,
+        payload: Vec<u8>,
+    }
+
+    /// Reads one whole client frame from `stream`; `None` at the end of the
+    /// connection (between frames).
+    fn read_client_frame(stream: &mut std::net::TcpStream) -> Option<Sent> {
+        use std::io::Read;
+        let mut head = [0u8; 2];
+        match stream.read(&mut head[..1]).expect("read a frame") {
+            0 => return None,
+            _ => stream.read_exact(&mut head[1..]).expect("a frame header"),
+        }
+        assert_eq!(head[0] & 0xf0, 0x80, "final, no reserved bits");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut len = [0u8; 2];
+                stream.read_exact(&mut len).expect("a length");
+                usize::from(u16::from_be_bytes(len))
+            }
+            127 => {
+                let mut len = [0u8; 8];
+                stream.read_exact(&mut len).expect("a length");
+                u64::from_be_bytes(len) as usize
+            }
+            short => usize::from(short),
+        };
+        let masked = head[1] & 0x80 != 0;
+        let mut key = [0u8; 4];
+        if masked {
+            stream.read_exact(&mut key).expect("a masking key");
+        }
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).expect("a payload");
+        for (i, byte) in payload.iter_mut().enumerate() {
+            *byte ^= key[i % 4];
+        }
+        Some(Sent {
+            opcode: head[0] & 0x0f,
+            masked,
+            payload,
+        })
+    }
+
+    /// A masked pong as the client must send it.
+    fn pong(payload: &[u8]) -> Sent {
+        Sent {
+            opcode: 0xA,
+            masked: true,
+            payload: payload.to_vec(),
+        }
+    }
+
+    fn ping_frame(payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        TFrame::ping(payload.to_vec())
+            .format(&mut out)
+            .expect("format a ping");
+        out
+    }
+
+    fn text_frame(text: &str) -> Vec<u8> {
+        server_frame(OpCode::Data(Data::Text), text.as_bytes())
+    }
+
+    fn close_frame() -> Vec<u8> {
+        let mut out = Vec::new();
+        TFrame::close(Some(tungstenite::protocol::CloseFrame {
+            code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "bye".into(),
+        }))
+        .format(&mut out)
+        .expect("format a close frame");
+        out
+    }
+
+    /// The thread of [`raw_server`]: what the client sent during the
+    /// script, and after it.
+    type ServerThread = std::thread::JoinHandle<(Vec<Sent>, Vec<Sent>)>;
+
+    /// A server on a thread of its own, over a real TCP connection on
+    /// 127.0.0.1: it answers the opening handshake, then runs `script` on
+    /// the raw socket (which returns what the client sent meanwhile), then
+    /// reads every further frame until the client shuts its sending side.
+    /// The thread gives back both lists of client frames.
+    fn raw_server(
+        script: impl FnOnce(&mut std::net::TcpStream) -> Vec<Sent> + Send + 'static,
+    ) -> (WsUrl, ServerThread) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream.set_nodelay(true).expect("nodelay");
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .expect("a read timeout");
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                let mut byte = [0u8; 1];
+                stream.read_exact(&mut byte).expect("the request head");
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).expect("an ASCII head");
+            let key = head
+                .lines()
+                .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
+                .expect("a key");
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let answer = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+            stream.write_all(answer.as_bytes()).expect("answer");
+            let during = script(&mut stream);
+            let after = std::iter::from_fn(|| read_client_frame(&mut stream)).collect();
+            (during, after)
+        });
+        let url = WsUrl::parse(&format!("ws://{addr}/ws")).expect("url");
+        (url, server)
+    }
+
+    /// Reads until a close frame: the texts, and how many control frames
+    /// came before it.
+    async fn read_to_close(reader: &mut WsReader) -> (Vec<String>, usize) {
+        let (mut texts, mut controls) = (Vec::new(), 0);
+        loop {
+            while let Some(frame) = reader.next_frame().expect("valid frames") {
+                match frame {
+                    Frame::Text(text) => texts.push(text.to_owned()),
+                    Frame::Control => controls += 1,
+                    Frame::Close(..) => return (texts, controls),
+                    Frame::Binary(_) => panic!("a binary frame"),
+                }
+            }
+            reader.fill().await.expect("more frames");
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        tokio::task::LocalSet::new().block_on(&runtime, future)
+    }
+
+    #[test]
+    fn a_ping_amid_data_frames_is_answered_once_before_the_reader_waits() {
+        let (url, server) = raw_server(|stream| {
+            use std::io::Write;
+            // One write: the client reads the whole batch at once.
+            let mut batch = text_frame("one");
+            batch.extend(text_frame("two"));
+            batch.extend(ping_frame(b"are you there?"));
+            batch.extend(text_frame("three"));
+            stream.write_all(&batch).expect("write the batch");
+            // Nothing more is sent until the pong came: the reader must
+            // write it before it waits for input.
+            let pong = read_client_frame(stream).expect("a pong");
+            stream.write_all(&close_frame()).expect("write the close");
+            vec![pong]
+        });
+        let reader = block_on(async {
+            let (mut reader, writer) = connect(&url).await.expect("connect");
+            let (texts, controls) = read_to_close(&mut reader).await;
+            assert_eq!(texts, ["one", "two", "three"]);
+            assert_eq!(controls, 1);
+            // The writer's end ends the server's reading (the reader stays).
+            drop(writer);
+            reader
+        });
+        let (during, after) = server.join().expect("the server thread");
+        assert_eq!(during, [pong(b"are you there?")]);
+        assert_eq!(after, []);
+        drop(reader);
+    }
+
+    #[test]
+    fn a_ping_split_across_two_reads_is_answered_once_it_is_whole() {
+        let payload: Vec<u8> = (0..125u8).collect();
+        let ping = ping_frame(&payload);
+        let (split_seen, wait_split) = std::sync::mpsc::channel::<()>();
+        let (url, server) = raw_server(move |stream| {
+            use std::io::{Read, Write};
+            let mut first = text_frame("before");
+            first.extend_from_slice(&ping[..40]);
+            stream.write_all(&first).expect("write the first part");
+            wait_split.recv().expect("the client read the first part");
+            // Half a ping is not answered.
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+                .expect("a short timeout");
+            let early = stream.read(&mut [0u8; 1]);
+            assert!(
+                matches!(&early, Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)),
+                "{early:?}"
+            );
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .expect("a read timeout");
+            let mut rest = ping[40..].to_vec();
+            rest.extend(text_frame("after"));
+            stream.write_all(&rest).expect("write the rest");
+            let pong = read_client_frame(stream).expect("a pong");
+            stream.write_all(&close_frame()).expect("write the close");
+            vec![pong]
+        });
+        let reader = block_on(async {
+            let (mut reader, writer) = connect(&url).await.expect("connect");
+            // Read until "before" is parsed and the first 40 bytes of the
+            // ping wait in the buffer.
+            let mut texts = Vec::new();
+            loop {
+                while let Some(frame) = reader.next_frame().expect("valid frames") {
+                    match frame {
+                        Frame::Text(text) => texts.push(text.to_owned()),
+                        other => panic!("{other:?} before the ping is whole"),
+                    }
+                }
+                if reader.buffered().len() == 40 {
+                    break;
+                }
+                reader.fill().await.expect("more frames");
+            }
+            split_seen.send(()).expect("tell the server");
+            let (more, controls) = read_to_close(&mut reader).await;
+            texts.extend(more);
+            assert_eq!(texts, ["before", "after"]);
+            assert_eq!(controls, 1);
+            drop(writer);
+            reader
+        });
+        let (during, after) = server.join().expect("the server thread");
+        assert_eq!(during, [pong(&payload)]);
+        assert_eq!(after, []);
+        drop(reader);
+    }
+
+    #[test]
+    fn pongs_go_out_between_the_writers_frames_while_it_is_blocked() {
+        const FRAMES: usize = 200;
+        const FRAME_BYTES: usize = 64 * 1024;
+        let text = |i: usize| format!("{i:06}{}", "x".repeat(FRAME_BYTES - 6));
+        let (url, server) = raw_server(move |stream| {
+            use std::io::Write;
+            // Not reading: the writer fills the kernel's buffers and waits
+            // in the middle of a frame ...
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            // ... when the pings come; their pongs queue behind it.
+            let mut pings = ping_frame(b"p0");
+            pings.extend(ping_frame(b"p1"));
+            pings.extend(ping_frame(b""));
+            stream.write_all(&pings).expect("write the pings");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut sent = Vec::new();
+            let (mut texts, mut pongs) = (0, 0);
+            while texts < FRAMES || pongs < 3 {
+                let frame = read_client_frame(stream).expect("a frame");
+                match frame.opcode {
+                    0x1 => texts += 1,
+                    0xA => pongs += 1,
+                    other => panic!("opcode {other}"),
+                }
+                sent.push(frame);
+            }
+            stream.write_all(&close_frame()).expect("write the close");
+            sent
+        });
+        let reader = block_on(async {
+            let (mut reader, mut writer) = connect(&url).await.expect("connect");
+            let writing = tokio::task::spawn_local(async move {
+                for i in 0..FRAMES {
+                    writer.send_text(&text(i)).await.expect("send");
+                }
+                writer
+            });
+            let (texts, controls) = read_to_close(&mut reader).await;
+            assert!(texts.is_empty());
+            assert_eq!(controls, 3);
+            drop(writing.await.expect("the writer task"));
+            reader
+        });
+        let (during, after) = server.join().expect("the server thread");
+        assert_eq!(after, []);
+        // Every frame whole and in order: no pong inside a text frame.
+        let mut texts = 0;
+        let mut pongs = Vec::new();
+        for frame in &during {
+            assert!(frame.masked);
+            if frame.opcode == 0x1 {
+                assert_eq!(frame.payload, text(texts).as_bytes());
+                texts += 1;
+            } else {
+                pongs.push((texts, frame.payload.clone()));
+            }
+        }
+        assert_eq!(texts, FRAMES);
+        let payloads: Vec<&[u8]> = pongs.iter().map(|(_, p)| &p[..]).collect();
+        assert_eq!(payloads, [&b"p0"[..], b"p1", b""]);
+        // They waited behind frames the writer had begun.
+        assert!(pongs[0].0 > 0, "{:?}", pongs[0].0);
+        drop(reader);
+    }
+
+    #[test]
+    fn a_reader_whose_writer_is_gone_reads_on_without_answering() {
+        let (url, server) = raw_server(|stream| {
+            use std::io::Write;
+            // The client shut its sending side first.
+            assert_eq!(read_client_frame(stream), None);
+            let mut frames = ping_frame(b"anyone?");
+            frames.extend(text_frame("still here"));
+            frames.extend(close_frame());
+            stream.write_all(&frames).expect("write");
+            Vec::new()
+        });
+        block_on(async {
+            let (mut reader, writer) = connect(&url).await.expect("connect");
+            drop(writer);
+            let (texts, controls) = read_to_close(&mut reader).await;
+            assert_eq!(texts, ["still here"]);
+            assert_eq!(controls, 1);
+        });
+        let (during, after) = server.join().expect("the server thread");
+        assert_eq!((during, after), (vec![], vec![]));
     }
 
     #[test]

@@ -588,8 +588,9 @@ async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<S
     Ok(Stalled { tasks })
 }
 
-/// A member that reads nothing until `resume`, then reads to the end of
-/// its connection; returns how it ended (`None`: not within the timeout).
+/// A member that reads nothing until `resume` (so it answers no ping
+/// either), then reads to the end of its connection; returns how it ended
+/// (`None`: not within the timeout).
 async fn stalled_member(
     mut reader: WsReader,
     writer: WsWriter,
