@@ -410,10 +410,10 @@ fn room_name(room: &str) -> RoomName {
 }
 
 /// Opens a WebSocket with Nagle's algorithm off (as the server and browsers
-/// do) and the server's read buffer size instead of tungstenite's 128 KiB,
-/// so that the client's side does not swamp the memory figure.
+/// do) and the server's read chunk size instead of tungstenite's 128 KiB
+/// buffer, so that the client's side does not swamp the memory figure.
 async fn connect(url: &str) -> Socket {
-    let buffer = chat_server::http::ws::READ_BUFFER_BYTES;
+    let buffer = chat_server::connection::READ_CHUNK_BYTES;
     let config = WebSocketConfig::default().read_buffer_size(buffer);
     let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
         .await

@@ -67,6 +67,12 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// (see `--write-timeout`) before the client is presumed stuck.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client that frames are being sent to may leave a ping
+/// unanswered by default (see `--stall-timeout`). With the probe sent about
+/// once a second, a client that stops reading is closed within 5 s, while
+/// one on a slow mobile link has seconds to answer.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// How long a client may take to send a request's headers by default (see
 /// `--header-read-timeout`): a slowloris client that trickles them holds a
 /// connection no longer than this.
@@ -180,6 +186,13 @@ pub struct Config {
     #[arg(long, env = "CHAT_WRITE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub write_timeout: Duration,
 
+    /// How long a client that messages are being sent to may leave a ping
+    /// unanswered before it is closed as stalled (close code 1013). While
+    /// frames flow to a client, a ping goes with them about once a second;
+    /// a client that has stopped reading cannot answer it.
+    #[arg(long, env = "CHAT_STALL_TIMEOUT", default_value = "4s", value_parser = parse_duration)]
+    pub stall_timeout: Duration,
+
     /// How long a client may take to send a request's headers before the
     /// connection is closed (slowloris guard).
     #[arg(long, env = "CHAT_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -234,6 +247,7 @@ mod tests {
         assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
         assert_eq!(config.join_timeout, DEFAULT_JOIN_TIMEOUT);
         assert_eq!(config.write_timeout, DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(config.stall_timeout, DEFAULT_STALL_TIMEOUT);
         assert_eq!(config.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
         assert_eq!(config.rate_limit_burst, DEFAULT_RATE_LIMIT_BURST);
         assert_eq!(config.rate_limit_per_second, DEFAULT_RATE_LIMIT_PER_SECOND);

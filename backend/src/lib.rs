@@ -10,7 +10,9 @@
 //! - [`server`]: [`run`], accepting connections and shutting down.
 //! - [`http`]: the router, the WebSocket upgrade, the JSON API, the static
 //!   web client.
-//! - [`connection`]: one WebSocket: decodes frames, carries them out, writes
+//! - [`websocket`]: RFC 6455 on a TCP stream: the handshake, the client's
+//!   frames in, the server's frames out (each encoded once per message).
+//! - [`connection`]: one WebSocket: reads requests, carries them out, writes
 //!   the client's outgoing queue; heartbeats and per-connection limits.
 //! - [`limits`]: the token bucket of rate limits, and the connection caps.
 //! - [`hub`]: rooms as actors, each the single owner of its members and
@@ -38,6 +40,7 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod websocket;
 
 pub use config::Config;
 pub use server::run;

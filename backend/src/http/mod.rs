@@ -55,8 +55,6 @@ pub struct HttpSettings {
     pub dist: Option<PathBuf>,
     /// Origins allowed to open WebSockets besides the server's own host.
     pub allowed_origins: Vec<String>,
-    /// Largest WebSocket message a client may send, in bytes.
-    pub max_message_bytes: usize,
     /// Each connection's limits and timeouts.
     pub connection: ConnectionSettings,
     /// Whether the main router serves `GET /metrics`.
@@ -68,7 +66,6 @@ impl From<&Config> for HttpSettings {
         Self {
             dist: config.dist.clone(),
             allowed_origins: config.allowed_origins.clone(),
-            max_message_bytes: config.max_message_bytes as usize,
             connection: ConnectionSettings::from(config),
             metrics_route: !config.no_metrics && config.metrics_addr.is_none(),
         }

@@ -6,10 +6,9 @@
 use super::AppState;
 use crate::connection::{self, ConnectionContext};
 use crate::limits::Refusal;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
+use crate::websocket::{NotWebSocket, UpgradeRequest};
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{HOST, ORIGIN, RETRY_AFTER, UPGRADE};
+use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
@@ -18,41 +17,20 @@ use std::net::SocketAddr;
 /// (`Retry-After`) before trying again.
 pub const FULL_RETRY_AFTER_SECS: u32 = 10;
 
-/// Size of each connection's read buffer, in bytes. A chat frame (a few
-/// hundred bytes) fits in one read; a larger message grows the buffer for
-/// as long as it takes. The default (128 KiB) would cost memory per idle
-/// connection for nothing.
-pub const READ_BUFFER_BYTES: usize = 1024;
-
-/// Bytes of outgoing frames gathered before a write to the socket. The
-/// writer flushes after every drain of the queue, so this only merges the
-/// frames of a burst into fewer system calls; it never delays a frame.
-pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-
-/// Most bytes waiting in a connection's write buffer before writes fail;
-/// a client that does not read is disconnected well before this.
-pub const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
-
 /// Upgrades the request to a WebSocket if its origin is allowed and the
 /// server and the client's address are under their connection caps.
 pub async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
             // A plain GET (a browser tab, a crawler, a health check).
             tracing::debug!(%peer, %rejection, "not a WebSocket request");
-            return (
-                StatusCode::UPGRADE_REQUIRED,
-                [(UPGRADE, "websocket")],
-                "this is the chat's WebSocket endpoint: connect with a WebSocket client \
-                 (see docs/PROTOCOL.md)\n",
-            )
-                .into_response();
+            return rejection.into_response();
         }
     };
     if !origin_allowed(&headers, &state.settings.allowed_origins) {
@@ -92,21 +70,18 @@ pub async fn upgrade(
         settings: state.settings.connection,
         shutdown: state.shutdown,
     };
-    let max_message = state.settings.max_message_bytes;
-    upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
-        .max_message_size(max_message)
-        .max_frame_size(max_message)
-        .on_failed_upgrade(
-            move |err| tracing::debug!(%peer, error = %err, "WebSocket upgrade failed"),
-        )
-        .on_upgrade(move |socket| {
-            // A failed upgrade drops this closure, and the ticket with it.
-            let serve = connection::serve(socket, peer, ticket, context);
-            state.websockets.track_future(serve)
-        })
+    let (response, stream) = upgrade.accept();
+    let websockets = state.websockets.clone();
+    // A failed upgrade ends this task, and the ticket with it.
+    websockets.spawn(async move {
+        match stream.await {
+            Ok((stream, read_ahead)) => {
+                connection::serve(stream, read_ahead, peer, ticket, context).await;
+            }
+            Err(err) => tracing::debug!(%peer, error = %err, "WebSocket upgrade failed"),
+        }
+    });
+    response
 }
 
 /// Cross-site WebSocket hijacking protection. Browsers always send `Origin`

@@ -1,15 +1,11 @@
 //! The hub's view of one connected client: where to put its outgoing frames
 //! and how to tell its connection to go.
 
-use axum::extract::ws::Utf8Bytes;
+use crate::websocket::OutgoingFrame;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
-
-/// A frame serialized once and shared by every recipient (cloning is a
-/// reference-count increment).
-pub type EncodedFrame = Utf8Bytes;
 
 /// Identifies a connection for as long as the process runs.
 pub type ClientId = u64;
@@ -26,6 +22,13 @@ pub fn next_client_id() -> ClientId {
 pub enum CloseReason {
     /// The client's outgoing queue was full: it did not read fast enough.
     SlowConsumer,
+    /// The client left a ping unanswered for the stall timeout while
+    /// frames were sent to it: it stopped reading.
+    Stalled,
+    /// The client broke the WebSocket protocol.
+    ProtocolError,
+    /// The client sent text that is not UTF-8.
+    InvalidUtf8,
     /// The client sent a message larger than the configured limit.
     MessageTooBig,
     /// A write to the client did not finish within the write timeout.
@@ -50,7 +53,9 @@ impl CloseReason {
         match self {
             // 1013 "Try Again Later": nothing is wrong with the request;
             // reconnecting and re-joining with `since` resumes.
-            Self::SlowConsumer => 1013,
+            Self::SlowConsumer | Self::Stalled => 1013,
+            Self::ProtocolError => 1002,
+            Self::InvalidUtf8 => 1007,
             Self::MessageTooBig => 1009,
             Self::WriteTimeout => 1011,
             Self::ServerShutdown => 1001,
@@ -67,6 +72,9 @@ impl CloseReason {
     pub fn label(self) -> &'static str {
         match self {
             Self::SlowConsumer => "slow_consumer",
+            Self::Stalled => "stalled",
+            Self::ProtocolError => "protocol_error",
+            Self::InvalidUtf8 => "invalid_utf8",
             Self::MessageTooBig => "size",
             Self::WriteTimeout => "write_timeout",
             Self::ServerShutdown => "shutdown",
@@ -83,6 +91,9 @@ impl CloseReason {
             Self::SlowConsumer => {
                 "slow consumer: too many unread frames; reconnect and join with since"
             }
+            Self::Stalled => "stalled: a ping went unanswered while messages waited; reconnect and join with since",
+            Self::ProtocolError => "WebSocket protocol error",
+            Self::InvalidUtf8 => "text frame that is not UTF-8",
             Self::MessageTooBig => "message too big",
             Self::WriteTimeout => "write timed out",
             Self::ServerShutdown => "server shutting down",
@@ -206,7 +217,7 @@ impl QueuedBytes {
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     id: ClientId,
-    outbound: mpsc::UnboundedSender<EncodedFrame>,
+    outbound: mpsc::UnboundedSender<OutgoingFrame>,
     queued: Arc<QueuedBytes>,
     disconnect: Disconnect,
 }
@@ -215,7 +226,7 @@ impl ClientHandle {
     /// A handle whose frames go to `outbound`, counted in `queued`.
     pub fn new(
         id: ClientId,
-        outbound: mpsc::UnboundedSender<EncodedFrame>,
+        outbound: mpsc::UnboundedSender<OutgoingFrame>,
         queued: Arc<QueuedBytes>,
         disconnect: Disconnect,
     ) -> Self {
@@ -236,15 +247,15 @@ impl ClientHandle {
     /// when the client is gone, or when its queue is full: a client that
     /// does not read must not delay anyone else, so it is disconnected as a
     /// slow consumer instead (it can reconnect and resume with `since`).
-    pub fn deliver(&self, frame: EncodedFrame) -> bool {
+    pub fn deliver(&self, frame: OutgoingFrame) -> bool {
         self.reserve(&frame) && self.deliver_reserved(frame)
     }
 
     /// Counts `frame` against the client's queue before it is queued (a
     /// room holds a joining member's frames until its history is sent).
     /// Returns false, and disconnects the client, when the queue is full.
-    pub fn reserve(&self, frame: &EncodedFrame) -> bool {
-        if self.queued.try_reserve(frame.as_str().len()) {
+    pub fn reserve(&self, frame: &OutgoingFrame) -> bool {
+        if self.queued.try_reserve(frame.len()) {
             return true;
         }
         self.close_as_slow_consumer();
@@ -252,8 +263,8 @@ impl ClientHandle {
     }
 
     /// Queues a frame already counted by [`ClientHandle::reserve`].
-    pub fn deliver_reserved(&self, frame: EncodedFrame) -> bool {
-        let len = frame.as_str().len();
+    pub fn deliver_reserved(&self, frame: OutgoingFrame) -> bool {
+        let len = frame.len();
         if self.outbound.send(frame).is_err() {
             self.queued.release(len); // The connection is gone.
             return false;

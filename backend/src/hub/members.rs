@@ -8,8 +8,9 @@
 //! O(members²)). A joiner's `joined` frame lists the members as last
 //! announced, so the next delta continues exactly from it.
 
-use super::client::{ClientHandle, ClientId, EncodedFrame};
+use super::client::{ClientHandle, ClientId};
 use super::TRACER;
+use crate::websocket::OutgoingFrame;
 use common::{DisplayName, RoomName, ServerFrame};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +23,7 @@ pub(super) struct Member {
     uniqueness_key: String,
     /// `Some` while the member's history loads: the frames to send after
     /// it, already counted against the member's outgoing queue.
-    backlog: Option<Vec<EncodedFrame>>,
+    backlog: Option<Vec<OutgoingFrame>>,
 }
 
 impl Member {
@@ -128,7 +129,7 @@ impl Members {
         // Whatever could not be sent gives its place in the queue back.
         member
             .client
-            .unreserve(backlog.map(|frame| frame.as_str().len()).sum());
+            .unreserve(backlog.map(|frame| frame.len()).sum());
         if !delivered {
             self.remove(&[client]);
         }
@@ -159,7 +160,7 @@ impl Members {
     /// Sends `frame` to `audience`. Members that cannot take it (gone, or
     /// slow consumers, who are disconnected) are removed; the others are
     /// told at the next [`Members::flush_presence`].
-    pub(super) fn fan_out(&mut self, frame: &EncodedFrame, audience: Audience) {
+    pub(super) fn fan_out(&mut self, frame: &OutgoingFrame, audience: Audience) {
         let gone = self.deliver_to_all(frame, audience);
         if !gone.is_empty() {
             self.drop_members(&gone);
@@ -206,7 +207,7 @@ impl Members {
     }
 
     /// Delivers to every member of `audience`; returns those that could not take it.
-    fn deliver_to_all(&mut self, frame: &EncodedFrame, audience: Audience) -> Vec<ClientId> {
+    fn deliver_to_all(&mut self, frame: &OutgoingFrame, audience: Audience) -> Vec<ClientId> {
         let mut gone = Vec::new();
         for member in &mut self.list {
             let id = member.client.id();
@@ -240,7 +241,7 @@ impl Members {
             tracing::debug!(target: TRACER, room = %room, client = member.client.id(), name = %member.name, "leave");
             if let Some(backlog) = &member.backlog {
                 // A member that leaves while loading frees what it reserved.
-                member.client.unreserve(backlog.iter().map(|frame| frame.as_str().len()).sum());
+                member.client.unreserve(backlog.iter().map(|frame| frame.len()).sum());
             }
             false
         });
@@ -250,6 +251,6 @@ impl Members {
 }
 
 /// Serializes a frame once, to be shared by every recipient.
-pub(super) fn encode(frame: &ServerFrame) -> EncodedFrame {
-    EncodedFrame::from(frame.encode())
+pub(super) fn encode(frame: &ServerFrame) -> OutgoingFrame {
+    OutgoingFrame::text(&frame.encode())
 }
