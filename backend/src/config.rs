@@ -68,10 +68,10 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client that frames are being sent to may leave a ping
-/// unanswered by default (see `--stall-timeout`). With the probe sent about
-/// once a second, a client that stops reading is closed within 5 s, while
-/// one on a slow mobile link has seconds to answer.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(4);
+/// unanswered by default (see `--stall-timeout`). With a probe at most a
+/// second after the client stopped reading, it is closed within 4 s, while
+/// one on a slow mobile link still has seconds to answer.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long a client may take to send a request's headers by default (see
 /// `--header-read-timeout`): a slowloris client that trickles them holds a
@@ -190,7 +190,7 @@ pub struct Config {
     /// unanswered before it is closed as stalled (close code 1013). While
     /// frames flow to a client, a ping goes with them about once a second;
     /// a client that has stopped reading cannot answer it.
-    #[arg(long, env = "CHAT_STALL_TIMEOUT", default_value = "4s", value_parser = parse_duration)]
+    #[arg(long, env = "CHAT_STALL_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub stall_timeout: Duration,
 
     /// How long a client may take to send a request's headers before the

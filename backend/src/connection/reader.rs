@@ -69,7 +69,13 @@ impl FrameReader {
                     return Ok(None);
                 }
                 Ok(_) => {}
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    // Readiness can be stale (it is cleared only by this
+                    // WouldBlock): give the chunk back before waiting again.
+                    if self.buffer.is_empty() {
+                        self.buffer = BytesMut::new();
+                    }
+                }
                 Err(err) => return Err(err.into()),
             }
         }

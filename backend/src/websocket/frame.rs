@@ -20,8 +20,9 @@ pub(super) const FIN: u8 = 0x80;
 /// Longest payload of a control frame (ping, pong, close).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
-/// One frame for the wire: header and payload, unmasked (server frames are
-/// never masked). Cloning shares the bytes.
+/// A frame for the wire, header and payload, unmasked (server frames are
+/// never masked), or several back to back ([`OutgoingFrame::concat`]).
+/// Cloning shares the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingFrame(Bytes);
 
@@ -57,6 +58,16 @@ impl OutgoingFrame {
     /// A close frame without a code (the answer to one without a code).
     pub fn empty_close() -> Self {
         Self::encode(opcode::CLOSE, &[])
+    }
+
+    /// Several frames back to back, queued and written as one item (a
+    /// busy room's batch of messages).
+    pub fn concat(frames: &[OutgoingFrame]) -> Self {
+        let mut bytes = BytesMut::with_capacity(frames.iter().map(Self::len).sum());
+        for frame in frames {
+            bytes.put_slice(&frame.0);
+        }
+        Self(bytes.freeze())
     }
 
     /// The frame's bytes, as they go on the wire.

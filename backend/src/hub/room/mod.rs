@@ -20,6 +20,7 @@
 
 mod handle;
 pub mod nonces;
+pub mod pacing;
 pub mod recent;
 
 pub(super) use handle::Command;
@@ -31,6 +32,7 @@ use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
 use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
+use crate::websocket::OutgoingFrame;
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
     ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
@@ -38,6 +40,7 @@ use common::{
 };
 use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use nonces::{NonceKey, RecentNonces, Seen};
+use pacing::BroadcastPacer;
 use recent::{RecentMessages, RECENT_MESSAGES};
 use std::collections::HashMap;
 use std::future::Future;
@@ -115,6 +118,10 @@ pub(super) struct Room {
     nonces: RecentNonces,
     /// The newest messages, to answer most joins without the store.
     recent: RecentMessages,
+    /// Committed messages not sent to the members yet (a busy room sends
+    /// them in batches, see [`pacing`]).
+    held: Vec<ChatMessage>,
+    pacer: BroadcastPacer,
     metrics: Metrics,
 }
 
@@ -142,6 +149,8 @@ impl Room {
             pending_repeats: FuturesUnordered::new(),
             nonces: RecentNonces::default(),
             recent: RecentMessages::default(),
+            held: Vec::new(),
+            pacer: BroadcastPacer::new(tokio::time::Instant::now()),
             metrics,
         };
         (room, RoomHandle { commands }, inbox, member_count)
@@ -162,12 +171,18 @@ impl Room {
                 biased;
                 Some(written) = self.pending_writes.next() => self.on_written(written),
                 Some((client, result)) = self.pending_history.next() => {
+                    self.send_held();
                     self.on_history(client, result);
                 }
                 Some((client, result)) = self.pending_repeats.next() => {
+                    self.send_held();
                     self.on_repeat_read(client, result);
                 }
+                () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
+                    self.send_held();
+                }
                 () = sleep_until_due(presence_due), if presence_due.is_some() => {
+                    self.send_held();
                     self.members.flush_presence();
                     presence_due = None;
                 }
@@ -183,6 +198,7 @@ impl Room {
             if self.members.presence_changed() && presence_due.is_none() {
                 let delay = presence_delay(self.members.len());
                 if delay.is_zero() {
+                    self.send_held();
                     self.members.flush_presence();
                 } else {
                     presence_due = Some(tokio::time::Instant::now() + delay);
@@ -223,6 +239,9 @@ impl Room {
     }
 
     fn handle(&mut self, command: Command) {
+        // Whatever the command sends or changes comes after the messages
+        // committed before it.
+        self.send_held();
         match command {
             Command::Join {
                 client,
@@ -439,8 +458,6 @@ impl Room {
                     // below answers them.
                     self.nonces.stored(key, message.id);
                 }
-                self.last_broadcast = message.id;
-                self.recent.push(message.clone());
                 tracing::debug!(
                     target: TRACER,
                     room = %self.name,
@@ -449,9 +466,10 @@ impl Room {
                     recipients = self.members.len(),
                     "forward"
                 );
-                let frame = encode(&ServerFrame::Message(message));
-                self.members.fan_out(&frame, Audience::Everyone);
-                self.metrics.delivered(self.members.len());
+                self.held.push(message);
+                if self.pacer.send_now(tokio::time::Instant::now()) {
+                    self.send_held();
+                }
             }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "message not stored");
@@ -476,6 +494,33 @@ impl Room {
         }
     }
 
+    /// Sends the committed messages held so far to every member, all in
+    /// one queued item per member.
+    fn send_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let frames: Vec<OutgoingFrame> = self
+            .held
+            .drain(..)
+            .map(|message| {
+                self.last_broadcast = message.id;
+                let frame = encode(&ServerFrame::Message(message.clone()));
+                self.recent.push(message);
+                frame
+            })
+            .collect();
+        let deliveries = self.members.len() * frames.len();
+        let batch = match <[OutgoingFrame; 1]>::try_from(frames) {
+            Ok([frame]) => frame,
+            Err(frames) => OutgoingFrame::concat(&frames),
+        };
+        self.members.fan_out(&batch, Audience::Everyone);
+        self.metrics.delivered(deliveries);
+        self.pacer
+            .sent(tokio::time::Instant::now(), deliveries as u64);
+    }
+
     fn leave(&mut self, client: ClientId) {
         if self.members.get(client).is_some() {
             self.members.remove(&[client]);
@@ -494,7 +539,8 @@ impl Room {
     }
 
     fn is_idle(&self) -> bool {
-        self.members.is_empty()
+        self.held.is_empty()
+            && self.members.is_empty()
             && self.pending_writes.is_empty()
             && self.pending_history.is_empty()
             && self.pending_repeats.is_empty()
