@@ -171,8 +171,9 @@ pub async fn serve(
                 settings.stall_timeout,
             ),
             write_timeout: settings.write_timeout,
+            span: tracing::Span::current(),
         };
-        let writer = tokio::spawn(writer.run(write_half).in_current_span());
+        let writer = tokio::spawn(writer.run(write_half));
 
         let mut reader = FrameReader::new(read_half, read_ahead, settings.max_message_bytes);
         let mut session = Session::new(client, queued, hub, metrics.clone(), settings, heard);

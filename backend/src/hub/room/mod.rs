@@ -150,7 +150,7 @@ impl Room {
             nonces: RecentNonces::default(),
             recent: RecentMessages::default(),
             held: Vec::new(),
-            pacer: BroadcastPacer::new(tokio::time::Instant::now()),
+            pacer: BroadcastPacer::default(),
             metrics,
         };
         (room, RoomHandle { commands }, inbox, member_count)
@@ -239,9 +239,11 @@ impl Room {
     }
 
     fn handle(&mut self, command: Command) {
-        // Whatever the command sends or changes comes after the messages
-        // committed before it.
-        self.send_held();
+        // What a join, leave or typing notice sends or changes comes after
+        // the messages committed before it. (A post sends nothing yet.)
+        if !matches!(command, Command::Post { .. }) {
+            self.send_held();
+        }
         match command {
             Command::Join {
                 client,

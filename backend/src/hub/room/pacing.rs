@@ -12,6 +12,7 @@
 //! message at most [`BATCH_INTERVAL`]; a room below it (nearly every room)
 //! sends each message as soon as it is committed.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -20,40 +21,33 @@ use tokio::time::Instant;
 pub const BATCH_FROM_DELIVERIES_PER_SECOND: u64 = 250_000;
 
 /// Longest a busy room holds a committed message before sending it.
-pub const BATCH_INTERVAL: Duration = Duration::from_millis(15);
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(12);
 
-/// The window over which a room's delivery rate is measured.
-pub const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Sends over which a room's delivery rate is measured: a few, so a room
+/// that turns busy batches within milliseconds, before a backlog builds.
+pub const RATE_SAMPLES: usize = 8;
 
-/// A room's recent delivery rate, and when its held messages are due.
-#[derive(Debug)]
+/// A room's recent sends, and when its held messages are due.
+#[derive(Debug, Default)]
 pub(super) struct BroadcastPacer {
-    window_start: Instant,
-    window_deliveries: u64,
-    /// Deliveries per second over the last full window.
-    rate: u64,
+    /// When each of the last [`RATE_SAMPLES`] sends went out, and how many
+    /// deliveries it made; oldest first.
+    recent: VecDeque<(Instant, u64)>,
     /// When the messages held now must go out.
     due: Option<Instant>,
 }
 
 impl BroadcastPacer {
-    pub(super) fn new(now: Instant) -> Self {
-        Self {
-            window_start: now,
-            window_deliveries: 0,
-            rate: 0,
-            due: None,
-        }
-    }
-
     /// A message was committed at `now`: returns true if it should be
     /// sent at once; otherwise it is held until [`BroadcastPacer::due`].
     pub(super) fn send_now(&mut self, now: Instant) -> bool {
-        self.roll_window(now);
-        if self.rate < BATCH_FROM_DELIVERIES_PER_SECOND {
+        if self.due.is_some() {
+            return false; // It joins the batch already held.
+        }
+        if self.rate(now) < BATCH_FROM_DELIVERIES_PER_SECOND {
             return true;
         }
-        self.due.get_or_insert(now + BATCH_INTERVAL);
+        self.due = Some(now + BATCH_INTERVAL);
         false
     }
 
@@ -65,20 +59,24 @@ impl BroadcastPacer {
     /// The held messages went out at `now`, `deliveries` of them in all.
     pub(super) fn sent(&mut self, now: Instant, deliveries: u64) {
         self.due = None;
-        self.roll_window(now);
-        self.window_deliveries += deliveries;
+        if self.recent.len() == RATE_SAMPLES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((now, deliveries));
     }
 
-    fn roll_window(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.window_start);
-        if elapsed < RATE_WINDOW {
-            return;
+    /// Deliveries per second over the last [`RATE_SAMPLES`] sends, up to
+    /// `now` (so a quiet spell lowers it); 0 until there were that many.
+    fn rate(&self, now: Instant) -> u64 {
+        let Some(&(oldest, _)) = self.recent.front() else {
+            return 0;
+        };
+        if self.recent.len() < RATE_SAMPLES {
+            return 0;
         }
-        // A quiet spell lowers the rate: the window is as long as it was.
-        let per_second = u128::from(self.window_deliveries) * 1_000_000 / elapsed.as_micros();
-        self.rate = u64::try_from(per_second).unwrap_or(u64::MAX);
-        self.window_start = now;
-        self.window_deliveries = 0;
+        let deliveries: u64 = self.recent.iter().map(|&(_, count)| count).sum();
+        let micros = now.saturating_duration_since(oldest).as_micros().max(1);
+        u64::try_from(u128::from(deliveries) * 1_000_000 / micros).unwrap_or(u64::MAX)
     }
 }
 
@@ -89,7 +87,7 @@ mod tests {
     #[test]
     fn a_room_below_the_rate_sends_every_message_at_once() {
         let start = Instant::now();
-        let mut pacer = BroadcastPacer::new(start);
+        let mut pacer = BroadcastPacer::default();
         // 100 messages a second to 1,000 members: 100,000 deliveries/s.
         for tenth in 0..50u32 {
             let now = start + Duration::from_millis(10) * tenth;
@@ -102,24 +100,26 @@ mod tests {
     #[test]
     fn a_busy_room_holds_messages_for_one_interval_then_recovers() {
         let start = Instant::now();
-        let mut pacer = BroadcastPacer::new(start);
-        // A second of 1,000 messages a second to 1,000 members.
-        for ms in 0..1_000u32 {
-            let now = start + Duration::from_millis(1) * ms;
-            assert!(pacer.send_now(now), "no rate is known in the first window");
+        let mut pacer = BroadcastPacer::default();
+        // 1,000 messages a second to 1,000 members: a few are enough to tell.
+        let ms = Duration::from_millis(1);
+        for i in 0..RATE_SAMPLES as u32 {
+            let now = start + ms * i;
+            assert!(pacer.send_now(now), "too few sends to tell the rate");
             pacer.sent(now, 1_000);
         }
-        let busy = start + RATE_WINDOW;
+        let busy = start + ms * RATE_SAMPLES as u32;
         assert!(!pacer.send_now(busy), "over the rate: held");
         assert_eq!(pacer.due(), Some(busy + BATCH_INTERVAL));
         // The next message joins the same batch.
-        assert!(!pacer.send_now(busy + Duration::from_millis(5)));
+        assert!(!pacer.send_now(busy + ms * 5));
         assert_eq!(pacer.due(), Some(busy + BATCH_INTERVAL));
         pacer.sent(busy + BATCH_INTERVAL, 2_000);
         assert_eq!(pacer.due(), None);
-        // After ten quiet seconds the rate is low again.
-        let later = busy + Duration::from_secs(10);
-        pacer.roll_window(later);
-        assert!(pacer.send_now(later + RATE_WINDOW));
+        // Still busy: the next message is held again.
+        assert!(!pacer.send_now(busy + BATCH_INTERVAL + ms));
+        pacer.sent(busy + BATCH_INTERVAL * 2, 1_000);
+        // After a quiet spell the rate is low again.
+        assert!(pacer.send_now(busy + Duration::from_secs(1)));
     }
 }
