@@ -405,3 +405,112 @@ async fn join_loops_are_rate_limited() {
     );
     server.stop().await;
 }
+
+/// Opens a WebSocket by hand, with no client library, to send frames that
+/// no library would.
+async fn raw_websocket(server: &TestServer) -> TcpStream {
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.addr
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the upgrade request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.expect("the response head"));
+    }
+    let head = String::from_utf8(head).expect("an ASCII response head");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    stream
+}
+
+/// A masked client frame.
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [1, 2, 3, 4];
+    let mut frame = vec![
+        first,
+        0x80 | u8::try_from(payload.len()).expect("a short payload"),
+    ];
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| byte ^ mask[i % 4]),
+    );
+    frame
+}
+
+/// Reads the server's frames until its close frame; returns its code.
+async fn close_code(mut stream: TcpStream) -> u16 {
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .expect("the server ends the connection")
+        .expect("a clean end");
+    let mut rest = &bytes[..];
+    while let [first, len, tail @ ..] = rest {
+        // Server frames are unmasked; the ones before the close are short.
+        let len = usize::from(*len);
+        assert!(len < 126, "an unexpectedly long frame");
+        if first & 0x0F == 0x8 {
+            return u16::from_be_bytes([tail[0], tail[1]]);
+        }
+        rest = &tail[len..];
+    }
+    panic!("no close frame in {bytes:?}");
+}
+
+#[tokio::test]
+async fn frames_that_break_the_websocket_rules_close_the_connection_with_1002_or_1007() {
+    let db = TempDb::new();
+    let server = TestServer::start(&db.path()).await;
+    let (_ann, mut bob) = server.ann_and_bob_in_lobby().await;
+    let join = br#"{"type":"join","room":"lobby","name":"Raw"}"#;
+    let cases: [(&str, Vec<u8>, u16); 4] = [
+        (
+            "an unmasked frame",
+            [&[0x81, join.len() as u8][..], join].concat(),
+            1002,
+        ),
+        ("a reserved bit", masked(0x80 | 0x40 | 0x1, join), 1002),
+        ("an unknown opcode", masked(0x80 | 0x3, join), 1002),
+        ("text that is not UTF-8", masked(0x80 | 0x1, b"\xc3("), 1007),
+    ];
+    for (what, frame, code) in cases {
+        let mut raw = raw_websocket(&server).await;
+        raw.write_all(&frame).await.expect("send the frame");
+        assert_eq!(close_code(raw).await, code, "{what}");
+    }
+    // A well-formed frame on a raw socket is served as any other.
+    let mut raw = raw_websocket(&server).await;
+    raw.write_all(&masked(0x81, join))
+        .await
+        .expect("send a join");
+    let mut first = [0u8; 2];
+    raw.read_exact(&mut first).await.expect("an answer");
+    assert_eq!(first[0], 0x81, "a text frame");
+
+    // The others carry on, and the breaches are counted.
+    bob.say("lobby", "still here", None).await;
+    assert_eq!(bob.next_message().await.text.as_str(), "still here");
+    let counted = metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="protocol_error"}"#),
+        3.0
+    );
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="invalid_utf8"}"#),
+        1.0
+    );
+    server.stop().await;
+}

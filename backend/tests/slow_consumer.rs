@@ -1,6 +1,6 @@
-//! A client that stops reading must never delay anyone else: its bounded
-//! queue overflows, it alone is disconnected (close code 1013), and it can
-//! come back with `since` and miss nothing.
+//! A client that stops reading must never delay anyone else: it leaves a
+//! ping unanswered or its bounded queue overflows, it alone is disconnected
+//! (close code 1013), and it can come back with `since` and miss nothing.
 
 mod support;
 
@@ -21,6 +21,11 @@ const MESSAGES: usize = 3_000;
 const BURST: usize = 50;
 /// Deadline for a whole burst to come back to the fast client.
 const BURST_DEADLINE: Duration = Duration::from_secs(10);
+/// Longest a client that stops reading may stay in its room with
+/// `--stall-timeout 1s`: a probe goes out within a second of the frames
+/// that follow, and is due a second later; the rest is slack for a busy
+/// test machine. Its queue would take hours to fill at this pace.
+const STALL_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A client whose socket has a tiny receive buffer, so its backlog fills
 /// the server's side quickly.
@@ -183,5 +188,61 @@ async fn a_client_that_posts_faster_than_it_reads_is_slowed_down_not_dropped() {
     }
     writer.await.expect("the writer finished");
     assert_eq!(ids, (1..=POSTS as u64).collect::<Vec<_>>());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_as_stalled_within_seconds() {
+    let db = TempDb::new();
+    let server = TestServer::start_with(&db.path(), &["--stall-timeout", "1s"]).await;
+    // It reads nothing after its join: no frame, and so no ping either.
+    let mut stalled = connect_with_small_buffer(&server).await;
+    stalled.join("lobby", "Stalled").await;
+    let mut talker = server.connect().await;
+    talker.join("lobby", "Talker").await;
+
+    // A message every 100 ms: far too little to fill the stalled client's
+    // queue, so only the unanswered ping can tell that it stopped reading.
+    let started = tokio::time::Instant::now();
+    let deadline = started + STALL_DEADLINE;
+    let mut sent = 0;
+    'watch: loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled client was still in the room after {STALL_DEADLINE:?}"
+        );
+        talker.say("lobby", &format!("tick {sent}"), None).await;
+        sent += 1;
+        let until = tokio::time::Instant::now() + Duration::from_millis(100);
+        while let Some(frame) = talker
+            .try_recv(until.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            if let ServerFrame::Presence { left, .. } = frame {
+                if left.iter().any(|name| name.as_str() == "Stalled") {
+                    break 'watch;
+                }
+            }
+        }
+    }
+    println!(
+        "the stalled client was dropped {:?} after the first message",
+        started.elapsed()
+    );
+
+    // Reading again, it finds what was on its way, then the reason.
+    let (close, _) = read_to_close(stalled).await;
+    assert_eq!(u16::from(close.code), 1013);
+    assert!(close.reason.starts_with("stalled"), "{}", close.reason);
+    let counted = support::metrics(&server).await;
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="stalled"}"#),
+        1.0
+    );
+    assert_eq!(
+        counted.value(r#"chat_disconnects_total{reason="slow_consumer"}"#),
+        0.0,
+        "its queue never filled"
+    );
     server.stop().await;
 }

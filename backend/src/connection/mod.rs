@@ -17,15 +17,18 @@
 //!
 //! - [`reader`]: bytes from the socket to messages.
 //! - [`session`]: what the client asked for, and its limits.
-//! - [`writer`]: the outgoing queue to the socket; pings and stall checks.
+//! - [`writer`]: the outgoing queue to the socket; the close frame.
+//! - [`heartbeat`]: pings, and telling a client that stopped reading.
 
+pub mod heartbeat;
 mod reader;
 mod session;
 pub mod writer;
 
+pub use heartbeat::PROBE_INTERVAL;
 pub use reader::READ_CHUNK_BYTES;
 pub use session::{MAX_POSTS_IN_FLIGHT, PAUSE_READING_PERCENT};
-pub use writer::{CLOSE_TIMEOUT, PROBE_INTERVAL, WRITE_BURST};
+pub use writer::{CLOSE_TIMEOUT, WRITE_BURST};
 
 use crate::config::Config;
 use crate::hub::client::{next_client_id, ClientHandle, CloseReason, Disconnect, QueuedBytes};
@@ -33,6 +36,7 @@ use crate::hub::Hub;
 use crate::limits::AdmissionTicket;
 use crate::metrics::Metrics;
 use bytes::Bytes;
+use heartbeat::Heartbeat;
 use reader::FrameReader;
 use session::Session;
 use std::net::SocketAddr;
@@ -44,7 +48,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use writer::{Heartbeat, Writer};
+use writer::Writer;
 
 /// Per-connection settings taken from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +118,7 @@ pub(crate) struct Heard {
 
 impl Heard {
     fn pong(&self, payload: &[u8]) {
-        if let Some(sequence) = writer::pong_sequence(payload) {
+        if let Some(sequence) = heartbeat::pong_sequence(payload) {
             self.answered.fetch_max(sequence, Ordering::Release);
         }
     }
