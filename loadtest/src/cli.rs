@@ -68,8 +68,8 @@ pub struct RunArgs {
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
 
-    /// Target a running server instead (`ws://host:port/ws`); the scenario
-    /// needing server flags (fanout-max-memory) is then not run.
+    /// Target a running server instead (`ws://host:port/ws`); the scenarios
+    /// needing server flags (fanout-max-memory, big-room) are then not run.
     #[arg(long, env = "CHAT_BENCH_URL")]
     pub url: Option<String>,
 

@@ -93,6 +93,14 @@ impl Heartbeat {
         Beat::Nothing
     }
 
+    /// Makes the stall check wait until `until` before calling the client
+    /// stalled (while some probe waits).
+    pub(super) fn postpone(&mut self, until: Instant) {
+        if self.waiting_since.is_some() {
+            self.waiting_since = Some(until.checked_sub(self.stall_timeout).unwrap_or(until));
+        }
+    }
+
     /// When the timer should next fire.
     pub(super) fn next_due(&self) -> Instant {
         let ping = self.last_ping + self.ping_interval;
@@ -168,6 +176,11 @@ mod tests {
         assert!(heartbeat.with_frames(first + PROBE_INTERVAL, 0).is_some());
         assert_eq!(heartbeat.next_due(), first + STALL);
         assert_eq!(heartbeat.on_timer(first + STALL, 0), Beat::Stalled);
+        // Postponed (its answer may be unread on our side): due again later.
+        let later = first + STALL + PROBE_INTERVAL;
+        heartbeat.postpone(later);
+        assert_eq!(heartbeat.next_due(), later);
+        assert_eq!(heartbeat.on_timer(later, 0), Beat::Stalled);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::Heard;
 use crate::hub::client::{CloseReason, Disconnect, QueuedBytes};
 use crate::websocket::OutgoingFrame;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -22,6 +23,10 @@ pub const WRITE_BURST: usize = 64;
 /// connection. A slow consumer gets it once it reads what is already on its
 /// way; one that reads nothing at all is dropped after this.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How soon the stall check is made again when the client has sent bytes
+/// that the server has not read yet (they may hold the awaited pong).
+pub const STALL_RECHECK: Duration = Duration::from_millis(250);
 
 /// What the writer needs besides its socket.
 pub(super) struct Writer {
@@ -59,6 +64,12 @@ impl Writer {
                 }
                 () = &mut timer => {
                     match self.heartbeat.on_timer(Instant::now(), self.heard.answered()) {
+                        Beat::Stalled if has_unread_input(&socket) => {
+                            // The answer may be in our own receive buffer,
+                            // not read yet because the server is busy: the
+                            // client is not the one behind. Look again soon.
+                            self.heartbeat.postpone(Instant::now() + STALL_RECHECK);
+                        }
                         Beat::Stalled => {
                             tracing::info!(parent: &self.span, "a ping went unanswered while frames waited; closing as stalled");
                             self.disconnect.close(CloseReason::Stalled);
@@ -137,6 +148,14 @@ impl Writer {
             Some(reason) => Some(OutgoingFrame::close(reason.code(), reason.text())),
         }
     }
+}
+
+/// Whether the client has sent bytes that the server has not read yet
+/// (a non-blocking peek at the socket's receive buffer).
+fn has_unread_input(socket: &OwnedWriteHalf) -> bool {
+    let stream: &tokio::net::TcpStream = socket.as_ref();
+    let mut byte = [MaybeUninit::<u8>::uninit()];
+    matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0)
 }
 
 /// Writes `frames` and then `ping`, with as few system calls as the socket
