@@ -2,7 +2,7 @@
 //! out through the hub, and writes the frames queued for it.
 //!
 //! The connection is two tasks over the two halves of its TCP stream. The
-//! reader (this task, [`session`]) decodes requests and talks to rooms; the
+//! reader (this task, `session`) decodes requests and talks to rooms; the
 //! [`writer`] drains the client's bounded outgoing queue into the socket and
 //! keeps the heartbeat. Rooms never wait for either: they put frames in the
 //! queue without blocking, and a client whose queue is full is closed as a
@@ -15,8 +15,8 @@
 //! never join, and heartbeats: the writer pings, the reader closes a
 //! connection that has sent nothing for the idle timeout.
 //!
-//! - [`reader`]: bytes from the socket to messages.
-//! - [`session`]: what the client asked for, and its limits.
+//! - `reader`: bytes from the socket to messages.
+//! - `session`: what the client asked for, and its limits.
 //! - [`writer`]: the outgoing queue to the socket; the close frame.
 //! - [`heartbeat`]: pings, and telling a client that stopped reading.
 
