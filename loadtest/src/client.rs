@@ -501,6 +501,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::block_on;
     use crate::ws::WsUrl;
 
     fn stamped(room: &str, id: u64, stamp: Stamp) -> String {
@@ -581,14 +582,6 @@ mod tests {
         });
         let url = WsUrl::parse(&format!("ws://{addr}/ws")).expect("url");
         (url, server)
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        tokio::task::LocalSet::new().block_on(&runtime, future)
     }
 
     #[test]

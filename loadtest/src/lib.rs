@@ -58,3 +58,6 @@ pub mod stats;
 pub mod system;
 pub mod wire;
 pub mod ws;
+
+#[cfg(test)]
+mod test_support;

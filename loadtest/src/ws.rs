@@ -575,6 +575,7 @@ impl MaskKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::block_on;
     use tungstenite::protocol::frame::coding::{Data, OpCode};
     use tungstenite::protocol::frame::{Frame as TFrame, FrameHeader};
 
@@ -826,14 +827,6 @@ mod tests {
             }
             reader.fill().await.expect("more frames");
         }
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        tokio::task::LocalSet::new().block_on(&runtime, future)
     }
 
     #[test]
