@@ -30,6 +30,12 @@ pub use reader::READ_CHUNK_BYTES;
 pub use session::{MAX_POSTS_IN_FLIGHT, PAUSE_READING_PERCENT};
 pub use writer::{CLOSE_TIMEOUT, WRITE_BURST};
 
+/// Longest the server waits, after its close frame, for the client's own
+/// close frame (or its end of stream) before it closes the socket. Clients
+/// answer at once (browsers do); one that does not costs its connection
+/// this much longer, not the server anything more.
+pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+
 use crate::config::Config;
 use crate::hub::client::{next_client_id, ClientHandle, CloseReason, Disconnect, QueuedBytes};
 use crate::hub::Hub;
@@ -193,7 +199,7 @@ pub async fn serve(
         tracing::debug!(reason = reason.label(), "disconnected");
         if written.is_ok() {
             // The writer sent its close frame and a FIN: let the client answer.
-            reader.drain(CLOSE_TIMEOUT).await;
+            reader.drain(CLOSE_REPLY_TIMEOUT).await;
         }
         drop(ticket);
     }
