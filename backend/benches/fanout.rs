@@ -455,14 +455,29 @@ struct Server {
 }
 
 impl Server {
-    /// Starts a server with default settings on a fresh database.
+    /// Starts a server on a fresh database with default settings, but for
+    /// the limits meant for untrusted clients that a benchmark would hit:
+    /// every client comes from 127.0.0.1, and senders post as fast as they
+    /// can.
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let (db, dist) = (dir.path().join("chat.db"), dir.path().join("no-dist"));
         let db = db.to_str().expect("a UTF-8 temporary path");
         // Only /ws is used: there is no web client to serve.
         let dist = dist.to_str().expect("a UTF-8 temporary path");
-        let args = ["chat-server", "--db", db, "--dist", dist];
+        let args = [
+            "chat-server",
+            "--db",
+            db,
+            "--dist",
+            dist,
+            "--max-connections-per-ip",
+            "100000",
+            "--rate-limit-burst",
+            "1000000",
+            "--rate-limit-per-second",
+            "1000000",
+        ];
         let config = Config::try_parse_from(args).expect("valid server flags");
         let listener = TcpListener::bind("127.0.0.1:0").await;
         let listener = listener.expect("bind 127.0.0.1:0");
