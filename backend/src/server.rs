@@ -8,6 +8,7 @@
 //! connection and sends its headers byte by byte would hold it forever.
 
 use crate::config::Config;
+use crate::connection::ConnectionContext;
 use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
@@ -87,14 +88,22 @@ pub async fn run(
     let hub = Hub::new(Arc::clone(&store), metrics.clone());
     let stop = CancellationToken::new();
     let websockets = TaskTracker::new();
+    let settings = Arc::new(HttpSettings::from(&config));
+    let connections = Arc::new(ConnectionContext {
+        hub: hub.clone(),
+        metrics: metrics.clone(),
+        settings: settings.connection,
+        shutdown: stop.clone(),
+    });
     let state = AppState {
         hub: hub.clone(),
         store: Arc::clone(&store),
-        settings: Arc::new(HttpSettings::from(&config)),
+        settings,
         shutdown: stop.clone(),
         websockets: websockets.clone(),
         admission: Admission::new(config.max_connections, config.max_connections_per_ip),
         metrics,
+        connections,
     };
     let app = http::router(state.clone());
     tracing::info!(

@@ -45,6 +45,7 @@ use bytes::Bytes;
 use heartbeat::Heartbeat;
 use reader::FrameReader;
 use session::Session;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -146,28 +147,28 @@ impl Heard {
 /// server read past the upgrade request) until either side closes it or
 /// the server shuts down. `ticket` counts the connection against the
 /// server's caps until it ends.
-pub async fn serve(
+///
+/// A plain function returning the future, with the shared context behind
+/// an `Arc`: an `async fn` would keep its arguments next to the future it
+/// moves them into, and every idle connection carries this future.
+pub fn serve(
     stream: TcpStream,
     read_ahead: Bytes,
     peer: SocketAddr,
     ticket: AdmissionTicket,
-    context: ConnectionContext,
-) {
+    context: Arc<ConnectionContext>,
+) -> impl Future<Output = ()> + Send {
     let id = next_client_id();
     let span = tracing::info_span!("connection", client = id, %peer);
     async move {
         tracing::debug!("connected");
-        let ConnectionContext {
-            hub,
-            metrics,
-            settings,
-            shutdown,
-        } = context;
+        let settings = context.settings;
+        let metrics = &context.metrics;
         metrics.connection_opened();
         let (read_half, write_half) = stream.into_split();
         let (outbound, queue) = mpsc::unbounded_channel();
         let queued = QueuedBytes::new(settings.client_queue_bytes);
-        let disconnect = Disconnect::child_of(&shutdown);
+        let disconnect = Disconnect::child_of(&context.shutdown);
         let heard = Arc::new(Heard::default());
         let client = ClientHandle::new(id, outbound, Arc::clone(&queued), disconnect.clone());
         let writer = Writer {
@@ -186,7 +187,14 @@ pub async fn serve(
         let writer = tokio::spawn(writer.run(write_half));
 
         let mut reader = FrameReader::new(read_half, read_ahead, settings.max_message_bytes);
-        let mut session = Session::new(client, queued, hub, metrics.clone(), settings, heard);
+        let mut session = Session::new(
+            client,
+            queued,
+            context.hub.clone(),
+            metrics.clone(),
+            settings,
+            heard,
+        );
         session.read_requests(&mut reader, &disconnect).await;
         session.leave_all().await;
 
@@ -204,5 +212,4 @@ pub async fn serve(
         drop(ticket);
     }
     .instrument(span)
-    .await;
 }

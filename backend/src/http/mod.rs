@@ -11,7 +11,7 @@ pub mod frontend;
 pub mod ws;
 
 use crate::config::Config;
-use crate::connection::ConnectionSettings;
+use crate::connection::{ConnectionContext, ConnectionSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
@@ -46,6 +46,9 @@ pub struct AppState {
     pub admission: Admission,
     /// The server's metrics.
     pub metrics: Metrics,
+    /// What every WebSocket connection shares (the hub, metrics, limits and
+    /// shutdown again, in the form connections take them).
+    pub connections: Arc<ConnectionContext>,
 }
 
 /// The parts of the configuration the HTTP side needs.

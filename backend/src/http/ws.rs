@@ -4,7 +4,7 @@
 //! plain HTTP error with a one-line explanation.
 
 use super::AppState;
-use crate::connection::{self, ConnectionContext};
+use crate::connection;
 use crate::limits::Refusal;
 use crate::websocket::{NotWebSocket, UpgradeRequest};
 use axum::extract::{ConnectInfo, State};
@@ -12,6 +12,7 @@ use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Seconds a client refused because the server is full is told to wait
 /// (`Retry-After`) before trying again.
@@ -64,12 +65,7 @@ pub async fn upgrade(
                 .into_response();
         }
     };
-    let context = ConnectionContext {
-        hub: state.hub,
-        metrics: state.metrics,
-        settings: state.settings.connection,
-        shutdown: state.shutdown,
-    };
+    let context = Arc::clone(&state.connections);
     let (response, stream) = upgrade.accept();
     let websockets = state.websockets.clone();
     // A failed upgrade ends this task, and the ticket with it.

@@ -2,7 +2,8 @@
 //! encoded message is shared by every member of a room and written to each
 //! socket as it is.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::BufMut;
+use std::sync::Arc;
 
 /// Opcodes of RFC 6455 section 5.2.
 pub(super) mod opcode {
@@ -22,9 +23,11 @@ pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// A frame for the wire, header and payload, unmasked (server frames are
 /// never masked), or several back to back ([`OutgoingFrame::concat`]).
-/// Cloning shares the bytes.
+/// Cloning shares the bytes. One pointer wide: every client's outgoing
+/// queue holds these, and its first block of slots is allocated for each
+/// connection, idle or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingFrame(Bytes);
+pub struct OutgoingFrame(Arc<Vec<u8>>);
 
 impl OutgoingFrame {
     /// A text frame carrying `text` (one JSON server frame).
@@ -63,11 +66,11 @@ impl OutgoingFrame {
     /// Several frames back to back, queued and written as one item (a
     /// busy room's batch of messages).
     pub fn concat(frames: &[OutgoingFrame]) -> Self {
-        let mut bytes = BytesMut::with_capacity(frames.iter().map(Self::len).sum());
+        let mut bytes = Vec::with_capacity(frames.iter().map(Self::len).sum());
         for frame in frames {
             bytes.put_slice(&frame.0);
         }
-        Self(bytes.freeze())
+        Self(Arc::new(bytes))
     }
 
     /// The frame's bytes, as they go on the wire.
@@ -92,7 +95,7 @@ impl OutgoingFrame {
     }
 
     fn encode(opcode: u8, payload: &[u8]) -> Self {
-        let mut frame = BytesMut::with_capacity(header_len(payload.len()) + payload.len());
+        let mut frame = Vec::with_capacity(header_len(payload.len()) + payload.len());
         frame.put_u8(FIN | opcode);
         match payload.len() {
             len @ 0..=125 => frame.put_u8(len as u8),
@@ -106,7 +109,7 @@ impl OutgoingFrame {
             }
         }
         frame.put_slice(payload);
-        Self(frame.freeze())
+        Self(Arc::new(frame))
     }
 }
 
