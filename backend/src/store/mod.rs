@@ -142,6 +142,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Messages a history page has room for before it grows.
+const PAGE_INITIAL_CAPACITY: usize = 64;
+
 /// Builds a [`HistoryPage`] from the messages of a queried range, newest
 /// first (at least `limit + 1` of them when there are that many, so that
 /// `has_older` can be told): keeps the newest `limit` that fit in
@@ -151,7 +154,8 @@ pub(crate) fn page_from_newest<E>(
     newest_first: impl Iterator<Item = Result<ChatMessage, E>>,
     limit: usize,
 ) -> Result<HistoryPage, E> {
-    let mut messages = Vec::with_capacity(limit.min(1024));
+    // Grown as rows come: most pages (and most rooms) are short.
+    let mut messages = Vec::with_capacity(limit.min(PAGE_INITIAL_CAPACITY));
     let mut text_bytes = 0;
     let mut has_older = false;
     for message in newest_first {

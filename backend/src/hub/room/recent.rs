@@ -25,8 +25,12 @@ impl RecentMessages {
     /// Starts from the room's newest stored messages (oldest first);
     /// `has_older` says whether older ones exist.
     pub(super) fn new(messages: Vec<ChatMessage>, has_older: bool) -> Self {
+        let mut messages = VecDeque::from(messages);
+        // The page was allocated for a full one; an empty or new room
+        // should not keep room for 256 messages it does not have.
+        messages.shrink_to_fit();
         Self {
-            messages: messages.into(),
+            messages,
             complete: !has_older,
         }
     }
