@@ -70,6 +70,18 @@ pub enum StartError {
 }
 
 impl Context {
+    /// Starts a fresh server for run `run` (0-based, warm-ups first) of a
+    /// scenario that needs one per run (`idle`, `join-storm`), after saying
+    /// which run it is.
+    pub fn start_numbered_run(&self, name: &str, run: u32) -> Result<Running, StartError> {
+        eprintln!(
+            "  {name}: run {} of {} (warm-ups first)",
+            run + 1,
+            self.warmups + self.runs
+        );
+        self.start_server(&[])
+    }
+
     /// A server for a scenario that needs `scenario_args`.
     pub fn start_server(&self, scenario_args: &[String]) -> Result<Running, StartError> {
         match &self.source {

@@ -34,12 +34,7 @@ pub struct IdlePlan {
 pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
     let mut outcome = Outcome::default();
     for run in 0..ctx.warmups + ctx.runs {
-        eprintln!(
-            "  {name}: run {} of {} (warm-ups first)",
-            run + 1,
-            ctx.warmups + ctx.runs
-        );
-        let server = match ctx.start_server(&[]) {
+        let server = match ctx.start_numbered_run(name, run) {
             Ok(server) => server,
             Err(err) => return outcome.failed(format!("server: {err}")),
         };

@@ -47,12 +47,7 @@ struct StormTally {
 pub async fn run(ctx: &Context, name: &str, plan: &StormPlan) -> Outcome {
     let mut outcome = Outcome::default();
     for run in 0..ctx.warmups + ctx.runs {
-        eprintln!(
-            "  {name}: run {} of {} (warm-ups first)",
-            run + 1,
-            ctx.warmups + ctx.runs
-        );
-        let server = match ctx.start_server(&[]) {
+        let server = match ctx.start_numbered_run(name, run) {
             Ok(server) => server,
             Err(err) => return outcome.failed(format!("server: {err}")),
         };
