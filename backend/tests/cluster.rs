@@ -4,7 +4,7 @@
 mod support;
 
 use common::api::MessagePage;
-use common::ServerFrame;
+use common::{ErrorCode, ErrorFrame, ServerFrame};
 use std::collections::BTreeSet;
 use support::broker::Broker;
 use support::{get_json, ids, Client, TempDb, TestServer, QUIET_PERIOD};
@@ -140,4 +140,91 @@ async fn a_nonce_sent_again_through_another_instance_is_stored_once() {
     ann.say("lobby", "twice", Some("n-2")).await;
     assert_eq!(ann.next_message().await.id, original.id + 1);
     assert_eq!(watcher.next_message().await.id, original.id + 1);
+}
+
+#[tokio::test]
+async fn the_broker_going_away_is_reported_and_recovered_from() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let port = broker.port();
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+    ann.say("lobby", "before", None).await;
+    assert_eq!(bob.next_message().await.id, 1);
+    assert_eq!(ann.next_message().await.id, 1);
+
+    broker.kill();
+    // Members are told, in words.
+    let error = expect_error_frame(&mut bob).await;
+    assert_eq!(error.code, ErrorCode::Unavailable);
+    assert!(error.message.contains("cluster"), "{}", error.message);
+    // Health checks fail on both instances.
+    for server in [&a, &b] {
+        let status = reqwest::get(server.url("/healthz"))
+            .await
+            .expect("GET")
+            .status();
+        assert_eq!(status, 503, "/healthz of {}", server.addr);
+    }
+    let notice = expect_error_frame(&mut ann).await;
+    assert_eq!(notice.code, ErrorCode::Unavailable);
+    // A post meanwhile waits or fails; either way the client sends it again
+    // with its nonce once the server is back, and it is stored once.
+    ann.say("lobby", "during", Some("d-1")).await;
+
+    // The broker comes back (with its data, from its append-only file):
+    // both instances recover by themselves.
+    let _broker = Broker::start_on(dir.dir(), port);
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    for server in [&a, &b] {
+        loop {
+            let status = reqwest::get(server.url("/healthz"))
+                .await
+                .expect("GET")
+                .status();
+            if status == 200 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "/healthz recovers");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    // The subscription may come back a moment after the commands do.
+    tokio::time::sleep(bus_reconnect_margin()).await;
+    ann.say("lobby", "during", Some("d-1")).await;
+    let to_bob = bob.next_message().await;
+    assert_eq!((to_bob.id, to_bob.text.as_str()), (2, "during"));
+    expect_no_message(&mut bob).await;
+    // Ann may first hear that her first attempt failed.
+    let to_ann = loop {
+        match ann.recv().await {
+            ServerFrame::Message(message) => break message,
+            ServerFrame::Error(error) => assert_eq!(error.code, ErrorCode::Unavailable),
+            _ => {}
+        }
+    };
+    assert_eq!(to_ann, to_bob);
+}
+
+/// Longest the instances may take to notice the broker is back.
+const RECOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long after the broker answers again its subscriptions are surely
+/// back: the longest pause between the bus' attempts, plus one attempt.
+fn bus_reconnect_margin() -> std::time::Duration {
+    chat_server::cluster::bus::RECONNECT_MAX_DELAY + chat_server::cluster::bus::BROKER_TIMEOUT
+}
+
+/// The next `error` frame, skipping presence and typing.
+async fn expect_error_frame(client: &mut Client) -> ErrorFrame {
+    loop {
+        match client.recv().await {
+            ServerFrame::Error(error) => return error,
+            ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => continue,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
 }

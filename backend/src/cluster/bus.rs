@@ -131,7 +131,7 @@ impl Bus {
     pub fn unsubscribe(&self, room: &RoomName, id: SubscriptionId) {
         {
             let mut rooms = self.inner.rooms();
-            if !rooms.get(room).is_some_and(|(current, _)| *current == id) {
+            if rooms.get(room).is_none_or(|(current, _)| *current != id) {
                 return;
             }
             rooms.remove(room);

@@ -1,6 +1,7 @@
 //! A real Redis server for the cluster tests: Debian's `redis-server`
-//! (installed by `cargo xtask setup`), on a free loopback port, with no
-//! persistence, stopped when dropped.
+//! (installed by `cargo xtask setup`), on a free loopback port, stopped
+//! when dropped. It keeps its data in an append-only file in the test's
+//! directory, so a broker started again there has everything back.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -31,9 +32,9 @@ impl Broker {
                 "--save",
                 "",
                 "--appendonly",
-                "no",
-                "--protected-mode",
                 "yes",
+                "--appendfsync",
+                "always",
             ])
             .arg("--dir")
             .arg(dir)
