@@ -102,6 +102,12 @@ pub struct Config {
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     pub db: PathBuf,
 
+    /// Cluster mode: the Redis server (`redis://host:port[/db]`) that this
+    /// instance and every other one with the same URL share rooms through.
+    /// History then lives there, not in `--db`. See docs/SCALING.md.
+    #[arg(long, env = "CHAT_CLUSTER", conflicts_with = "db")]
+    pub cluster: Option<String>,
+
     /// What a stored message survives: `process` (a crash of the server,
     /// `kill -9`) or `machine` (also a power failure; each commit waits for
     /// a disk flush).

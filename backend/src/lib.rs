@@ -30,6 +30,7 @@
 //! - A client that does not read never delays anyone else: its bounded
 //!   queue overflows and it alone is disconnected.
 
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod http;

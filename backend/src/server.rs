@@ -7,6 +7,7 @@
 //! because `axum::serve` has no header-read timeout: a client that opens a
 //! connection and sends its headers byte by byte would hold it forever.
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::connection::ConnectionContext;
 use crate::http::{self, AppState, HttpSettings};
@@ -78,15 +79,24 @@ pub async fn run(
         })?),
         None => None,
     };
-    let store: Arc<dyn MessageStore> = if config.db.as_os_str() == MEMORY_DB {
-        tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
-        Arc::new(MemoryStore::new())
-    } else {
-        Arc::new(SqliteStore::open_with(&config.db, config.durability)?)
+    let stop = CancellationToken::new();
+    let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
+        Some(url) => {
+            let cluster = Cluster::connect(url, stop.clone()).await?;
+            tracing::info!("cluster mode: rooms are shared through the broker");
+            (Arc::new(cluster.store.clone()), Some(cluster))
+        }
+        None if config.db.as_os_str() == MEMORY_DB => {
+            tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
+            (Arc::new(MemoryStore::new()), None)
+        }
+        None => (
+            Arc::new(SqliteStore::open_with(&config.db, config.durability)?),
+            None,
+        ),
     };
     let metrics = Metrics::new();
-    let hub = Hub::new(Arc::clone(&store), metrics.clone());
-    let stop = CancellationToken::new();
+    let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());
     let websockets = TaskTracker::new();
     let settings = Arc::new(HttpSettings::from(&config));
     let connections = Arc::new(ConnectionContext {
@@ -107,7 +117,7 @@ pub async fn run(
     };
     let app = http::router(state.clone());
     tracing::info!(
-        db = %config.db.display(),
+        history = %history_source(&config),
         web_client = %http::frontend::source(config.dist.as_deref()),
         "chat server listening on http://{addr}"
     );
@@ -152,6 +162,15 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Where history is kept, for the start-up log line (never the broker URL,
+/// which may hold a password).
+fn history_source(config: &Config) -> String {
+    match &config.cluster {
+        Some(_) => "cluster broker".to_owned(),
+        None => config.db.display().to_string(),
+    }
 }
 
 /// What the accept loops share.

@@ -20,8 +20,9 @@
 //! `wasm32-unknown-unknown` target (rustup), trunk 0.21, `wasm-bindgen-cli`
 //! at exactly the version `Cargo.lock` pins (trunk runs offline and needs
 //! it), binaryen's `wasm-opt` from npm (`tools/package.json`; Debian's is too
-//! old), cargo-nextest, and Debian's `chromium` and `chromium-driver` for the
-//! browser tests (with `nodejs` and `npm` when they are missing).
+//! old), cargo-nextest, Debian's `chromium` and `chromium-driver` for the
+//! browser tests (with `nodejs` and `npm` when they are missing), and
+//! Debian's `redis-server`, the broker of the cluster tests.
 
 use std::env;
 use std::ffi::OsString;
@@ -42,6 +43,8 @@ const NPM_TOOLS_DIR: &str = "tools";
 /// The browser and its WebDriver, from Debian, for the browser tests.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The broker the cluster tests start (`--cluster`), from Debian.
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
 /// Most bytes the web client's WebAssembly and JavaScript may take together,
 /// gzip-compressed (`gzip -9`): what a first visit downloads before the
 /// chat shows.
@@ -315,8 +318,9 @@ fn setup() -> Result {
     ensure_wasm_opt()
 }
 
-/// Debian's Chromium and its WebDriver (the browser tests), and node with
-/// npm (for wasm-opt), in one `apt-get` run when any is missing.
+/// Debian's Chromium and its WebDriver (the browser tests), Redis (the
+/// cluster tests), and node with npm (for wasm-opt), in one `apt-get` run
+/// when any is missing.
 fn ensure_debian_packages() -> Result {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
@@ -324,6 +328,9 @@ fn ensure_debian_packages() -> Result {
     }
     if !Path::new(CHROMEDRIVER).is_file() {
         missing.push("chromium-driver");
+    }
+    if !Path::new(REDIS_SERVER).is_file() {
+        missing.push("redis-server");
     }
     if output(Command::new("npm").arg("--version")).is_err() {
         missing.extend(["nodejs", "npm"]);

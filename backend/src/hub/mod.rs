@@ -13,6 +13,7 @@ pub mod client;
 mod members;
 pub mod room;
 
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::store::MessageStore;
 use client::ClientHandle;
@@ -50,16 +51,21 @@ fn lock_registry(registry: &Registry) -> MutexGuard<'_, HashMap<RoomName, RoomEn
 pub struct Hub {
     registry: Registry,
     store: Arc<dyn MessageStore>,
+    /// The broker rooms post through in cluster mode.
+    cluster: Option<Cluster>,
     rooms: TaskTracker,
     metrics: Metrics,
 }
 
 impl Hub {
-    /// A hub storing messages in `store` and counting in `metrics`.
-    pub fn new(store: Arc<dyn MessageStore>, metrics: Metrics) -> Self {
+    /// A hub storing messages in `store` and counting in `metrics`; in
+    /// cluster mode, `cluster` is the broker rooms post through (and
+    /// `store` its [`crate::cluster::RedisStore`]).
+    pub fn new(store: Arc<dyn MessageStore>, cluster: Option<Cluster>, metrics: Metrics) -> Self {
         Self {
             registry: Registry::default(),
             store,
+            cluster,
             rooms: TaskTracker::new(),
             metrics,
         }
@@ -114,6 +120,7 @@ impl Hub {
         let (room, handle, inbox, member_count) = Room::new(
             name.clone(),
             Arc::clone(&self.store),
+            self.cluster.clone(),
             Arc::clone(&self.registry),
             self.metrics.clone(),
         );

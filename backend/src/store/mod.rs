@@ -134,6 +134,9 @@ pub enum StoreError {
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
+    /// The cluster's broker failed or could not be reached (cluster mode).
+    #[error("cluster broker: {0}")]
+    Broker(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

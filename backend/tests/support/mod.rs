@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod broker;
 pub mod resend;
 
 use chat_server::Config;
@@ -83,7 +84,7 @@ impl TestServer {
         let missing_dist = Path::new(db).with_file_name("no-dist");
         let missing_dist = missing_dist.to_str().expect("UTF-8 path");
         let mut args = vec!["chat-server"];
-        if !flags.contains(&"--db") {
+        if !flags.contains(&"--db") && !flags.contains(&"--cluster") {
             args.extend(["--db", db]);
         }
         if !flags.contains(&"--dist") {

@@ -18,11 +18,13 @@
 //! ends at the last broadcast id of the moment of joining and the backlog
 //! starts after it, so the member misses nothing and sees nothing twice.
 
+mod cluster_link;
 mod handle;
 pub mod nonces;
 pub mod pacing;
 pub mod recent;
 
+pub use cluster_link::CATCH_UP_BATCH;
 pub(super) use handle::Command;
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
@@ -30,9 +32,11 @@ pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
+use crate::cluster::{Cluster, Draft, Posted, RoomEvent};
 use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use crate::websocket::OutgoingFrame;
+use cluster_link::{ClusterLink, LinkEvent};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
     ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
@@ -92,7 +96,16 @@ struct Written {
     /// The nonce as the room remembers it (`None` without a nonce).
     nonce_key: Option<NonceKey>,
     started: Instant,
-    result: Result<ChatMessage, StoreError>,
+    result: Result<Outcome, StoreError>,
+}
+
+/// What became of a post.
+enum Outcome {
+    /// Committed to the store: the room broadcasts it.
+    Committed(ChatMessage),
+    /// Posted through the broker (cluster mode): the bus brings it back to
+    /// every instance, this one included, which broadcast it then.
+    Published(Posted),
 }
 
 type PendingWrite = Pin<Box<dyn Future<Output = Written> + Send>>;
@@ -103,11 +116,17 @@ type PendingHistory =
 pub(super) struct Room {
     name: RoomName,
     store: Arc<dyn MessageStore>,
+    /// The broker, in cluster mode.
+    cluster: Option<Cluster>,
+    /// The room's subscription, once running in cluster mode.
+    link: Option<ClusterLink>,
     registry: Registry,
     /// Identifies this room's entry in the registry (the entry holds the
     /// same counter).
     member_count: Arc<AtomicUsize>,
     members: Members,
+    /// The newest message id the room knows of: the last it assigned, or
+    /// in cluster mode the last the bus brought (in order).
     last_assigned: MessageId,
     last_broadcast: MessageId,
     last_ts: u64,
@@ -130,6 +149,7 @@ impl Room {
     pub(super) fn new(
         name: RoomName,
         store: Arc<dyn MessageStore>,
+        cluster: Option<Cluster>,
         registry: Registry,
         metrics: Metrics,
     ) -> (Self, RoomHandle, mpsc::Receiver<Command>, Arc<AtomicUsize>) {
@@ -139,6 +159,8 @@ impl Room {
             members: Members::new(name.clone(), Arc::clone(&member_count)),
             name,
             store,
+            cluster,
+            link: None,
             registry,
             member_count: Arc::clone(&member_count),
             last_assigned: 0,
@@ -158,6 +180,18 @@ impl Room {
 
     /// Runs the room until it is empty and idle, then retires it.
     pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        // In cluster mode the subscription comes first: whatever is
+        // published from then on arrives, and what came before is read.
+        if let Some(cluster) = &self.cluster {
+            match ClusterLink::subscribe(cluster, &self.name).await {
+                Ok(link) => self.link = Some(link),
+                Err(err) => {
+                    tracing::error!(room = %self.name, error = %err, "cannot subscribe to the room");
+                    self.retire(&mut inbox);
+                    return;
+                }
+            }
+        }
         if let Err(err) = self.load().await {
             tracing::error!(room = %self.name, error = %err, "cannot read the room's state");
             self.retire(&mut inbox);
@@ -178,6 +212,10 @@ impl Room {
                     self.send_held();
                     self.on_repeat_read(client, result);
                 }
+                event = next_link_event(&mut self.link) => match event {
+                    LinkEvent::Bus(event) => self.on_room_event(event),
+                    LinkEvent::Read(read) => self.on_caught_up(read),
+                },
                 () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
                     self.send_held();
                 }
@@ -222,6 +260,15 @@ impl Room {
             limit: RECENT_MESSAGES,
         };
         let page = self.store.history(&self.name, newest).await?;
+        // In cluster mode messages may be posted between the two reads:
+        // the room continues from the newest it has.
+        if let Some(newest) = page.messages.last() {
+            self.last_assigned = self.last_assigned.max(newest.id);
+            self.last_broadcast = self.last_assigned;
+        }
+        if let Some(link) = &mut self.link {
+            link.start_after(self.last_assigned);
+        }
         self.recent = RecentMessages::new(page.messages, page.has_older);
         let since = unix_millis().saturating_sub(nonces::window_ms());
         let mut recent = self
@@ -362,6 +409,29 @@ impl Room {
         let nonce_key = nonce
             .as_ref()
             .map(|nonce| (member.uniqueness_key().to_owned(), nonce.clone()));
+        let started = Instant::now();
+        if let Some(link) = &self.link {
+            // The broker assigns the id and remembers the nonce.
+            let draft = Draft {
+                room: self.name.clone(),
+                name,
+                text,
+                nonce: nonce.clone(),
+            };
+            let post = link.post(draft);
+            self.pending_writes.push_back(Box::pin(async move {
+                let result = post.await;
+                drop(permit);
+                Written {
+                    author: client,
+                    nonce,
+                    nonce_key: None,
+                    started,
+                    result: result.map(Outcome::Published),
+                }
+            }));
+            return;
+        }
         if let Some(key) = &nonce_key {
             if self.repeated(client, key) {
                 return; // `permit` is dropped: nothing is on its way.
@@ -384,10 +454,9 @@ impl Room {
             ts: self.last_ts,
             nonce: nonce.clone(),
         };
-        let started = Instant::now();
         let write = self.store.append(message);
         self.pending_writes.push_back(Box::pin(async move {
-            let result = write.await;
+            let result = write.await.map(Outcome::Committed);
             drop(permit);
             Written {
                 author: client,
@@ -453,25 +522,15 @@ impl Room {
             result,
         } = written;
         match result {
-            Ok(message) => {
+            Ok(Outcome::Published(posted)) => self.on_published(author, posted, started),
+            Ok(Outcome::Committed(message)) => {
                 self.metrics.message_stored(started.elapsed());
                 if let Some(key) = &nonce_key {
                     // Those who repeated it are members: the broadcast
                     // below answers them.
                     self.nonces.stored(key, message.id);
                 }
-                tracing::debug!(
-                    target: TRACER,
-                    room = %self.name,
-                    id = message.id,
-                    client = author,
-                    recipients = self.members.len(),
-                    "forward"
-                );
-                self.held.push(message);
-                if self.pacer.send_now(tokio::time::Instant::now()) {
-                    self.send_held();
-                }
+                self.forward(message, Some(author));
             }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "message not stored");
@@ -492,6 +551,93 @@ impl Room {
                         member.client.deliver(frame.clone());
                     }
                 }
+            }
+        }
+    }
+
+    /// Broadcasts a committed message, now or with the next batch (see
+    /// [`pacing`]). `author` is its author's connection, when on this
+    /// instance.
+    fn forward(&mut self, message: ChatMessage, author: Option<ClientId>) {
+        tracing::debug!(
+            target: TRACER,
+            room = %self.name,
+            id = message.id,
+            client = author,
+            recipients = self.members.len(),
+            "forward"
+        );
+        self.last_assigned = self.last_assigned.max(message.id);
+        self.held.push(message);
+        if self.pacer.send_now(tokio::time::Instant::now()) {
+            self.send_held();
+        }
+    }
+
+    /// A post went through the broker (cluster mode).
+    fn on_published(&mut self, author: ClientId, posted: Posted, started: Instant) {
+        match posted {
+            // The bus brings it back, to this room as to every other.
+            Posted::New(_) => self.metrics.message_stored(started.elapsed()),
+            Posted::Repeat(id) => {
+                self.metrics.duplicate_send();
+                tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
+                // Once the original has come, the author must be answered
+                // with it; until then, its broadcast answers.
+                if id <= self.last_assigned {
+                    let query = HistoryQuery {
+                        after: Some(id.saturating_sub(1)),
+                        before: Some(id + 1),
+                        limit: 1,
+                    };
+                    let read = self.store.history(&self.name, query);
+                    self.pending_repeats
+                        .push(Box::pin(async move { (author, read.await) }));
+                }
+            }
+        }
+    }
+
+    /// Something the bus brought (cluster mode).
+    fn on_room_event(&mut self, event: RoomEvent) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        match event {
+            RoomEvent::Message(message) => {
+                for message in link.arrived(&self.name, message) {
+                    self.forward(message, None);
+                }
+            }
+            RoomEvent::BrokerLost => {
+                self.send_held();
+                let error: ServerFrame = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the server lost its connection to the cluster; messages wait until it is back",
+                )
+                .about(&self.name, None)
+                .into();
+                self.members.fan_out(&encode(&error), Audience::Live);
+            }
+            RoomEvent::BrokerBack => link.catch_up(&self.name),
+        }
+    }
+
+    /// A read of the log for missed messages ended (cluster mode).
+    fn on_caught_up(&mut self, read: Result<Vec<ChatMessage>, StoreError>) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        match read {
+            Ok(read) => {
+                for message in link.caught_up(&self.name, read) {
+                    self.forward(message, None);
+                }
+            }
+            // The next message from the bus or the broker's return tries
+            // again.
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot read missed messages");
             }
         }
     }
@@ -541,7 +687,8 @@ impl Room {
     }
 
     fn is_idle(&self) -> bool {
-        self.held.is_empty()
+        self.link.as_ref().is_none_or(ClusterLink::is_idle)
+            && self.held.is_empty()
             && self.members.is_empty()
             && self.pending_writes.is_empty()
             && self.pending_history.is_empty()
@@ -582,8 +729,19 @@ impl Room {
     /// and gets a fresh room; other commands come only from members, and
     /// there are none.
     fn close_inbox(&self, inbox: &mut mpsc::Receiver<Command>) {
+        if let Some(link) = &self.link {
+            link.unsubscribe(&self.name);
+        }
         inbox.close();
         while inbox.try_recv().is_ok() {}
+    }
+}
+
+/// The next event of the room's link to the cluster (never without one).
+async fn next_link_event(link: &mut Option<ClusterLink>) -> LinkEvent {
+    match link {
+        Some(link) => link.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -121,7 +121,7 @@ impl RecentNonces {
 }
 
 /// [`DEDUP_WINDOW`] in milliseconds.
-pub(super) fn window_ms() -> u64 {
+pub(crate) fn window_ms() -> u64 {
     DEDUP_WINDOW.as_millis() as u64
 }
 

@@ -1,0 +1,252 @@
+//! The instance's subscription to the broker: one pub/sub connection that
+//! carries the messages of every room with members here, each to its room.
+//!
+//! Pub/sub delivers at most once, so it is only the fast path: a room that
+//! sees a gap in the ids (it subscribed late, or the connection was lost)
+//! reads the missing messages from the room's log (see `hub::room`). When
+//! the connection is lost, every room is told (it tells its members), and
+//! the bus reconnects by itself, subscribes again and tells the rooms to
+//! catch up.
+
+use super::keys;
+use super::store::broker_error;
+use crate::store::StoreError;
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use futures_util::StreamExt;
+use redis::aio::PubSubSink;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Longest the bus waits for the broker to accept a connection or answer a
+/// subscription before it counts the attempt as failed.
+pub const BROKER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// First pause before connecting to the broker again after losing it; it
+/// doubles with each failed attempt up to [`RECONNECT_MAX_DELAY`].
+pub const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+
+/// Longest pause between attempts to reconnect to the broker.
+pub const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// What the bus tells a room.
+#[derive(Debug, Clone)]
+pub enum RoomEvent {
+    /// A message posted to the room (on any instance), in id order.
+    Message(ChatMessage),
+    /// The connection to the broker is lost: nothing arrives until
+    /// [`RoomEvent::BrokerBack`].
+    BrokerLost,
+    /// The connection is back: messages posted meanwhile must be read from
+    /// the room's log.
+    BrokerBack,
+}
+
+/// Identifies one subscription of a room, so that a retiring room does not
+/// end the subscription of the room that replaced it.
+pub type SubscriptionId = u64;
+
+/// The instance's subscriptions. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+}
+
+struct BusInner {
+    rooms: Mutex<HashMap<RoomName, (SubscriptionId, mpsc::UnboundedSender<RoomEvent>)>>,
+    /// The way to subscribe while connected; `None` while the broker is lost.
+    sink: Mutex<Option<PubSubSink>>,
+    next_id: AtomicU64,
+}
+
+/// The body of a room channel's publication (see `scripts::POST`).
+#[derive(Deserialize)]
+struct Publication {
+    message: PublishedMessage,
+}
+
+#[derive(Deserialize)]
+struct PublishedMessage {
+    id: MessageId,
+    ts: u64,
+    name: DisplayName,
+    text: MessageText,
+    #[serde(default)]
+    nonce: Option<Nonce>,
+}
+
+impl Bus {
+    /// Connects to the broker and starts delivering to rooms until
+    /// `shutdown` is cancelled.
+    pub(super) async fn start(
+        client: redis::Client,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StoreError> {
+        let bus = Self {
+            inner: Arc::new(BusInner {
+                rooms: Mutex::default(),
+                sink: Mutex::default(),
+                next_id: AtomicU64::new(1),
+            }),
+        };
+        let stream = bus.connect(&client).await?;
+        tokio::spawn(bus.clone().run(client, stream, shutdown));
+        Ok(bus)
+    }
+
+    /// Subscribes `room`: from the moment this returns, every message
+    /// published to it reaches the returned receiver.
+    pub async fn subscribe(
+        &self,
+        room: &RoomName,
+    ) -> Result<(SubscriptionId, mpsc::UnboundedReceiver<RoomEvent>), StoreError> {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner.rooms().insert(room.clone(), (id, events));
+        let sink = self.inner.sink().clone();
+        let Some(mut sink) = sink else {
+            self.unsubscribe(room, id);
+            return Err(StoreError::Broker("the broker is unreachable".into()));
+        };
+        match tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(keys::channel(room))).await {
+            Ok(Ok(())) => Ok((id, receiver)),
+            Ok(Err(err)) => {
+                self.unsubscribe(room, id);
+                Err(broker_error(err))
+            }
+            Err(_) => {
+                self.unsubscribe(room, id);
+                Err(StoreError::Broker(
+                    "the broker did not answer a subscription".into(),
+                ))
+            }
+        }
+    }
+
+    /// Ends subscription `id` of `room`, if it is still the room's.
+    pub fn unsubscribe(&self, room: &RoomName, id: SubscriptionId) {
+        {
+            let mut rooms = self.inner.rooms();
+            if rooms.get(room).is_none_or(|(current, _)| *current != id) {
+                return;
+            }
+            rooms.remove(room);
+        }
+        if let Some(mut sink) = self.inner.sink().clone() {
+            let channel = keys::channel(room);
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(BROKER_TIMEOUT, sink.unsubscribe(channel)).await;
+            });
+        }
+    }
+
+    /// Connects the pub/sub connection and subscribes every room already
+    /// known (after a loss).
+    async fn connect(
+        &self,
+        client: &redis::Client,
+    ) -> Result<redis::aio::PubSubStream, StoreError> {
+        let pubsub = tokio::time::timeout(BROKER_TIMEOUT, client.get_async_pubsub())
+            .await
+            .map_err(|_| StoreError::Broker("connecting to the broker timed out".into()))?
+            .map_err(broker_error)?;
+        let (mut sink, stream) = pubsub.split();
+        let channels: Vec<String> = self.inner.rooms().keys().map(keys::channel).collect();
+        if !channels.is_empty() {
+            tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channels))
+                .await
+                .map_err(|_| StoreError::Broker("the broker did not answer a subscription".into()))?
+                .map_err(broker_error)?;
+        }
+        *self.inner.sink() = Some(sink);
+        Ok(stream)
+    }
+
+    async fn run(
+        self,
+        client: redis::Client,
+        mut stream: redis::aio::PubSubStream,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            loop {
+                let message = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    message = stream.next() => message,
+                };
+                match message {
+                    Some(message) => self.route(&message),
+                    None => break,
+                }
+            }
+            *self.inner.sink() = None;
+            tracing::error!("lost the connection to the cluster broker; reconnecting");
+            self.tell_every_room(&RoomEvent::BrokerLost);
+            let mut delay = RECONNECT_MIN_DELAY;
+            stream = loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                match self.connect(&client).await {
+                    Ok(stream) => break stream,
+                    Err(err) => {
+                        tracing::debug!(error = %err, "the cluster broker is still unreachable");
+                        delay = (delay * 2).min(RECONNECT_MAX_DELAY);
+                    }
+                }
+            };
+            tracing::info!("reconnected to the cluster broker");
+            self.tell_every_room(&RoomEvent::BrokerBack);
+        }
+    }
+
+    fn route(&self, message: &redis::Msg) {
+        let Some(room) = keys::room_of_channel(message.get_channel_name()) else {
+            return;
+        };
+        let publication: Publication = match serde_json::from_slice(message.get_payload_bytes()) {
+            Ok(publication) => publication,
+            Err(err) => {
+                // Never the body: it may hold a message's text.
+                tracing::warn!(%room, error = %err, "ignored a publication that is not a message");
+                return;
+            }
+        };
+        let published = publication.message;
+        let event = RoomEvent::Message(ChatMessage {
+            room: room.clone(),
+            id: published.id,
+            name: published.name,
+            text: published.text,
+            ts: published.ts,
+            nonce: published.nonce,
+        });
+        if let Some((_, events)) = self.inner.rooms().get(&room) {
+            let _ = events.send(event);
+        }
+    }
+
+    fn tell_every_room(&self, event: &RoomEvent) {
+        for (_, events) in self.inner.rooms().values() {
+            let _ = events.send(event.clone());
+        }
+    }
+}
+
+impl BusInner {
+    fn rooms(
+        &self,
+    ) -> MutexGuard<'_, HashMap<RoomName, (SubscriptionId, mpsc::UnboundedSender<RoomEvent>)>> {
+        // Plain map operations: a panic cannot leave the map half-changed.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sink(&self) -> MutexGuard<'_, Option<PubSubSink>> {
+        self.sink.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,68 @@
+//! The names of everything the cluster keeps in the broker.
+//!
+//! A room's keys share the room name in braces (`chat:{lobby}:log`), Redis'
+//! hash tag, so they would stay together on one shard.
+
+use common::RoomName;
+
+/// What every room key starts with, before the room's name.
+pub(super) const ROOM_KEY_PREFIX: &str = "chat:{";
+
+/// The sorted set of rooms by the time of their last message.
+pub(super) const ROOMS: &str = "chat:rooms";
+
+/// The keys and channel of one room.
+#[derive(Debug, Clone)]
+pub(super) struct RoomKeys {
+    /// Hash: `seq` (the last id) and `ts` (the last timestamp).
+    pub(super) meta: String,
+    /// Stream: the messages, entry id `<message id>-0`.
+    pub(super) log: String,
+    /// Hash: `<name key>\n<nonce>` → message id.
+    pub(super) nonces: String,
+    /// Sorted set: the same fields by timestamp, to forget old ones.
+    pub(super) nonce_times: String,
+    /// The pub/sub channel the room's messages are published on.
+    pub(super) channel: String,
+}
+
+impl RoomKeys {
+    pub(super) fn new(room: &RoomName) -> Self {
+        let key = |suffix: &str| format!("{ROOM_KEY_PREFIX}{room}}}:{suffix}");
+        Self {
+            meta: key("meta"),
+            log: key("log"),
+            nonces: key("nonces"),
+            nonce_times: key("nonce-times"),
+            channel: channel(room),
+        }
+    }
+}
+
+/// The pub/sub channel of `room`.
+pub(super) fn channel(room: &RoomName) -> String {
+    format!("{ROOM_KEY_PREFIX}{room}}}:events")
+}
+
+/// The room a channel belongs to, if it is a room channel.
+pub(super) fn room_of_channel(channel: &str) -> Option<RoomName> {
+    let inner = channel
+        .strip_prefix(ROOM_KEY_PREFIX)?
+        .strip_suffix("}:events")?;
+    RoomName::parse(inner).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_channel_names_its_room_and_nothing_else_does() {
+        let room = RoomName::parse("lobby").expect("valid");
+        let keys = RoomKeys::new(&room);
+        assert_eq!(keys.log, "chat:{lobby}:log");
+        assert_eq!(room_of_channel(&keys.channel), Some(room));
+        assert_eq!(room_of_channel("chat:{lobby}:log"), None);
+        assert_eq!(room_of_channel("other"), None);
+    }
+}

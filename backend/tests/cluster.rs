@@ -1,0 +1,230 @@
+//! Cluster mode: several servers share rooms through a real Redis server
+//! (`--cluster`). Members on different instances chat as on one server.
+
+mod support;
+
+use common::api::MessagePage;
+use common::{ErrorCode, ErrorFrame, ServerFrame};
+use std::collections::BTreeSet;
+use support::broker::Broker;
+use support::{get_json, ids, Client, TempDb, TestServer, QUIET_PERIOD};
+
+/// Two servers on the same broker.
+async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
+    let url = broker.url();
+    let a = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
+    let b = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
+    (a, b)
+}
+
+/// Asserts that no chat message reaches `client` for a while (presence
+/// changes may).
+async fn expect_no_message(client: &mut Client) {
+    while let Some(frame) = client.try_recv(QUIET_PERIOD).await {
+        assert!(
+            !matches!(frame, ServerFrame::Message(_)),
+            "expected no message, got {frame:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn members_on_two_instances_see_every_message_in_one_order() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+
+    // Both post at once, so the broker interleaves them.
+    const EACH: usize = 50;
+    for i in 0..EACH {
+        ann.say("lobby", &format!("ann {i}"), Some(&format!("a{i}")))
+            .await;
+        bob.say("lobby", &format!("bob {i}"), Some(&format!("b{i}")))
+            .await;
+    }
+    let mut seen_by_ann = Vec::new();
+    let mut seen_by_bob = Vec::new();
+    for _ in 0..2 * EACH {
+        seen_by_ann.push(ann.next_message().await);
+        seen_by_bob.push(bob.next_message().await);
+    }
+    let expected: Vec<u64> = (1..=2 * EACH as u64).collect();
+    assert_eq!(
+        ids(&seen_by_ann),
+        expected,
+        "ids increase by one, with no gap"
+    );
+    assert_eq!(seen_by_ann, seen_by_bob, "both instances deliver one order");
+    let texts: BTreeSet<&str> = seen_by_ann.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 2 * EACH, "every message arrives once");
+    // Each author's own messages keep the order they were sent in.
+    let anns: Vec<&str> = seen_by_ann
+        .iter()
+        .filter(|m| m.name.as_str() == "Ann")
+        .map(|m| m.text.as_str())
+        .collect();
+    let sent: Vec<String> = (0..EACH).map(|i| format!("ann {i}")).collect();
+    assert_eq!(anns, sent);
+    ann.expect_silence().await;
+    bob.expect_silence().await;
+}
+
+#[tokio::test]
+async fn history_since_and_the_history_route_work_from_any_instance() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    ann.join("lobby", "Ann").await;
+    for i in 0..5 {
+        ann.say("lobby", &format!("m{i}"), None).await;
+    }
+    for _ in 0..5 {
+        ann.next_message().await;
+    }
+
+    // A first join on the other instance gets the history from the broker.
+    let mut bob = b.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(ids(&joined.history), [1, 2, 3, 4, 5]);
+
+    // A resume with `since` gets exactly what came after.
+    let mut cid = b.connect().await;
+    let joined = cid.join_since("lobby", "Cid", Some(3)).await;
+    assert_eq!(ids(&joined.history), [4, 5]);
+
+    // The history route answers the same from either instance.
+    for server in [&a, &b] {
+        let page: MessagePage = get_json(server.url("/api/rooms/lobby/messages?before=5")).await;
+        assert_eq!(ids(&page.messages), [1, 2, 3, 4], "from {}", server.addr);
+    }
+
+    // A message posted on B after the room started on A reaches A.
+    bob.say("lobby", "from b", None).await;
+    let message = ann.next_message().await;
+    assert_eq!((message.id, message.text.as_str()), (6, "from b"));
+}
+
+#[tokio::test]
+async fn a_nonce_sent_again_through_another_instance_is_stored_once() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut watcher = a.connect().await;
+    watcher.join("lobby", "Watcher").await;
+
+    let mut ann = a.connect().await;
+    ann.join("lobby", "Ann").await;
+    ann.say("lobby", "once", Some("n-1")).await;
+    let original = ann.next_message().await;
+    assert_eq!(watcher.next_message().await, original);
+    drop(ann);
+
+    // Ann's client did not see the confirmation, reconnects elsewhere and
+    // sends the same message again.
+    let mut ann = b.connect().await;
+    let joined = ann.join_since("lobby", "Ann", Some(original.id)).await;
+    assert!(joined.history.is_empty());
+    ann.say("lobby", "once", Some("n-1")).await;
+    assert_eq!(
+        ann.next_message().await,
+        original,
+        "answered with the original"
+    );
+    expect_no_message(&mut watcher).await;
+
+    ann.say("lobby", "twice", Some("n-2")).await;
+    assert_eq!(ann.next_message().await.id, original.id + 1);
+    assert_eq!(watcher.next_message().await.id, original.id + 1);
+}
+
+#[tokio::test]
+async fn the_broker_going_away_is_reported_and_recovered_from() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let port = broker.port();
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+    ann.say("lobby", "before", None).await;
+    assert_eq!(bob.next_message().await.id, 1);
+    assert_eq!(ann.next_message().await.id, 1);
+
+    broker.kill();
+    // Members are told, in words.
+    let error = expect_error_frame(&mut bob).await;
+    assert_eq!(error.code, ErrorCode::Unavailable);
+    assert!(error.message.contains("cluster"), "{}", error.message);
+    // Health checks fail on both instances.
+    for server in [&a, &b] {
+        let status = reqwest::get(server.url("/healthz"))
+            .await
+            .expect("GET")
+            .status();
+        assert_eq!(status, 503, "/healthz of {}", server.addr);
+    }
+    let notice = expect_error_frame(&mut ann).await;
+    assert_eq!(notice.code, ErrorCode::Unavailable);
+    // A post meanwhile waits or fails; either way the client sends it again
+    // with its nonce once the server is back, and it is stored once.
+    ann.say("lobby", "during", Some("d-1")).await;
+
+    // The broker comes back (with its data, from its append-only file):
+    // both instances recover by themselves.
+    let _broker = Broker::start_on(dir.dir(), port);
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    for server in [&a, &b] {
+        loop {
+            let status = reqwest::get(server.url("/healthz"))
+                .await
+                .expect("GET")
+                .status();
+            if status == 200 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "/healthz recovers");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    // The subscription may come back a moment after the commands do.
+    tokio::time::sleep(bus_reconnect_margin()).await;
+    ann.say("lobby", "during", Some("d-1")).await;
+    let to_bob = bob.next_message().await;
+    assert_eq!((to_bob.id, to_bob.text.as_str()), (2, "during"));
+    expect_no_message(&mut bob).await;
+    // Ann may first hear that her first attempt failed.
+    let to_ann = loop {
+        match ann.recv().await {
+            ServerFrame::Message(message) => break message,
+            ServerFrame::Error(error) => assert_eq!(error.code, ErrorCode::Unavailable),
+            _ => {}
+        }
+    };
+    assert_eq!(to_ann, to_bob);
+}
+
+/// Longest the instances may take to notice the broker is back.
+const RECOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long after the broker answers again its subscriptions are surely
+/// back: the longest pause between the bus' attempts, plus one attempt.
+fn bus_reconnect_margin() -> std::time::Duration {
+    chat_server::cluster::bus::RECONNECT_MAX_DELAY + chat_server::cluster::bus::BROKER_TIMEOUT
+}
+
+/// The next `error` frame, skipping presence and typing.
+async fn expect_error_frame(client: &mut Client) -> ErrorFrame {
+    loop {
+        match client.recv().await {
+            ServerFrame::Error(error) => return error,
+            ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => continue,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+}
