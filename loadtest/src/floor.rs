@@ -405,6 +405,8 @@ pub struct FloorFigures {
     pub rounds: u32,
     /// Pause after each round, ms.
     pub pause_ms: f64,
+    /// Seconds from starting the sink to the last connection accepted.
+    pub setup_s: f64,
     /// The writer's CPU.
     pub writer_cpu: Option<usize>,
     /// The sink's CPU.
@@ -465,8 +467,10 @@ pub fn measure(plan: &FloorPlan, exe: &Path) -> Result<FloorFigures, FloorError>
         .local_addr()
         .map_err(io_error("reading the listener's port"))?
         .port();
+    let setup_start = Instant::now();
     let mut sink = Sink::spawn(exe, port, plan.connections, plan.sink_cpu)?;
     let mut connections = accept_all(&listener, plan.connections, &mut sink.child, ACCEPT_TIMEOUT)?;
+    let setup = setup_start.elapsed();
     drop(listener);
     let frame = vec![b'x'; plan.frame_bytes];
     let mut written = 0;
@@ -493,6 +497,7 @@ pub fn measure(plan: &FloorPlan, exe: &Path) -> Result<FloorFigures, FloorError>
         warmup_rounds: plan.warmup_rounds,
         rounds: plan.rounds,
         pause_ms: plan.pause.as_secs_f64() * 1e3,
+        setup_s: setup.as_secs_f64(),
         writer_cpu: plan.writer_cpu,
         sink_cpu: plan.sink_cpu,
         bytes_written: written,
@@ -882,8 +887,9 @@ pub fn lines(figures: &FloorFigures) -> Vec<String> {
         )
     };
     let mut lines = vec![format!(
-        "write-floor: {} loopback TCP connections, frames of {} B, {} measured rounds per pass after {} warm-up, {:.0} ms apart; writer {}, sink {}; median [min–max] over the rounds",
+        "write-floor: {} loopback TCP connections (set up in {:.1} s), frames of {} B, {} measured rounds per pass after {} warm-up, {:.0} ms apart; writer {}, sink {}; median [min–max] over the rounds",
         figures.connections,
+        figures.setup_s,
         figures.frame_bytes,
         figures.rounds,
         figures.warmup_rounds,
