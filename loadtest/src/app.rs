@@ -3,13 +3,14 @@
 //! writes the JSON report, the SVG plot and the markdown table. Errors are
 //! `anyhow` here and only here.
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, FloorArgs, RunArgs};
 use crate::client::Clock;
+use crate::floor::{self, FloorPlan, FloorReport};
 use crate::report::{self, Machine, Report, Setup, Verdict};
 use crate::scenarios::context::{Context, ServerSource};
 use crate::scenarios::{self, Scenario, DEFAULT_DURATION, MIN_DURATION};
 use crate::server::{ServerSettings, BENCH_SERVER_FLAGS};
-use crate::{plot, system, wire};
+use crate::{plot, procfs, system, wire};
 use anyhow::{bail, Context as _};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -39,12 +40,61 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::WriteFloor(args) => write_floor(args),
+        Command::WriteFloorSink { port, connections } => {
+            let report = floor::run_sink(port, connections)?;
+            // The writer reads this line (and only this) from our stdout.
+            println!("{}", report.line());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::All(args) => bench(
             args,
             scenarios::NAMES.iter().map(|s| s.to_string()).collect(),
         ),
         Command::Run { scenarios, args } => bench(args, scenarios),
     }
+}
+
+/// `write-floor`: measures, prints, and writes the JSON file if asked.
+/// Wrong counts or a sink that fails are errors (exit status 1).
+fn write_floor(args: FloorArgs) -> anyhow::Result<ExitCode> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // Read before the measurement adds to it.
+    let load_average_1m = procfs::read_load_average_1m().ok();
+    let frame_bytes = match args.frame_bytes {
+        Some(bytes) => bytes,
+        None => floor::server_frame_bytes(wire::typical_message_frame()?.len()),
+    };
+    let plan = FloorPlan {
+        connections: args.connections,
+        frame_bytes,
+        batch: args.batch,
+        warmup_rounds: args.warmup,
+        rounds: args.rounds,
+        pause: Duration::from_millis(args.pause_ms),
+        writer_cpu: (!args.no_pin).then_some(args.server_cpu),
+        sink_cpu: (!args.no_pin).then_some(args.generator_cpu),
+    };
+    let exe = std::env::current_exe().context("finding this binary, to start the sink")?;
+    if let Some(load) = load_average_1m {
+        eprintln!("load average (1 min) at the start: {load:.2}");
+    }
+    let figures = floor::measure(&plan, &exe).context("write-floor")?;
+    for line in floor::lines(&figures) {
+        println!("{line}");
+    }
+    if let Some(path) = &args.json {
+        let report = FloorReport {
+            machine: Machine::read(),
+            command,
+            load_average_1m,
+            figures,
+        };
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(scale: f64) {

@@ -1,6 +1,7 @@
 //! The command line: one clap struct; options also read `CHAT_BENCH_*`
 //! environment variables.
 
+use crate::floor;
 use crate::scenarios::NAMES;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +41,69 @@ pub enum Command {
     /// Measure what reading one message frame costs the generator: the
     /// fast path against a full serde decode.
     DecodeCost,
+    /// Measure the kernel's floor: what bare loopback TCP writes cost the
+    /// server's core, with no chat server (rounds of one write to each of N
+    /// connections read by a sink on the generator's CPU, then the same
+    /// with several frames per writev).
+    WriteFloor(FloorArgs),
+    /// The reading end of write-floor, which starts it.
+    #[command(name = floor::SINK_COMMAND, hide = true)]
+    WriteFloorSink {
+        /// The writer's port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// Connections to open and read to their end.
+        #[arg(long)]
+        connections: usize,
+    },
+}
+
+/// How to measure the kernel's floor (`write-floor`).
+#[derive(Debug, Clone, Args)]
+pub struct FloorArgs {
+    /// Loopback connections, each written once per round (default:
+    /// big-room's members; each process holds one descriptor per
+    /// connection).
+    #[arg(long, default_value_t = floor::DEFAULT_CONNECTIONS, value_parser = parse_connections)]
+    pub connections: usize,
+
+    /// Bytes of one frame (default: a typical message frame as the server
+    /// writes it, WebSocket header included).
+    #[arg(long, value_parser = parse_frame_bytes)]
+    pub frame_bytes: Option<usize>,
+
+    /// Frames per writev in the second pass (0: no second pass).
+    #[arg(long, default_value_t = floor::DEFAULT_BATCH, value_parser = parse_batch)]
+    pub batch: usize,
+
+    /// Warm-up rounds per pass, not measured.
+    #[arg(long, default_value_t = floor::DEFAULT_WARMUP_ROUNDS)]
+    pub warmup: u32,
+
+    /// Measured rounds per pass.
+    #[arg(long, default_value_t = floor::DEFAULT_ROUNDS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Pause after each round, in milliseconds (default: big-room's 5
+    /// messages a second), for the sink to drain.
+    #[arg(long, default_value_t = floor::DEFAULT_PAUSE_MS, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub pause_ms: u64,
+
+    /// CPU to pin the writer (this process, as the server) to.
+    #[arg(long, default_value_t = 0)]
+    pub server_cpu: usize,
+
+    /// CPU to pin the sink (as the load generator) to.
+    #[arg(long, default_value_t = 1)]
+    pub generator_cpu: usize,
+
+    /// Do not pin anything to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+
+    /// Also write the figures to this JSON file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 /// How to run scenarios.
@@ -115,6 +179,30 @@ fn parse_scale(value: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_connections(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err("a number of connections, at least 1".into()),
+    }
+}
+
+fn parse_frame_bytes(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(bytes) if (1..=floor::MAX_FRAME_BYTES).contains(&bytes) => Ok(bytes),
+        _ => Err(format!("bytes, from 1 to {}", floor::MAX_FRAME_BYTES)),
+    }
+}
+
+fn parse_batch(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(frames) if frames <= floor::MAX_BATCH => Ok(frames),
+        _ => Err(format!(
+            "frames per writev, from 0 (no such pass) to {} (IOV_MAX)",
+            floor::MAX_BATCH
+        )),
+    }
+}
+
 fn parse_duration(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(secs),
@@ -166,5 +254,52 @@ mod tests {
             assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
         }
         assert!(Cli::try_parse_from(["chat-bench", "all", "--server-pid", "1"]).is_err());
+        for bad in [
+            ["--connections", "0"],
+            ["--frame-bytes", "0"],
+            ["--frame-bytes", "65537"],
+            ["--batch", "1025"],
+            ["--rounds", "0"],
+        ] {
+            let mut argv = vec!["chat-bench", "write-floor"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn write_floor_has_defaults_and_its_sink_is_the_named_subcommand() {
+        let cli = Cli::try_parse_from(["chat-bench", "write-floor"]).expect("parse");
+        let Command::WriteFloor(args) = cli.command else {
+            panic!("write-floor");
+        };
+        assert_eq!(args.connections, floor::DEFAULT_CONNECTIONS);
+        assert_eq!(args.frame_bytes, None);
+        assert_eq!(
+            (args.batch, args.warmup, args.rounds, args.pause_ms),
+            (
+                floor::DEFAULT_BATCH,
+                floor::DEFAULT_WARMUP_ROUNDS,
+                floor::DEFAULT_ROUNDS,
+                floor::DEFAULT_PAUSE_MS
+            )
+        );
+        assert_eq!(
+            (args.server_cpu, args.generator_cpu, args.no_pin),
+            (0, 1, false)
+        );
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            floor::SINK_COMMAND,
+            "--port",
+            "4242",
+            "--connections",
+            "7",
+        ])
+        .expect("parse");
+        let Command::WriteFloorSink { port, connections } = cli.command else {
+            panic!("the sink");
+        };
+        assert_eq!((port, connections), (4242, 7));
     }
 }

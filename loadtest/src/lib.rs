@@ -38,6 +38,8 @@
 //! - [`pacing`]: the open-loop send schedule.
 //! - [`stats`]: HDR latency histograms, median and spread.
 //! - [`figures`]: a run's figures, the metrics and the goals.
+//! - [`floor`]: `write-floor`, what bare loopback TCP writes cost a core
+//!   (the kernel's floor under the server's figures), with its sink.
 //! - [`report`]: the summary lines, the JSON report and the markdown table.
 //! - [`plot`]: the SVG plot of latency against load.
 //! - [`procfs`]: reading `/proc`; [`system`]: CPU pinning, open-file limit,
@@ -47,6 +49,7 @@ pub mod app;
 pub mod cli;
 pub mod client;
 pub mod figures;
+pub mod floor;
 pub mod ledger;
 pub mod pacing;
 pub mod plot;

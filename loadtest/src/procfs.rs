@@ -157,6 +157,17 @@ pub fn cpu_count(cpuinfo: &str) -> usize {
         .count()
 }
 
+/// The 1-minute load average, the first field of `/proc/loadavg`.
+pub fn load_average_1m(loadavg: &str) -> Option<f64> {
+    loadavg.split_whitespace().next()?.parse().ok()
+}
+
+/// Reads this machine's 1-minute load average.
+pub fn read_load_average_1m() -> Result<f64, ProcError> {
+    let text = read(PathBuf::from("/proc/loadavg"))?;
+    load_average_1m(&text).ok_or_else(|| format_error("loadavg", format!("{text:?}")))
+}
+
 /// Reads a file of `/proc` (or any text file) with the path in the error.
 pub fn read(path: PathBuf) -> Result<String, ProcError> {
     std::fs::read_to_string(&path).map_err(|source| ProcError::Read { path, source })
@@ -233,6 +244,14 @@ mod tests {
         assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
         assert_eq!(cpu_count(cpuinfo), 2);
         assert_eq!(cpu_model("processor\t: 0\n"), None);
+    }
+
+    #[test]
+    fn loadavg_gives_the_one_minute_figure() {
+        assert_eq!(load_average_1m("0.19 1.17 1.41 3/100 29673\n"), Some(0.19));
+        assert_eq!(load_average_1m(""), None);
+        assert_eq!(load_average_1m("x 1 2"), None);
+        assert!(read_load_average_1m().expect("/proc/loadavg") >= 0.0);
     }
 
     #[test]

@@ -237,15 +237,19 @@ pub struct DecodeCost {
 /// Frames decoded each way by [`measure_decode_cost`].
 pub const DECODE_COST_FRAMES: u32 = 200_000;
 
-/// Measures [`DecodeCost`] on a frame like those of the fan-out scenarios.
-pub fn measure_decode_cost() -> Result<DecodeCost, WireError> {
+/// A `message` frame's JSON as the server sends it in the fan-out
+/// scenarios: a stamped text of [`TEXT_BYTES`], a room and a name like
+/// theirs, an id and a timestamp of realistic width. What
+/// [`measure_decode_cost`] reads, and the size `chat-bench write-floor`
+/// writes by default.
+pub fn typical_message_frame() -> Result<String, WireError> {
     let stamp = Stamp {
         run: 3,
         publisher: 2,
         seq: 1234,
         intended_ns: 98_765_432_101,
     };
-    let frame = ServerFrame::Message(common::ChatMessage {
+    Ok(ServerFrame::Message(common::ChatMessage {
         room: room_name("fanout")?,
         id: 123_456,
         name: DisplayName::parse("pub-2").map_err(invalid("name", "pub-2"))?,
@@ -253,7 +257,13 @@ pub fn measure_decode_cost() -> Result<DecodeCost, WireError> {
         ts: 1_700_000_000_000,
         nonce: None,
     })
-    .encode();
+    .encode())
+}
+
+/// Measures [`DecodeCost`] on a frame like those of the fan-out scenarios
+/// ([`typical_message_frame`]).
+pub fn measure_decode_cost() -> Result<DecodeCost, WireError> {
+    let frame = typical_message_frame()?;
     let time = |read: &dyn Fn(&str) -> Option<u64>| {
         let start = Instant::now();
         let mut sum = 0u64;
