@@ -93,14 +93,19 @@ pub const DEFAULT_BATCH: usize = 12;
 /// takes.
 pub const MAX_BATCH: usize = 1024;
 
-/// Largest frame `--frame-bytes` takes: far above any chat frame, small
-/// enough that a batch of them stays a few MiB per connection at most.
+/// Largest frame `--frame-bytes` takes: far above any chat frame (beyond
+/// it, the command would measure bulk transfer, not deliveries).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Descriptors a process keeps free besides its connections: the
 /// listener, stdio, the pipe from the sink, the sink's runtime (epoll,
 /// eventfd), with room to spare; as `idle` keeps 100 of the 20,000.
 pub const RESERVED_FILES: u64 = 100;
+
+/// The queue of connections not yet accepted the writer asks for; the
+/// kernel caps it at `net.core.somaxconn` (4,096 here, and by default
+/// since Linux 5.4).
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// Longest the sink may take to open every connection (19,000 take a few
 /// seconds here), and the writer to accept them.
@@ -462,7 +467,7 @@ pub fn measure(plan: &FloorPlan, exe: &Path) -> Result<FloorFigures, FloorError>
     }
     let limit = system::raise_file_limit()?;
     check_file_limit(plan.connections, limit.after)?;
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io_error("listening"))?;
+    let listener = listen_on_loopback()?;
     let port = listener
         .local_addr()
         .map_err(io_error("reading the listener's port"))?
@@ -507,6 +512,32 @@ pub fn measure(plan: &FloorPlan, exe: &Path) -> Result<FloorFigures, FloorError>
         targets,
         bounds,
     })
+}
+
+/// A listener on 127.0.0.1, on a port the kernel picks, with a queue of
+/// [`LISTEN_BACKLOG`] connections not yet accepted. The sink connects far
+/// faster than the writer's polling accepts at times; with std's queue of
+/// 128, a few of its SYNs overflowed it and were retried a second later
+/// each, which made setting up 19,000 connections take 10 to 17 s here
+/// (about 4 s without).
+pub fn listen_on_loopback() -> Result<TcpListener, FloorError> {
+    let socket =
+        tokio::net::TcpSocket::new_v4().map_err(io_error("opening the listening socket"))?;
+    socket
+        .bind((Ipv4Addr::LOCALHOST, 0).into())
+        .map_err(io_error("binding to 127.0.0.1"))?;
+    // std's listener cannot be given a queue length and tokio's listens
+    // only within a runtime; this one lives just long enough for that, and
+    // `into_std` takes the socket back out of it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(io_error("building a runtime to listen"))?;
+    let _entered = runtime.enter();
+    socket
+        .listen(LISTEN_BACKLOG)
+        .and_then(tokio::net::TcpListener::into_std)
+        .map_err(io_error("listening"))
 }
 
 /// Accepts `count` connections on `listener` within `timeout`, failing
@@ -1157,6 +1188,31 @@ mod tests {
             accepted[0].write_timeout().expect("timeout"),
             Some(WRITE_TIMEOUT)
         );
+    }
+
+    #[test]
+    fn the_listener_is_on_loopback_and_accepts() {
+        let listener = listen_on_loopback().expect("listen");
+        let address = listener.local_addr().expect("address");
+        assert_eq!(address.ip(), Ipv4Addr::LOCALHOST);
+        assert_ne!(address.port(), 0);
+        // More connections than std's queue of 128 wait at once.
+        let clients: Vec<TcpStream> = (0..300)
+            .map(|_| TcpStream::connect(address).expect("connect"))
+            .collect();
+        let mut sleeper = Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let result = accept_all(
+            &listener,
+            clients.len(),
+            &mut sleeper,
+            Duration::from_secs(20),
+        );
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert_eq!(result.expect("accept").len(), clients.len());
     }
 
     #[test]
