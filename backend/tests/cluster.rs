@@ -7,7 +7,7 @@ use common::api::MessagePage;
 use common::{ErrorCode, ErrorFrame, ServerFrame};
 use std::collections::BTreeSet;
 use support::broker::Broker;
-use support::{get_json, ids, Client, TempDb, TestServer, QUIET_PERIOD};
+use support::{get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PERIOD};
 
 /// Two servers on the same broker.
 async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
@@ -40,18 +40,7 @@ async fn members_on_two_instances_see_every_message_in_one_order() {
 
     // Both post at once, so the broker interleaves them.
     const EACH: usize = 50;
-    for i in 0..EACH {
-        ann.say("lobby", &format!("ann {i}"), Some(&format!("a{i}")))
-            .await;
-        bob.say("lobby", &format!("bob {i}"), Some(&format!("b{i}")))
-            .await;
-    }
-    let mut seen_by_ann = Vec::new();
-    let mut seen_by_bob = Vec::new();
-    for _ in 0..2 * EACH {
-        seen_by_ann.push(ann.next_message().await);
-        seen_by_bob.push(bob.next_message().await);
-    }
+    let (seen_by_ann, seen_by_bob) = post_at_once(&mut ann, &mut bob, "lobby", EACH).await;
     let expected: Vec<u64> = (1..=2 * EACH as u64).collect();
     assert_eq!(
         ids(&seen_by_ann),

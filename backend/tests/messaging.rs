@@ -5,7 +5,7 @@ mod support;
 use common::ServerFrame;
 use futures_util::StreamExt;
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::{ids, TempDb, TestServer};
+use support::{ids, post_at_once, TempDb, TestServer};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -16,18 +16,7 @@ async fn two_clients_see_each_others_messages_in_the_same_order() {
 
     // Both post at once, without waiting for each other.
     const EACH: usize = 50;
-    for i in 0..EACH {
-        ann.say("lobby", &format!("ann {i}"), Some(&format!("a{i}")))
-            .await;
-        bob.say("lobby", &format!("bob {i}"), Some(&format!("b{i}")))
-            .await;
-    }
-    let mut seen_by_ann = Vec::new();
-    let mut seen_by_bob = Vec::new();
-    for _ in 0..2 * EACH {
-        seen_by_ann.push(ann.next_message().await);
-        seen_by_bob.push(bob.next_message().await);
-    }
+    let (seen_by_ann, seen_by_bob) = post_at_once(&mut ann, &mut bob, "lobby", EACH).await;
 
     assert_eq!(
         seen_by_ann, seen_by_bob,

@@ -412,6 +412,30 @@ impl Client {
     }
 }
 
+/// Ann and Bob (both joined to `room`) each post `each` messages ("ann 0",
+/// "bob 0", …) without waiting for each other; returns the messages each
+/// of them then received, in order.
+pub async fn post_at_once(
+    ann: &mut Client,
+    bob: &mut Client,
+    room: &str,
+    each: usize,
+) -> (Vec<ChatMessage>, Vec<ChatMessage>) {
+    for i in 0..each {
+        ann.say(room, &format!("ann {i}"), Some(&format!("a{i}")))
+            .await;
+        bob.say(room, &format!("bob {i}"), Some(&format!("b{i}")))
+            .await;
+    }
+    let mut seen_by_ann = Vec::new();
+    let mut seen_by_bob = Vec::new();
+    for _ in 0..2 * each {
+        seen_by_ann.push(ann.next_message().await);
+        seen_by_bob.push(bob.next_message().await);
+    }
+    (seen_by_ann, seen_by_bob)
+}
+
 /// The parts of a `joined` frame, with names as plain strings.
 #[derive(Debug)]
 pub struct Joined {
