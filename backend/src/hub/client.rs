@@ -234,10 +234,15 @@ impl ClientHandle {
     }
 
     /// Gives back `len` bytes reserved by [`ClientHandle::reserve`] for
-    /// frames that will not be sent after all.
+    /// frames that will not be sent after all. Wakes the connection, which
+    /// may have stopped reading while those bytes counted (flow control).
     pub fn unreserve(&self, len: usize) {
         if len > 0 {
             self.release(len);
+            let waker = self.lock().waker.take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
         }
     }
 
