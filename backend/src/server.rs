@@ -99,12 +99,11 @@ pub async fn run(
     let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());
     let websockets = TaskTracker::new();
     let settings = Arc::new(HttpSettings::from(&config));
-    let connections = Arc::new(ConnectionContext {
-        hub: hub.clone(),
-        metrics: metrics.clone(),
-        settings: settings.connection,
-        shutdown: stop.clone(),
-    });
+    let connections = Arc::new(ConnectionContext::new(
+        hub.clone(),
+        metrics.clone(),
+        settings.connection,
+    ));
     let state = AppState {
         hub: hub.clone(),
         store: Arc::clone(&store),
@@ -113,7 +112,7 @@ pub async fn run(
         websockets: websockets.clone(),
         admission: Admission::new(config.max_connections, config.max_connections_per_ip),
         metrics,
-        connections,
+        connections: Arc::clone(&connections),
     };
     let app = http::router(state.clone());
     tracing::info!(
@@ -146,6 +145,7 @@ pub async fn run(
 
     tracing::info!("shutting down");
     stop.cancel();
+    connections.shut_down();
     http_connections.close();
     websockets.close();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {

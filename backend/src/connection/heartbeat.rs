@@ -1,7 +1,7 @@
 //! When to ping a client, and whether it still reads.
 //!
 //! Heartbeats have two jobs. A ping every `ping_interval` lets a silent but
-//! healthy client prove it is there (the reader's idle timeout closes one
+//! healthy client prove it is there (the connection's idle timeout closes one
 //! that never answers). And while frames flow to a client, a ping goes out
 //! with them at most every [`PROBE_INTERVAL`] (a probe): a client reads its
 //! frames in order, so each pong says it has read up to its ping.
@@ -21,7 +21,7 @@ use tokio::time::Instant;
 /// Least time between two probes: a busy client answers one a second.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What a heartbeat timer asks of the writer.
+/// What a heartbeat timer asks of the connection.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Beat {
     /// Send this ping.
@@ -33,7 +33,7 @@ pub(super) enum Beat {
 }
 
 /// When to ping one client and whether it reads; plain state, driven by
-/// the writer with the current time and the newest pong heard.
+/// the connection with the current time and the newest pong heard.
 #[derive(Debug)]
 pub(super) struct Heartbeat {
     ping_interval: Duration,
@@ -155,7 +155,7 @@ mod tests {
             panic!("no ping after the interval");
         };
         assert_eq!(sequence(&first), 1);
-        // Unanswered idle pings are the reader's idle timeout's business.
+        // Unanswered idle pings are the idle timeout's business.
         assert_eq!(heartbeat.next_due(), start + PING * 2);
         assert!(matches!(
             heartbeat.on_timer(start + PING * 2, 0),

@@ -1,25 +1,46 @@
 //! One WebSocket connection: reads the client's requests and carries them
 //! out through the hub, and writes the frames queued for it.
 //!
-//! The connection is two tasks over the two halves of its TCP stream. The
-//! reader (this task, `session`) decodes requests and talks to rooms; the
-//! [`writer`] drains the client's bounded outgoing queue into the socket and
-//! keeps the heartbeat. Rooms never wait for either: they put frames in the
-//! queue without blocking, and a client whose queue is full is closed as a
-//! slow consumer (see [`ClientHandle::deliver`]); one that stops reading
-//! while frames flow to it is closed as stalled within seconds, long before.
+//! The connection is one task over its TCP stream (see `driver`): whatever
+//! wakes it, it writes what is queued, reads what arrived, moves the request
+//! being carried out along and keeps the heartbeat, none waiting for the
+//! others. A request that waits (a join waits on its room) is a boxed future
+//! of its own that the task polls beside the rest, so frames keep being
+//! written meanwhile; only reading waits for it, requests being carried out
+//! in order. Rooms never wait for the connection: they put frames in the
+//! client's queue without blocking, and a client whose queue is full is
+//! closed as a slow consumer (see [`ClientHandle::deliver`]); one that stops
+//! reading while frames flow to it is closed as stalled within seconds, long
+//! before.
+//!
+//! An idle connection is small (about 2.1 KiB with its share of its room,
+//! see `docs/BENCHMARKS.md`): one task with one timer, its state in place,
+//! no read buffer, and a queue that holds memory only while frames wait.
 //!
 //! Limits enforced here (see [`ConnectionSettings`] and [`crate::limits`]):
 //! a size limit on messages, a rate limit on `send` and on `join`, a cap on
 //! rooms, a throttle on typing notices, a join timeout for connections that
-//! never join, and heartbeats: the writer pings, the reader closes a
-//! connection that has sent nothing for the idle timeout.
+//! never join, and heartbeats: the connection pings, and closes one that
+//! has sent nothing for the idle timeout.
 //!
+//! - `driver`: the task; what happens when, and how the connection ends.
 //! - `reader`: bytes from the socket to messages.
 //! - `session`: what the client asked for, and its limits.
 //! - [`writer`]: the outgoing queue to the socket; the close frame.
 //! - [`heartbeat`]: pings, and telling a client that stopped reading.
 
+/// Logs an event (`tracing::event!` arguments after the level) in the span
+/// of `client`'s connection ([`connection_span`]), made for the occasion.
+macro_rules! event_in_span {
+    ($client:expr, $level:expr, $($event:tt)+) => {
+        if ::tracing::enabled!($level) {
+            let span = $crate::connection::connection_span($client);
+            ::tracing::event!(parent: &span, $level, $($event)+);
+        }
+    };
+}
+
+mod driver;
 pub mod heartbeat;
 mod reader;
 mod session;
@@ -37,25 +58,19 @@ pub use writer::{CLOSE_TIMEOUT, WRITE_BURST};
 pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 use crate::config::Config;
-use crate::hub::client::{next_client_id, ClientHandle, CloseReason, Disconnect, QueuedBytes};
+use crate::hub::client::{next_client_id, ClientHandle, ClientId, CloseReason};
 use crate::hub::Hub;
 use crate::limits::AdmissionTicket;
 use crate::metrics::Metrics;
 use bytes::Bytes;
-use heartbeat::Heartbeat;
-use reader::FrameReader;
-use session::Session;
+use driver::Connection;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
-use writer::Writer;
+use tracing::{Level, Span};
 
 /// Per-connection settings taken from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +117,6 @@ impl From<&Config> for ConnectionSettings {
 }
 
 /// What every connection shares with the rest of the server.
-#[derive(Clone)]
 pub struct ConnectionContext {
     /// The room hub.
     pub hub: Hub,
@@ -110,36 +124,61 @@ pub struct ConnectionContext {
     pub metrics: Metrics,
     /// The limits and timeouts.
     pub settings: ConnectionSettings,
-    /// Cancelled when the server shuts down.
-    pub shutdown: CancellationToken,
+    /// The open connections, for the shutdown to reach every one.
+    live: Mutex<Live>,
 }
 
-/// What the reader hears from the client that the writer acts on.
-#[derive(Debug, Default)]
-pub(crate) struct Heard {
-    /// The sequence number of the newest ping the client answered.
-    answered: AtomicU64,
-    /// The client's close frame, once it sent one: its code, if it had one.
-    client_close: OnceLock<Option<u16>>,
+/// The open connections.
+#[derive(Default)]
+struct Live {
+    clients: HashMap<ClientId, ClientHandle>,
+    /// The server shuts down: a connection that opens now closes at once.
+    shut_down: bool,
 }
 
-impl Heard {
-    fn pong(&self, payload: &[u8]) {
-        if let Some(sequence) = heartbeat::pong_sequence(payload) {
-            self.answered.fetch_max(sequence, Ordering::Release);
+impl ConnectionContext {
+    /// The context of a server's connections.
+    pub fn new(hub: Hub, metrics: Metrics, settings: ConnectionSettings) -> Self {
+        Self {
+            hub,
+            metrics,
+            settings,
+            live: Mutex::default(),
         }
     }
 
-    fn answered(&self) -> u64 {
-        self.answered.load(Ordering::Acquire)
+    /// Closes every connection, and every one that opens from now on, with
+    /// close code 1001 (the server shuts down).
+    pub fn shut_down(&self) {
+        let clients = {
+            let mut live = self.live();
+            live.shut_down = true;
+            std::mem::take(&mut live.clients)
+        };
+        for client in clients.into_values() {
+            client.close(CloseReason::ServerShutdown);
+        }
     }
 
-    fn closed_by_client(&self, code: Option<u16>) {
-        let _ = self.client_close.set(code);
+    /// Counts `client` among the open connections, until [`Self::forget`].
+    fn register(&self, client: &ClientHandle) {
+        let mut live = self.live();
+        if live.shut_down {
+            drop(live);
+            client.close(CloseReason::ServerShutdown);
+            return;
+        }
+        live.clients.insert(client.id(), client.clone());
     }
 
-    fn client_close(&self) -> Option<Option<u16>> {
-        self.client_close.get().copied()
+    fn forget(&self, client: ClientId) {
+        self.live().clients.remove(&client);
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        // Plain map operations that cannot be left half-done: a panic
+        // elsewhere does not poison the data.
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -158,58 +197,17 @@ pub fn serve(
     ticket: AdmissionTicket,
     context: Arc<ConnectionContext>,
 ) -> impl Future<Output = ()> + Send {
-    let id = next_client_id();
-    let span = tracing::info_span!("connection", client = id, %peer);
-    async move {
-        tracing::debug!("connected");
-        let settings = context.settings;
-        let metrics = &context.metrics;
-        metrics.connection_opened();
-        let (read_half, write_half) = stream.into_split();
-        let (outbound, queue) = mpsc::unbounded_channel();
-        let queued = QueuedBytes::new(settings.client_queue_bytes);
-        let disconnect = Disconnect::child_of(&context.shutdown);
-        let heard = Arc::new(Heard::default());
-        let client = ClientHandle::new(id, outbound, Arc::clone(&queued), disconnect.clone());
-        let writer = Writer {
-            queue,
-            queued: Arc::clone(&queued),
-            disconnect: disconnect.clone(),
-            heard: Arc::clone(&heard),
-            heartbeat: Heartbeat::new(
-                Instant::now(),
-                settings.ping_interval,
-                settings.stall_timeout,
-            ),
-            write_timeout: settings.write_timeout,
-            span: tracing::Span::current(),
-        };
-        let writer = tokio::spawn(writer.run(write_half));
+    let client = ClientHandle::new(next_client_id(), peer, context.settings.client_queue_bytes);
+    event_in_span!(&client, Level::DEBUG, "connected");
+    context.metrics.connection_opened();
+    context.register(&client);
+    Connection::new(stream, &read_ahead, client, context, ticket).run()
+}
 
-        let mut reader = FrameReader::new(read_half, read_ahead, settings.max_message_bytes);
-        let mut session = Session::new(
-            client,
-            queued,
-            context.hub.clone(),
-            metrics.clone(),
-            settings,
-            heard,
-        );
-        session.read_requests(&mut reader, &disconnect).await;
-        session.leave_all().await;
-
-        // The reader is done, so is the connection: stop the writer too.
-        // (A reason set earlier, such as a shutdown, wins.)
-        disconnect.close(CloseReason::ClientClosed);
-        let written = writer.await;
-        let reason = disconnect.reason().unwrap_or(CloseReason::ClientClosed);
-        metrics.connection_closed(reason.label());
-        tracing::debug!(reason = reason.label(), "disconnected");
-        if written.is_ok() {
-            // The writer sent its close frame and a FIN: let the client answer.
-            reader.drain(CLOSE_REPLY_TIMEOUT).await;
-        }
-        drop(ticket);
-    }
-    .instrument(span)
+/// The span of `client`'s connection, which its log lines carry: its id and
+/// address. Made for each line rather than kept for the connection's life:
+/// a span costs the subscriber some 400 bytes for as long as it lives,
+/// which every idle connection would carry, and a connection logs little.
+pub fn connection_span(client: &ClientHandle) -> Span {
+    tracing::info_span!("connection", client = client.id(), peer = %client.peer())
 }

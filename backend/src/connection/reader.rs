@@ -1,10 +1,12 @@
-//! The reading half of a connection: bytes from the socket, messages out.
+//! Reading a connection's socket: bytes in, messages out.
 
 use crate::websocket::{DecodeError, Incoming, MessageDecoder};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
+use std::future::poll_fn;
 use std::io;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 /// Bytes asked of the socket per read. A connection holds a buffer only
@@ -23,9 +25,10 @@ pub(super) enum ReadError {
     Io(#[from] io::Error),
 }
 
-/// Reads a client's messages off its socket.
+/// Reads a client's messages off its socket (which the connection owns and
+/// also writes to).
+#[derive(Debug)]
 pub(super) struct FrameReader {
-    socket: OwnedReadHalf,
     buffer: BytesMut,
     decoder: MessageDecoder,
     /// The client closed (a close frame or end of stream).
@@ -35,20 +38,24 @@ pub(super) struct FrameReader {
 impl FrameReader {
     /// A reader that starts with the bytes the HTTP server read past the
     /// upgrade request, and refuses messages over `max_message` bytes.
-    pub(super) fn new(socket: OwnedReadHalf, read_ahead: Bytes, max_message: usize) -> Self {
+    pub(super) fn new(read_ahead: &[u8], max_message: usize) -> Self {
         Self {
-            socket,
-            buffer: BytesMut::from(&read_ahead[..]),
+            buffer: BytesMut::from(read_ahead),
             decoder: MessageDecoder::new(max_message),
             ended: false,
         }
     }
 
-    /// The next message; `None` once the client has closed. Cancel-safe:
-    /// dropped while waiting, it loses nothing.
-    pub(super) async fn next(&mut self) -> Result<Option<Incoming>, ReadError> {
+    /// The next message from `socket`; `None` once the client has closed.
+    /// Pending, it holds nothing and has registered for the socket's
+    /// readiness.
+    pub(super) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &TcpStream,
+    ) -> Poll<Result<Option<Incoming>, ReadError>> {
         if self.ended {
-            return Ok(None);
+            return Poll::Ready(Ok(None));
         }
         loop {
             if let Some(message) = self.decoder.decode(&mut self.buffer)? {
@@ -59,14 +66,14 @@ impl FrameReader {
                 if matches!(message, Incoming::Close(_)) {
                     self.ended = true;
                 }
-                return Ok(Some(message));
+                return Poll::Ready(Ok(Some(message)));
             }
-            self.socket.readable().await?;
+            ready!(socket.poll_read_ready(cx))?;
             self.buffer.reserve(READ_CHUNK_BYTES);
-            match self.socket.try_read_buf(&mut self.buffer) {
+            match socket.try_read_buf(&mut self.buffer) {
                 Ok(0) => {
                     self.ended = true;
-                    return Ok(None);
+                    return Poll::Ready(Ok(None));
                 }
                 Ok(_) => {}
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
@@ -76,7 +83,7 @@ impl FrameReader {
                         self.buffer = BytesMut::new();
                     }
                 }
-                Err(err) => return Err(err.into()),
+                Err(err) => return Poll::Ready(Err(err.into())),
             }
         }
     }
@@ -86,9 +93,9 @@ impl FrameReader {
     /// at most `limit`, so that the socket is not closed with unread bytes
     /// (the kernel would answer them with a reset, which can destroy the
     /// close frame on its way).
-    pub(super) async fn drain(mut self, limit: Duration) {
+    pub(super) async fn drain(&mut self, socket: &TcpStream, limit: Duration) {
         let _ = timeout(limit, async {
-            while let Ok(Some(message)) = self.next().await {
+            while let Ok(Some(message)) = poll_fn(|cx| self.poll_next(cx, socket)).await {
                 if matches!(message, Incoming::Close(_)) {
                     return;
                 }

@@ -1,19 +1,22 @@
-//! The writer task: puts the frames queued for a client on its socket, many
-//! per system call, keeps its [`heartbeat`](super::heartbeat), and ends the
-//! connection with the close frame that says why.
+//! Writing a connection's socket: the frames queued for the client, many
+//! per system call, the heartbeat's pings, and at the end the close frame
+//! that says why.
+//!
+//! The writer holds the batch of frames it took from the client's queue
+//! (at most [`WRITE_BURST`] of them, plus a ping) until every byte of it is
+//! written; it holds nothing while the client's queue is empty.
 
-use super::heartbeat::{Beat, Heartbeat};
-use super::Heard;
-use crate::hub::client::{CloseReason, Disconnect, QueuedBytes};
+use crate::hub::client::ClientHandle;
 use crate::websocket::OutgoingFrame;
+use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
-use std::sync::Arc;
+use std::net::Shutdown;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::mpsc;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, timeout_at, Instant};
 
 /// Most queued frames the writer takes at once and writes with one system
 /// call.
@@ -28,158 +31,150 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// that the server has not read yet (they may hold the awaited pong).
 pub const STALL_RECHECK: Duration = Duration::from_millis(250);
 
-/// What the writer needs besides its socket.
+/// Slices one write hands the kernel: a whole burst, a ping, and a frame
+/// the burst may have started with a part of.
+const WRITE_SLICES: usize = WRITE_BURST + 2;
+
+/// The frames being written to one client.
+#[derive(Debug, Default)]
 pub(super) struct Writer {
-    pub(super) queue: mpsc::UnboundedReceiver<OutgoingFrame>,
-    pub(super) queued: Arc<QueuedBytes>,
-    pub(super) disconnect: Disconnect,
-    pub(super) heard: Arc<Heard>,
-    pub(super) heartbeat: Heartbeat,
-    pub(super) write_timeout: Duration,
-    /// The connection's span, for the writer's few log lines. (Entering it
-    /// on every poll, as `Instrument` does, cost a few percent of the
-    /// server's time under fan-out.)
-    pub(super) span: tracing::Span,
+    /// Frames taken from the queue (and pings), in order; each is dropped
+    /// once written.
+    batch: VecDeque<OutgoingFrame>,
+    /// Bytes of the batch's first frame already written.
+    offset: usize,
+    /// Bytes of the batch that count against the client's queue (pings
+    /// do not), given back once the batch is written.
+    counted: usize,
+    /// When the batch was taken: the write timeout runs from then.
+    started: Option<Instant>,
 }
 
 impl Writer {
-    /// Writes queued frames and pings until the connection should close;
-    /// then sends the close frame and a FIN, and gives the socket back.
-    pub(super) async fn run(mut self, mut socket: OwnedWriteHalf) -> OwnedWriteHalf {
-        let mut frames = Vec::new();
-        // Whether the connection ends in the middle of a frame.
-        let mut cut_mid_frame = false;
-        let mut due = self.heartbeat.next_due();
-        let timer = sleep_until(due);
-        tokio::pin!(timer);
-        loop {
-            let mut ping = None;
-            tokio::select! {
-                biased;
-                () = self.disconnect.requested() => break,
-                received = self.queue.recv_many(&mut frames, WRITE_BURST) => {
-                    if received == 0 {
-                        break; // Every handle is gone.
-                    }
-                }
-                () = &mut timer => {
-                    match self.heartbeat.on_timer(Instant::now(), self.heard.answered()) {
-                        Beat::Stalled if has_unread_input(&socket) => {
-                            // The answer may be in our own receive buffer,
-                            // not read yet because the server is busy: the
-                            // client is not the one behind. Look again soon.
-                            self.heartbeat.postpone(Instant::now() + STALL_RECHECK);
-                        }
-                        Beat::Stalled => {
-                            tracing::info!(parent: &self.span, "a ping went unanswered while frames waited; closing as stalled");
-                            self.disconnect.close(CloseReason::Stalled);
-                            break;
-                        }
-                        Beat::Ping(frame) => ping = Some(frame),
-                        Beat::Nothing => {}
-                    }
-                }
-            }
-            if !frames.is_empty() {
-                if let Some(probe) = self
-                    .heartbeat
-                    .with_frames(Instant::now(), self.heard.answered())
-                {
-                    ping = Some(probe);
-                }
-            }
-            let bytes = frames.iter().map(OutgoingFrame::len).sum();
-            let written = {
-                let write = timeout(
-                    self.write_timeout,
-                    write_all(&mut socket, &frames, ping.as_ref()),
-                );
-                tokio::pin!(write);
-                tokio::select! {
-                    written = &mut write => written,
-                    () = self.disconnect.requested() => {
-                        // A close frame may only follow whole frames: finish
-                        // this write first, briefly, or send none.
-                        let finished = timeout(CLOSE_TIMEOUT, &mut write).await;
-                        cut_mid_frame = !matches!(finished, Ok(Ok(Ok(()))));
-                        break;
-                    }
-                }
-            };
-            frames.clear();
-            self.queued.release(bytes);
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    // The socket is broken: end the whole connection, so the
-                    // reader stops too and the rooms let the client go.
-                    tracing::debug!(parent: &self.span, error = %err, "write failed");
-                    self.disconnect.close(CloseReason::ClientClosed);
-                    break;
-                }
-                Err(_) => {
-                    tracing::info!(parent: &self.span, "write timed out; disconnecting");
-                    self.disconnect.close(CloseReason::WriteTimeout);
-                    break;
-                }
-            }
-            let next = self.heartbeat.next_due();
-            if next != due {
-                due = next;
-                timer.as_mut().reset(due);
-            }
-        }
-        if let Some(close) = self.close_frame().filter(|_| !cut_mid_frame) {
-            let _ = timeout(CLOSE_TIMEOUT, socket.write_all(close.as_bytes())).await;
-        }
-        let _ = timeout(CLOSE_TIMEOUT, socket.shutdown()).await;
-        socket
+    /// Whether a batch waits to be written.
+    pub(super) fn busy(&self) -> bool {
+        !self.batch.is_empty()
     }
 
-    /// The close frame to end with: the server's reason, or the echo of the
-    /// client's close frame; none when the socket broke.
-    fn close_frame(&self) -> Option<OutgoingFrame> {
-        match self.disconnect.reason() {
-            Some(CloseReason::ClientClosed) | None => self.heard.client_close().map(|code| {
-                code.map_or_else(OutgoingFrame::empty_close, |code| {
-                    OutgoingFrame::close(code, "")
-                })
-            }),
-            Some(reason) => Some(OutgoingFrame::close(reason.code(), reason.text())),
+    /// When the batch being written was taken, if one is.
+    pub(super) fn started(&self) -> Option<Instant> {
+        self.started
+    }
+
+    /// Takes the next batch from `client`'s queue, if frames wait and the
+    /// last batch is written. Returns whether it took one.
+    pub(super) fn take(&mut self, client: &ClientHandle, now: Instant) -> bool {
+        if self.busy() {
+            return false;
         }
+        client.take(&mut self.batch, WRITE_BURST);
+        if self.batch.is_empty() {
+            return false;
+        }
+        self.counted = self.batch.iter().map(OutgoingFrame::len).sum();
+        self.started = Some(now);
+        true
+    }
+
+    /// Adds a control frame (a ping) after the frames already taken.
+    pub(super) fn push_control(&mut self, frame: OutgoingFrame, now: Instant) {
+        self.started.get_or_insert(now);
+        self.batch.push_back(frame);
+    }
+
+    /// Writes the batch until it is all written (then gives its bytes back
+    /// to `client`'s queue) or the socket is full. Pending, it has
+    /// registered for the socket's readiness.
+    pub(super) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &TcpStream,
+        client: &ClientHandle,
+    ) -> Poll<io::Result<()>> {
+        while !self.batch.is_empty() {
+            ready!(socket.poll_write_ready(cx))?;
+            let written = if let ([frame], []) = self.batch.as_slices() {
+                socket.try_write(&frame.as_bytes()[self.offset..])
+            } else {
+                let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+                let mut count = 0;
+                for (slot, frame) in slices.iter_mut().zip(&self.batch) {
+                    let skip = if count == 0 { self.offset } else { 0 };
+                    *slot = IoSlice::new(&frame.as_bytes()[skip..]);
+                    count += 1;
+                }
+                socket.try_write_vectored(&slices[..count])
+            };
+            match written {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(written) => self.advance(written),
+                // Readiness was stale; polling it again registers for the next.
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+        if self.started.take().is_some() {
+            client.release(std::mem::take(&mut self.counted));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Drops the written bytes from the front of the batch.
+    fn advance(&mut self, mut written: usize) {
+        while let Some(frame) = self.batch.front() {
+            let rest = frame.len() - self.offset;
+            if written < rest {
+                self.offset += written;
+                return;
+            }
+            written -= rest;
+            self.offset = 0;
+            self.batch.pop_front();
+        }
+    }
+
+    /// Ends the connection's writing: finishes the batch being written,
+    /// briefly (a close frame may only follow whole frames), then sends
+    /// `close`, if any, and a FIN.
+    pub(super) async fn finish(
+        &mut self,
+        socket: &TcpStream,
+        client: &ClientHandle,
+        close: Option<OutgoingFrame>,
+        write_timeout: Duration,
+    ) {
+        let mut whole = true;
+        if let Some(started) = self.started {
+            let deadline = (started + write_timeout).min(Instant::now() + CLOSE_TIMEOUT);
+            let finished = timeout_at(deadline, poll_fn(|cx| self.poll_write(cx, socket, client)));
+            whole = matches!(finished.await, Ok(Ok(())));
+        }
+        if let Some(close) = close.filter(|_| whole) {
+            self.batch.clear();
+            self.batch.push_back(close);
+            self.offset = 0;
+            self.started = Some(Instant::now());
+            let _ = timeout(
+                CLOSE_TIMEOUT,
+                poll_fn(|cx| self.poll_write(cx, socket, client)),
+            )
+            .await;
+        }
+        let _ = socket2::SockRef::from(socket).shutdown(Shutdown::Write);
+    }
+
+    /// Gives up on the batch (the socket broke).
+    pub(super) fn abandon(&mut self, client: &ClientHandle) {
+        self.batch = VecDeque::new();
+        self.offset = 0;
+        self.started = None;
+        client.release(std::mem::take(&mut self.counted));
     }
 }
 
 /// Whether the client has sent bytes that the server has not read yet
 /// (a non-blocking peek at the socket's receive buffer).
-fn has_unread_input(socket: &OwnedWriteHalf) -> bool {
-    let stream: &tokio::net::TcpStream = socket.as_ref();
+pub(super) fn has_unread_input(socket: &TcpStream) -> bool {
     let mut byte = [MaybeUninit::<u8>::uninit()];
-    matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0)
-}
-
-/// Writes `frames` and then `ping`, with as few system calls as the socket
-/// allows.
-async fn write_all(
-    socket: &mut OwnedWriteHalf,
-    frames: &[OutgoingFrame],
-    ping: Option<&OutgoingFrame>,
-) -> io::Result<()> {
-    if let ([frame], None) | ([], Some(frame)) = (frames, ping) {
-        return socket.write_all(frame.as_bytes()).await;
-    }
-    let mut slices: Vec<IoSlice<'_>> = frames
-        .iter()
-        .chain(ping)
-        .map(|frame| IoSlice::new(frame.as_bytes()))
-        .collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        let written = socket.write_vectored(rest).await?;
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut rest, written);
-    }
-    Ok(())
+    matches!(socket2::SockRef::from(socket).peek(&mut byte), Ok(read) if read > 0)
 }

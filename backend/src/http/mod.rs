@@ -38,7 +38,7 @@ pub struct AppState {
     pub store: Arc<dyn MessageStore>,
     /// Settings from the configuration.
     pub settings: Arc<HttpSettings>,
-    /// Cancelled when the server shuts down; every WebSocket watches it.
+    /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// The WebSocket connections, so shutdown can wait for them.
     pub websockets: TaskTracker,
@@ -46,8 +46,9 @@ pub struct AppState {
     pub admission: Admission,
     /// The server's metrics.
     pub metrics: Metrics,
-    /// What every WebSocket connection shares (the hub, metrics, limits and
-    /// shutdown again, in the form connections take them).
+    /// What every WebSocket connection shares (the hub, metrics and limits
+    /// again, in the form connections take them), and the open connections,
+    /// which the shutdown closes.
     pub connections: Arc<ConnectionContext>,
 }
 

@@ -11,6 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::{self, Either, FutureExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -67,16 +68,20 @@ pub async fn upgrade(
     };
     let context = Arc::clone(&state.connections);
     let (response, stream) = upgrade.accept();
-    let websockets = state.websockets.clone();
-    // A failed upgrade ends this task, and the ticket with it.
-    websockets.spawn(async move {
-        match stream.await {
+    // A failed upgrade ends this task, and the ticket with it. `then`, not
+    // an `async` block: what the block captured would stay in the task for
+    // as long as the connection lives, next to the connection's own copy.
+    state
+        .websockets
+        .spawn(stream.then(move |upgraded| match upgraded {
             Ok((stream, read_ahead)) => {
-                connection::serve(stream, read_ahead, peer, ticket, context).await;
+                Either::Left(connection::serve(stream, read_ahead, peer, ticket, context))
             }
-            Err(err) => tracing::debug!(%peer, error = %err, "WebSocket upgrade failed"),
-        }
-    });
+            Err(err) => {
+                tracing::debug!(%peer, error = %err, "WebSocket upgrade failed");
+                Either::Right(future::ready(()))
+            }
+        }));
     response
 }
 

@@ -1,11 +1,19 @@
 //! The hub's view of one connected client: where to put its outgoing frames
 //! and how to tell its connection to go.
+//!
+//! A [`ClientHandle`] is one pointer to the client's outbox, which rooms and
+//! the client's connection share: the frames waiting for the connection
+//! (a queue that holds memory only while frames wait), their size in bytes
+//! against the client's limit, the reason the server closes the connection
+//! once one is given, and the connection's waker. Rooms never wait on it:
+//! queuing a frame is a short lock, never a wait for the client.
 
 use crate::websocket::OutgoingFrame;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, Notify};
-use tokio_util::sync::CancellationToken;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 /// Identifies a connection for as long as the process runs.
 pub type ClientId = u64;
@@ -19,6 +27,7 @@ pub fn next_client_id() -> ClientId {
 /// Why the server closes a connection. Each reason has its own WebSocket
 /// close code and reason text, documented in `docs/PROTOCOL.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum CloseReason {
     /// The client's outgoing queue was full: it did not read fast enough.
     SlowConsumer,
@@ -48,6 +57,21 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Every reason, in declaration order (so `ALL[reason as usize] == reason`).
+    const ALL: [Self; 11] = [
+        Self::SlowConsumer,
+        Self::Stalled,
+        Self::ProtocolError,
+        Self::InvalidUtf8,
+        Self::MessageTooBig,
+        Self::WriteTimeout,
+        Self::ServerShutdown,
+        Self::RateLimited,
+        Self::IdleTimeout,
+        Self::JoinTimeout,
+        Self::ClientClosed,
+    ];
+
     /// The WebSocket close code sent with this reason.
     pub fn code(self) -> u16 {
         match self {
@@ -105,142 +129,62 @@ impl CloseReason {
     }
 }
 
-/// Closes one connection, once, for one reason; shared by the connection
-/// and everyone holding its [`ClientHandle`].
-#[derive(Debug, Clone)]
-pub struct Disconnect {
-    token: CancellationToken,
-    reason: Arc<OnceLock<CloseReason>>,
-}
-
-impl Disconnect {
-    /// A disconnect that also fires when `parent` (the server's shutdown) is
-    /// cancelled.
-    pub fn child_of(parent: &CancellationToken) -> Self {
-        Self {
-            token: parent.child_token(),
-            reason: Arc::default(),
-        }
-    }
-
-    /// Asks the connection to close with `reason`. The first reason wins.
-    pub fn close(&self, reason: CloseReason) {
-        if self.token.is_cancelled() {
-            // The parent (the server's shutdown) fired first: that is the
-            // reason, whatever the connection noticed afterwards.
-            let _ = self.reason.set(CloseReason::ServerShutdown);
-        }
-        let _ = self.reason.set(reason);
-        self.token.cancel();
-    }
-
-    /// Resolves once the connection should close.
-    pub async fn requested(&self) {
-        self.token.cancelled().await;
-    }
-
-    /// Why the server closes the connection, or `None` while nobody asked
-    /// it to (the peer may still close it).
-    pub fn reason(&self) -> Option<CloseReason> {
-        match self.reason.get() {
-            Some(reason) => Some(*reason),
-            // Cancelled without a reason of its own: the parent (shutdown) fired.
-            None if self.token.is_cancelled() => Some(CloseReason::ServerShutdown),
-            None => None,
-        }
-    }
-}
-
-/// How many bytes of frames wait for one client: queued for its connection's
-/// writer and not yet written to its socket. The queue is bounded in bytes
-/// rather than frames, so a burst of short chat lines fits where a few long
-/// ones would not, and the memory a client can hold is known.
+/// What a [`ClientHandle`] points to; see the module documentation.
 #[derive(Debug)]
-pub struct QueuedBytes {
-    bytes: AtomicUsize,
-    limit: usize,
-    drained: Notify,
-}
-
-impl QueuedBytes {
-    /// An empty queue that may hold `limit` bytes.
-    pub fn new(limit: usize) -> Arc<Self> {
-        Arc::new(Self {
-            bytes: AtomicUsize::new(0),
-            limit,
-            drained: Notify::new(),
-        })
-    }
-
-    /// Counts `len` more bytes in, unless that would pass the limit.
-    fn try_reserve(&self, len: usize) -> bool {
-        let before = self.bytes.fetch_add(len, Ordering::AcqRel);
-        if before + len > self.limit {
-            self.bytes.fetch_sub(len, Ordering::AcqRel);
-            return false;
-        }
-        true
-    }
-
-    /// Counts `len` bytes out: they were written (or dropped).
-    pub fn release(&self, len: usize) {
-        self.bytes.fetch_sub(len, Ordering::AcqRel);
-        self.drained.notify_waiters();
-    }
-
-    /// The bytes waiting now.
-    pub fn current(&self) -> usize {
-        self.bytes.load(Ordering::Acquire)
-    }
-
-    /// The most bytes that may wait.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
-    /// Resolves once at most `bytes` bytes wait.
-    pub async fn wait_until_at_most(&self, bytes: usize) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            // Registered before the check, so a release in between is not missed.
-            drained.as_mut().enable();
-            if self.current() <= bytes {
-                return;
-            }
-            drained.await;
-        }
-    }
-}
-
-/// A connected client, as rooms see it.
-#[derive(Debug, Clone)]
-pub struct ClientHandle {
+struct Outbox {
     id: ClientId,
-    outbound: mpsc::UnboundedSender<OutgoingFrame>,
-    queued: Arc<QueuedBytes>,
-    disconnect: Disconnect,
+    /// The client's address, for log lines.
+    peer: SocketAddr,
+    /// The most bytes of frames that may wait.
+    limit: usize,
+    /// Bytes of frames waiting: queued, or taken by the connection and not
+    /// written yet. Bounded in bytes rather than frames, so a burst of short
+    /// chat lines fits where a few long ones would not, and the memory a
+    /// client can hold is known.
+    queued: AtomicUsize,
+    /// Why the server closes the connection: a [`CloseReason`] plus one, or
+    /// 0 while nobody has asked. The first reason wins.
+    reason: AtomicU8,
+    waiting: Mutex<Waiting>,
 }
+
+#[derive(Debug, Default)]
+struct Waiting {
+    frames: VecDeque<OutgoingFrame>,
+    /// The connection's task, woken by the first frame queued after it
+    /// took everything, and by a close.
+    waker: Option<Waker>,
+    /// The connection has ended: frames are refused.
+    ended: bool,
+}
+
+/// A connected client, as rooms see it: its id and its outbox. One pointer
+/// wide, as every room member holds one. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ClientHandle(Arc<Outbox>);
 
 impl ClientHandle {
-    /// A handle whose frames go to `outbound`, counted in `queued`.
-    pub fn new(
-        id: ClientId,
-        outbound: mpsc::UnboundedSender<OutgoingFrame>,
-        queued: Arc<QueuedBytes>,
-        disconnect: Disconnect,
-    ) -> Self {
-        Self {
+    /// The handle of a new client, connected from `peer`, whose outbox may
+    /// hold `limit` bytes.
+    pub fn new(id: ClientId, peer: SocketAddr, limit: usize) -> Self {
+        Self(Arc::new(Outbox {
             id,
-            outbound,
-            queued,
-            disconnect,
-        }
+            peer,
+            limit,
+            queued: AtomicUsize::new(0),
+            reason: AtomicU8::new(0),
+            waiting: Mutex::default(),
+        }))
     }
 
     /// This client's id.
     pub fn id(&self) -> ClientId {
-        self.id
+        self.0.id
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.0.peer
     }
 
     /// Queues `frame` for the client without ever waiting. Returns false
@@ -255,9 +199,12 @@ impl ClientHandle {
     /// room holds a joining member's frames until its history is sent).
     /// Returns false, and disconnects the client, when the queue is full.
     pub fn reserve(&self, frame: &OutgoingFrame) -> bool {
-        if self.queued.try_reserve(frame.len()) {
+        let len = frame.len();
+        let before = self.0.queued.fetch_add(len, Ordering::AcqRel);
+        if before + len <= self.0.limit {
             return true;
         }
+        self.0.queued.fetch_sub(len, Ordering::AcqRel);
         self.close_as_slow_consumer();
         false
     }
@@ -265,29 +212,175 @@ impl ClientHandle {
     /// Queues a frame already counted by [`ClientHandle::reserve`].
     pub fn deliver_reserved(&self, frame: OutgoingFrame) -> bool {
         let len = frame.len();
-        if self.outbound.send(frame).is_err() {
-            self.queued.release(len); // The connection is gone.
+        let mut waiting = self.lock();
+        if waiting.ended {
+            drop(waiting);
+            self.release(len); // The connection is gone.
             return false;
+        }
+        // Only the first frame after the connection took everything needs
+        // to wake it: until it has taken that one, it will take the rest.
+        let waker = if waiting.frames.is_empty() {
+            waiting.waker.take()
+        } else {
+            None
+        };
+        waiting.frames.push_back(frame);
+        drop(waiting);
+        if let Some(waker) = waker {
+            waker.wake();
         }
         true
     }
 
     /// Gives back `len` bytes reserved by [`ClientHandle::reserve`] for
-    /// frames that will not be sent after all.
+    /// frames that will not be sent after all. Wakes the connection, which
+    /// may have stopped reading while those bytes counted (flow control).
     pub fn unreserve(&self, len: usize) {
         if len > 0 {
-            self.queued.release(len);
+            self.release(len);
+            let waker = self.lock().waker.take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
         }
     }
 
     /// Disconnects the client because it has too much unread.
     pub fn close_as_slow_consumer(&self) {
-        tracing::info!(client = self.id, "disconnecting slow consumer");
-        self.disconnect.close(CloseReason::SlowConsumer);
+        tracing::info!(client = self.0.id, "disconnecting slow consumer");
+        self.close(CloseReason::SlowConsumer);
     }
 
-    /// Disconnects the client for `reason`.
+    /// Asks the connection to close with `reason`. The first reason wins.
     pub fn close(&self, reason: CloseReason) {
-        self.disconnect.close(reason);
+        let _ = self.0.reason.compare_exchange(
+            0,
+            reason as u8 + 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        let waker = self.lock().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Why the server closes the connection, or `None` while nobody asked
+    /// it to (the peer may still close it).
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        let reason = self.0.reason.load(Ordering::Acquire);
+        CloseReason::ALL
+            .get(usize::from(reason.checked_sub(1)?))
+            .copied()
+    }
+
+    /// The bytes waiting now.
+    pub fn queued(&self) -> usize {
+        self.0.queued.load(Ordering::Acquire)
+    }
+
+    /// The most bytes that may wait.
+    pub fn limit(&self) -> usize {
+        self.0.limit
+    }
+
+    /// For the connection: wakes `waker` at the next close, and at the
+    /// next frame once [`ClientHandle::take`] found none. Call before
+    /// looking at [`ClientHandle::close_reason`], so a close in between
+    /// is not missed.
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut waiting = self.lock();
+        match &waiting.waker {
+            Some(registered) if registered.will_wake(waker) => {}
+            _ => waiting.waker = Some(waker.clone()),
+        }
+    }
+
+    /// For the connection: moves up to `most` waiting frames into `into`
+    /// (which must be empty). Their bytes stay counted until
+    /// [`ClientHandle::release`]. With nothing waiting, both queues give
+    /// their memory back: an idle client holds none.
+    pub(crate) fn take(&self, into: &mut VecDeque<OutgoingFrame>, most: usize) {
+        debug_assert!(into.is_empty());
+        let mut waiting = self.lock();
+        if waiting.frames.is_empty() {
+            let spare = std::mem::take(&mut waiting.frames);
+            drop(waiting);
+            drop(spare);
+            *into = VecDeque::new();
+        } else if waiting.frames.len() <= most {
+            // The queue's memory moves to the writer, and the writer's
+            // (empty) goes back to the queue: no copy, no allocation.
+            std::mem::swap(&mut waiting.frames, into);
+        } else {
+            into.extend(waiting.frames.drain(..most));
+        }
+    }
+
+    /// For the connection: counts `len` bytes out, written (or dropped).
+    pub(crate) fn release(&self, len: usize) {
+        self.0.queued.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// For the connection, as it ends: refuses frames from now on and drops
+    /// those waiting.
+    pub(crate) fn end(&self) {
+        let mut waiting = self.lock();
+        waiting.ended = true;
+        let frames = std::mem::take(&mut waiting.frames);
+        waiting.waker = None;
+        drop(waiting);
+        self.release(frames.iter().map(OutgoingFrame::len).sum());
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // Every critical section is a plain queue operation that cannot be
+        // left half-done, so a panic elsewhere does not poison the data.
+        self.0
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    const PEER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
+
+    #[test]
+    fn every_close_reason_survives_the_outbox() {
+        for reason in CloseReason::ALL {
+            let client = ClientHandle::new(1, PEER, 100);
+            assert_eq!(client.close_reason(), None);
+            client.close(reason);
+            client.close(CloseReason::ClientClosed);
+            assert_eq!(client.close_reason(), Some(reason), "the first reason wins");
+        }
+    }
+
+    #[test]
+    fn the_outbox_is_bounded_in_bytes_and_holds_no_memory_once_taken() {
+        let client = ClientHandle::new(1, PEER, 10);
+        let frame = OutgoingFrame::text("abc"); // 5 bytes on the wire
+        assert!(client.deliver(frame.clone()));
+        assert!(client.deliver(frame.clone()));
+        assert!(!client.deliver(frame.clone()), "past the limit");
+        assert_eq!(client.close_reason(), Some(CloseReason::SlowConsumer));
+        let mut batch = VecDeque::new();
+        client.take(&mut batch, 64);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(client.queued(), 10, "counted until written");
+        client.release(10);
+        batch.clear();
+        client.take(&mut batch, 64);
+        assert_eq!(batch.capacity(), 0);
+        assert_eq!(client.lock().frames.capacity(), 0);
+        client.end();
+        assert!(!client.deliver(frame), "the connection is gone");
+        assert_eq!(client.queued(), 0);
     }
 }

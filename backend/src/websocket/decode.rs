@@ -58,8 +58,9 @@ impl DecodeError {
 #[derive(Debug)]
 pub struct MessageDecoder {
     max_message: usize,
-    /// The fragments of a message received so far.
-    fragments: Option<Fragments>,
+    /// The fragments of a message received so far. Boxed: rare, and every
+    /// idle connection holds a decoder.
+    fragments: Option<Box<Fragments>>,
 }
 
 #[derive(Debug)]
@@ -133,10 +134,10 @@ impl MessageDecoder {
                     if header.fin {
                         return message(text, payload.to_vec()).map(Some);
                     }
-                    self.fragments = Some(Fragments {
+                    self.fragments = Some(Box::new(Fragments {
                         text,
                         payload: payload.to_vec(),
-                    });
+                    }));
                 }
                 opcode::CONTINUATION => {
                     let Some(fragments) = self.fragments.as_mut() else {
@@ -146,7 +147,8 @@ impl MessageDecoder {
                     };
                     fragments.payload.extend_from_slice(&payload);
                     if header.fin {
-                        if let Some(Fragments { text, payload }) = self.fragments.take() {
+                        if let Some(fragments) = self.fragments.take() {
+                            let Fragments { text, payload } = *fragments;
                             return message(text, payload).map(Some);
                         }
                     }

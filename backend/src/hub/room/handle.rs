@@ -5,27 +5,34 @@ use crate::hub::client::{ClientHandle, ClientId};
 use common::{DisplayName, MessageId, MessageText, Nonce, RequestError};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
-/// What a room can be asked to do.
+/// What a room can be asked to do. Two words wide: the room's inbox
+/// allocates its first block of [`Command`] slots when the room starts, and
+/// the large requests are boxed (the box is allocated per request, the
+/// slots for as long as the room lives).
 #[derive(Debug)]
 pub(in crate::hub) enum Command {
-    Join {
-        client: ClientHandle,
-        name: DisplayName,
-        since: Option<MessageId>,
-        accepted: oneshot::Sender<Result<(), RequestError>>,
-    },
-    Post {
-        client: ClientId,
-        text: MessageText,
-        nonce: Option<Nonce>,
-        permit: OwnedSemaphorePermit,
-    },
-    Leave {
-        client: ClientId,
-    },
-    Typing {
-        client: ClientId,
-    },
+    Join(Box<JoinCommand>),
+    Post(Box<PostCommand>),
+    Leave { client: ClientId },
+    Typing { client: ClientId },
+}
+
+/// A member to add.
+#[derive(Debug)]
+pub(in crate::hub) struct JoinCommand {
+    pub(in crate::hub) client: ClientHandle,
+    pub(in crate::hub) name: DisplayName,
+    pub(in crate::hub) since: Option<MessageId>,
+    pub(in crate::hub) accepted: oneshot::Sender<Result<(), RequestError>>,
+}
+
+/// A message to store and broadcast.
+#[derive(Debug)]
+pub(in crate::hub) struct PostCommand {
+    pub(in crate::hub) client: ClientId,
+    pub(in crate::hub) text: MessageText,
+    pub(in crate::hub) nonce: Option<Nonce>,
+    pub(in crate::hub) permit: OwnedSemaphorePermit,
 }
 
 /// The room is gone (it retired while the command was on its way); ask the
@@ -47,12 +54,12 @@ impl RoomHandle {
         since: Option<MessageId>,
     ) -> Result<Result<(), RequestError>, RoomGone> {
         let (accepted, answer) = oneshot::channel();
-        self.send(Command::Join {
+        self.send(Command::Join(Box::new(JoinCommand {
             client,
             name,
             since,
             accepted,
-        })
+        })))
         .await?;
         answer.await.map_err(|_| RoomGone)
     }
@@ -67,12 +74,12 @@ impl RoomHandle {
         nonce: Option<Nonce>,
         permit: OwnedSemaphorePermit,
     ) -> Result<(), RoomGone> {
-        self.send(Command::Post {
+        self.send(Command::Post(Box::new(PostCommand {
             client,
             text,
             nonce,
             permit,
-        })
+        })))
         .await
     }
 

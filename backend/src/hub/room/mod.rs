@@ -25,7 +25,7 @@ pub mod pacing;
 pub mod recent;
 
 pub use cluster_link::CATCH_UP_BATCH;
-pub(super) use handle::Command;
+pub(super) use handle::{Command, JoinCommand, PostCommand};
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 
@@ -179,71 +179,80 @@ impl Room {
     }
 
     /// Runs the room until it is empty and idle, then retires it.
-    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
-        // In cluster mode the subscription comes first: whatever is
-        // published from then on arrives, and what came before is read.
-        if let Some(cluster) = &self.cluster {
-            match ClusterLink::subscribe(cluster, &self.name).await {
-                Ok(link) => self.link = Some(link),
-                Err(err) => {
-                    tracing::error!(room = %self.name, error = %err, "cannot subscribe to the room");
-                    self.retire(&mut inbox);
-                    return;
-                }
-            }
-        }
-        if let Err(err) = self.load().await {
-            tracing::error!(room = %self.name, error = %err, "cannot read the room's state");
-            self.retire(&mut inbox);
-            return;
-        }
-        // When the presence changes gathered so far are to be sent.
-        let mut presence_due: Option<tokio::time::Instant> = None;
-        loop {
-            tokio::select! {
-                // Finished work first: it frees capacity and delivers messages.
-                biased;
-                Some(written) = self.pending_writes.next() => self.on_written(written),
-                Some((client, result)) = self.pending_history.next() => {
-                    self.send_held();
-                    self.on_history(client, result);
-                }
-                Some((client, result)) = self.pending_repeats.next() => {
-                    self.send_held();
-                    self.on_repeat_read(client, result);
-                }
-                event = next_link_event(&mut self.link) => match event {
-                    LinkEvent::Bus(event) => self.on_room_event(event),
-                    LinkEvent::Read(read) => self.on_caught_up(read),
-                },
-                () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
-                    self.send_held();
-                }
-                () = sleep_until_due(presence_due), if presence_due.is_some() => {
-                    self.send_held();
-                    self.members.flush_presence();
-                    presence_due = None;
-                }
-                command = inbox.recv(), if self.pending_writes.len() < MAX_PENDING_WRITES => {
-                    match command {
-                        Some(command) => self.handle(command),
-                        None => break,
+    ///
+    /// A plain function returning the future, which uses the room in place:
+    /// as an `async fn` the future would keep a second copy of the room.
+    #[allow(clippy::manual_async_fn)]
+    pub(super) fn run(
+        mut self,
+        mut inbox: mpsc::Receiver<Command>,
+    ) -> impl Future<Output = ()> + Send {
+        async move {
+            // In cluster mode the subscription comes first: whatever is
+            // published from then on arrives, and what came before is read.
+            if let Some(cluster) = &self.cluster {
+                match ClusterLink::subscribe(cluster, &self.name).await {
+                    Ok(link) => self.link = Some(link),
+                    Err(err) => {
+                        tracing::error!(room = %self.name, error = %err, "cannot subscribe to the room");
+                        self.retire(&mut inbox);
+                        return;
                     }
                 }
             }
-            // In a large room presence changes are gathered for a while and
-            // sent together: one frame per member for a burst of joins.
-            if self.members.presence_changed() && presence_due.is_none() {
-                let delay = presence_delay(self.members.len());
-                if delay.is_zero() {
-                    self.send_held();
-                    self.members.flush_presence();
-                } else {
-                    presence_due = Some(tokio::time::Instant::now() + delay);
-                }
-            }
-            if self.is_idle() && self.try_retire(&mut inbox) {
+            if let Err(err) = self.load().await {
+                tracing::error!(room = %self.name, error = %err, "cannot read the room's state");
+                self.retire(&mut inbox);
                 return;
+            }
+            // When the presence changes gathered so far are to be sent.
+            let mut presence_due: Option<tokio::time::Instant> = None;
+            loop {
+                tokio::select! {
+                    // Finished work first: it frees capacity and delivers messages.
+                    biased;
+                    Some(written) = self.pending_writes.next() => self.on_written(written),
+                    Some((client, result)) = self.pending_history.next() => {
+                        self.send_held();
+                        self.on_history(client, result);
+                    }
+                    Some((client, result)) = self.pending_repeats.next() => {
+                        self.send_held();
+                        self.on_repeat_read(client, result);
+                    }
+                    event = next_link_event(&mut self.link) => match event {
+                        LinkEvent::Bus(event) => self.on_room_event(event),
+                        LinkEvent::Read(read) => self.on_caught_up(read),
+                    },
+                    () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
+                        self.send_held();
+                    }
+                    () = sleep_until_due(presence_due), if presence_due.is_some() => {
+                        self.send_held();
+                        self.members.flush_presence();
+                        presence_due = None;
+                    }
+                    command = inbox.recv(), if self.pending_writes.len() < MAX_PENDING_WRITES => {
+                        match command {
+                            Some(command) => self.handle(command),
+                            None => break,
+                        }
+                    }
+                }
+                // In a large room presence changes are gathered for a while and
+                // sent together: one frame per member for a burst of joins.
+                if self.members.presence_changed() && presence_due.is_none() {
+                    let delay = presence_delay(self.members.len());
+                    if delay.is_zero() {
+                        self.send_held();
+                        self.members.flush_presence();
+                    } else {
+                        presence_due = Some(tokio::time::Instant::now() + delay);
+                    }
+                }
+                if self.is_idle() && self.try_retire(&mut inbox) {
+                    return;
+                }
             }
         }
     }
@@ -288,25 +297,29 @@ impl Room {
     fn handle(&mut self, command: Command) {
         // What a join, leave or typing notice sends or changes comes after
         // the messages committed before it. (A post sends nothing yet.)
-        if !matches!(command, Command::Post { .. }) {
+        if !matches!(command, Command::Post(_)) {
             self.send_held();
         }
         match command {
-            Command::Join {
-                client,
-                name,
-                since,
-                accepted,
-            } => {
+            Command::Join(join) => {
+                let JoinCommand {
+                    client,
+                    name,
+                    since,
+                    accepted,
+                } = *join;
                 let answer = self.join(client, name, since);
                 let _ = accepted.send(answer);
             }
-            Command::Post {
-                client,
-                text,
-                nonce,
-                permit,
-            } => self.post(client, text, nonce, permit),
+            Command::Post(post) => {
+                let PostCommand {
+                    client,
+                    text,
+                    nonce,
+                    permit,
+                } = *post;
+                self.post(client, text, nonce, permit);
+            }
             Command::Leave { client } => self.leave(client),
             Command::Typing { client } => self.typing(client),
         }
