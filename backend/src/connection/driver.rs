@@ -406,8 +406,7 @@ impl Connection {
             };
             session.leave_all().await;
         };
-        let write_timeout = context.settings.write_timeout;
-        tokio::join!(leave, writer.finish(&socket, &client, close, write_timeout));
+        tokio::join!(leave, writer.finish(&socket, &client, close));
         context.forget(client.id());
         context.metrics.connection_closed(reason.label());
         event_in_span!(

@@ -16,7 +16,7 @@ use std::net::Shutdown;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::{timeout, Instant};
 
 /// Most queued frames the writer takes at once and writes with one system
 /// call.
@@ -141,12 +141,16 @@ impl Writer {
         socket: &TcpStream,
         client: &ClientHandle,
         close: Option<OutgoingFrame>,
-        write_timeout: Duration,
     ) {
         let mut whole = true;
-        if let Some(started) = self.started {
-            let deadline = (started + write_timeout).min(Instant::now() + CLOSE_TIMEOUT);
-            let finished = timeout_at(deadline, poll_fn(|cx| self.poll_write(cx, socket, client)));
+        if self.started.is_some() {
+            // From now, not from when the batch started: a slow consumer's
+            // batch has waited long, and it still gets its close frame if
+            // it reads what is on its way within the time.
+            let finished = timeout(
+                CLOSE_TIMEOUT,
+                poll_fn(|cx| self.poll_write(cx, socket, client)),
+            );
             whole = matches!(finished.await, Ok(Ok(())));
         }
         if let Some(close) = close.filter(|_| whole) {
