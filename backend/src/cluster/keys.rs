@@ -15,9 +15,6 @@ pub(super) const ROOMS: &str = "chat:rooms";
 /// which it counts as alive (see `presence`).
 pub(super) const INSTANCES: &str = "chat:instances";
 
-/// The counter that numbers instances as they join the cluster.
-pub(super) const INSTANCE_COUNTER: &str = "chat:instance-counter";
-
 /// What the key of an instance's rooms starts with, before its number.
 pub(super) const INSTANCE_ROOMS_PREFIX: &str = "chat:instance:";
 

@@ -9,7 +9,7 @@
 //! the room's channel, in order with the room's messages; every instance's
 //! room merges these into its member list (`hub::room`).
 //!
-//! Instances are numbered by the broker as they join. Each renews its
+//! Each instance takes a random number when it starts, and renews its
 //! entry in `chat:instances` every [`HEARTBEAT_INTERVAL`] for
 //! [`INSTANCE_TTL`], by the broker's clock. Every heartbeat also reaps
 //! the instances whose time ran out: their members are removed and the
@@ -49,8 +49,21 @@ pub const INSTANCES_REAPED_PER_BEAT: usize = 16;
 /// long one script keeps the broker from everything else.
 pub const MEMBERS_PER_CLAIM: usize = 500;
 
-/// The number the broker gave this instance when it joined the cluster.
+/// The number of an instance in the cluster: random, below 2^48 (the
+/// broker's scripts hold numbers as doubles, exact up to 2^53).
 pub type InstanceId = u64;
+
+/// A new random [`InstanceId`]. Random rather than counted by the broker,
+/// so that a broker that lost its data cannot give a new instance the
+/// number of one still running; two of a thousand instances share a number
+/// with a chance of about 2 in a billion.
+fn new_instance_id() -> InstanceId {
+    use std::hash::BuildHasher;
+    // The standard library seeds every `RandomState` from the system's
+    // random source.
+    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    random & ((1 << 48) - 1)
+}
 
 /// A member on another instance, as the room lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,23 +108,18 @@ pub struct Presence {
 }
 
 impl Presence {
-    /// Joins the cluster: the broker numbers this instance, and its first
-    /// heartbeat enters it among the live ones.
-    pub(super) async fn join(mut connection: ConnectionManager) -> Result<Self, StoreError> {
-        let instance: InstanceId = redis::cmd("INCR")
-            .arg(keys::INSTANCE_COUNTER)
-            .query_async(&mut connection)
-            .await
-            .map_err(broker_error)?;
+    /// Joins the cluster under a new random number; its first heartbeat
+    /// enters it among the live ones.
+    pub(super) async fn join(connection: ConnectionManager) -> Result<Self, StoreError> {
         let presence = Self {
             connection,
-            instance,
+            instance: new_instance_id(),
         };
         presence.beat().await?;
         Ok(presence)
     }
 
-    /// The number the broker gave this instance.
+    /// This instance's number.
     pub fn instance(&self) -> InstanceId {
         self.instance
     }
@@ -373,6 +381,13 @@ mod tests {
         assert_eq!(parse_held(&held), Some(expected));
         assert_eq!(parse_held("3 Ann"), None);
         assert_eq!(parse_held("x 42 Ann"), None);
+    }
+
+    #[test]
+    fn instance_numbers_differ_and_stay_exact_in_the_brokers_scripts() {
+        let (first, second) = (new_instance_id(), new_instance_id());
+        assert_ne!(first, second);
+        assert!(first < 1 << 53 && second < 1 << 53);
     }
 
     #[test]
