@@ -63,7 +63,7 @@ pub enum ServerError {
 /// Runs the chat server on `listener` until `shutdown` resolves, then shuts
 /// down gracefully: stops accepting, closes every WebSocket with 1001,
 /// waits (up to [`SHUTDOWN_GRACE`]) for rooms to commit what they accepted,
-/// and closes the database.
+/// leaves the cluster (in cluster mode), and closes the database.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -96,6 +96,7 @@ pub async fn run(
         ),
     };
     let metrics = Metrics::new();
+    let presence = cluster.as_ref().map(|cluster| cluster.presence.clone());
     let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());
     let websockets = TaskTracker::new();
     let settings = Arc::new(HttpSettings::from(&config));
@@ -158,6 +159,13 @@ pub async fn run(
         tracing::warn!(
             "connections still open after {SHUTDOWN_GRACE:?}; closing the database anyway"
         );
+    }
+    if let Some(presence) = presence {
+        // Members still listed (a release that did not go out) disappear
+        // now rather than when this instance's time runs out.
+        if let Err(err) = presence.leave().await {
+            tracing::warn!(error = %err, "cannot remove this instance's members from the cluster; they disappear when its time runs out");
+        }
     }
     store.close().await?;
     tracing::info!("stopped");

@@ -1,11 +1,13 @@
 //! Cluster mode: several servers share rooms through a real Redis server
-//! (`--cluster`). Members on different instances chat as on one server.
+//! (`--cluster`). Members on different instances chat as on one server,
+//! see one member list, and cannot take each other's names.
 
 mod support;
 
 use common::api::MessagePage;
 use common::{ErrorCode, ErrorFrame, ServerFrame};
 use std::collections::BTreeSet;
+use std::time::Duration;
 use support::broker::Broker;
 use support::{get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PERIOD};
 
@@ -216,4 +218,164 @@ async fn expect_error_frame(client: &mut Client) -> ErrorFrame {
             other => panic!("expected an error, got {other:?}"),
         }
     }
+}
+
+/// Longest a presence change may take to reach another instance's members
+/// (a broker round trip and a room's gathering, with slack for a busy
+/// machine).
+const PRESENCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads `client`'s frames until it lists exactly `expected` as the members
+/// of `room` (in any order); fails the test after [`PRESENCE_TIMEOUT`].
+async fn await_members(client: &mut Client, room: &str, expected: &[&str]) {
+    let expected: BTreeSet<String> = expected.iter().map(|name| (*name).to_owned()).collect();
+    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
+    loop {
+        let listed: BTreeSet<String> = client.members_of(room).into_iter().collect();
+        if listed == expected {
+            return;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            client.try_recv(left).await.is_some(),
+            "{room} lists {listed:?}, never {expected:?}"
+        );
+    }
+}
+
+/// The names a `joined` frame listed, in any order.
+fn set(names: &[String]) -> BTreeSet<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// Joins `room` as `name` and returns the error code it is refused with.
+async fn refused_join(client: &mut Client, room: &str, name: &str) -> ErrorCode {
+    client
+        .send(&common::ClientFrame::Join {
+            room: support::room_name(room),
+            name: common::DisplayName::parse(name).expect("valid"),
+            since: None,
+        })
+        .await;
+    client.expect_error().await.code
+}
+
+#[tokio::test]
+async fn member_lists_merge_across_instances_and_names_are_unique_across_them() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+    await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+
+    // A name is taken on every instance, whatever its case.
+    let mut other = b.connect().await;
+    assert_eq!(
+        refused_join(&mut other, "lobby", "ANN").await,
+        ErrorCode::NameTaken
+    );
+    let mut other = a.connect().await;
+    assert_eq!(
+        refused_join(&mut other, "lobby", "bob").await,
+        ErrorCode::NameTaken
+    );
+
+    // Two joins with one name on two instances at once: the broker gives
+    // it to exactly one of them.
+    let mut on_a = a.connect().await;
+    let mut on_b = b.connect().await;
+    let join = |name: &str| common::ClientFrame::Join {
+        room: support::room_name("lobby"),
+        name: common::DisplayName::parse(name).expect("valid"),
+        since: None,
+    };
+    let (upper, lower) = (join("Dee"), join("dee"));
+    tokio::join!(on_a.send(&upper), on_b.send(&lower));
+    let (first, second) = tokio::join!(on_a.recv(), on_b.recv());
+    let outcomes: Vec<&str> = [&first, &second]
+        .iter()
+        .map(|frame| match frame {
+            ServerFrame::Joined { .. } => "joined",
+            ServerFrame::Error(error) if error.code == ErrorCode::NameTaken => "taken",
+            other => panic!("unexpected answer {other:?}"),
+        })
+        .collect();
+    let mut sorted = outcomes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["joined", "taken"], "answers: {outcomes:?}");
+    let dee = if matches!(first, ServerFrame::Joined { .. }) {
+        "Dee"
+    } else {
+        "dee"
+    };
+    await_members(&mut ann, "lobby", &["Ann", "Bob", dee]).await;
+
+    // Bob goes: Ann sees him leave, and his name is free on the other instance.
+    drop(bob);
+    await_members(&mut ann, "lobby", &["Ann", dee]).await;
+    let mut new_bob = a.connect().await;
+    let joined = new_bob.join("lobby", "Bob").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", dee]));
+}
+
+#[tokio::test]
+async fn an_instance_that_shuts_down_takes_its_members_with_it() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    let mut cid = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+    cid.join("lobby", "Cid").await;
+    await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
+
+    b.stop().await;
+    await_members(&mut ann, "lobby", &["Ann"]).await;
+    assert_eq!(broker.command(&["HLEN", "chat:{lobby}:members"]), "1");
+    // Bob, reconnecting to the instance that is left, gets his name back.
+    let mut bob = a.connect().await;
+    let joined = bob.join("lobby", "Bob").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+}
+
+#[tokio::test]
+async fn instances_register_their_members_again_with_a_broker_that_lost_its_data() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let port = broker.port();
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    let mut bob = b.connect().await;
+    ann.join("lobby", "Ann").await;
+    bob.join("lobby", "Bob").await;
+    await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+
+    // The broker comes back empty (a new machine, no persistence).
+    broker.kill();
+    let empty = TempDb::new();
+    let broker = Broker::start_on(empty.dir(), port);
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    while broker.command(&["HLEN", "chat:{lobby}:members"]) != "2" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the instances register their members again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Names are taken again across instances, and lists are whole.
+    let mut other = b.connect().await;
+    assert_eq!(
+        refused_join(&mut other, "lobby", "ann").await,
+        ErrorCode::NameTaken
+    );
+    let mut cid = b.connect().await;
+    let joined = cid.join("lobby", "Cid").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", "Cid"]));
+    await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
 }

@@ -9,6 +9,7 @@
 //! catch up.
 
 use super::keys;
+use super::presence::InstanceId;
 use super::store::broker_error;
 use crate::store::StoreError;
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
@@ -41,9 +42,23 @@ pub enum RoomEvent {
     /// The connection to the broker is lost: nothing arrives until
     /// [`RoomEvent::BrokerBack`].
     BrokerLost,
-    /// The connection is back: messages posted meanwhile must be read from
-    /// the room's log.
+    /// The connection is back, or the broker had taken this instance for
+    /// dead: messages posted meanwhile must be read from the room's log,
+    /// and the room's members registered again.
     BrokerBack,
+    /// Members of another instance joined (claimed their names).
+    MembersJoined(PresenceChange),
+    /// Members of another instance left, or their instance died.
+    MembersLeft(PresenceChange),
+}
+
+/// Members of one instance who joined or left a room.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PresenceChange {
+    /// The instance they are (or were) connected to.
+    pub instance: InstanceId,
+    /// Their names.
+    pub names: Vec<DisplayName>,
 }
 
 /// Identifies one subscription of a room, so that a retiring room does not
@@ -63,10 +78,14 @@ struct BusInner {
     next_id: AtomicU64,
 }
 
-/// The body of a room channel's publication (see `scripts::POST`).
+/// The body of a room channel's publication: `{"message": …}` (see
+/// `scripts::POST`), `{"joined": …}` or `{"left": …}` (see `presence`).
 #[derive(Deserialize)]
-struct Publication {
-    message: PublishedMessage,
+#[serde(rename_all = "lowercase")]
+enum Publication {
+    Message(PublishedMessage),
+    Joined(PresenceChange),
+    Left(PresenceChange),
 }
 
 #[derive(Deserialize)]
@@ -213,22 +232,31 @@ impl Bus {
             Ok(publication) => publication,
             Err(err) => {
                 // Never the body: it may hold a message's text.
-                tracing::warn!(%room, error = %err, "ignored a publication that is not a message");
+                tracing::warn!(%room, error = %err, "ignored a publication that is not understood");
                 return;
             }
         };
-        let published = publication.message;
-        let event = RoomEvent::Message(ChatMessage {
-            room: room.clone(),
-            id: published.id,
-            name: published.name,
-            text: published.text,
-            ts: published.ts,
-            nonce: published.nonce,
-        });
+        let event = match publication {
+            Publication::Message(published) => RoomEvent::Message(ChatMessage {
+                room: room.clone(),
+                id: published.id,
+                name: published.name,
+                text: published.text,
+                ts: published.ts,
+                nonce: published.nonce,
+            }),
+            Publication::Joined(change) => RoomEvent::MembersJoined(change),
+            Publication::Left(change) => RoomEvent::MembersLeft(change),
+        };
         if let Some((_, events)) = self.inner.rooms().get(&room) {
             let _ = events.send(event);
         }
+    }
+
+    /// Tells every room to catch up and register its members again, as
+    /// after a lost connection (see [`RoomEvent::BrokerBack`]).
+    pub(super) fn resync_every_room(&self) {
+        self.tell_every_room(&RoomEvent::BrokerBack);
     }
 
     fn tell_every_room(&self, event: &RoomEvent) {

@@ -11,6 +11,18 @@ pub(super) const ROOM_KEY_PREFIX: &str = "chat:{";
 /// The sorted set of rooms by the time of their last message.
 pub(super) const ROOMS: &str = "chat:rooms";
 
+/// The sorted set of live instances, each by the broker time (ms) until
+/// which it counts as alive (see `presence`).
+pub(super) const INSTANCES: &str = "chat:instances";
+
+/// What the key of an instance's rooms starts with, before its number.
+pub(super) const INSTANCE_ROOMS_PREFIX: &str = "chat:instance:";
+
+/// The set of rooms in which `instance` has (or had) members.
+pub(super) fn instance_rooms(instance: u64) -> String {
+    format!("{INSTANCE_ROOMS_PREFIX}{instance}:rooms")
+}
+
 /// The keys and channel of one room.
 #[derive(Debug, Clone)]
 pub(super) struct RoomKeys {
@@ -22,6 +34,9 @@ pub(super) struct RoomKeys {
     pub(super) nonces: String,
     /// Sorted set: the same fields by timestamp, to forget old ones.
     pub(super) nonce_times: String,
+    /// Hash: a member's name key → `<instance> <holder> <name>` (see
+    /// `presence`), for the members of every instance.
+    pub(super) members: String,
     /// The pub/sub channel the room's messages are published on.
     pub(super) channel: String,
 }
@@ -34,6 +49,7 @@ impl RoomKeys {
             log: key("log"),
             nonces: key("nonces"),
             nonce_times: key("nonce-times"),
+            members: key("members"),
             channel: channel(room),
         }
     }
@@ -61,6 +77,8 @@ mod tests {
         let room = RoomName::parse("lobby").expect("valid");
         let keys = RoomKeys::new(&room);
         assert_eq!(keys.log, "chat:{lobby}:log");
+        assert_eq!(keys.members, "chat:{lobby}:members");
+        assert_eq!(instance_rooms(7), "chat:instance:7:rooms");
         assert_eq!(room_of_channel(&keys.channel), Some(room));
         assert_eq!(room_of_channel("chat:{lobby}:log"), None);
         assert_eq!(room_of_channel("other"), None);

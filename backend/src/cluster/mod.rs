@@ -6,6 +6,8 @@
 //!   is one atomic script that assigns the id and publishes the message.
 //! - [`bus`]: the instance's pub/sub subscription, which brings each room
 //!   the messages posted on any instance, in id order.
+//! - [`presence`]: who is in each room on every instance, names unique
+//!   across instances, and the heartbeat that reaps dead instances.
 //! - `keys` and `scripts`: the broker's key names and its Lua scripts.
 //!
 //! The rooms themselves run as in single-node mode (`hub::room`), each on
@@ -14,10 +16,12 @@
 
 pub mod bus;
 mod keys;
+pub mod presence;
 mod scripts;
 pub mod store;
 
-pub use bus::{Bus, RoomEvent, SubscriptionId};
+pub use bus::{Bus, PresenceChange, RoomEvent, SubscriptionId};
+pub use presence::{Claim, InstanceId, Presence, RemoteMember, Resync};
 pub use store::{Draft, Posted, RedisStore};
 
 use crate::store::StoreError;
@@ -39,12 +43,14 @@ pub struct Cluster {
     pub store: RedisStore,
     /// The instance's subscriptions.
     pub bus: Bus,
+    /// The instance's members as the cluster knows them.
+    pub presence: Presence,
 }
 
 impl Cluster {
-    /// Connects to the broker at `url` (`redis://host:port[/db]`).
-    /// Connections lost later are made again by themselves; the bus stops
-    /// when `shutdown` is cancelled.
+    /// Connects to the broker at `url` (`redis://host:port[/db]`) and joins
+    /// the cluster. Connections lost later are made again by themselves;
+    /// the bus and the heartbeat stop when `shutdown` is cancelled.
     pub async fn connect(url: &str, shutdown: CancellationToken) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|err| StoreError::Broker(format!("bad --cluster URL: {err}")))?;
@@ -58,10 +64,14 @@ impl Cluster {
         .await
         .map_err(|_| StoreError::Broker("no answer from the broker".to_owned()))?
         .map_err(|err| StoreError::Broker(format!("cannot reach the broker: {err}")))?;
-        let bus = Bus::start(client, shutdown).await?;
+        let bus = Bus::start(client, shutdown.clone()).await?;
+        let presence = Presence::join(connection.clone()).await?;
+        tracing::info!(instance = presence.instance(), "joined the cluster");
+        tokio::spawn(presence.clone().run(bus.clone(), shutdown));
         Ok(Self {
             store: RedisStore::new(connection),
             bus,
+            presence,
         })
     }
 }

@@ -80,3 +80,139 @@ return out
 ",
     )
 });
+
+/// Claims names in a room for members of one instance, or finds them
+/// taken.
+///
+/// A member is held in the room's members hash as `<instance> <holder>
+/// <name>` under its name's uniqueness key. A name is free when no one
+/// holds it, or when this instance holds it: the room on this instance
+/// knows its own members, so an entry of its own that it claims again is
+/// one whose release is still on its way (see [`RELEASE`], which then finds
+/// another holder and leaves it alone). Claimed names are published as
+/// `{"joined": {"instance": n, "names": [...]}}`. The instance is entered
+/// among the live ones if it was missing (the broker lost it, or took the
+/// instance for dead), so that its members are reaped should it die.
+///
+/// KEYS: members (hash), the instance's rooms (set), instances (sorted
+/// set). ARGV: instance, room, channel, time to live (ms), then for each
+/// member its name key, holder and name. Returns the holders refused.
+pub(super) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local mark = ARGV[1] .. ' '
+local refused = {}
+local joined = {}
+local claimed = false
+for i = 5, #ARGV, 3 do
+  local field = ARGV[i]
+  local value = mark .. ARGV[i + 1] .. ' ' .. ARGV[i + 2]
+  local held = redis.call('HGET', KEYS[1], field)
+  if held and string.sub(held, 1, #mark) ~= mark then
+    table.insert(refused, ARGV[i + 1])
+  else
+    claimed = true
+    if held ~= value then
+      redis.call('HSET', KEYS[1], field, value)
+      table.insert(joined, ARGV[i + 2])
+    end
+  end
+end
+if claimed then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+    local now = redis.call('TIME')
+    local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+    redis.call('ZADD', KEYS[3], ms + tonumber(ARGV[4]), ARGV[1])
+  end
+end
+if #joined > 0 then
+  redis.call('PUBLISH', ARGV[3], cjson.encode({joined = {instance = tonumber(ARGV[1]), names = joined}}))
+end
+return refused
+",
+    )
+});
+
+/// Releases one member's name, if the member still holds it, and
+/// publishes `{"left": {"instance": n, "names": [name]}}`.
+///
+/// KEYS: members (hash). ARGV: name key, the held value (`<instance>
+/// <holder> <name>`), channel, instance, name. Returns 1 if released.
+pub(super) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[3], cjson.encode({left = {instance = tonumber(ARGV[4]), names = {ARGV[5]}}}))
+return 1
+",
+    )
+});
+
+/// The Lua function both [`HEARTBEAT`] and [`LEAVE`] use: removes every
+/// member an instance holds, room by room, publishing one `left` per room,
+/// and then the instance itself. Expects KEYS[1] = instances and ARGV[2],
+/// ARGV[3] = the prefixes of room keys and instance keys.
+const REAP_FUNCTION: &str = r"
+local function reap(instance)
+  local rooms_key = ARGV[3] .. instance .. ':rooms'
+  local mark = instance .. ' '
+  for _, room in ipairs(redis.call('SMEMBERS', rooms_key)) do
+    local members_key = ARGV[2] .. room .. '}:members'
+    local held = redis.call('HGETALL', members_key)
+    local names = {}
+    for i = 1, #held, 2 do
+      if string.sub(held[i + 1], 1, #mark) == mark then
+        redis.call('HDEL', members_key, held[i])
+        table.insert(names, string.match(held[i + 1], '^%S+ %S+ (.*)$'))
+      end
+    end
+    if #names > 0 then
+      redis.call('PUBLISH', ARGV[2] .. room .. '}:events', cjson.encode({left = {instance = tonumber(instance), names = names}}))
+    end
+  end
+  redis.call('DEL', rooms_key)
+  redis.call('ZREM', KEYS[1], instance)
+end
+";
+
+/// An instance's heartbeat: marks it alive until the broker's time now
+/// plus its time to live, then reaps instances whose time ran out (at most
+/// a given number per beat; the next beat takes the rest). Uses the
+/// broker's clock, so instances' clocks need not agree.
+///
+/// KEYS: instances (sorted set). ARGV: instance, room key prefix, instance
+/// key prefix, time to live (ms), most instances to reap. Returns
+/// `{1 if the instance was missing (a first beat, or it had been reaped),
+/// instances reaped}`.
+pub(super) static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{REAP_FUNCTION}
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local missing = redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[4]), ARGV[1])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms, 'LIMIT', 0, tonumber(ARGV[5]))
+for _, instance in ipairs(dead) do
+  reap(instance)
+end
+return {{missing, #dead}}
+"
+    ))
+});
+
+/// An instance leaving the cluster (shutting down): reaps itself, so its
+/// members disappear at once rather than when its time runs out.
+///
+/// KEYS: instances (sorted set). ARGV: instance, room key prefix, instance
+/// key prefix.
+pub(super) static LEAVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r"{REAP_FUNCTION}
+reap(ARGV[1])
+return 1
+"
+    ))
+});

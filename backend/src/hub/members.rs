@@ -7,12 +7,18 @@
 //! per burst, not the whole member list per join (which made joins
 //! O(members²)). A joiner's `joined` frame lists the members as last
 //! announced, so the next delta continues exactly from it.
+//!
+//! In cluster mode the list also holds the members of the room on other
+//! instances (see `cluster::presence`): they are listed and their names
+//! taken, but frames go to local members only. Local members who leave are
+//! kept as departures until the room releases their names in the broker.
 
 use super::client::{ClientHandle, ClientId};
 use super::TRACER;
+use crate::cluster::{InstanceId, RemoteMember};
 use crate::websocket::OutgoingFrame;
 use common::{DisplayName, RoomName, ServerFrame};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -36,6 +42,22 @@ impl Member {
     pub(super) fn is_live(&self) -> bool {
         self.backlog.is_none()
     }
+}
+
+/// A member of the room on another instance (cluster mode).
+struct Remote {
+    instance: InstanceId,
+    name: DisplayName,
+    /// When it was first listed here: remote members are listed in this
+    /// order, after the local ones.
+    listed: u64,
+}
+
+/// A local member who left, whose name the room is to release in the
+/// broker (cluster mode).
+pub(super) struct Departure {
+    pub(super) client: ClientId,
+    pub(super) name: DisplayName,
 }
 
 /// Which members get a frame that is not for everyone.
@@ -62,16 +84,30 @@ pub(super) struct Members {
     announced: Vec<DisplayName>,
     /// Whether members joined or left since `announced`.
     presence_changed: bool,
+    /// Members on other instances, by name key (cluster mode).
+    remote: HashMap<String, Remote>,
+    /// The next [`Remote::listed`].
+    next_listed: u64,
+    /// Local members who left, while `keeps_departures` (cluster mode).
+    departures: Vec<Departure>,
+    keeps_departures: bool,
 }
 
 impl Members {
-    pub(super) fn new(room: RoomName, count: Arc<AtomicUsize>) -> Self {
+    /// The members of `room`; `count` is kept at their number (local and
+    /// remote). In cluster mode (`keeps_departures`) local members who
+    /// leave are kept for [`Members::take_departures`].
+    pub(super) fn new(room: RoomName, count: Arc<AtomicUsize>, keeps_departures: bool) -> Self {
         Self {
             room,
             list: Vec::new(),
             count,
             announced: Vec::new(),
             presence_changed: false,
+            remote: HashMap::new(),
+            next_listed: 0,
+            departures: Vec::new(),
+            keeps_departures,
         }
     }
 
@@ -79,18 +115,114 @@ impl Members {
         self.list.iter().find(|member| member.client.id() == client)
     }
 
+    /// Whether the room has no local members (remote ones need no room).
     pub(super) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
+    /// The number of local members: those frames go to.
     pub(super) fn len(&self) -> usize {
         self.list.len()
     }
 
-    /// Whether a member already goes by `name`, ignoring case.
+    /// The local members, in order of joining.
+    pub(super) fn local(&self) -> impl Iterator<Item = &Member> {
+        self.list.iter()
+    }
+
+    /// Whether a member here or on another instance already goes by
+    /// `name`, ignoring case.
     pub(super) fn name_taken(&self, name: &DisplayName) -> bool {
         let key = name.uniqueness_key();
+        self.holds_locally(&key) || self.remote.contains_key(&key)
+    }
+
+    fn holds_locally(&self, key: &str) -> bool {
         self.list.iter().any(|member| member.uniqueness_key == key)
+    }
+
+    /// Lists members of another instance who joined. A name a local member
+    /// holds is left alone: the broker gave it to one of them, and the room
+    /// learns which when it registers its members again.
+    pub(super) fn remote_joined(&mut self, instance: InstanceId, names: Vec<DisplayName>) {
+        for name in names {
+            let key = name.uniqueness_key();
+            if self.holds_locally(&key) {
+                continue;
+            }
+            if let Some(remote) = self.remote.get_mut(&key) {
+                if remote.instance == instance && remote.name == name {
+                    continue;
+                }
+                remote.instance = instance;
+                remote.name = name;
+            } else {
+                let listed = self.next_listed;
+                self.next_listed += 1;
+                self.remote.insert(
+                    key,
+                    Remote {
+                        instance,
+                        name,
+                        listed,
+                    },
+                );
+            }
+            self.presence_changed = true;
+        }
+        self.store_count();
+    }
+
+    /// Removes members of another instance who left (if they still belong
+    /// to that instance here).
+    pub(super) fn remote_left(&mut self, instance: InstanceId, names: &[DisplayName]) {
+        for name in names {
+            let key = name.uniqueness_key();
+            if self
+                .remote
+                .get(&key)
+                .is_some_and(|remote| remote.instance == instance)
+            {
+                self.remote.remove(&key);
+                self.presence_changed = true;
+            }
+        }
+        self.store_count();
+    }
+
+    /// Replaces the members of other instances with `members`, as read
+    /// from the broker; those already listed keep their place.
+    pub(super) fn replace_remote(&mut self, members: Vec<RemoteMember>) {
+        let mut before = std::mem::take(&mut self.remote);
+        for member in members {
+            let key = member.name.uniqueness_key();
+            if self.holds_locally(&key) {
+                continue;
+            }
+            let listed = match before.remove(&key) {
+                Some(old) if old.instance == member.instance && old.name == member.name => {
+                    old.listed
+                }
+                _ => {
+                    self.presence_changed = true;
+                    self.next_listed += 1;
+                    self.next_listed - 1
+                }
+            };
+            let remote = Remote {
+                instance: member.instance,
+                name: member.name,
+                listed,
+            };
+            self.remote.insert(key, remote);
+        }
+        self.presence_changed |= !before.is_empty();
+        self.store_count();
+    }
+
+    /// The local members who left since the last call (cluster mode).
+    pub(super) fn take_departures(&mut self) -> Vec<Departure> {
+        std::mem::take(&mut self.departures)
     }
 
     /// Adds a member whose history is still loading; the others are told
@@ -104,8 +236,13 @@ impl Members {
             uniqueness_key,
             backlog: Some(Vec::new()),
         });
-        self.count.store(self.list.len(), Ordering::Relaxed);
+        self.store_count();
         self.presence_changed = true;
+    }
+
+    fn store_count(&self) {
+        self.count
+            .store(self.list.len() + self.remote.len(), Ordering::Relaxed);
     }
 
     /// Sends a loading member its `joined` frame and then its backlog, and
@@ -146,9 +283,16 @@ impl Members {
         names
     }
 
-    /// The members' names, in order of joining.
+    /// The members' names: local ones in order of joining, then those of
+    /// other instances in the order they were listed here.
     pub(super) fn names(&self) -> Vec<DisplayName> {
-        self.list.iter().map(|member| member.name.clone()).collect()
+        let mut remote: Vec<&Remote> = self.remote.values().collect();
+        remote.sort_unstable_by_key(|remote| remote.listed);
+        self.list
+            .iter()
+            .map(|member| member.name.clone())
+            .chain(remote.into_iter().map(|remote| remote.name.clone()))
+            .collect()
     }
 
     /// Removes members; the others are told at the next
@@ -234,6 +378,8 @@ impl Members {
 
     fn drop_members(&mut self, ids: &[ClientId]) {
         let room = &self.room;
+        let departures = &mut self.departures;
+        let keeps_departures = self.keeps_departures;
         self.list.retain(|member| {
             if !ids.contains(&member.client.id()) {
                 return true;
@@ -243,9 +389,15 @@ impl Members {
                 // A member that leaves while loading frees what it reserved.
                 member.client.unreserve(backlog.iter().map(|frame| frame.len()).sum());
             }
+            if keeps_departures {
+                departures.push(Departure {
+                    client: member.client.id(),
+                    name: member.name.clone(),
+                });
+            }
             false
         });
-        self.count.store(self.list.len(), Ordering::Relaxed);
+        self.store_count();
         self.presence_changed = true;
     }
 }
@@ -253,4 +405,92 @@ impl Members {
 /// Serializes a frame once, to be shared by every recipient.
 pub(super) fn encode(frame: &ServerFrame) -> OutgoingFrame {
     OutgoingFrame::text(&frame.encode())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(name: &str) -> DisplayName {
+        DisplayName::parse(name).expect("valid")
+    }
+
+    fn remote(instance: InstanceId, who: &str) -> RemoteMember {
+        RemoteMember {
+            instance,
+            name: name(who),
+        }
+    }
+
+    fn cluster_room() -> (Members, Arc<AtomicUsize>) {
+        let count = Arc::new(AtomicUsize::new(0));
+        let room = RoomName::parse("lobby").expect("valid");
+        (Members::new(room, Arc::clone(&count), true), count)
+    }
+
+    fn listed(members: &Members) -> Vec<String> {
+        members.names().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn remote_members_are_listed_after_local_ones_and_take_their_names() {
+        let (mut members, count) = cluster_room();
+        let peer = "127.0.0.1:1".parse().expect("address");
+        members.add_loading(ClientHandle::new(1, peer, 1 << 20), name("Ann"));
+        members.remote_joined(2, vec![name("Bob"), name("ANN"), name("Cid")]);
+        // "ANN" is Ann's name: the broker gave it to one of them, and the
+        // room learns which when it registers its members again.
+        assert_eq!(listed(&members), ["Ann", "Bob", "Cid"]);
+        assert!(members.name_taken(&name("bob")));
+        assert_eq!(count.load(Ordering::Relaxed), 3);
+
+        // A leave from an instance that no longer holds the name is stale.
+        members.remote_left(3, &[name("Bob")]);
+        members.remote_left(2, &[name("Cid")]);
+        assert_eq!(listed(&members), ["Ann", "Bob"]);
+        assert!(!members.name_taken(&name("Cid")));
+        assert_eq!(count.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_fresh_read_of_the_broker_replaces_remote_members_keeping_their_places() {
+        let (mut members, _) = cluster_room();
+        members.remote_joined(2, vec![name("Bob"), name("Cid")]);
+        members.flush_presence();
+        assert!(!members.presence_changed());
+
+        members.replace_remote(vec![remote(2, "Dee"), remote(2, "Cid"), remote(2, "Bob")]);
+        assert_eq!(listed(&members), ["Bob", "Cid", "Dee"]);
+        assert!(members.presence_changed());
+        members.flush_presence();
+
+        // Nothing new: no presence to send.
+        members.replace_remote(vec![remote(2, "Cid"), remote(2, "Bob"), remote(2, "Dee")]);
+        assert!(!members.presence_changed());
+        // Bob gone (his instance died while the broker was away).
+        members.replace_remote(vec![remote(2, "Cid"), remote(2, "Dee")]);
+        assert!(members.presence_changed());
+        assert_eq!(listed(&members), ["Cid", "Dee"]);
+    }
+
+    #[test]
+    fn local_members_who_leave_are_kept_as_departures_in_cluster_mode_only() {
+        let peer = "127.0.0.1:1".parse().expect("address");
+        let (mut members, _) = cluster_room();
+        members.add_loading(ClientHandle::new(7, peer, 1 << 20), name("Ann"));
+        members.remove(&[7]);
+        let departures = members.take_departures();
+        assert_eq!(departures.len(), 1);
+        assert_eq!(
+            (departures[0].client, departures[0].name.as_str()),
+            (7, "Ann")
+        );
+        assert!(members.take_departures().is_empty());
+
+        let room = RoomName::parse("lobby").expect("valid");
+        let mut single = Members::new(room, Arc::new(AtomicUsize::new(0)), false);
+        single.add_loading(ClientHandle::new(8, peer, 1 << 20), name("Bob"));
+        single.remove(&[8]);
+        assert!(single.take_departures().is_empty());
+    }
 }

@@ -57,6 +57,18 @@ impl Broker {
         self.port
     }
 
+    /// Runs one command with `redis-cli` (installed with `redis-server`) and
+    /// returns its raw output, to look at what the servers keep there.
+    pub fn command(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(output.status.success(), "redis-cli {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
     /// Kills the broker at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         self.stop();

@@ -6,11 +6,23 @@
 //! connection to the broker dropped). A [`Sequencer`] passes messages on
 //! strictly in id order, one after the other; at a gap it keeps what came
 //! after it, and the room reads the missing ones from the room's log.
+//!
+//! The link also carries the room's part in cluster-wide presence (see
+//! `cluster::presence`): a join waits until the joiner's name is claimed
+//! in the broker, names of members who left are released, and after the
+//! broker comes back the room's members are registered again.
 
-use crate::cluster::{Bus, Cluster, RedisStore, RoomEvent, SubscriptionId};
+use super::handle::JoinCommand;
+use crate::cluster::{
+    Bus, Claim, Cluster, Presence, RedisStore, Resync, RoomEvent, SubscriptionId,
+};
+use crate::hub::client::ClientId;
 use crate::store::{StoreError, StoreFuture};
-use common::{ChatMessage, MessageId, RoomName};
-use std::collections::BTreeMap;
+use common::{ChatMessage, DisplayName, MessageId, RoomName};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use tokio::sync::mpsc;
 
 /// Most messages one read of the log brings while catching up; a longer
@@ -23,7 +35,15 @@ pub(super) enum LinkEvent {
     Bus(RoomEvent),
     /// A read of missed messages ended.
     Read(Result<Vec<ChatMessage>, StoreError>),
+    /// The claim of a joiner's name ended: `Ok(true)` if the name is its.
+    Claimed(Box<JoinCommand>, Result<bool, StoreError>),
+    /// Registering the room's members again ended; with the presence
+    /// changes that arrived meanwhile (see [`ClusterLink::resync`]).
+    Resynced(Result<Resync, StoreError>, Vec<RoomEvent>),
 }
+
+type PendingClaim =
+    Pin<Box<dyn Future<Output = (Box<JoinCommand>, Result<bool, StoreError>)> + Send>>;
 
 /// A room's subscription and what it is catching up on.
 pub(super) struct ClusterLink {
@@ -34,6 +54,14 @@ pub(super) struct ClusterLink {
     sequencer: Sequencer,
     /// The read of missing messages under way, if any.
     catch_up: Option<StoreFuture<Vec<ChatMessage>>>,
+    presence: Presence,
+    /// Joins waiting for their names to be claimed.
+    claims: FuturesUnordered<PendingClaim>,
+    /// The name keys being claimed, taken meanwhile.
+    claiming: HashSet<String>,
+    /// Registering the members again, and the presence changes that came
+    /// meanwhile.
+    resync: Option<(StoreFuture<Resync>, Vec<RoomEvent>)>,
 }
 
 impl ClusterLink {
@@ -49,7 +77,77 @@ impl ClusterLink {
             events,
             sequencer: Sequencer::new(1),
             catch_up: None,
+            presence: cluster.presence.clone(),
+            claims: FuturesUnordered::new(),
+            claiming: HashSet::new(),
+            resync: None,
         })
+    }
+
+    /// The members of the room on other instances, as the broker has them.
+    pub(super) fn remote_members(
+        &self,
+        room: &RoomName,
+    ) -> StoreFuture<Vec<crate::cluster::RemoteMember>> {
+        self.presence.remote_members(room)
+    }
+
+    /// The instance this room runs on.
+    pub(super) fn instance(&self) -> crate::cluster::InstanceId {
+        self.presence.instance()
+    }
+
+    /// Starts claiming `join`'s name across the cluster; the join goes on
+    /// when [`LinkEvent::Claimed`] comes.
+    pub(super) fn claim(&mut self, room: &RoomName, join: Box<JoinCommand>) {
+        self.claiming.insert(join.name.uniqueness_key());
+        let claim = Claim {
+            holder: join.client.id(),
+            name: join.name.clone(),
+        };
+        let claimed = self.presence.claim(room, vec![claim]);
+        self.claims.push(Box::pin(async move {
+            let result = claimed.await.map(|refused| refused.is_empty());
+            (join, result)
+        }));
+    }
+
+    /// Whether a join being claimed asks for `name`.
+    pub(super) fn is_claiming(&self, name: &DisplayName) -> bool {
+        !self.claiming.is_empty() && self.claiming.contains(&name.uniqueness_key())
+    }
+
+    /// Releases the name of a member who left, in the background: a
+    /// release that fails (the broker is away) is made good by the next
+    /// [`ClusterLink::resync`], or by the instance's end.
+    pub(super) fn release(&self, room: &RoomName, holder: ClientId, name: &DisplayName) {
+        let release = self.presence.release(room, holder, name);
+        let room = room.clone();
+        tokio::spawn(async move {
+            if let Err(err) = release.await {
+                tracing::warn!(%room, error = %err, "cannot release a member's name in the cluster");
+            }
+        });
+    }
+
+    /// Starts registering the room's `local` members again and reading the
+    /// members of other instances. Presence changes arriving meanwhile must
+    /// be passed to [`ClusterLink::note_presence`]: they come back with the
+    /// result, to be applied again on top of what was read.
+    pub(super) fn resync(&mut self, room: &RoomName, local: Vec<Claim>) {
+        let noted = self
+            .resync
+            .take()
+            .map(|(_, noted)| noted)
+            .unwrap_or_default();
+        self.resync = Some((self.presence.resync(room, local), noted));
+    }
+
+    /// Keeps a presence change for the resync under way, if any.
+    pub(super) fn note_presence(&mut self, event: &RoomEvent) {
+        if let Some((_, noted)) = &mut self.resync {
+            noted.push(event.clone());
+        }
     }
 
     /// The room has every message up to `last` (it read them at start).
@@ -75,10 +173,26 @@ impl ClusterLink {
                 None => std::future::pending().await,
             }
         };
+        let resync = &mut self.resync;
+        let resynced = async {
+            match resync.as_mut() {
+                Some((read, _)) => {
+                    let result = read.await;
+                    let noted = resync.take().map(|(_, noted)| noted).unwrap_or_default();
+                    (result, noted)
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             // The bus keeps the sender while the room is subscribed.
             Some(event) = self.events.recv() => LinkEvent::Bus(event),
             read = read => LinkEvent::Read(read),
+            Some((join, result)) = self.claims.next(), if !self.claims.is_empty() => {
+                self.claiming.remove(&join.name.uniqueness_key());
+                LinkEvent::Claimed(join, result)
+            }
+            (result, noted) = resynced => LinkEvent::Resynced(result, noted),
         }
     }
 
@@ -116,9 +230,9 @@ impl ClusterLink {
         ready
     }
 
-    /// Whether no read of the log is under way.
+    /// Whether no read of the log, claim or resync is under way.
     pub(super) fn is_idle(&self) -> bool {
-        self.catch_up.is_none()
+        self.catch_up.is_none() && self.claims.is_empty() && self.resync.is_none()
     }
 
     /// Ends the subscription (the room retires).

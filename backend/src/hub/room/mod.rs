@@ -32,7 +32,7 @@ pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
-use crate::cluster::{Cluster, Draft, Posted, RoomEvent};
+use crate::cluster::{Claim, Cluster, Draft, Posted, Resync, RoomEvent};
 use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use crate::websocket::OutgoingFrame;
@@ -156,7 +156,7 @@ impl Room {
         let (commands, inbox) = mpsc::channel(ROOM_INBOX);
         let member_count = Arc::new(AtomicUsize::new(0));
         let room = Self {
-            members: Members::new(name.clone(), Arc::clone(&member_count)),
+            members: Members::new(name.clone(), Arc::clone(&member_count), cluster.is_some()),
             name,
             store,
             cluster,
@@ -223,6 +223,8 @@ impl Room {
                     event = next_link_event(&mut self.link) => match event {
                         LinkEvent::Bus(event) => self.on_room_event(event),
                         LinkEvent::Read(read) => self.on_caught_up(read),
+                        LinkEvent::Claimed(join, claimed) => self.on_claimed(*join, claimed),
+                        LinkEvent::Resynced(result, noted) => self.on_resynced(result, noted),
                     },
                     () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
                         self.send_held();
@@ -237,6 +239,12 @@ impl Room {
                             Some(command) => self.handle(command),
                             None => break,
                         }
+                    }
+                }
+                // In cluster mode the names of members who left are released.
+                if let Some(link) = &self.link {
+                    for departure in self.members.take_departures() {
+                        link.release(&self.name, departure.client, &departure.name);
                     }
                 }
                 // In a large room presence changes are gathered for a while and
@@ -277,6 +285,9 @@ impl Room {
         }
         if let Some(link) = &mut self.link {
             link.start_after(self.last_assigned);
+            // Subscribed first, so presence changes from now on arrive too.
+            let remote = link.remote_members(&self.name).await?;
+            self.members.replace_remote(remote);
         }
         self.recent = RecentMessages::new(page.messages, page.has_older);
         let since = unix_millis().saturating_sub(nonces::window_ms());
@@ -301,16 +312,7 @@ impl Room {
             self.send_held();
         }
         match command {
-            Command::Join(join) => {
-                let JoinCommand {
-                    client,
-                    name,
-                    since,
-                    accepted,
-                } = *join;
-                let answer = self.join(client, name, since);
-                let _ = accepted.send(answer);
-            }
+            Command::Join(join) => self.join(join),
             Command::Post(post) => {
                 let PostCommand {
                     client,
@@ -325,12 +327,21 @@ impl Room {
         }
     }
 
-    fn join(
-        &mut self,
-        client: ClientHandle,
-        name: DisplayName,
-        since: Option<MessageId>,
-    ) -> Result<(), RequestError> {
+    /// A join: refused at once, or (in cluster mode) once the name is
+    /// claimed across the cluster, admitted.
+    fn join(&mut self, join: Box<JoinCommand>) {
+        if let Err(refusal) = self.may_join(&join.client, &join.name) {
+            let _ = join.accepted.send(Err(refusal));
+            return;
+        }
+        match &mut self.link {
+            Some(link) => link.claim(&self.name, join),
+            None => self.admit(*join),
+        }
+    }
+
+    /// Whether `client` may join as `name`, as far as this room knows.
+    fn may_join(&self, client: &ClientHandle, name: &DisplayName) -> Result<(), RequestError> {
         if self.members.get(client.id()).is_some() {
             return Err(RequestError::new(
                 ErrorCode::AlreadyJoined,
@@ -338,13 +349,60 @@ impl Room {
             )
             .about(&self.name, None));
         }
-        if self.members.name_taken(&name) {
-            return Err(RequestError::new(
-                ErrorCode::NameTaken,
-                format!("the name {name} is already taken in this room"),
-            )
-            .about(&self.name, None));
+        let claimed_here = self
+            .link
+            .as_ref()
+            .is_some_and(|link| link.is_claiming(name));
+        if claimed_here || self.members.name_taken(name) {
+            return Err(self.name_taken(name));
         }
+        Ok(())
+    }
+
+    fn name_taken(&self, name: &DisplayName) -> RequestError {
+        RequestError::new(
+            ErrorCode::NameTaken,
+            format!("the name {name} is already taken in this room"),
+        )
+        .about(&self.name, None)
+    }
+
+    /// The claim of a joiner's name ended (cluster mode).
+    fn on_claimed(&mut self, join: JoinCommand, claimed: Result<bool, StoreError>) {
+        match claimed {
+            Ok(true) => self.admit(join),
+            Ok(false) => {
+                let _ = join.accepted.send(Err(self.name_taken(&join.name)));
+            }
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot claim a joiner's name in the cluster");
+                let error = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the server cannot reach the cluster; join again",
+                )
+                .about(&self.name, None);
+                let _ = join.accepted.send(Err(error));
+            }
+        }
+    }
+
+    /// Adds a member whose join was accepted and answers it. A joiner that
+    /// stopped waiting for the answer (its connection closed) is not kept.
+    fn admit(&mut self, join: JoinCommand) {
+        let JoinCommand {
+            client,
+            name,
+            since,
+            accepted,
+        } = join;
+        let id = client.id();
+        self.add_member(client, name, since);
+        if accepted.send(Ok(())).is_err() {
+            self.members.remove(&[id]);
+        }
+    }
+
+    fn add_member(&mut self, client: ClientHandle, name: DisplayName, since: Option<MessageId>) {
         // History ends at the last broadcast message; anything after it
         // reaches the new member through its backlog.
         let (after, limit) = match since {
@@ -361,7 +419,7 @@ impl Room {
                 self.members.flush_presence();
             }
             self.on_history(id, Ok(page));
-            return Ok(());
+            return;
         }
         let query = HistoryQuery {
             after,
@@ -373,7 +431,6 @@ impl Room {
         self.pending_history
             .push(Box::pin(async move { (id, history.await) }));
         self.members.add_loading(client, name);
-        Ok(())
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
@@ -632,7 +689,71 @@ impl Room {
                 .into();
                 self.members.fan_out(&encode(&error), Audience::Live);
             }
-            RoomEvent::BrokerBack => link.catch_up(&self.name),
+            RoomEvent::BrokerBack => {
+                link.catch_up(&self.name);
+                let local = self
+                    .members
+                    .local()
+                    .map(|member| Claim {
+                        holder: member.client.id(),
+                        name: member.name.clone(),
+                    })
+                    .collect();
+                link.resync(&self.name, local);
+            }
+            RoomEvent::MembersJoined(_) | RoomEvent::MembersLeft(_) => {
+                link.note_presence(&event);
+                self.on_remote_presence(event);
+            }
+        }
+    }
+
+    /// Members of another instance joined or left (cluster mode); changes
+    /// this instance made itself are known already.
+    fn on_remote_presence(&mut self, event: RoomEvent) {
+        let own = self.link.as_ref().map(ClusterLink::instance);
+        match event {
+            RoomEvent::MembersJoined(change) if Some(change.instance) != own => {
+                self.members.remote_joined(change.instance, change.names);
+            }
+            RoomEvent::MembersLeft(change) if Some(change.instance) != own => {
+                self.members.remote_left(change.instance, &change.names);
+            }
+            _ => {}
+        }
+    }
+
+    /// Registering the members again ended (cluster mode): members whose
+    /// names were taken meanwhile are told and removed, and the members of
+    /// other instances are as read, with the changes since applied again.
+    fn on_resynced(&mut self, result: Result<Resync, StoreError>, noted: Vec<RoomEvent>) {
+        let resync = match result {
+            Ok(resync) => resync,
+            // Tried again when the broker next comes back, or when the
+            // heartbeat finds the instance taken for dead.
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot register the room's members with the cluster again");
+                return;
+            }
+        };
+        for holder in &resync.refused {
+            let Some(member) = self.members.get(*holder) else {
+                continue;
+            };
+            let error = RequestError::new(
+                ErrorCode::NameTaken,
+                format!(
+                    "while this server was cut off from the cluster, someone else took the name {}; join again",
+                    member.name
+                ),
+            )
+            .about(&self.name, None);
+            member.client.deliver(encode(&error.into()));
+        }
+        self.members.remove(&resync.refused);
+        self.members.replace_remote(resync.remote);
+        for event in noted {
+            self.on_remote_presence(event);
         }
     }
 
