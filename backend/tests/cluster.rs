@@ -243,6 +243,18 @@ async fn await_members(client: &mut Client, room: &str, expected: &[&str]) {
     }
 }
 
+/// Reads whatever reaches `clients` for `period` (they answer the server's
+/// pings while reading; one that stops reading while frames wait is
+/// disconnected as stalled).
+async fn keep_reading(clients: &mut [&mut Client], period: Duration) {
+    let deadline = tokio::time::Instant::now() + period;
+    while tokio::time::Instant::now() < deadline {
+        for client in clients.iter_mut() {
+            let _ = client.try_recv(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// The names a `joined` frame listed, in any order.
 fn set(names: &[String]) -> BTreeSet<&str> {
     names.iter().map(String::as_str).collect()
@@ -355,6 +367,11 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     ann.join("lobby", "Ann").await;
     bob.join("lobby", "Bob").await;
     await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+    for text in ["one", "two", "three"] {
+        ann.say("lobby", text, None).await;
+        ann.next_message().await;
+        bob.next_message().await;
+    }
 
     // The broker comes back empty (a new machine, no persistence).
     broker.kill();
@@ -366,7 +383,7 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
             tokio::time::Instant::now() < deadline,
             "the instances register their members again"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(100)).await;
     }
     // Names are taken again across instances, and lists are whole.
     let mut other = b.connect().await;
@@ -378,4 +395,13 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     let joined = cid.join("lobby", "Cid").await;
     assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", "Cid"]));
     await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
+
+    // Numbering goes on after what the instances have seen, rather than
+    // from 1 again (which every instance would drop as already seen).
+    keep_reading(&mut [&mut ann, &mut bob, &mut cid], bus_reconnect_margin()).await;
+    bob.say("lobby", "after", None).await;
+    for client in [&mut ann, &mut bob, &mut cid] {
+        let message = client.next_message().await;
+        assert_eq!((message.id, message.text.as_str()), (4, "after"));
+    }
 }

@@ -56,6 +56,7 @@ pub enum RoomEvent {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PresenceChange {
     /// The instance they are (or were) connected to.
+    #[serde(deserialize_with = "instance_from_string")]
     pub instance: InstanceId,
     /// Their names.
     pub names: Vec<DisplayName>,
@@ -96,6 +97,14 @@ struct PublishedMessage {
     text: MessageText,
     #[serde(default)]
     nonce: Option<Nonce>,
+}
+
+/// An instance number written as a string (see `scripts::CLAIM`).
+fn instance_from_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<InstanceId, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 impl Bus {
@@ -276,5 +285,23 @@ impl BusInner {
 
     fn sink(&self) -> MutexGuard<'_, Option<PubSubSink>> {
         self.sink.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_publications_keep_every_digit_of_the_instance_number() {
+        let body = r#"{"joined":{"instance":"120949013429028","names":["Ann","Bob Lee"]}}"#;
+        let Ok(Publication::Joined(change)) = serde_json::from_str(body) else {
+            panic!("a joined publication");
+        };
+        assert_eq!(change.instance, 120_949_013_429_028);
+        let names: Vec<&str> = change.names.iter().map(DisplayName::as_str).collect();
+        assert_eq!(names, ["Ann", "Bob Lee"]);
+        let left = r#"{"left":{"instance":"1.2e14","names":["Ann"]}}"#;
+        assert!(serde_json::from_str::<Publication>(left).is_err());
     }
 }

@@ -13,7 +13,9 @@ use std::sync::LazyLock;
 /// the room's timestamps from going backwards, appends the message to the
 /// room's log (a stream whose entry ids are the message ids), remembers
 /// the nonce, marks the room active, and publishes the message on the
-/// room's channel, then returns `{1, id, ts}`.
+/// room's channel, then returns `{1, id, ts, renumbered}`. The id follows
+/// at least the poster's newest known id; `renumbered` is 1 when the room's
+/// counter was behind it (the broker lost its data).
 ///
 /// Because scripts run one at a time, the ids of a room increase by one
 /// with each message and every instance receives the publications in id
@@ -22,7 +24,8 @@ use std::sync::LazyLock;
 /// KEYS: meta (hash: seq, ts), log (stream), nonces (hash: key → id),
 /// nonce times (sorted set: key by ts), rooms (sorted set: room by ts).
 /// ARGV: room, name, name's uniqueness key, text, nonce ('' for none),
-/// now (ms), de-duplication window (ms), channel, most nonces to forget.
+/// now (ms), de-duplication window (ms), channel, most nonces to forget,
+/// the poster's newest known id.
 pub(super) static POST: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -41,6 +44,11 @@ if nonce ~= '' then
     return {0, tonumber(seen)}
   end
 end
+local renumbered = 0
+if tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') < tonumber(ARGV[10]) then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[10])
+  renumbered = 1
+end
 local id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local ts = tonumber(ARGV[6])
 local last_ts = tonumber(redis.call('HGET', KEYS[1], 'ts') or '0')
@@ -58,7 +66,7 @@ end
 redis.call('XADD', KEYS[2], id .. '-0', unpack(entry))
 redis.call('ZADD', KEYS[5], ts, ARGV[1])
 redis.call('PUBLISH', ARGV[8], cjson.encode({message = event}))
-return {1, id, ts}
+return {1, id, ts, renumbered}
 ",
     )
 });
@@ -90,7 +98,8 @@ return out
 /// knows its own members, so an entry of its own that it claims again is
 /// one whose release is still on its way (see [`RELEASE`], which then finds
 /// another holder and leaves it alone). Claimed names are published as
-/// `{"joined": {"instance": n, "names": [...]}}`. The instance is entered
+/// `{"joined": {"instance": "n", "names": [...]}}` (the number as a
+/// string: cjson writes numbers with 14 significant digits). The instance is entered
 /// among the live ones if it was missing (the broker lost it, or took the
 /// instance for dead), so that its members are reaped should it die.
 ///
@@ -127,7 +136,7 @@ if claimed then
   end
 end
 if #joined > 0 then
-  redis.call('PUBLISH', ARGV[3], cjson.encode({joined = {instance = tonumber(ARGV[1]), names = joined}}))
+  redis.call('PUBLISH', ARGV[3], cjson.encode({joined = {instance = ARGV[1], names = joined}}))
 end
 return refused
 ",
@@ -135,7 +144,7 @@ return refused
 });
 
 /// Releases one member's name, if the member still holds it, and
-/// publishes `{"left": {"instance": n, "names": [name]}}`.
+/// publishes `{"left": {"instance": "n", "names": [name]}}`.
 ///
 /// KEYS: members (hash). ARGV: name key, the held value (`<instance>
 /// <holder> <name>`), channel, instance, name. Returns 1 if released.
@@ -146,7 +155,7 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
   return 0
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[3], cjson.encode({left = {instance = tonumber(ARGV[4]), names = {ARGV[5]}}}))
+redis.call('PUBLISH', ARGV[3], cjson.encode({left = {instance = ARGV[4], names = {ARGV[5]}}}))
 return 1
 ",
     )
@@ -171,7 +180,7 @@ local function reap(instance)
       end
     end
     if #names > 0 then
-      redis.call('PUBLISH', ARGV[2] .. room .. '}:events', cjson.encode({left = {instance = tonumber(instance), names = names}}))
+      redis.call('PUBLISH', ARGV[2] .. room .. '}:events', cjson.encode({left = {instance = instance, names = names}}))
     end
   end
   redis.call('DEL', rooms_key)

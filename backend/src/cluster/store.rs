@@ -39,6 +39,9 @@ pub struct Draft {
     pub text: MessageText,
     /// The nonce of the author's `send`, if it had one.
     pub nonce: Option<Nonce>,
+    /// The newest id of the room the poster knows of: the broker numbers
+    /// the message after it even if it lost its data (see [`RedisStore::post`]).
+    pub known: MessageId,
 }
 
 /// The message store of cluster mode: every room's history in the broker.
@@ -58,6 +61,11 @@ impl RedisStore {
 
     /// Posts `draft`: stores it with the room's next id and publishes it to
     /// every instance, or finds the message its nonce already made.
+    ///
+    /// The id follows `draft.known` in any case: a broker that lost its
+    /// data (restarted without persistence) would otherwise number the
+    /// room from 1 again, and every instance would take the new messages
+    /// for ones it already has. The loss is logged at error level.
     pub fn post(&self, draft: Draft) -> StoreFuture<Posted> {
         let mut connection = self.connection.clone();
         Box::pin(async move {
@@ -77,11 +85,21 @@ impl RedisStore {
                 .arg(window_ms())
                 .arg(&keys.channel)
                 .arg(NONCES_FORGOTTEN_PER_POST)
+                .arg(draft.known)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(broker_error)?;
             match reply.as_slice() {
-                [1, id, ..] => Ok(Posted::New(*id)),
+                [1, id, _, renumbered] => {
+                    if *renumbered == 1 {
+                        tracing::error!(
+                            room = %draft.room,
+                            known = draft.known,
+                            "the cluster broker had lost this room's messages (was it restarted without its data?); numbering continues after the newest id this instance knows"
+                        );
+                    }
+                    Ok(Posted::New(*id))
+                }
                 [0, id, ..] => Ok(Posted::Repeat(*id)),
                 other => Err(StoreError::Corrupt(format!(
                     "unexpected reply to a post: {other:?}"
@@ -98,6 +116,7 @@ impl MessageStore for RedisStore {
             name: message.name.clone(),
             text: message.text.clone(),
             nonce: message.nonce.clone(),
+            known: 0,
         });
         let store = self.clone();
         Box::pin(async move {

@@ -13,6 +13,7 @@
 //! broker comes back the room's members are registered again.
 
 use super::handle::JoinCommand;
+use super::sleep_until_due;
 use crate::cluster::{
     Bus, Claim, Cluster, Presence, RedisStore, Resync, RoomEvent, SubscriptionId,
 };
@@ -23,11 +24,27 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// Most messages one read of the log brings while catching up; a longer
 /// gap takes several reads.
 pub const CATCH_UP_BATCH: usize = 1_000;
+
+/// Pause before a read of missed messages, or registering the members
+/// again, that failed is tried again (the first command on a connection to
+/// a broker that just came back may fail).
+pub const LINK_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// What failed and is to be tried again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Retry {
+    /// Reading missed messages.
+    pub(super) catch_up: bool,
+    /// Registering the members again.
+    pub(super) resync: bool,
+}
 
 /// What [`ClusterLink::next`] brings.
 pub(super) enum LinkEvent {
@@ -40,6 +57,8 @@ pub(super) enum LinkEvent {
     /// Registering the room's members again ended; with the presence
     /// changes that arrived meanwhile (see [`ClusterLink::resync`]).
     Resynced(Result<Resync, StoreError>, Vec<RoomEvent>),
+    /// What failed (see [`ClusterLink::retry_later`]) is due again.
+    Retry(Retry),
 }
 
 type PendingClaim =
@@ -62,6 +81,8 @@ pub(super) struct ClusterLink {
     /// Registering the members again, and the presence changes that came
     /// meanwhile.
     resync: Option<(StoreFuture<Resync>, Vec<RoomEvent>)>,
+    /// What to try again, and when.
+    retry: Option<(Instant, Retry)>,
 }
 
 impl ClusterLink {
@@ -81,6 +102,7 @@ impl ClusterLink {
             claims: FuturesUnordered::new(),
             claiming: HashSet::new(),
             resync: None,
+            retry: None,
         })
     }
 
@@ -143,6 +165,17 @@ impl ClusterLink {
         self.resync = Some((self.presence.resync(room, local), noted));
     }
 
+    /// Tries `failed` again after [`LINK_RETRY_DELAY`] (with anything else
+    /// already waiting to be tried again).
+    pub(super) fn retry_later(&mut self, failed: Retry) {
+        let (due, mut retry) = self
+            .retry
+            .unwrap_or((Instant::now() + LINK_RETRY_DELAY, Retry::default()));
+        retry.catch_up |= failed.catch_up;
+        retry.resync |= failed.resync;
+        self.retry = Some((due, retry));
+    }
+
     /// Keeps a presence change for the resync under way, if any.
     pub(super) fn note_presence(&mut self, event: &RoomEvent) {
         if let Some((_, noted)) = &mut self.resync {
@@ -193,6 +226,9 @@ impl ClusterLink {
                 LinkEvent::Claimed(join, result)
             }
             (result, noted) = resynced => LinkEvent::Resynced(result, noted),
+            () = sleep_until_due(self.retry.map(|(due, _)| due)), if self.retry.is_some() => {
+                LinkEvent::Retry(self.retry.take().map(|(_, retry)| retry).unwrap_or_default())
+            }
         }
     }
 
@@ -230,9 +266,12 @@ impl ClusterLink {
         ready
     }
 
-    /// Whether no read of the log, claim or resync is under way.
+    /// Whether no read of the log, claim or resync is under way or due.
     pub(super) fn is_idle(&self) -> bool {
-        self.catch_up.is_none() && self.claims.is_empty() && self.resync.is_none()
+        self.catch_up.is_none()
+            && self.claims.is_empty()
+            && self.resync.is_none()
+            && self.retry.is_none()
     }
 
     /// Ends the subscription (the room retires).

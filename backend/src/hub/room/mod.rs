@@ -24,7 +24,7 @@ pub mod nonces;
 pub mod pacing;
 pub mod recent;
 
-pub use cluster_link::CATCH_UP_BATCH;
+pub use cluster_link::{CATCH_UP_BATCH, LINK_RETRY_DELAY};
 pub(super) use handle::{Command, JoinCommand, PostCommand};
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
@@ -36,7 +36,7 @@ use crate::cluster::{Claim, Cluster, Draft, Posted, Resync, RoomEvent};
 use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use crate::websocket::OutgoingFrame;
-use cluster_link::{ClusterLink, LinkEvent};
+use cluster_link::{ClusterLink, LinkEvent, Retry};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
     ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
@@ -225,6 +225,7 @@ impl Room {
                         LinkEvent::Read(read) => self.on_caught_up(read),
                         LinkEvent::Claimed(join, claimed) => self.on_claimed(*join, claimed),
                         LinkEvent::Resynced(result, noted) => self.on_resynced(result, noted),
+                        LinkEvent::Retry(retry) => self.on_retry(retry),
                     },
                     () = sleep_until_due(self.pacer.due()), if self.pacer.due().is_some() => {
                         self.send_held();
@@ -487,6 +488,7 @@ impl Room {
                 name,
                 text,
                 nonce: nonce.clone(),
+                known: self.last_assigned,
             };
             let post = link.post(draft);
             self.pending_writes.push_back(Box::pin(async move {
@@ -689,22 +691,36 @@ impl Room {
                 .into();
                 self.members.fan_out(&encode(&error), Audience::Live);
             }
-            RoomEvent::BrokerBack => {
-                link.catch_up(&self.name);
-                let local = self
-                    .members
-                    .local()
-                    .map(|member| Claim {
-                        holder: member.client.id(),
-                        name: member.name.clone(),
-                    })
-                    .collect();
-                link.resync(&self.name, local);
-            }
+            RoomEvent::BrokerBack => self.on_retry(Retry {
+                catch_up: true,
+                resync: true,
+            }),
             RoomEvent::MembersJoined(_) | RoomEvent::MembersLeft(_) => {
                 link.note_presence(&event);
                 self.on_remote_presence(event);
             }
+        }
+    }
+
+    /// Reads missed messages, or registers the members again, or both
+    /// (cluster mode): the broker came back, or an attempt failed.
+    fn on_retry(&mut self, retry: Retry) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        if retry.catch_up {
+            link.catch_up(&self.name);
+        }
+        if retry.resync {
+            let local = self
+                .members
+                .local()
+                .map(|member| Claim {
+                    holder: member.client.id(),
+                    name: member.name.clone(),
+                })
+                .collect();
+            link.resync(&self.name, local);
         }
     }
 
@@ -729,10 +745,14 @@ impl Room {
     fn on_resynced(&mut self, result: Result<Resync, StoreError>, noted: Vec<RoomEvent>) {
         let resync = match result {
             Ok(resync) => resync,
-            // Tried again when the broker next comes back, or when the
-            // heartbeat finds the instance taken for dead.
             Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot register the room's members with the cluster again");
+                tracing::warn!(room = %self.name, error = %err, "cannot register the room's members with the cluster again; trying again");
+                if let Some(link) = &mut self.link {
+                    link.retry_later(Retry {
+                        catch_up: false,
+                        resync: true,
+                    });
+                }
                 return;
             }
         };
@@ -768,10 +788,12 @@ impl Room {
                     self.forward(message, None);
                 }
             }
-            // The next message from the bus or the broker's return tries
-            // again.
             Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot read missed messages");
+                tracing::warn!(room = %self.name, error = %err, "cannot read missed messages; trying again");
+                link.retry_later(Retry {
+                    catch_up: true,
+                    resync: false,
+                });
             }
         }
     }
