@@ -26,9 +26,14 @@ use std::sync::LazyLock;
 /// ARGV: room, name, name's uniqueness key, text, nonce ('' for none),
 /// now (ms), de-duplication window (ms), channel, most nonces to forget,
 /// the poster's newest known id.
-pub(super) static POST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+///
+/// Sent whole with `EVAL`, not by hash with `EVALSHA` as the others are:
+/// a broker that does not know a hash answers `NOSCRIPT`, and the post is
+/// sent again after loading it, behind posts sent later on the same
+/// connection. One connection's posts must reach the broker in the order
+/// they were sent, which `EVAL` keeps (the broker caches the compiled
+/// script by its hash either way).
+pub(super) const POST: &str = r"
 local nonce = ARGV[5]
 local field = false
 if nonce ~= '' then
@@ -67,9 +72,7 @@ redis.call('XADD', KEYS[2], id .. '-0', unpack(entry))
 redis.call('ZADD', KEYS[5], ts, ARGV[1])
 redis.call('PUBLISH', ARGV[8], cjson.encode({message = event}))
 return {1, id, ts, renumbered}
-",
-    )
-});
+";
 
 /// The rooms most recently posted to, newest first, each with its last
 /// id: `{room, last id, room, last id, …}`.

@@ -70,12 +70,16 @@ impl RedisStore {
         let mut connection = self.connection.clone();
         Box::pin(async move {
             let keys = RoomKeys::new(&draft.room);
-            let reply: Vec<u64> = scripts::POST
-                .key(&keys.meta)
-                .key(&keys.log)
-                .key(&keys.nonces)
-                .key(&keys.nonce_times)
-                .key(keys::ROOMS)
+            // Sent when this future is first polled: posts are polled in
+            // the order they were made (see `scripts::POST`).
+            let reply: Vec<u64> = redis::cmd("EVAL")
+                .arg(scripts::POST)
+                .arg(5)
+                .arg(&keys.meta)
+                .arg(&keys.log)
+                .arg(&keys.nonces)
+                .arg(&keys.nonce_times)
+                .arg(keys::ROOMS)
                 .arg(draft.room.as_str())
                 .arg(draft.name.as_str())
                 .arg(draft.name.uniqueness_key())
@@ -86,7 +90,7 @@ impl RedisStore {
                 .arg(&keys.channel)
                 .arg(NONCES_FORGOTTEN_PER_POST)
                 .arg(draft.known)
-                .invoke_async(&mut connection)
+                .query_async(&mut connection)
                 .await
                 .map_err(broker_error)?;
             match reply.as_slice() {

@@ -17,7 +17,7 @@ use super::client::{ClientHandle, ClientId};
 use super::TRACER;
 use crate::cluster::{InstanceId, RemoteMember};
 use crate::websocket::OutgoingFrame;
-use common::{DisplayName, RoomName, ServerFrame};
+use common::{DisplayName, MessageId, RoomName, ServerFrame};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,16 +26,36 @@ use std::sync::Arc;
 pub(super) struct Member {
     pub(super) client: ClientHandle,
     pub(super) name: DisplayName,
-    uniqueness_key: String,
+    /// A hash of the name's uniqueness key: most comparisons end with it,
+    /// and a hash costs 8 bytes per member where the key would cost a
+    /// string of its own (every idle connection is a member).
+    key_hash: u64,
+    /// The last message id of the member's history: every later message
+    /// reaches it by broadcast.
+    history_end: MessageId,
     /// `Some` while the member's history loads: the frames to send after
-    /// it, already counted against the member's outgoing queue.
-    backlog: Option<Vec<OutgoingFrame>>,
+    /// it, already counted against the member's outgoing queue. Boxed, so
+    /// that the many members who are not loading pay 8 bytes for it.
+    #[allow(clippy::box_collection)]
+    backlog: Option<Box<Vec<OutgoingFrame>>>,
 }
 
 impl Member {
     /// The member's name as compared for uniqueness.
-    pub(super) fn uniqueness_key(&self) -> &str {
-        &self.uniqueness_key
+    pub(super) fn uniqueness_key(&self) -> String {
+        self.name.uniqueness_key()
+    }
+
+    /// Whether a message reaches (or reached) the member by broadcast
+    /// rather than in its history: it then needs no other answer to a
+    /// `send` repeated with the message's nonce.
+    pub(super) fn receives_by_broadcast(&self, id: MessageId) -> bool {
+        id > self.history_end
+    }
+
+    /// Whether the member's name has uniqueness key `key` (with hash `hash`).
+    fn has_key(&self, key: &str, hash: u64) -> bool {
+        self.key_hash == hash && self.name.uniqueness_key() == key
     }
 
     /// Whether the member has its `joined` frame (its history is loaded).
@@ -138,7 +158,8 @@ impl Members {
     }
 
     fn holds_locally(&self, key: &str) -> bool {
-        self.list.iter().any(|member| member.uniqueness_key == key)
+        let hash = key_hash(key);
+        self.list.iter().any(|member| member.has_key(key, hash))
     }
 
     /// Lists members of another instance who joined. A name a local member
@@ -225,16 +246,23 @@ impl Members {
         std::mem::take(&mut self.departures)
     }
 
-    /// Adds a member whose history is still loading; the others are told
-    /// at the next [`Members::flush_presence`].
-    pub(super) fn add_loading(&mut self, client: ClientHandle, name: DisplayName) {
+    /// Adds a member whose history is still loading and ends at
+    /// `history_end`; the others are told at the next
+    /// [`Members::flush_presence`].
+    pub(super) fn add_loading(
+        &mut self,
+        client: ClientHandle,
+        name: DisplayName,
+        history_end: MessageId,
+    ) {
         tracing::debug!(target: TRACER, room = %self.room, client = client.id(), name = %name, "join");
-        let uniqueness_key = name.uniqueness_key();
+        let key_hash = key_hash(&name.uniqueness_key());
         self.list.push(Member {
             client,
             name,
-            uniqueness_key,
-            backlog: Some(Vec::new()),
+            key_hash,
+            history_end,
+            backlog: Some(Box::default()),
         });
         self.store_count();
         self.presence_changed = true;
@@ -255,7 +283,12 @@ impl Members {
         else {
             return; // It left while its history loaded.
         };
-        let mut backlog = member.backlog.take().unwrap_or_default().into_iter();
+        let mut backlog = member
+            .backlog
+            .take()
+            .map(|backlog| *backlog)
+            .unwrap_or_default()
+            .into_iter();
         let mut delivered = member.client.deliver(encode(joined));
         for frame in backlog.by_ref() {
             if !delivered {
@@ -402,6 +435,16 @@ impl Members {
     }
 }
 
+/// The hash of a name's uniqueness key that members keep. The default
+/// hasher's keys are fixed: the same key always has the same hash, and a
+/// collision costs only one more comparison of the keys themselves.
+fn key_hash(key: &str) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Serializes a frame once, to be shared by every recipient.
 pub(super) fn encode(frame: &ServerFrame) -> OutgoingFrame {
     OutgoingFrame::text(&frame.encode())
@@ -436,7 +479,7 @@ mod tests {
     fn remote_members_are_listed_after_local_ones_and_take_their_names() {
         let (mut members, count) = cluster_room();
         let peer = "127.0.0.1:1".parse().expect("address");
-        members.add_loading(ClientHandle::new(1, peer, 1 << 20), name("Ann"));
+        members.add_loading(ClientHandle::new(1, peer, 1 << 20), name("Ann"), 0);
         members.remote_joined(2, vec![name("Bob"), name("ANN"), name("Cid")]);
         // "ANN" is Ann's name: the broker gave it to one of them, and the
         // room learns which when it registers its members again.
@@ -477,7 +520,7 @@ mod tests {
     fn local_members_who_leave_are_kept_as_departures_in_cluster_mode_only() {
         let peer = "127.0.0.1:1".parse().expect("address");
         let (mut members, _) = cluster_room();
-        members.add_loading(ClientHandle::new(7, peer, 1 << 20), name("Ann"));
+        members.add_loading(ClientHandle::new(7, peer, 1 << 20), name("Ann"), 0);
         members.remove(&[7]);
         let departures = members.take_departures();
         assert_eq!(departures.len(), 1);
@@ -489,7 +532,7 @@ mod tests {
 
         let room = RoomName::parse("lobby").expect("valid");
         let mut single = Members::new(room, Arc::new(AtomicUsize::new(0)), false);
-        single.add_loading(ClientHandle::new(8, peer, 1 << 20), name("Bob"));
+        single.add_loading(ClientHandle::new(8, peer, 1 << 20), name("Bob"), 0);
         single.remove(&[8]);
         assert!(single.take_departures().is_empty());
     }

@@ -415,7 +415,7 @@ impl Room {
             // first (in a small room), so its member list includes itself
             // and no presence frame about itself follows.
             let id = client.id();
-            self.members.add_loading(client, name);
+            self.members.add_loading(client, name, self.last_broadcast);
             if presence_delay(self.members.len()).is_zero() {
                 self.members.flush_presence();
             }
@@ -431,7 +431,7 @@ impl Room {
         let id = client.id();
         self.pending_history
             .push(Box::pin(async move { (id, history.await) }));
-        self.members.add_loading(client, name);
+        self.members.add_loading(client, name, self.last_broadcast);
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
@@ -479,7 +479,7 @@ impl Room {
         let name = member.name.clone();
         let nonce_key = nonce
             .as_ref()
-            .map(|nonce| (member.uniqueness_key().to_owned(), nonce.clone()));
+            .map(|nonce| (member.uniqueness_key(), nonce.clone()));
         let started = Instant::now();
         if let Some(link) = &self.link {
             // The broker assigns the id and remembers the nonce.
@@ -551,6 +551,13 @@ impl Room {
         match seen {
             // The original's broadcast will reach this member too.
             Seen::Pending { repeated_by } => repeated_by.push(client),
+            // Stored but not yet broadcast (held by pacing), or broadcast
+            // after the member joined: the broadcast reaches it.
+            Seen::Stored(id)
+                if self
+                    .members
+                    .get(client)
+                    .is_none_or(|member| member.receives_by_broadcast(*id)) => {}
             // Answer with the original, read back from the store.
             Seen::Stored(id) => {
                 let query = HistoryQuery {
@@ -654,9 +661,13 @@ impl Room {
             Posted::Repeat(id) => {
                 self.metrics.duplicate_send();
                 tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
-                // Once the original has come, the author must be answered
-                // with it; until then, its broadcast answers.
-                if id <= self.last_assigned {
+                // The original's broadcast answers a member who joined
+                // before it; one who joined after it is answered with it.
+                let by_broadcast = self
+                    .members
+                    .get(author)
+                    .is_none_or(|member| member.receives_by_broadcast(id));
+                if !by_broadcast {
                     let query = HistoryQuery {
                         after: Some(id.saturating_sub(1)),
                         before: Some(id + 1),
