@@ -11,10 +11,7 @@ use support::{get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PER
 
 /// Two servers on the same broker.
 async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
-    let url = broker.url();
-    let a = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
-    let b = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
-    (a, b)
+    (broker.instance(&[]).await, broker.instance(&[]).await)
 }
 
 /// Asserts that no chat message reaches `client` for a while (presence

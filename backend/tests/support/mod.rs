@@ -243,16 +243,26 @@ impl Client {
     /// The next frame within `wait`; `None` on timeout, close or any
     /// connection failure.
     pub async fn try_recv_quietly(&mut self, wait: Duration) -> Option<ServerFrame> {
+        match self.receive_within(wait).await {
+            Received::Frame(frame) => Some(frame),
+            Received::Nothing | Received::Closed => None,
+        }
+    }
+
+    /// The next frame within `wait`, nothing, or the end of the connection
+    /// (a server that died, or closed it).
+    pub async fn receive_within(&mut self, wait: Duration) -> Received {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
                     self.track(&frame);
-                    return Some(frame);
+                    return Received::Frame(frame);
                 }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                _ => return None,
+                Err(_) => return Received::Nothing,
+                Ok(_) => return Received::Closed,
             }
         }
     }
@@ -411,6 +421,40 @@ impl Client {
             }
         }
     }
+}
+
+/// Reads the answers to `count` sends of `client`: the texts of the
+/// messages stored, and the nonces of the sends refused as over the rate
+/// limit (each refusal must say so), in the order they came.
+pub async fn stored_and_rate_limited(
+    client: &mut Client,
+    count: usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut stored = Vec::new();
+    let mut refused = Vec::new();
+    while stored.len() + refused.len() < count {
+        match client.recv().await {
+            ServerFrame::Message(message) => stored.push(message.text.to_string()),
+            ServerFrame::Error(error) => {
+                assert_eq!(error.code, common::ErrorCode::RateLimited);
+                assert!(error.message.contains("too fast"), "{}", error.message);
+                refused.push(error.nonce.expect("the refused send's nonce").to_string());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (stored, refused)
+}
+
+/// What [`Client::receive_within`] brought.
+#[derive(Debug)]
+pub enum Received {
+    /// A frame from the server.
+    Frame(ServerFrame),
+    /// Nothing within the wait; the connection is open.
+    Nothing,
+    /// The connection ended: a close frame, its end, or a failure.
+    Closed,
 }
 
 /// Ann and Bob (both joined to `room`) each post `each` messages ("ann 0",
