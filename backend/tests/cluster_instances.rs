@@ -378,8 +378,7 @@ fn oversize_send_frame() -> String {
 async fn an_oversize_message_closes_that_connection_with_1009_in_cluster_mode() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (a, b) = (broker.instance(&[]).await, broker.instance(&[]).await);
     let mut ann = a.connect().await;
     ann.join(ROOM, "Ann").await;
     let mut bob = b.connect().await;
@@ -478,8 +477,7 @@ async fn wait_until_stored(server: &TestServer, count: usize) -> Vec<ChatMessage
 async fn a_resend_answered_after_the_original_reached_the_member_comes_once() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (a, b) = (broker.instance(&[]).await, broker.instance(&[]).await);
     let mut bob = b.connect().await;
     bob.join(ROOM, "Bob").await;
     let mut ann = ResendingWriter::new(ROOM, "Ann", 1);

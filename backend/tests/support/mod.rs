@@ -57,9 +57,29 @@ pub const UNLIMITED_RATE: [&str; 4] = [
     "1000000",
 ];
 
-/// The chat server, running in this process on 127.0.0.1 and a free port.
-pub struct TestServer {
+/// Where a server listens, and the URLs and clients that go there.
+pub struct Endpoint {
     pub addr: SocketAddr,
+}
+
+impl Endpoint {
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(&self.ws_url()).await
+    }
+}
+
+/// The chat server, running in this process on 127.0.0.1 and a free port
+/// (its [`Endpoint`]).
+pub struct TestServer {
+    endpoint: Endpoint,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), chat_server::server::ServerError>>,
 }
@@ -110,7 +130,7 @@ impl TestServer {
         };
         let task = tokio::spawn(chat_server::run(listener, config, shutdown));
         Self {
-            addr,
+            endpoint: Endpoint { addr },
             stop: Some(stop),
             task,
         }
@@ -128,18 +148,6 @@ impl TestServer {
         result.expect("the server stops cleanly");
     }
 
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub async fn connect(&self) -> Client {
-        Client::connect(&self.ws_url()).await
-    }
-
     /// Ann and Bob, each on a connection of their own, in `lobby`; Ann has
     /// seen Bob arrive, so neither has a frame waiting.
     pub async fn ann_and_bob_in_lobby(&self) -> (Client, Client) {
@@ -149,6 +157,14 @@ impl TestServer {
         bob.join("lobby", "Bob").await;
         assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
         (ann, bob)
+    }
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 

@@ -3,12 +3,11 @@
 //! SIGKILL (and killed when dropped).
 
 use super::broker::Broker;
-use super::Client;
+use super::Endpoint;
 use common::api::MessagePage;
 use common::ChatMessage;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,11 +33,11 @@ pub fn chat_server() -> Command {
     command
 }
 
-/// A running server process, the address it listens on, and what it has
-/// logged so far.
+/// A running server process, where it listens (its [`Endpoint`]), and
+/// what it has logged so far.
 pub struct ServerProcess {
     child: Child,
-    pub addr: SocketAddr,
+    endpoint: Endpoint,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -106,7 +105,9 @@ impl ServerProcess {
             .expect("the server says where it listens");
         Self {
             child,
-            addr: addr.parse().expect("a socket address"),
+            endpoint: Endpoint {
+                addr: addr.parse().expect("a socket address"),
+            },
             log,
         }
     }
@@ -146,18 +147,6 @@ impl ServerProcess {
         self.child.wait().expect("reap");
     }
 
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub async fn connect(&self) -> Client {
-        Client::connect(&self.ws_url()).await
-    }
-
     /// Every message of `room`, read page by page from the HTTP API.
     pub async fn all_messages(&self, room: &str) -> BTreeMap<u64, ChatMessage> {
         let mut stored = BTreeMap::new();
@@ -174,6 +163,14 @@ impl ServerProcess {
                 return stored;
             }
         }
+    }
+}
+
+impl std::ops::Deref for ServerProcess {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
