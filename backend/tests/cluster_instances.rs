@@ -34,6 +34,7 @@ use support::{
     get_json, ids, metrics, stored_and_rate_limited, Client, Received, TempDb, TestServer,
     FRAME_TIMEOUT, QUIET_PERIOD,
 };
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The room of every test here.
@@ -77,9 +78,9 @@ struct Member {
     /// Every message it received, in order: live, or in the history of a
     /// join.
     received: Vec<ChatMessage>,
-    /// How many of its messages it had sent when its connection died, if
-    /// it did.
-    sent_when_cut: Option<usize>,
+    /// How many of its messages it had sent, and how many of those it had
+    /// seen confirmed, when its connection died (if it did).
+    cut: Option<(usize, usize)>,
 }
 
 #[tokio::test]
@@ -105,13 +106,16 @@ async fn members_of_an_instance_killed_with_sigkill_resume_elsewhere_with_no_gap
         let mut writer = ResendingWriter::new(ROOM, name, PER_MEMBER);
         let (client, history) = writer.reconnect(&home.ws_url()).await;
         assert!(history.is_empty(), "a new room");
-        joined.push((writer, client, fallback.ws_url()));
+        joined.push((writer, client, fallback.ws_url(), std::ptr::eq(home, &a)));
     }
     let deliveries = Arc::new(AtomicUsize::new(0));
+    let sent_on_a = Arc::new(Notify::new());
     let members: Vec<_> = joined
         .into_iter()
-        .map(|(writer, client, fallback)| {
-            tokio::spawn(take_part(writer, client, fallback, Arc::clone(&deliveries)))
+        .map(|(writer, client, fallback, on_a)| {
+            let deliveries = Arc::clone(&deliveries);
+            let sent = on_a.then(|| Arc::clone(&sent_on_a));
+            tokio::spawn(take_part(writer, client, fallback, deliveries, sent))
         })
         .collect();
 
@@ -123,12 +127,26 @@ async fn members_of_an_instance_killed_with_sigkill_resume_elsewhere_with_no_gap
         );
         tokio::time::sleep(PROGRESS_POLL).await;
     }
+    // Right after a member of A wrote a batch: posts in flight, some stored
+    // and not yet confirmed, some not even read.
+    tokio::time::timeout(STREAM_TIMEOUT, sent_on_a.notified())
+        .await
+        .expect("A's members still post");
     a.kill_9();
     let delivered_at_kill = deliveries.load(Ordering::Relaxed);
     let mut ended = Vec::new();
     for member in members {
         ended.push(member.await.expect("a member does not panic"));
     }
+    eprintln!(
+        "A killed after {delivered_at_kill} of {} deliveries; (sent, confirmed) when cut: \
+         Ann {:?}, Bob {:?}; sends repeated: Ann {}, Bob {}",
+        TOTAL * MEMBERS,
+        ended[0].cut,
+        ended[1].cut,
+        ended[0].writer.resent,
+        ended[1].writer.resent,
+    );
 
     // The broker's log: every post stored once, ids without gap.
     let log: Vec<ChatMessage> = b.all_messages(ROOM).await.into_values().collect();
@@ -159,23 +177,23 @@ async fn members_of_an_instance_killed_with_sigkill_resume_elsewhere_with_no_gap
     for member in &ended[..2] {
         let name = &member.writer.name;
         assert_eq!(member.writer.connections, 2, "{name} reconnected once");
-        let sent = member
-            .sent_when_cut
+        let (sent, _) = member
+            .cut
             .unwrap_or_else(|| panic!("{name} lost its connection"));
         assert!(sent < PER_MEMBER, "{name} was cut off before it sent all");
     }
+    let in_flight: usize = ended[..2]
+        .iter()
+        .filter_map(|member| member.cut)
+        .map(|(sent, confirmed)| sent - confirmed)
+        .sum();
+    assert!(
+        in_flight > 0,
+        "the kill caught posts of A's members in flight"
+    );
     for member in &ended[2..] {
         assert_eq!(member.writer.connections, 1, "{}", member.writer.name);
     }
-    eprintln!(
-        "A killed after {delivered_at_kill} of {} deliveries; sent when cut: Ann {:?}, Bob {:?}; \
-         sends repeated: Ann {}, Bob {}",
-        TOTAL * MEMBERS,
-        ended[0].sent_when_cut,
-        ended[1].sent_when_cut,
-        ended[0].writer.resent,
-        ended[1].writer.resent,
-    );
     // And nothing came twice. (Checked last: it fails now and then, see
     // `a_resend_answered_after_the_original_reached_the_member_comes_once`.)
     for member in &ended {
@@ -203,19 +221,24 @@ fn first_copies(received: &[ChatMessage]) -> (Vec<ChatMessage>, Vec<ChatMessage>
 /// again at `fallback` (with `since`) and resends what was not confirmed.
 /// Ends once it has seen every message of the room (or after
 /// [`STREAM_TIMEOUT`], leaving the checks to say what is missing), then
-/// listens a little longer for anything that would come twice.
+/// listens a little longer for anything that would come twice. `sent` is
+/// told of each batch written.
 async fn take_part(
     mut writer: ResendingWriter,
     mut client: Client,
     fallback: String,
     deliveries: Arc<AtomicUsize>,
+    sent: Option<Arc<Notify>>,
 ) -> Member {
     let mut received: Vec<ChatMessage> = Vec::new();
-    let mut sent_when_cut = None;
+    let mut cut = None;
     let deadline = Instant::now() + STREAM_TIMEOUT;
     while !(writer.done() && first_copies(&received).0.len() >= TOTAL) && Instant::now() < deadline
     {
         writer.send_new(&mut client, BATCH).await;
+        if let Some(sent) = &sent {
+            sent.notify_waiters();
+        }
         let round_end = Instant::now() + ROUND;
         loop {
             let left = round_end.saturating_duration_since(Instant::now());
@@ -229,7 +252,7 @@ async fn take_part(
                 Received::Frame(_) => {}
                 Received::Nothing => break,
                 Received::Closed => {
-                    sent_when_cut = Some(writer.next_new);
+                    cut = Some((writer.next_new, writer.confirmed.len()));
                     let (rejoined, missed) = writer.reconnect(&fallback).await;
                     deliveries.fetch_add(missed.len(), Ordering::Relaxed);
                     received.extend(missed);
@@ -248,7 +271,7 @@ async fn take_part(
     Member {
         writer,
         received,
-        sent_when_cut,
+        cut,
     }
 }
 
