@@ -8,7 +8,7 @@ mod support;
 use chat_server::limits::FLOOD_STRIKES;
 use common::ErrorCode;
 use std::time::{Duration, Instant};
-use support::{metrics, Client, TempDb, TestServer};
+use support::{metrics, stored_and_rate_limited, Client, TempDb, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -54,19 +54,7 @@ async fn sends_past_the_rate_limit_are_refused_and_not_stored() {
         ann.say("lobby", &format!("burst {i}"), Some(&format!("n{i}")))
             .await;
     }
-    let mut stored = Vec::new();
-    let mut refused = Vec::new();
-    while stored.len() + refused.len() < 5 {
-        match ann.recv().await {
-            common::ServerFrame::Message(message) => stored.push(message.text.to_string()),
-            common::ServerFrame::Error(error) => {
-                assert_eq!(error.code, ErrorCode::RateLimited);
-                assert!(error.message.contains("too fast"), "{}", error.message);
-                refused.push(error.nonce.expect("the refused send's nonce").to_string());
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (stored, refused) = stored_and_rate_limited(&mut ann, 5).await;
     assert_eq!(stored, ["burst 0", "burst 1", "burst 2"]);
     assert_eq!(refused, ["n3", "n4"]);
 

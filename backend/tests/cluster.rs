@@ -13,10 +13,7 @@ use support::{get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PER
 
 /// Two servers on the same broker.
 async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
-    let url = broker.url();
-    let a = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
-    let b = TestServer::start_with(std::path::Path::new("unused"), &["--cluster", &url]).await;
-    (a, b)
+    (broker.instance(&[]).await, broker.instance(&[]).await)
 }
 
 /// Asserts that no chat message reaches `client` for a while (presence
@@ -349,7 +346,7 @@ async fn an_instance_that_shuts_down_takes_its_members_with_it() {
 
     b.stop().await;
     await_members(&mut ann, "lobby", &["Ann"]).await;
-    assert_eq!(broker.command(&["HLEN", "chat:{lobby}:members"]), "1");
+    assert_eq!(broker.command("HLEN chat:{lobby}:members"), ":1");
     // Bob, reconnecting to the instance that is left, gets his name back.
     let mut bob = a.connect().await;
     let joined = bob.join("lobby", "Bob").await;
@@ -378,7 +375,7 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     let empty = TempDb::new();
     let broker = Broker::start_on(empty.dir(), port);
     let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
-    while broker.command(&["HLEN", "chat:{lobby}:members"]) != "2" {
+    while broker.command("HLEN chat:{lobby}:members") != ":2" {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the instances register their members again"

@@ -3,36 +3,16 @@
 
 mod support;
 
-use common::api::MessagePage;
 use common::ChatMessage;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
+use support::process::{chat_server, ServerProcess, START_TIMEOUT};
 use support::resend::{self, ResendingWriter, Rng};
 use support::{Client, TempDb};
 use tokio_tungstenite::tungstenite::Message;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_chat-server");
-
-/// Longest the binary may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-fn chat_server() -> Command {
-    let mut command = Command::new(BINARY);
-    // Only what a test sets: no CHAT_* leaking in from the environment.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHAT_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("RUST_LOG", "info");
-    command
-}
 
 /// Runs the binary to completion with `args`.
 fn run_to_end(args: &[&str]) -> Output {
@@ -41,114 +21,6 @@ fn run_to_end(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run chat-server")
-}
-
-/// A running server process, the address it listens on, and what it has
-/// logged so far.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl ServerProcess {
-    /// Starts the binary on port 0 and reads the address it chose from its log.
-    fn start(db: &Path) -> Self {
-        Self::start_with(db, &[])
-    }
-
-    /// Starts the binary with extra flags (and no rate limit: these tests
-    /// post as fast as they can).
-    fn start_with(db: &Path, flags: &[&str]) -> Self {
-        Self::start_with_env(db, flags, &[])
-    }
-
-    /// Starts the binary with extra flags and environment variables.
-    fn start_with_env(db: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = chat_server()
-            .envs(env.iter().copied())
-            .args(["--addr", "127.0.0.1:0", "--db", db.to_str().expect("UTF-8")])
-            .args(support::UNLIMITED_RATE)
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn chat-server");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (found, address) = std::sync::mpsc::channel();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&log);
-        // Keep draining stderr for the life of the process, so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut found = Some(found);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':'))
-                        .collect();
-                    if let Some(found) = found.take() {
-                        let _ = found.send(addr);
-                    }
-                }
-                kept.lock().expect("log lock").push(line);
-            }
-        });
-        let addr = address
-            .recv_timeout(START_TIMEOUT)
-            .expect("the server says where it listens");
-        Self {
-            child,
-            addr: addr.parse().expect("a socket address"),
-            log,
-        }
-    }
-
-    /// Sends SIGTERM and waits for the process to exit; returns its exit
-    /// status and how long it took.
-    fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
-        let pid = self.child.id().to_string();
-        let started = Instant::now();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "SIGTERM delivered");
-        let deadline = started + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, started.elapsed());
-            }
-            assert!(Instant::now() < deadline, "the server exits after SIGTERM");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// The log lines written so far.
-    fn log_lines(&self) -> Vec<String> {
-        self.log.lock().expect("log lock").clone()
-    }
-
-    fn kill_9(mut self) {
-        self.kill_9_in_place();
-    }
-
-    fn kill_9_in_place(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-
-    async fn connect(&self) -> Client {
-        Client::connect(&format!("ws://{}/ws", self.addr)).await
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]
@@ -187,7 +59,7 @@ async fn messages_that_clients_saw_survive_kill_9() {
     );
 
     let server = ServerProcess::start(&db.path());
-    let stored = all_messages(&server).await;
+    let stored = server.all_messages("lobby").await;
     for message in &seen {
         assert_eq!(
             stored.get(&message.id),
@@ -439,7 +311,7 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
     let mut check = server.connect().await;
     let joined = check.join_since("lobby", "Check", Some(0)).await;
     assert!(!joined.has_older || confirmed.len() > common::api::SINCE_HISTORY_LIMIT);
-    let stored: BTreeMap<u64, ChatMessage> = all_messages(&server).await;
+    let stored: BTreeMap<u64, ChatMessage> = server.all_messages("lobby").await;
     for message in &confirmed {
         assert_eq!(
             stored.get(&message.id),
@@ -473,27 +345,6 @@ async fn send_numbered(writer: &mut Client, count: usize) {
             format!(r#"{{"type":"send","room":"lobby","text":"message {i}","nonce":"n{i}"}}"#);
         if writer.try_send_text(&frame).await.is_err() {
             break; // The server is gone.
-        }
-    }
-}
-
-/// Every message of `lobby`, read page by page from the HTTP API.
-async fn all_messages(server: &ServerProcess) -> BTreeMap<u64, ChatMessage> {
-    let mut stored = BTreeMap::new();
-    let mut before = None;
-    loop {
-        let query = before
-            .map(|id: u64| format!("&before={id}"))
-            .unwrap_or_default();
-        let url = format!(
-            "http://{}/api/rooms/lobby/messages?limit=200{query}",
-            server.addr
-        );
-        let page: MessagePage = support::get_json(url).await;
-        before = page.messages.first().map(|m| m.id);
-        stored.extend(page.messages.into_iter().map(|m| (m.id, m)));
-        if !page.has_older {
-            return stored;
         }
     }
 }

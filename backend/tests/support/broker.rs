@@ -3,6 +3,7 @@
 //! when dropped. It keeps its data in an append-only file in the test's
 //! directory, so a broker started again there has everything back.
 
+use super::TestServer;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,9 @@ use std::time::{Duration, Instant};
 
 /// Longest the broker may take to answer its first PING.
 const BROKER_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest the broker may take to answer a command of a test.
+const BROKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running `redis-server`.
 pub struct Broker {
@@ -48,6 +52,14 @@ impl Broker {
         broker
     }
 
+    /// An instance of the cluster on this broker, in this process, with
+    /// extra flags.
+    pub async fn instance(&self, flags: &[&str]) -> TestServer {
+        let url = self.url();
+        let flags = [&["--cluster", url.as_str()], flags].concat();
+        TestServer::start_with(Path::new("unused"), &flags).await
+    }
+
     /// The URL for `--cluster`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
@@ -57,16 +69,33 @@ impl Broker {
         self.port
     }
 
-    /// Runs one command with `redis-cli` (installed with `redis-server`) and
-    /// returns its raw output, to look at what the servers keep there.
-    pub fn command(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli is installed with redis-server");
-        assert!(output.status.success(), "redis-cli {args:?} failed");
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    /// Drops every subscription (each instance's bus) and refuses new ones
+    /// until [`Broker::allow_subscriptions`]: the instances still post and
+    /// read, but hear of no publication, as if their bus were cut off.
+    pub fn cut_subscriptions(&self) {
+        assert_eq!(self.command("ACL SETUSER default -subscribe"), "+OK");
+        assert!(self.command("CLIENT KILL TYPE pubsub").starts_with(':'));
+    }
+
+    /// Lets the instances subscribe again (they retry by themselves).
+    pub fn allow_subscriptions(&self) {
+        assert_eq!(self.command("ACL SETUSER default +subscribe"), "+OK");
+    }
+
+    /// Runs an inline command (`HLEN chat:{lobby}:members`); returns the
+    /// first line of the answer as the broker wrote it (`:2`).
+    pub fn command(&self, command: &str) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(BROKER_ANSWER_TIMEOUT))
+            .expect("a read timeout");
+        write!(stream, "{command}\r\n").expect("send a command");
+        let mut answer = String::new();
+        BufReader::new(stream)
+            .read_line(&mut answer)
+            .expect("an answer");
+        answer.trim_end().to_owned()
     }
 
     /// Kills the broker at once (SIGKILL), as a crash would.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
 pub mod broker;
+pub mod process;
 pub mod resend;
 
 use chat_server::Config;
@@ -56,9 +57,29 @@ pub const UNLIMITED_RATE: [&str; 4] = [
     "1000000",
 ];
 
-/// The chat server, running in this process on 127.0.0.1 and a free port.
-pub struct TestServer {
+/// Where a server listens, and the URLs and clients that go there.
+pub struct Endpoint {
     pub addr: SocketAddr,
+}
+
+impl Endpoint {
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(&self.ws_url()).await
+    }
+}
+
+/// The chat server, running in this process on 127.0.0.1 and a free port
+/// (its [`Endpoint`]).
+pub struct TestServer {
+    endpoint: Endpoint,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), chat_server::server::ServerError>>,
 }
@@ -109,7 +130,7 @@ impl TestServer {
         };
         let task = tokio::spawn(chat_server::run(listener, config, shutdown));
         Self {
-            addr,
+            endpoint: Endpoint { addr },
             stop: Some(stop),
             task,
         }
@@ -127,18 +148,6 @@ impl TestServer {
         result.expect("the server stops cleanly");
     }
 
-    pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub async fn connect(&self) -> Client {
-        Client::connect(&self.ws_url()).await
-    }
-
     /// Ann and Bob, each on a connection of their own, in `lobby`; Ann has
     /// seen Bob arrive, so neither has a frame waiting.
     pub async fn ann_and_bob_in_lobby(&self) -> (Client, Client) {
@@ -148,6 +157,14 @@ impl TestServer {
         bob.join("lobby", "Bob").await;
         assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
         (ann, bob)
+    }
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
@@ -242,16 +259,26 @@ impl Client {
     /// The next frame within `wait`; `None` on timeout, close or any
     /// connection failure.
     pub async fn try_recv_quietly(&mut self, wait: Duration) -> Option<ServerFrame> {
+        match self.receive_within(wait).await {
+            Received::Frame(frame) => Some(frame),
+            Received::Nothing | Received::Closed => None,
+        }
+    }
+
+    /// The next frame within `wait`, nothing, or the end of the connection
+    /// (a server that died, or closed it).
+    pub async fn receive_within(&mut self, wait: Duration) -> Received {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let frame = ServerFrame::decode(&text).expect("the server sends valid frames");
                     self.track(&frame);
-                    return Some(frame);
+                    return Received::Frame(frame);
                 }
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                _ => return None,
+                Err(_) => return Received::Nothing,
+                Ok(_) => return Received::Closed,
             }
         }
     }
@@ -410,6 +437,40 @@ impl Client {
             }
         }
     }
+}
+
+/// Reads the answers to `count` sends of `client`: the texts of the
+/// messages stored, and the nonces of the sends refused as over the rate
+/// limit (each refusal must say so), in the order they came.
+pub async fn stored_and_rate_limited(
+    client: &mut Client,
+    count: usize,
+) -> (Vec<String>, Vec<String>) {
+    let mut stored = Vec::new();
+    let mut refused = Vec::new();
+    while stored.len() + refused.len() < count {
+        match client.recv().await {
+            ServerFrame::Message(message) => stored.push(message.text.to_string()),
+            ServerFrame::Error(error) => {
+                assert_eq!(error.code, common::ErrorCode::RateLimited);
+                assert!(error.message.contains("too fast"), "{}", error.message);
+                refused.push(error.nonce.expect("the refused send's nonce").to_string());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (stored, refused)
+}
+
+/// What [`Client::receive_within`] brought.
+#[derive(Debug)]
+pub enum Received {
+    /// A frame from the server.
+    Frame(ServerFrame),
+    /// Nothing within the wait; the connection is open.
+    Nothing,
+    /// The connection ended: a close frame, its end, or a failure.
+    Closed,
 }
 
 /// Ann and Bob (both joined to `room`) each post `each` messages ("ann 0",

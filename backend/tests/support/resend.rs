@@ -10,9 +10,24 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// Longest a reconnect keeps retrying a join refused with `name_taken`
-/// (the server has not yet noticed that the old connection is gone) or a
-/// connection refused (the server is restarting).
+/// (the server, or in cluster mode the instances still alive, have not yet
+/// noticed that the old connection is gone) or a connection refused (the
+/// server is restarting).
 pub const RECONNECT_PATIENCE: Duration = Duration::from_secs(20);
+
+/// Pause before the first new join after `name_taken`; it doubles with
+/// each refusal up to [`NAME_TAKEN_MAX_RETRY`]. A single server notices a
+/// closed connection within moments; in cluster mode the name of a member
+/// of an instance that died stays taken until the others notice (seconds).
+pub const NAME_TAKEN_FIRST_RETRY: Duration = Duration::from_millis(10);
+
+/// Longest pause between joins refused with `name_taken` (the browser
+/// client waits 3 s). Each attempt is on a new connection, so that the join
+/// rate limit of one connection does not count them.
+pub const NAME_TAKEN_MAX_RETRY: Duration = Duration::from_millis(300);
+
+/// Pause before connecting again after a connection was refused.
+const CONNECT_RETRY: Duration = Duration::from_millis(20);
 
 /// A small deterministic random number generator (xorshift64*), so that a
 /// failing run can be replayed from the seed it prints.
@@ -93,13 +108,14 @@ impl ResendingWriter {
     /// client and the history of its `joined` frame (already processed).
     pub async fn reconnect(&mut self, url: &str) -> (Client, Vec<common::ChatMessage>) {
         let started = Instant::now();
+        let mut name_taken_retry = NAME_TAKEN_FIRST_RETRY;
         loop {
             assert!(
                 started.elapsed() < RECONNECT_PATIENCE,
                 "could not rejoin within {RECONNECT_PATIENCE:?}"
             );
             let Ok(mut client) = Client::try_connect_quietly(url).await else {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(CONNECT_RETRY).await;
                 continue;
             };
             let since = match self.last_seen {
@@ -120,7 +136,8 @@ impl ResendingWriter {
                     return (client, history);
                 }
                 ServerFrame::Error(error) if error.code == ErrorCode::NameTaken => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    tokio::time::sleep(name_taken_retry).await;
+                    name_taken_retry = (name_taken_retry * 2).min(NAME_TAKEN_MAX_RETRY);
                 }
                 other => panic!("unexpected answer to a join: {other:?}"),
             }
@@ -146,14 +163,46 @@ impl ResendingWriter {
     /// Sends every unconfirmed message sent before (the same nonce), then
     /// up to `new` never sent, in order. Returns how many frames it sent.
     pub async fn send_some(&mut self, client: &mut Client, new: usize) -> usize {
+        let unconfirmed = self.unconfirmed();
+        let fresh = self.take_new(new);
+        self.send_all(client, unconfirmed.into_iter().chain(fresh))
+            .await
+    }
+
+    /// Sends every unconfirmed message sent before, with its nonce: what a
+    /// client does once it has joined again. Returns how many frames it sent.
+    pub async fn resend_unconfirmed(&mut self, client: &mut Client) -> usize {
+        let unconfirmed = self.unconfirmed();
+        self.send_all(client, unconfirmed.into_iter()).await
+    }
+
+    /// Sends up to `new` messages never sent, in order. Returns how many
+    /// frames it sent.
+    pub async fn send_new(&mut self, client: &mut Client, new: usize) -> usize {
+        let fresh = self.take_new(new);
+        self.send_all(client, fresh).await
+    }
+
+    /// The messages sent before and not confirmed yet, counted as resent.
+    fn unconfirmed(&mut self) -> Vec<usize> {
         let unconfirmed: Vec<usize> = (0..self.next_new)
             .filter(|n| !self.confirmed.contains(n))
             .collect();
         self.resent += unconfirmed.len();
+        unconfirmed
+    }
+
+    /// The next `new` messages never sent, counted as sent from now on.
+    fn take_new(&mut self, new: usize) -> std::ops::Range<usize> {
         let fresh = self.next_new..(self.next_new + new).min(self.total);
         self.next_new = fresh.end;
+        fresh
+    }
+
+    /// Sends `numbers` until the connection fails; returns how many it sent.
+    async fn send_all(&self, client: &mut Client, numbers: impl Iterator<Item = usize>) -> usize {
         let mut sent = 0;
-        for n in unconfirmed.into_iter().chain(fresh) {
+        for n in numbers {
             let frame = format!(
                 r#"{{"type":"send","room":"{}","text":"{}","nonce":"{}"}}"#,
                 self.room,
