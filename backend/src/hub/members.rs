@@ -150,11 +150,23 @@ impl Members {
         self.list.iter()
     }
 
-    /// Whether a member here or on another instance already goes by
-    /// `name`, ignoring case.
+    /// Whether a local member already goes by `name`, ignoring case.
+    ///
+    /// Members of other instances are not asked: what this room last heard
+    /// of them may be behind, and the broker's claim decides (see
+    /// [`Members::forget_remote`]).
     pub(super) fn name_taken(&self, name: &DisplayName) -> bool {
-        let key = name.uniqueness_key();
-        self.holds_locally(&key) || self.remote.contains_key(&key)
+        self.holds_locally(&name.uniqueness_key())
+    }
+
+    /// Forgets a member of another instance who went by `name`: the broker
+    /// gave the name to a local member, so that member has left, whatever
+    /// this room heard so far.
+    pub(super) fn forget_remote(&mut self, name: &DisplayName) {
+        if self.remote.remove(&name.uniqueness_key()).is_some() {
+            self.presence_changed = true;
+            self.store_count();
+        }
     }
 
     fn holds_locally(&self, key: &str) -> bool {
@@ -484,15 +496,17 @@ mod tests {
         // "ANN" is Ann's name: the broker gave it to one of them, and the
         // room learns which when it registers its members again.
         assert_eq!(listed(&members), ["Ann", "Bob", "Cid"]);
-        assert!(members.name_taken(&name("bob")));
+        assert!(members.name_taken(&name("ann")));
         assert_eq!(count.load(Ordering::Relaxed), 3);
 
         // A leave from an instance that no longer holds the name is stale.
         members.remote_left(3, &[name("Bob")]);
         members.remote_left(2, &[name("Cid")]);
         assert_eq!(listed(&members), ["Ann", "Bob"]);
-        assert!(!members.name_taken(&name("Cid")));
         assert_eq!(count.load(Ordering::Relaxed), 2);
+        // The broker gave Bob's name to someone here: he is gone.
+        members.forget_remote(&name("BOB"));
+        assert_eq!(listed(&members), ["Ann"]);
     }
 
     #[test]

@@ -371,7 +371,10 @@ impl Room {
     /// The claim of a joiner's name ended (cluster mode).
     fn on_claimed(&mut self, join: JoinCommand, claimed: Result<bool, StoreError>) {
         match claimed {
-            Ok(true) => self.admit(join),
+            Ok(true) => {
+                self.members.forget_remote(&join.name);
+                self.admit(join);
+            }
             Ok(false) => {
                 let _ = join.accepted.send(Err(self.name_taken(&join.name)));
             }
