@@ -7,6 +7,9 @@
 //!   every member of the room ends with the same messages, ids without gap
 //!   or duplicate, nothing lost, each post stored once. Three instances,
 //!   so the survivors share one order too.
+//! - The members of an instance killed with SIGKILL disappear from the
+//!   other instances' member lists within the documented time, and their
+//!   names become free.
 //! - A resend answered after the original already reached the rejoined
 //!   member (in-process, made certain by holding the instances' bus back):
 //!   the member gets it once.
@@ -21,6 +24,7 @@
 
 mod support;
 
+use chat_server::cluster::presence::DEAD_MEMBERS_GONE_WITHIN;
 use common::api::MessagePage;
 use common::{ChatMessage, ServerFrame};
 use std::collections::BTreeSet;
@@ -538,4 +542,42 @@ async fn a_resend_answered_after_the_original_reached_the_member_comes_once() {
         }
     }
     assert_eq!(to_ann, [original], "Ann gets her message once");
+}
+
+/// Slack over [`DEAD_MEMBERS_GONE_WITHIN`] for a busy test machine.
+const REAP_SLACK: Duration = Duration::from_secs(4);
+
+#[tokio::test]
+async fn the_members_of_a_killed_instance_disappear_from_the_others_lists() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = ServerProcess::in_cluster(&broker, &[]);
+    let b = broker.instance(&[]).await;
+    let mut ann = a.connect().await;
+    ann.join(ROOM, "Ann").await;
+    let mut bob = b.connect().await;
+    let joined = bob.join(ROOM, "Bob").await;
+    let listed: BTreeSet<&str> = joined.members.iter().map(String::as_str).collect();
+    assert_eq!(listed, BTreeSet::from(["Ann", "Bob"]));
+
+    a.kill_9();
+    let killed = Instant::now();
+    let deadline = killed + DEAD_MEMBERS_GONE_WITHIN + REAP_SLACK;
+    while bob.members_of(ROOM) != ["Bob"] {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            bob.try_recv(left).await.is_some(),
+            "Ann still listed {:?} after the kill",
+            killed.elapsed()
+        );
+    }
+    println!(
+        "Ann left Bob's list {:?} after A was killed",
+        killed.elapsed()
+    );
+    // Her name is free: she can come back through B.
+    let mut ann = b.connect().await;
+    let joined = ann.join(ROOM, "Ann").await;
+    let listed: BTreeSet<&str> = joined.members.iter().map(String::as_str).collect();
+    assert_eq!(listed, BTreeSet::from(["Ann", "Bob"]));
 }
