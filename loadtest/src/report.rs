@@ -634,15 +634,16 @@ mod tests {
         }
     }
 
+    /// The full-size scenario named `name`.
+    fn pick(name: &str) -> Scenario {
+        catalogue(1.0, MIN_DURATION)
+            .into_iter()
+            .find(|s| s.name == name)
+            .expect("scenario")
+    }
+
     #[test]
     fn relative_goals_are_judged_against_the_other_scenarios_median() {
-        let all = catalogue(1.0, MIN_DURATION);
-        let pick = |name: &str| {
-            all.iter()
-                .find(|s| s.name == name)
-                .cloned()
-                .expect("scenario")
-        };
         let reports = build(vec![
             (
                 pick(FANOUT_100K),
@@ -670,13 +671,6 @@ mod tests {
 
     #[test]
     fn a_clusters_line_shows_each_process_and_the_single_server_beside_it() {
-        let all = catalogue(1.0, MIN_DURATION);
-        let pick = |name: &str| {
-            all.iter()
-                .find(|s| s.name == name)
-                .cloned()
-                .expect("scenario")
-        };
         let process = |name: &str, cpu_us| ProcessFigures {
             name: name.into(),
             cpu_us_per_delivery: Some(cpu_us),

@@ -190,10 +190,6 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         stalled,
         instances: 1,
     };
-    let cluster = |load: Load| RoomsPlan {
-        instances: CLUSTER_INSTANCES,
-        ..fanout(load, 0)
-    };
     let burst = Load::Burst {
         per_room: scaled(FANOUT_MAX_MESSAGES as usize, scale, 100) as u64,
     };
@@ -231,6 +227,24 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         Metric::ServerRss,
         Metric::GeneratorCpu,
     ];
+    // The room and load of the single-server scenario `single`, over a
+    // cluster, shown beside it.
+    let cluster = |name, single: &'static str, per_s: f64| {
+        Scenario {
+        name,
+        what: format!(
+            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
+        ),
+        kind: Kind::Rooms(RoomsPlan {
+            instances: CLUSTER_INSTANCES,
+            ..fanout(paced(per_s), 0)
+        }),
+        server_args: Vec::new(),
+        goals: vec![Goal::at_most(Metric::Lost, 0.0)],
+        headline: cluster_headline.clone(),
+        beside: Some(single),
+    }
+    };
     let rooms = scaled(MANY_ROOMS_ROOMS, scale, 4);
     let churners = scaled(CHURNERS, scale, 2);
     let big = scaled(BIG_ROOM_MEMBERS, scale, 20);
@@ -391,28 +405,8 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             headline: vec![Metric::AllJoined, Metric::Failures, Metric::P50, Metric::P99, Metric::ServerCpu],
             beside: None,
         },
-        Scenario {
-            name: FANOUT_CLUSTER,
-            what: format!(
-                "fanout-100k's room (1 room, {members} members, {FANOUT_100K_RATE} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
-            ),
-            kind: Kind::Rooms(cluster(paced(FANOUT_100K_RATE))),
-            server_args: Vec::new(),
-            goals: vec![Goal::at_most(Metric::Lost, 0.0)],
-            headline: cluster_headline.clone(),
-            beside: Some(FANOUT_100K),
-        },
-        Scenario {
-            name: FANOUT_CLUSTER_1M,
-            what: format!(
-                "fanout-1m's room (1 room, {members} members, {FANOUT_1M_RATE} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
-            ),
-            kind: Kind::Rooms(cluster(paced(FANOUT_1M_RATE))),
-            server_args: Vec::new(),
-            goals: vec![Goal::at_most(Metric::Lost, 0.0)],
-            headline: cluster_headline,
-            beside: Some(FANOUT_1M),
-        },
+        cluster(FANOUT_CLUSTER, FANOUT_100K, FANOUT_100K_RATE),
+        cluster(FANOUT_CLUSTER_1M, FANOUT_1M, FANOUT_1M_RATE),
     ]
 }
 
