@@ -133,7 +133,8 @@ pub struct RunArgs {
     pub server_args: Vec<String>,
 
     /// Target a running server instead (`ws://host:port/ws`); the scenarios
-    /// needing server flags (fanout-max-memory, big-room) are then not run.
+    /// needing server flags (fanout-max-memory, big-room) or a cluster of
+    /// their own (fanout-cluster, fanout-cluster-1m) then fail, saying so.
     #[arg(long, env = "CHAT_BENCH_URL")]
     pub url: Option<String>,
 

@@ -12,7 +12,7 @@
 //! a batch gets the same arrival time, taken right after the `read` that
 //! brought it in.
 
-use crate::ledger::{Ledger, Tally};
+use crate::ledger::{Ledger, RoomOrder, Tally};
 use crate::pacing::Schedule;
 use crate::stats::Latencies;
 use crate::wire::{self, Incoming, Stamp, WireError};
@@ -116,6 +116,8 @@ pub struct Recorder {
     pub member_rooms: Vec<usize>,
     /// Each accounted member's ledger for this run.
     pub ledgers: Vec<Ledger>,
+    /// Each room's ids for this run, as its members first received them.
+    pub orders: Vec<RoomOrder>,
     /// Messages sent this run, per room and publisher.
     pub sent: Vec<Vec<u64>>,
     /// Correctness problems (kept up to [`MAX_PROBLEMS_KEPT`]).
@@ -151,6 +153,7 @@ impl Recorder {
             rooms,
             member_rooms,
             ledgers: Vec::new(),
+            orders: Vec::new(),
             sent: Vec::new(),
             problems: Vec::new(),
             problem_count: 0,
@@ -170,6 +173,7 @@ impl Recorder {
         self.delivered = 0;
         self.last_delivery_ns = 0;
         self.ledgers = vec![Ledger::new(publishers); self.member_rooms.len()];
+        self.orders = vec![RoomOrder::default(); self.rooms.len()];
         self.sent = vec![vec![0; publishers]; self.rooms.len()];
         self.problems.clear();
         self.problem_count = 0;
@@ -252,7 +256,15 @@ impl Recorder {
         }
         self.latencies
             .record_ns(now_ns.saturating_sub(stamp.intended_ns));
-        self.ledgers[member].record(delivery.id, stamp.publisher as usize, stamp.seq);
+        let publisher = stamp.publisher as usize;
+        self.ledgers[member].record(delivery.id, publisher, stamp.seq);
+        let sent = self.sent[room].get(publisher).copied().unwrap_or(0);
+        if !self.orders[room].agrees(publisher, stamp.seq, sent, delivery.id) {
+            let (seq, id) = (stamp.seq, delivery.id);
+            self.problem(|| {
+                format!("member {member}: message {seq} of publisher {publisher} came as id {id}, other members got another id")
+            });
+        }
         self.delivered += 1;
         self.last_delivery_ns = now_ns;
     }
@@ -538,6 +550,25 @@ mod tests {
         // Member 1 never got message 2 of room a.
         let tally = recorder.tally();
         assert_eq!((tally.lost, tally.duplicated), (1, 0));
+    }
+
+    #[test]
+    fn a_message_that_reaches_members_with_two_ids_is_a_problem() {
+        let mut recorder = Recorder::new(Clock::start(), vec!["a".into()], vec![0, 0]);
+        recorder.begin_run(0, 1);
+        recorder.sent = vec![vec![2]];
+        recorder.on_member_text(0, &stamped("a", 1, stamp(0, 0, 0)), 1, false);
+        recorder.on_member_text(0, &stamped("a", 2, stamp(0, 0, 1)), 1, false);
+        recorder.on_member_text(1, &stamped("a", 1, stamp(0, 0, 0)), 1, false);
+        assert_eq!(recorder.problem_count, 0);
+        // Ids still increase for member 1, but message 1 is not id 2 there.
+        recorder.on_member_text(1, &stamped("a", 3, stamp(0, 0, 1)), 1, false);
+        assert_eq!(recorder.problem_count, 1);
+        assert!(
+            recorder.problems[0].contains("id 3"),
+            "{:?}",
+            recorder.problems
+        );
     }
 
     #[test]

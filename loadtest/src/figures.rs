@@ -98,9 +98,54 @@ pub struct RunFigures {
     /// Joins and leaves per second done by churners (many-rooms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn_ops_per_s: Option<f64>,
+    /// Each process of the server side, when it has more than one (the
+    /// cluster scenarios: the instances, then the broker); the `server_*`
+    /// figures above are theirs added up.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessFigures>,
     /// Correctness problems; any fails the scenario.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+}
+
+/// One process of a server side made of several, in one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProcessFigures {
+    /// Which: `instance 1`, `broker`.
+    pub name: String,
+    /// Its CPU time (user + system) over the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<f64>,
+    /// Its CPU time per accounted delivery (of the whole room), in
+    /// microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_delivery: Option<f64>,
+    /// Its CPU time over the window, per CPU the server side may use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_utilisation: Option<f64>,
+    /// Its resident memory at the end of the run, KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_kib: Option<u64>,
+    /// Its peak resident memory so far, KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl ProcessFigures {
+    /// Its figures as a run's server figures, so that they are summarised
+    /// and formatted as those are ([`Metric::CpuPerDelivery`],
+    /// [`Metric::ServerCpu`], [`Metric::ServerRss`]).
+    pub fn as_run(&self, warmup: bool) -> RunFigures {
+        RunFigures {
+            warmup,
+            server_cpu_s: self.cpu_s,
+            server_cpu_us_per_delivery: self.cpu_us_per_delivery,
+            server_cpu_utilisation: self.cpu_utilisation,
+            server_rss_kib: self.rss_kib,
+            server_peak_rss_kib: self.peak_rss_kib,
+            ..RunFigures::default()
+        }
+    }
 }
 
 /// A figure that is summarised over runs and may carry a goal.

@@ -9,6 +9,12 @@
 //! messages were lost; one that goes back means a duplicate (or a reorder,
 //! which the protocol forbids as well); an id that does not increase means
 //! a duplicate or reorder too. What is still missing at the end is lost.
+//!
+//! Increasing ids per member are one order for all only if every member
+//! gets each message with the same id: [`RoomOrder`] keeps the id each
+//! message first arrived with, so that a member that sees it with another
+//! one (as could happen when the room's members are spread over instances
+//! that number messages apart) is caught.
 
 /// What one member received in one room during one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +124,43 @@ impl Ledger {
     }
 }
 
+/// The id each message of one room arrived with first, during one run:
+/// every member must see the same one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomOrder {
+    /// Per publisher, by sequence number: the id, 0 while no member has
+    /// received the message (the server's ids start at 1).
+    ids: Vec<Vec<u64>>,
+}
+
+impl RoomOrder {
+    /// Whether message `seq` of `publisher` arriving with `id` agrees with
+    /// the id other members got it with (the first sets it). Only messages
+    /// that were sent (`seq` below `sent`, what that publisher sent so far)
+    /// are kept, so that a bogus sequence number cannot make it grow: the
+    /// others are the ledger's unexpected messages, and agree here.
+    pub fn agrees(&mut self, publisher: usize, seq: u64, sent: u64, id: u64) -> bool {
+        if seq >= sent {
+            return true;
+        }
+        if self.ids.len() <= publisher {
+            self.ids.resize_with(publisher + 1, Vec::new);
+        }
+        let ids = &mut self.ids[publisher];
+        let seq = seq as usize;
+        if ids.len() <= seq {
+            ids.resize(seq + 1, 0);
+        }
+        match ids[seq] {
+            0 => {
+                ids[seq] = id;
+                true
+            }
+            first => first == id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +259,21 @@ mod tests {
                 unexpected: 1
             }
         );
+    }
+
+    #[test]
+    fn every_member_must_get_a_message_with_the_same_id() {
+        let mut order = RoomOrder::default();
+        // Two members get publisher 1's first two messages, the same way.
+        assert!(order.agrees(1, 0, 2, 7));
+        assert!(order.agrees(1, 1, 2, 9));
+        assert!(order.agrees(1, 0, 2, 7));
+        assert!(order.agrees(1, 1, 2, 9));
+        // A third gets the second one numbered as another message.
+        assert!(!order.agrees(1, 1, 2, 8));
+        // Not sent (yet): the ledger's business, and nothing is kept.
+        assert!(order.agrees(0, 5, 2, 3));
+        assert!(order.agrees(0, u64::MAX, 2, 3));
+        assert_eq!(order.ids[0], Vec::<u64>::new());
     }
 }

@@ -10,8 +10,14 @@
 //! the scenario. Around each run it reads the server's CPU time and memory
 //! from `/proc`, and its own CPU time, to say which side was saturated.
 //!
-//! `chat-bench all` runs every scenario of issue 5 (a warm-up, then 5 runs
-//! each), prints one line per scenario and writes `results.json`,
+//! The cluster scenarios of issue 6 start a `redis-server` and two
+//! instances with `--cluster` instead, all on the server's CPU, spread one
+//! room's members over both, and show their figures, process by process,
+//! beside those of the single server's equivalent run in the same
+//! invocation (`chat-bench run fanout-100k fanout-cluster`).
+//!
+//! `chat-bench all` runs every scenario of issues 5 and 6 (a warm-up, then
+//! 5 runs each), prints one line per scenario and writes `results.json`,
 //! `latency.svg` and `results.md` (the table of `docs/BENCHMARKS.md`).
 //! See `docs/BENCHMARKS.md` for the method and the commands.
 //!
@@ -26,8 +32,9 @@
 //!   the outputs (the only place with `anyhow`).
 //! - [`scenarios`]: the scenarios, their sizes and goals, and how each runs
 //!   ([`scenarios::context`]: the server under test and the probes).
-//! - [`server`]: starting and stopping a `chat-server` process; the flags
-//!   it is given ([`server::BENCH_SERVER_FLAGS`]).
+//! - [`server`]: starting and stopping a `chat-server` process (and the
+//!   cluster scenarios' `redis-server`); the flags it is given
+//!   ([`server::BENCH_SERVER_FLAGS`]).
 //! - [`client`]: the simulated clients (members, publishers, churners,
 //!   stalled members) and the [`client::Recorder`] they report to.
 //! - [`ws`]: a lean WebSocket client over TCP; its readers answer the

@@ -145,13 +145,43 @@ pub struct ScenarioReport {
     pub goals: Vec<GoalResult>,
     /// Notes.
     pub notes: Vec<String>,
-    /// The server's arguments.
+    /// The server's arguments (every instance's, in a cluster).
     pub server_args: Vec<String>,
+    /// The broker's arguments (cluster scenarios).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broker_args: Vec<String>,
+    /// Each process of a server side made of several (a cluster's
+    /// instances, then its broker), summarised over the runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessSummary>,
+    /// The scenario its figures are shown beside (a cluster's single
+    /// server), with its figures of the same invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beside: Option<Beside>,
     /// The metrics of its summary line.
     #[serde(skip)]
     pub headline: Vec<Metric>,
     /// Every run, warm-ups first.
     pub runs: Vec<RunFigures>,
+}
+
+/// One process of a server side made of several, over the runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessSummary {
+    /// Which: `instance 1`, `broker`.
+    pub name: String,
+    /// Medians and spreads of its [`PROCESS_METRICS`].
+    pub summary: Vec<Summary>,
+}
+
+/// The figures of the scenario another is shown beside.
+#[derive(Debug, Clone, Serialize)]
+pub struct Beside {
+    /// Its name.
+    pub scenario: &'static str,
+    /// Its medians and spreads of the other scenario's headline metrics;
+    /// empty when it did not run in the same invocation.
+    pub summary: Vec<Summary>,
 }
 
 /// The whole report, as written to JSON.
@@ -188,22 +218,67 @@ const ALL_METRICS: [Metric; 19] = [
     Metric::ChurnOps,
 ];
 
+/// The figures summarised for each process of a server side made of
+/// several, with their labels there: its share of the server's CPU per
+/// delivery and CPU, and its memory.
+pub const PROCESS_METRICS: [(Metric, &str); 3] = [
+    (Metric::CpuPerDelivery, "CPU/delivery"),
+    (Metric::ServerCpu, "CPU"),
+    (Metric::ServerRss, "RSS"),
+];
+
+/// The medians and spreads over `runs` of those of `metrics` they have,
+/// each with its label.
+fn summaries(metrics: &[(Metric, &'static str)], runs: &[RunFigures]) -> Vec<Summary> {
+    metrics
+        .iter()
+        .filter_map(|&(metric, label)| {
+            Some(Summary {
+                metric,
+                label,
+                spread: summarise(metric, runs)?,
+            })
+        })
+        .collect()
+}
+
+/// Each process's summary, over the runs that have its figures, in the
+/// order of the first such run.
+fn process_summaries(runs: &[RunFigures]) -> Vec<ProcessSummary> {
+    let Some(first) = runs.iter().find(|run| !run.processes.is_empty()) else {
+        return Vec::new();
+    };
+    first
+        .processes
+        .iter()
+        .map(|process| {
+            let own: Vec<RunFigures> = runs
+                .iter()
+                .filter_map(|run| {
+                    let figures = run.processes.iter().find(|p| p.name == process.name)?;
+                    Some(figures.as_run(run.warmup))
+                })
+                .collect();
+            ProcessSummary {
+                name: process.name.clone(),
+                summary: summaries(&PROCESS_METRICS, &own),
+            }
+        })
+        .collect()
+}
+
 /// Builds the reports of the scenarios, judging relative goals against
-/// each other's medians.
+/// each other's medians, and putting beside each the figures of the
+/// scenario it is shown beside.
 pub fn build(results: Vec<(Scenario, Outcome)>) -> Vec<ScenarioReport> {
+    let all_metrics: Vec<(Metric, &'static str)> = ALL_METRICS
+        .iter()
+        .map(|&metric| (metric, metric.label()))
+        .collect();
     let mut reports: Vec<ScenarioReport> = results
         .into_iter()
         .map(|(scenario, outcome)| {
-            let summary = ALL_METRICS
-                .iter()
-                .filter_map(|&metric| {
-                    Some(Summary {
-                        metric,
-                        label: metric.label(),
-                        spread: summarise(metric, &outcome.runs)?,
-                    })
-                })
-                .collect();
+            let summary = summaries(&all_metrics, &outcome.runs);
             let measured: Vec<&RunFigures> = outcome.runs.iter().filter(|r| !r.warmup).collect();
             let problems: Vec<String> = outcome
                 .runs
@@ -239,28 +314,32 @@ pub fn build(results: Vec<(Scenario, Outcome)>) -> Vec<ScenarioReport> {
                     .collect(),
                 notes: outcome.notes,
                 server_args: outcome.server_args,
+                broker_args: outcome.broker_args,
+                processes: process_summaries(&outcome.runs),
+                beside: scenario.beside.map(|name| Beside {
+                    scenario: name,
+                    summary: Vec::new(),
+                }),
                 headline: scenario.headline,
                 runs: outcome.runs,
             }
         })
         .collect();
-    let medians: Vec<(&'static str, Vec<(Metric, f64)>)> = reports
+    let summaries_of: Vec<(&'static str, Vec<Summary>)> = reports
         .iter()
-        .map(|r| {
-            (
-                r.name,
-                r.summary
-                    .iter()
-                    .map(|s| (s.metric, s.spread.median))
-                    .collect(),
-            )
-        })
+        .map(|r| (r.name, r.summary.clone()))
         .collect();
-    let median_of = |name: &str, metric: Metric| {
-        medians
+    let summary_of = |name: &str| {
+        summaries_of
             .iter()
             .find(|(n, _)| *n == name)
-            .and_then(|(_, ms)| ms.iter().find(|(m, _)| *m == metric).map(|(_, v)| *v))
+            .map(|(_, summary)| summary.as_slice())
+    };
+    let median_of = |name: &str, metric: Metric| {
+        summary_of(name)?
+            .iter()
+            .find(|s| s.metric == metric)
+            .map(|s| s.spread.median)
     };
     for report in &mut reports {
         let own = |metric| {
@@ -281,6 +360,14 @@ pub fn build(results: Vec<(Scenario, Outcome)>) -> Vec<ScenarioReport> {
                 .and_then(|median| result.goal.judge(median, other));
         }
         report.saturation = saturation(own(Metric::ServerCpu), own(Metric::GeneratorCpu));
+        if let Some(beside) = &mut report.beside {
+            let other = summary_of(beside.scenario).unwrap_or_default();
+            beside.summary = report
+                .headline
+                .iter()
+                .filter_map(|&metric| other.iter().find(|s| s.metric == metric).cloned())
+                .collect();
+        }
         if report.verdict != Verdict::Failed
             && !report.goals.is_empty()
             && report.goals.iter().all(|g| g.met == Some(true))
@@ -319,13 +406,62 @@ fn figure(summary: &Summary) -> String {
     }
 }
 
-/// The one-line summary of a scenario, for the terminal.
-pub fn line(report: &ScenarioReport) -> String {
-    let figures: Vec<String> = report
+/// `label median [min–max]` of each summary.
+fn labelled(summary: &[Summary]) -> Vec<String> {
+    summary
+        .iter()
+        .map(|s| format!("{} {}", s.label, figure(s)))
+        .collect()
+}
+
+/// A scenario's headline figures, `label median [min–max]` each.
+fn headline_figures(report: &ScenarioReport) -> Vec<String> {
+    let headline: Vec<Summary> = report
         .headline
         .iter()
-        .filter_map(|&metric| report.summary.iter().find(|s| s.metric == metric))
-        .map(|s| format!("{} {}", s.label, figure(s)))
+        .filter_map(|&metric| report.summary.iter().find(|s| s.metric == metric).cloned())
+        .collect();
+    labelled(&headline)
+}
+
+/// What stands beside a scenario's own figures: each process of its
+/// server side (`instance 1: CPU/delivery …`), then the figures of the
+/// scenario it is shown beside (`beside fanout-100k: …`), a part each.
+fn side_figures(report: &ScenarioReport) -> Vec<String> {
+    let mut parts: Vec<String> = report
+        .processes
+        .iter()
+        .map(|process| {
+            format!(
+                "{}: {}",
+                process.name,
+                labelled(&process.summary).join(", ")
+            )
+        })
+        .collect();
+    if let Some(beside) = &report.beside {
+        parts.push(if beside.summary.is_empty() {
+            format!(
+                "beside {}: not run in this invocation (run both: chat-bench run {} {})",
+                beside.scenario, beside.scenario, report.name
+            )
+        } else {
+            format!(
+                "beside {} (same invocation): {}",
+                beside.scenario,
+                labelled(&beside.summary).join(", ")
+            )
+        });
+    }
+    parts
+}
+
+/// The one-line summary of a scenario, for the terminal.
+pub fn line(report: &ScenarioReport) -> String {
+    let figures = headline_figures(report);
+    let side: String = side_figures(report)
+        .iter()
+        .map(|part| format!(" | {part}"))
         .collect();
     let goals: Vec<String> = report
         .goals
@@ -340,7 +476,7 @@ pub fn line(report: &ScenarioReport) -> String {
         })
         .collect();
     let mut line = format!(
-        "{:<18} {} | goals: {} | {}",
+        "{:<18} {}{side} | goals: {} | {}",
         report.name,
         if figures.is_empty() {
             "no figures".to_string()
@@ -379,12 +515,8 @@ pub fn markdown(report: &Report) -> String {
     ));
     out.push_str("| scenario | what | figures | goals | verdict |\n|---|---|---|---|---|\n");
     for scenario in &report.scenarios {
-        let figures: Vec<String> = scenario
-            .headline
-            .iter()
-            .filter_map(|&metric| scenario.summary.iter().find(|s| s.metric == metric))
-            .map(|s| format!("{} {}", s.label, figure(s)))
-            .collect();
+        let mut figures = headline_figures(scenario);
+        figures.extend(side_figures(scenario));
         let goals: Vec<String> = scenario
             .goals
             .iter()
@@ -473,7 +605,8 @@ pub fn write_json(report: &Report, path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenarios::{catalogue, FANOUT_100K, MIN_DURATION, SLOW_CONSUMER};
+    use crate::figures::ProcessFigures;
+    use crate::scenarios::{catalogue, FANOUT_100K, FANOUT_CLUSTER, MIN_DURATION, SLOW_CONSUMER};
     use crate::stats::LatencySummary;
 
     fn run(p99: f64) -> RunFigures {
@@ -501,15 +634,16 @@ mod tests {
         }
     }
 
+    /// The full-size scenario named `name`.
+    fn pick(name: &str) -> Scenario {
+        catalogue(1.0, MIN_DURATION)
+            .into_iter()
+            .find(|s| s.name == name)
+            .expect("scenario")
+    }
+
     #[test]
     fn relative_goals_are_judged_against_the_other_scenarios_median() {
-        let all = catalogue(1.0, MIN_DURATION);
-        let pick = |name: &str| {
-            all.iter()
-                .find(|s| s.name == name)
-                .cloned()
-                .expect("scenario")
-        };
         let reports = build(vec![
             (
                 pick(FANOUT_100K),
@@ -533,6 +667,50 @@ mod tests {
         // fanout-100k's own goal: p99 10 ms <= 12 ms.
         assert_eq!(reports[0].verdict, Verdict::Met);
         assert!(line(&reports[0]).contains("MET"));
+    }
+
+    #[test]
+    fn a_clusters_line_shows_each_process_and_the_single_server_beside_it() {
+        let process = |name: &str, cpu_us| ProcessFigures {
+            name: name.into(),
+            cpu_us_per_delivery: Some(cpu_us),
+            rss_kib: Some(10 * 1024),
+            ..ProcessFigures::default()
+        };
+        let cluster_run = |p99, instance_2_cpu_us| RunFigures {
+            processes: vec![
+                process("instance 1", 3.0),
+                process("instance 2", instance_2_cpu_us),
+                process("broker", 1.0),
+            ],
+            ..run(p99)
+        };
+        let runs = || outcome(vec![cluster_run(20.0, 4.0), cluster_run(22.0, 6.0)]);
+        let alone = build(vec![(pick(FANOUT_CLUSTER), runs())]);
+        assert!(
+            line(&alone[0]).contains("beside fanout-100k: not run in this invocation"),
+            "{}",
+            line(&alone[0])
+        );
+        let reports = build(vec![
+            (pick(FANOUT_100K), outcome(vec![run(10.0)])),
+            (pick(FANOUT_CLUSTER), runs()),
+        ]);
+        let cluster = &reports[1];
+        let names: Vec<&str> = cluster.processes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["instance 1", "instance 2", "broker"]);
+        let text = line(cluster);
+        // Each process over the runs, then the single server's figures.
+        assert!(
+            text.contains("instance 2: CPU/delivery 5.000 µs [4.000–6.000], RSS 10.0 MiB"),
+            "{text}"
+        );
+        assert!(text.contains("p99 21.0 ms [20.0–22.0]"), "{text}");
+        assert!(
+            text.contains("beside fanout-100k (same invocation): p50 5.00 ms, p99 10.0 ms"),
+            "{text}"
+        );
+        assert_eq!(cluster.verdict, Verdict::Met);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The server under test: a `chat-server` process this benchmark starts
 //! (pinned to its CPU, on a free port, with a fresh temporary database), or
-//! one already running at a given URL.
+//! one already running at a given URL; and the `redis-server` that the
+//! instances of a cluster scenario share ([`BrokerProcess`]), pinned to the
+//! same CPU.
 //!
 //! Every flag the benchmark passes to a server it starts is built in
 //! [`server_args`], from [`BENCH_SERVER_FLAGS`], the scenario's own flags
-//! (the in-memory variant's `--db :memory:`) and the user's `--server-arg`s.
+//! (the in-memory variant's `--db :memory:`, a cluster's `--cluster`) and
+//! the user's `--server-arg`s; the broker's in [`broker_args`].
 
 use crate::procfs::{self, Proc, ProcError};
 use crate::system::{self, SystemError};
@@ -39,6 +42,23 @@ pub const BENCH_SERVER_FLAGS: &[&str] = &[
     "--join-timeout",
     "10m",
 ];
+
+/// The broker of the cluster scenarios: Debian's `redis-server`, found on
+/// the `PATH` (`cargo xtask setup` installs it, as the cluster tests need it).
+pub const BROKER_BINARY: &str = "redis-server";
+
+/// The broker's flags besides its address and directory (see
+/// [`broker_args`]): no snapshots and no append-only file. A benchmark's
+/// broker lives for one scenario and is never restarted, so nothing it
+/// would write could be read back; a production broker keeps an
+/// append-only file (`appendonly yes`, docs/SCALING.md), which costs it a
+/// `write` of each command batch (and an `fsync` a second with
+/// `everysec`), not measured here. It logs to its standard output, which
+/// goes to its log file.
+pub const BROKER_ARGS: &[&str] = &["--save", "", "--appendonly", "no", "--logfile", ""];
+
+/// What the broker logs once it accepts connections.
+const BROKER_READY: &str = "Ready to accept connections";
 
 /// The address a started server listens on: loopback, a port the kernel
 /// picks (read back from the server's log).
@@ -76,9 +96,14 @@ pub enum ServerError {
     /// The process could not be spawned.
     #[error(transparent)]
     Spawn(#[from] SystemError),
-    /// The server exited or did not listen in time.
-    #[error("the server did not start: {reason}\n--- server log (last lines) ---\n{log}")]
+    /// No `redis-server` to start as the broker of a cluster scenario.
+    #[error("no {BROKER_BINARY} on the PATH for the cluster scenarios (cargo xtask setup installs it: Debian's redis-server)")]
+    NoBroker,
+    /// The server or the broker exited or was not ready in time.
+    #[error("the {what} did not start: {reason}\n--- its log (last lines) ---\n{log}")]
     Startup {
+        /// Which process: `server`, `broker`.
+        what: &'static str,
         /// What happened.
         reason: String,
         /// The end of its log.
@@ -104,7 +129,8 @@ pub struct ServerSettings {
 ///
 /// `scenario_args` and `extra_args` may set `--db` themselves (the
 /// in-memory variant passes `--db :memory:`); the temporary database is
-/// left out then, since the server refuses a flag given twice.
+/// left out then, since the server refuses a flag given twice, and when
+/// they set `--cluster` (a cluster scenario's instances).
 pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) -> Vec<String> {
     let sets = |flag: &str| {
         scenario_args
@@ -116,7 +142,9 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
     if !sets("--addr") {
         args.extend(["--addr".into(), LISTEN_ADDR.into()]);
     }
-    if !sets("--db") {
+    // A cluster instance keeps its history in the broker, and the server
+    // refuses `--db` beside `--cluster`.
+    if !sets("--db") && !sets("--cluster") {
         args.extend(["--db".into(), path_arg(&dir.join("chat.db"))]);
     }
     if !sets("--dist") {
@@ -138,19 +166,136 @@ fn path_arg(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// A process this benchmark started (a server or a broker), writing its
+/// output to a log in a temporary directory of its own, which is also its
+/// working directory. Stopped (SIGTERM, then SIGKILL) when
+/// [`Self::terminate`] is called or it is dropped.
+struct Supervised {
+    /// What it is, in messages and its log's name: `server`, `broker`.
+    name: &'static str,
+    child: Option<Child>,
+    log: PathBuf,
+    /// Holds its files and its log; deleted after it stopped.
+    _dir: tempfile::TempDir,
+}
+
+impl Supervised {
+    /// Spawns `command` (`args` given later, from the directory) pinned to
+    /// `cpu`, with its output in the log of a fresh temporary directory.
+    fn spawn(
+        name: &'static str,
+        mut command: Command,
+        args: impl FnOnce(&Path) -> Vec<String>,
+        cpu: Option<usize>,
+    ) -> Result<(Self, Vec<String>), ServerError> {
+        let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
+        let args = args(dir.path());
+        let log = dir.path().join(format!("{name}.log"));
+        let log_file = std::fs::File::create(&log)?;
+        command
+            .args(&args)
+            // Whatever it writes beside a relative path (the `--db
+            // :memory:` variant's lock file) stays in its directory.
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        let child = system::spawn_pinned(&mut command, cpu)?;
+        let process = Self {
+            name,
+            child: Some(child),
+            log,
+            _dir: dir,
+        };
+        Ok((process, args))
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Polls the log until `ready` finds what it looks for in it; fails if
+    /// the process exits first or [`STARTUP_TIMEOUT`] passes.
+    fn wait_ready<T>(&mut self, ready: impl Fn(&str) -> Option<T>) -> Result<T, ServerError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(&self.log)?;
+            if let Some(found) = ready(&text) {
+                return Ok(found);
+            }
+            if let Some(child) = &mut self.child {
+                if let Some(status) = child.try_wait()? {
+                    return Err(self.startup_error(format!("it exited with {status}")));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(self.startup_error(format!("not ready in {STARTUP_TIMEOUT:?}")));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    fn startup_error(&self, reason: String) -> ServerError {
+        ServerError::Startup {
+            what: self.name,
+            reason,
+            log: self.log_tail(),
+        }
+    }
+
+    /// The last lines of its log.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+    }
+
+    /// Stops it with SIGTERM (a graceful shutdown), or SIGKILL after
+    /// [`STOP_TIMEOUT`]. Returns a description of an unclean exit.
+    fn terminate(&mut self) -> Option<String> {
+        let mut child = self.child.take()?;
+        let name = self.name;
+        let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return None,
+                Ok(Some(status)) => {
+                    return Some(format!(
+                        "the {name} exited with {status}:\n{}",
+                        self.log_tail()
+                    ))
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+                Ok(None) | Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Some(format!(
+                        "the {name} did not stop within {STOP_TIMEOUT:?}; killed"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        let _ = self.terminate();
+    }
+}
+
 /// A running `chat-server` started by the benchmark. Stopped (SIGTERM,
 /// then SIGKILL) when [`Self::stop`] is called or it is dropped.
 pub struct ServerProcess {
-    child: Option<Child>,
+    process: Supervised,
     /// Its WebSocket URL, `ws://127.0.0.1:PORT/ws`.
     pub url: String,
     /// Its process id.
     pub pid: u32,
     /// The arguments it was started with.
     pub args: Vec<String>,
-    log: PathBuf,
-    /// Holds the database and the log; deleted after the server stopped.
-    _dir: tempfile::TempDir,
 }
 
 impl ServerProcess {
@@ -161,66 +306,26 @@ impl ServerProcess {
         }
         // Absolute, as the server runs in its temporary directory.
         let binary = std::fs::canonicalize(&settings.binary)?;
-        let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
-        let args = server_args(dir.path(), scenario_args, &settings.extra_args);
-        let log = dir.path().join("server.log");
-        let log_file = std::fs::File::create(&log)?;
         let mut command = Command::new(binary);
-        command
-            .args(&args)
-            // Whatever it writes beside a relative path (the `--db
-            // :memory:` variant's lock file) stays in its directory.
-            .current_dir(dir.path())
-            .env("RUST_LOG", SERVER_LOG_FILTER)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        let child = system::spawn_pinned(&mut command, settings.cpu)?;
-        let pid = child.id();
-        let mut server = Self {
-            child: Some(child),
-            url: String::new(),
-            pid,
+        command.env("RUST_LOG", SERVER_LOG_FILTER);
+        let (mut process, args) = Supervised::spawn(
+            "server",
+            command,
+            |dir| server_args(dir, scenario_args, &settings.extra_args),
+            settings.cpu,
+        )?;
+        let addr = process.wait_ready(|log| listening_addr(log).map(str::to_owned))?;
+        Ok(Self {
+            pid: process.pid(),
+            process,
+            url: format!("ws://{addr}/ws"),
             args,
-            log,
-            _dir: dir,
-        };
-        server.url = server.wait_listening()?;
-        Ok(server)
-    }
-
-    /// Polls the log for the listening line; fails if the process exits first.
-    fn wait_listening(&mut self) -> Result<String, ServerError> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            let text = std::fs::read_to_string(&self.log)?;
-            if let Some(addr) = listening_addr(&text) {
-                return Ok(format!("ws://{addr}/ws"));
-            }
-            if let Some(child) = &mut self.child {
-                if let Some(status) = child.try_wait()? {
-                    return Err(self.startup_error(format!("it exited with {status}")));
-                }
-            }
-            if Instant::now() > deadline {
-                return Err(self.startup_error(format!("no listening line in {STARTUP_TIMEOUT:?}")));
-            }
-            std::thread::sleep(POLL_INTERVAL);
-        }
-    }
-
-    fn startup_error(&self, reason: String) -> ServerError {
-        ServerError::Startup {
-            reason,
-            log: self.log_tail(),
-        }
+        })
     }
 
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+        self.process.log_tail()
     }
 
     /// The CPUs the kernel lets it run on (to confirm the pinning).
@@ -231,40 +336,82 @@ impl ServerProcess {
     /// Stops it with SIGTERM (a graceful shutdown), or SIGKILL after
     /// [`STOP_TIMEOUT`]. Returns a description of an unclean exit.
     pub fn stop(mut self) -> Option<String> {
-        self.terminate()
-    }
-
-    fn terminate(&mut self) -> Option<String> {
-        let mut child = self.child.take()?;
-        let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) if status.success() => return None,
-                Ok(Some(status)) => {
-                    return Some(format!(
-                        "the server exited with {status}:\n{}",
-                        self.log_tail()
-                    ))
-                }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
-                Ok(None) | Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Some(format!(
-                        "the server did not stop within {STOP_TIMEOUT:?}; killed"
-                    ));
-                }
-            }
-        }
+        self.process.terminate()
     }
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.terminate();
+/// A running `redis-server` started by the benchmark as the broker of a
+/// cluster scenario (see [`BROKER_ARGS`]). Stopped like a server.
+pub struct BrokerProcess {
+    process: Supervised,
+    /// The URL the instances are given, `redis://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its process id.
+    pub pid: u32,
+    /// The arguments it was started with.
+    pub args: Vec<String>,
+}
+
+impl BrokerProcess {
+    /// Starts `redis-server` on a free loopback port, pinned to `cpu`, and
+    /// waits until it accepts connections.
+    pub fn start(cpu: Option<usize>) -> Result<Self, ServerError> {
+        let port = free_port()?;
+        let spawned = Supervised::spawn(
+            "broker",
+            Command::new(BROKER_BINARY),
+            |dir| broker_args(dir, port),
+            cpu,
+        );
+        let (mut process, args) = match spawned {
+            Err(ServerError::Spawn(SystemError::Spawn { source, .. }))
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Err(ServerError::NoBroker);
+            }
+            other => other?,
+        };
+        process.wait_ready(|log| log.contains(BROKER_READY).then_some(()))?;
+        Ok(Self {
+            pid: process.pid(),
+            process,
+            url: format!("redis://127.0.0.1:{port}"),
+            args,
+        })
     }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        self.process.log_tail()
+    }
+
+    /// Stops it; returns a description of an unclean exit.
+    pub fn stop(mut self) -> Option<String> {
+        self.process.terminate()
+    }
+}
+
+/// The arguments of the broker: on `port` of 127.0.0.1, working in `dir`,
+/// with [`BROKER_ARGS`].
+pub fn broker_args(dir: &Path, port: u16) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        port.to_string(),
+        "--dir".into(),
+        path_arg(dir),
+    ];
+    args.extend(BROKER_ARGS.iter().map(|arg| arg.to_string()));
+    args
+}
+
+/// A loopback port nobody listens on now (the broker, unlike the server,
+/// cannot be told to pick one and say which).
+fn free_port() -> Result<u16, ServerError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// The `IP:PORT` of the listening line in a server log, if it is there.
@@ -318,8 +465,51 @@ mod tests {
         let memory = server_args(dir, &["--db".into(), ":memory:".into()], &[]);
         assert_eq!(memory.iter().filter(|arg| *arg == "--db").count(), 1);
         assert!(memory.ends_with(&["--db".into(), ":memory:".into()]));
+        let cluster = server_args(
+            dir,
+            &["--cluster".into(), "redis://127.0.0.1:1".into()],
+            &[],
+        );
+        assert!(!cluster.contains(&"--db".to_string()), "{cluster:?}");
+        assert!(cluster.ends_with(&["--cluster".into(), "redis://127.0.0.1:1".into()]));
         let user_addr = server_args(dir, &[], &["--addr=127.0.0.1:9000".into()]);
         assert!(!user_addr.contains(&LISTEN_ADDR.to_string()));
+    }
+
+    #[test]
+    fn the_broker_keeps_nothing_on_disk_and_listens_on_loopback() {
+        let args = broker_args(Path::new("/tmp/bench-x"), 6390);
+        let pairs: Vec<&[String]> = args.chunks(2).collect();
+        for pair in [
+            ["--bind", "127.0.0.1"],
+            ["--port", "6390"],
+            ["--dir", "/tmp/bench-x"],
+            ["--save", ""],
+            ["--appendonly", "no"],
+        ] {
+            assert!(
+                pairs.contains(&&pair.map(String::from)[..]),
+                "{pair:?} in {args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_started_broker_answers_and_stops_cleanly() {
+        use std::io::{Read, Write};
+        let broker = BrokerProcess::start(None).expect("redis-server starts");
+        let port = broker.url.rsplit(':').next().expect("a port");
+        let mut stream =
+            std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        stream.write_all(b"PING\r\n").expect("write");
+        let mut answer = [0u8; 7];
+        stream.read_exact(&mut answer).expect("read");
+        assert_eq!(&answer, b"+PONG\r\n");
+        drop(stream);
+        assert_eq!(broker.stop(), None);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! What every scenario runs against: the server (started per scenario, or
-//! per run where runs must not share state, or an external one), the
-//! generator's clock, and the probes that read CPU time and memory.
+//! per run where runs must not share state, or an external one; for the
+//! cluster scenarios, instances sharing a broker), the generator's clock,
+//! and the probes that read CPU time and memory of every process on the
+//! server's side.
 
 use crate::client::Clock;
-use crate::procfs::{self, CpuTicks, Proc, ProcError};
-use crate::server::{ServerError, ServerProcess, ServerSettings};
+use crate::figures::ProcessFigures;
+use crate::procfs::{self, CpuTicks, Memory, Proc, ProcError};
+use crate::server::{BrokerProcess, ServerError, ServerProcess, ServerSettings};
 use crate::ws::{WsError, WsUrl};
 use std::time::Instant;
 
@@ -39,17 +42,32 @@ pub struct Context {
     pub runs: u32,
 }
 
-/// A server a scenario (or run) uses.
+/// The server side a scenario (or run) uses: one server, or the instances
+/// of a cluster and their broker.
 pub struct Running {
-    /// Its WebSocket URL.
-    pub url: WsUrl,
+    /// Each instance's WebSocket URL (one, but in the cluster scenarios).
+    pub urls: Vec<WsUrl>,
+    /// The processes of the server side whose CPU time and memory are the
+    /// server's: the instances, then the broker.
+    pub parts: Vec<Part>,
+    /// How many CPUs the server side may use (for its utilisation).
+    pub cpus: f64,
+    /// The arguments the (every) instance was started with (empty for an
+    /// external server).
+    pub args: Vec<String>,
+    /// The broker's arguments (cluster scenarios).
+    pub broker_args: Vec<String>,
+    processes: Vec<ServerProcess>,
+    broker: Option<BrokerProcess>,
+}
+
+/// One process of the server side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its name in the figures: `instance 1`, `broker`.
+    pub name: String,
     /// Its pid, when known.
     pub pid: Option<u32>,
-    /// How many CPUs it may use (for its utilisation).
-    pub cpus: f64,
-    /// The arguments it was started with (empty for an external server).
-    pub args: Vec<String>,
-    process: Option<ServerProcess>,
 }
 
 /// Why a server could not be used.
@@ -67,6 +85,9 @@ pub enum StartError {
     /// The scenario needs server flags an external server cannot be given.
     #[error("needs the server flags {0:?}, which an external server (--url) cannot be given")]
     NeedsFlags(Vec<String>),
+    /// A cluster scenario starts its own broker and instances.
+    #[error("starts a cluster of its own (a broker and {0} instances), which --url cannot do")]
+    NeedsCluster(usize),
 }
 
 impl Context {
@@ -87,14 +108,7 @@ impl Context {
         match &self.source {
             ServerSource::Spawn(settings) => {
                 let process = ServerProcess::start(settings, scenario_args)?;
-                let cpus = cpu_list_len(&process.allowed_cpus()?).max(1) as f64;
-                Ok(Running {
-                    url: WsUrl::parse(&process.url)?,
-                    pid: Some(process.pid),
-                    cpus,
-                    args: process.args.clone(),
-                    process: Some(process),
-                })
+                Running::started(vec![process], None)
             }
             ServerSource::External { url, pid } => {
                 if !scenario_args.is_empty() {
@@ -105,56 +119,184 @@ impl Context {
                     None => 1,
                 } as f64;
                 Ok(Running {
-                    url: WsUrl::parse(url)?,
-                    pid: *pid,
+                    urls: vec![WsUrl::parse(url)?],
+                    parts: vec![Part {
+                        name: "server".into(),
+                        pid: *pid,
+                    }],
                     cpus,
                     args: Vec::new(),
-                    process: None,
+                    broker_args: Vec::new(),
+                    processes: Vec::new(),
+                    broker: None,
                 })
             }
         }
     }
+
+    /// A cluster for a scenario: a broker, then `instances` servers with
+    /// `--cluster` and `scenario_args`, all on the server's CPU.
+    pub fn start_cluster(
+        &self,
+        instances: usize,
+        scenario_args: &[String],
+    ) -> Result<Running, StartError> {
+        let ServerSource::Spawn(settings) = &self.source else {
+            return Err(StartError::NeedsCluster(instances));
+        };
+        let broker = BrokerProcess::start(settings.cpu)?;
+        let mut args = vec!["--cluster".to_string(), broker.url.clone()];
+        args.extend(scenario_args.iter().cloned());
+        // Started one after the other: a failure stops (drops) the others.
+        let processes = (0..instances)
+            .map(|_| ServerProcess::start(settings, &args))
+            .collect::<Result<Vec<_>, _>>()?;
+        Running::started(processes, Some(broker))
+    }
 }
 
 impl Running {
-    /// Stops a server this benchmark started; returns a note if it did not
-    /// exit cleanly.
-    pub fn stop(self) -> Option<String> {
-        self.process.and_then(ServerProcess::stop)
+    /// The server side made of processes this benchmark started.
+    fn started(
+        processes: Vec<ServerProcess>,
+        broker: Option<BrokerProcess>,
+    ) -> Result<Self, StartError> {
+        let mut cpus = 1;
+        for process in &processes {
+            cpus = cpus.max(cpu_list_len(&process.allowed_cpus()?));
+        }
+        let named = processes.len() > 1 || broker.is_some();
+        let mut parts: Vec<Part> = processes
+            .iter()
+            .enumerate()
+            .map(|(i, process)| Part {
+                name: if named {
+                    format!("instance {}", i + 1)
+                } else {
+                    "server".into()
+                },
+                pid: Some(process.pid),
+            })
+            .collect();
+        parts.extend(broker.iter().map(|broker| Part {
+            name: "broker".into(),
+            pid: Some(broker.pid),
+        }));
+        Ok(Self {
+            urls: processes
+                .iter()
+                .map(|process| WsUrl::parse(&process.url))
+                .collect::<Result<_, _>>()?,
+            parts,
+            cpus: cpus as f64,
+            args: processes
+                .first()
+                .map(|process| process.args.clone())
+                .unwrap_or_default(),
+            broker_args: broker
+                .as_ref()
+                .map(|broker| broker.args.clone())
+                .unwrap_or_default(),
+            processes,
+            broker,
+        })
     }
 
-    /// The server's resident memory in KiB and its peak, when known.
-    pub fn memory(&self) -> Option<procfs::Memory> {
-        self.pid.and_then(|pid| procfs::memory(Proc::Pid(pid)).ok())
+    /// The (first) instance's URL.
+    pub fn url(&self) -> &WsUrl {
+        &self.urls[0]
     }
 
-    /// The end of the server's log, for failure messages.
+    /// The pids of the server side's processes, when known.
+    pub fn pids(&self) -> Vec<Option<u32>> {
+        self.parts.iter().map(|part| part.pid).collect()
+    }
+
+    /// Stops the processes this benchmark started, the instances before
+    /// their broker; returns a note for each that did not exit cleanly.
+    pub fn stop(self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .processes
+            .into_iter()
+            .filter_map(ServerProcess::stop)
+            .collect();
+        notes.extend(self.broker.and_then(BrokerProcess::stop));
+        notes
+    }
+
+    /// The server side's resident memory in KiB and its peak (each
+    /// process's peak added up), when known.
+    pub fn memory(&self) -> Option<Memory> {
+        memory_of(&self.pids())
+    }
+
+    /// Each process's memory, in the order of [`Self::parts`].
+    pub fn part_memory(&self) -> Vec<Option<Memory>> {
+        self.pids().iter().map(|pid| memory_of(&[*pid])).collect()
+    }
+
+    /// The end of the logs, for failure messages.
     pub fn log_tail(&self) -> String {
-        self.process
-            .as_ref()
-            .map(ServerProcess::log_tail)
-            .unwrap_or_default()
+        let mut logs: Vec<(&str, String)> = self
+            .parts
+            .iter()
+            .zip(&self.processes)
+            .map(|(part, process)| (part.name.as_str(), process.log_tail()))
+            .collect();
+        logs.extend(
+            self.broker
+                .as_ref()
+                .map(|broker| ("broker", broker.log_tail())),
+        );
+        match logs.as_slice() {
+            [(_, only)] => only.clone(),
+            _ => logs
+                .iter()
+                .map(|(name, log)| format!("--- {name} ---\n{log}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
     }
 
-    /// CPU times of the server and of this process now.
+    /// CPU times of the server side's processes and of this process now.
     pub fn sample(&self) -> Sample {
         Sample {
             at: Instant::now(),
-            server: self
-                .pid
-                .and_then(|pid| procfs::cpu_ticks(Proc::Pid(pid)).ok()),
+            parts: self
+                .pids()
+                .iter()
+                .map(|pid| pid.and_then(|pid| procfs::cpu_ticks(Proc::Pid(pid)).ok()))
+                .collect(),
             generator: procfs::cpu_ticks(Proc::Myself).ok(),
         }
     }
 }
 
+/// The memory of processes `pids` added up (peaks too); `None` unless
+/// every one could be read.
+pub fn memory_of(pids: &[Option<u32>]) -> Option<Memory> {
+    pids.iter().try_fold(
+        Memory {
+            rss_kib: 0,
+            peak_rss_kib: 0,
+        },
+        |sum, pid| {
+            let memory = procfs::memory(Proc::Pid((*pid)?)).ok()?;
+            Some(Memory {
+                rss_kib: sum.rss_kib + memory.rss_kib,
+                peak_rss_kib: sum.peak_rss_kib + memory.peak_rss_kib,
+            })
+        },
+    )
+}
+
 /// CPU times at one moment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     /// When.
     pub at: Instant,
-    /// The server's CPU ticks, when known.
-    pub server: Option<CpuTicks>,
+    /// The CPU ticks of each process of the server side, when known.
+    pub parts: Vec<Option<CpuTicks>>,
     /// The generator's CPU ticks.
     pub generator: Option<CpuTicks>,
 }
@@ -163,39 +305,106 @@ pub struct Sample {
 /// with 10 ms ticks, fewer would make it mostly rounding (below 10 %).
 pub const MIN_TICKS_FOR_RATIO: u64 = 10;
 
+/// The CPU time one process (or the whole server side) used between two
+/// samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProcessCpu {
+    /// CPU seconds.
+    pub seconds: Option<f64>,
+    /// CPU seconds, only when enough ticks passed to divide them by a
+    /// count meaningfully (see [`MIN_TICKS_FOR_RATIO`]).
+    pub seconds_precise: Option<f64>,
+    /// CPU seconds per second per CPU the server side may use.
+    pub utilisation: Option<f64>,
+}
+
+impl ProcessCpu {
+    /// `ticks` over `wall` seconds on `cpus` CPUs.
+    fn of(ticks: Option<u64>, ticks_per_s: u64, wall: f64, cpus: f64) -> Self {
+        let seconds = ticks.map(|ticks| ticks as f64 / ticks_per_s as f64);
+        Self {
+            seconds,
+            seconds_precise: seconds.filter(|_| ticks.is_some_and(|t| t >= MIN_TICKS_FOR_RATIO)),
+            utilisation: seconds.filter(|_| wall > 0.0).map(|s| s / wall / cpus),
+        }
+    }
+
+    /// Microseconds of CPU time per delivery, when precise enough.
+    pub fn us_per(&self, deliveries: u64) -> Option<f64> {
+        self.seconds_precise
+            .filter(|_| deliveries > 0)
+            .map(|s| s * 1e6 / deliveries as f64)
+    }
+}
+
 /// CPU use between two samples.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CpuUse {
-    /// Server CPU seconds.
-    pub server_s: Option<f64>,
-    /// Server CPU seconds, only when enough ticks passed to divide them
-    /// by a count meaningfully (see [`MIN_TICKS_FOR_RATIO`]).
-    pub server_s_precise: Option<f64>,
-    /// Server CPU seconds per second per CPU it may use.
-    pub server_utilisation: Option<f64>,
+    /// The server side's: its processes added up.
+    pub server: ProcessCpu,
+    /// Each process's, in the order of the samples' parts.
+    pub parts: Vec<ProcessCpu>,
     /// Generator CPU seconds per second.
     pub generator_utilisation: Option<f64>,
 }
 
-/// The CPU use from `before` to `after`, for a server that may use `cpus`.
+/// The CPU use from `before` to `after`, for a server side that may use
+/// `cpus`: its processes share them, so its utilisation is theirs added up.
 pub fn cpu_use(before: &Sample, after: &Sample, ticks_per_s: u64, cpus: f64) -> CpuUse {
     let wall = after.at.saturating_duration_since(before.at).as_secs_f64();
-    let seconds = |a: Option<CpuTicks>, b: Option<CpuTicks>| {
-        Some(b?.total().saturating_sub(a?.total()) as f64 / ticks_per_s as f64)
-    };
-    let server_s = seconds(before.server, after.server);
-    let server_ticks = match (before.server, after.server) {
-        (Some(a), Some(b)) => b.total().saturating_sub(a.total()),
-        _ => 0,
-    };
-    let generator_s = seconds(before.generator, after.generator);
-    let per_wall = |s: Option<f64>, cpus: f64| s.filter(|_| wall > 0.0).map(|s| s / wall / cpus);
+    let ticks =
+        |a: Option<CpuTicks>, b: Option<CpuTicks>| Some(b?.total().saturating_sub(a?.total()));
+    let part_ticks: Vec<Option<u64>> = before
+        .parts
+        .iter()
+        .zip(&after.parts)
+        .map(|(a, b)| ticks(*a, *b))
+        .collect();
+    let total: Option<u64> = part_ticks.iter().copied().sum();
+    let generator = ProcessCpu::of(
+        ticks(before.generator, after.generator),
+        ticks_per_s,
+        wall,
+        1.0,
+    );
     CpuUse {
-        server_s,
-        server_s_precise: server_s.filter(|_| server_ticks >= MIN_TICKS_FOR_RATIO),
-        server_utilisation: per_wall(server_s, cpus),
-        generator_utilisation: per_wall(generator_s, 1.0),
+        server: ProcessCpu::of(total, ticks_per_s, wall, cpus),
+        parts: part_ticks
+            .into_iter()
+            .map(|ticks| ProcessCpu::of(ticks, ticks_per_s, wall, cpus))
+            .collect(),
+        generator_utilisation: generator.utilisation,
     }
+}
+
+/// Each process's figures for a run that made `deliveries`, when the
+/// server side has more than one (a cluster): its CPU time as measured by
+/// `used` and its memory `memory` at the end, in the order of `parts`.
+pub fn process_figures(
+    parts: &[Part],
+    used: &CpuUse,
+    memory: &[Option<Memory>],
+    deliveries: u64,
+) -> Vec<ProcessFigures> {
+    if parts.len() < 2 {
+        return Vec::new();
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let cpu = used.parts.get(i).copied().unwrap_or_default();
+            let memory = memory.get(i).copied().flatten();
+            ProcessFigures {
+                name: part.name.clone(),
+                cpu_s: cpu.seconds,
+                cpu_us_per_delivery: cpu.us_per(deliveries),
+                cpu_utilisation: cpu.utilisation,
+                rss_kib: memory.map(|m| m.rss_kib),
+                peak_rss_kib: memory.map(|m| m.peak_rss_kib),
+            }
+        })
+        .collect()
 }
 
 /// How many CPUs a kernel CPU list (`0`, `0-3`, `0,2-3`) names.
@@ -232,29 +441,81 @@ mod tests {
         let ticks = |user, system| Some(CpuTicks { user, system });
         let before = Sample {
             at,
-            server: ticks(100, 50),
+            parts: vec![ticks(100, 50)],
             generator: ticks(10, 0),
         };
         let after = Sample {
             at: at + Duration::from_secs(2),
-            server: ticks(250, 100),
+            parts: vec![ticks(250, 100)],
             generator: ticks(110, 0),
         };
         let used = cpu_use(&before, &after, 100, 1.0);
-        assert_eq!(used.server_s, Some(2.0));
-        assert_eq!(used.server_s_precise, Some(2.0));
-        assert_eq!(used.server_utilisation, Some(1.0));
+        assert_eq!(used.server.seconds, Some(2.0));
+        assert_eq!(used.server.seconds_precise, Some(2.0));
+        assert_eq!(used.server.utilisation, Some(1.0));
         assert_eq!(used.generator_utilisation, Some(0.5));
         let unknown = Sample {
-            server: None,
-            ..after
+            parts: vec![None],
+            ..after.clone()
         };
-        assert_eq!(cpu_use(&before, &unknown, 100, 1.0).server_s, None);
+        assert_eq!(cpu_use(&before, &unknown, 100, 1.0).server.seconds, None);
         let few = Sample {
-            server: ticks(101, 50),
+            parts: vec![ticks(101, 50)],
             ..after
         };
         let used = cpu_use(&before, &few, 100, 1.0);
-        assert_eq!((used.server_s, used.server_s_precise), (Some(0.01), None));
+        assert_eq!(
+            (used.server.seconds, used.server.seconds_precise),
+            (Some(0.01), None)
+        );
+    }
+
+    #[test]
+    fn a_clusters_processes_add_up_and_keep_their_own_figures() {
+        let at = Instant::now();
+        let ticks = |user| Some(CpuTicks { user, system: 0 });
+        let before = Sample {
+            at,
+            parts: vec![ticks(0), ticks(0), ticks(0)],
+            generator: ticks(0),
+        };
+        let after = Sample {
+            at: at + Duration::from_secs(1),
+            parts: vec![ticks(40), ticks(30), ticks(5)],
+            generator: ticks(50),
+        };
+        // All three on one CPU: 75 % of it in all.
+        let used = cpu_use(&before, &after, 100, 1.0);
+        assert_eq!(used.server.seconds, Some(0.75));
+        assert_eq!(used.server.utilisation, Some(0.75));
+        let part = |name: &str, pid| Part {
+            name: name.into(),
+            pid: Some(pid),
+        };
+        let parts = [
+            part("instance 1", 1),
+            part("instance 2", 2),
+            part("broker", 3),
+        ];
+        let memory = |rss_kib| {
+            Some(Memory {
+                rss_kib,
+                peak_rss_kib: rss_kib + 1,
+            })
+        };
+        let figures = process_figures(&parts, &used, &[memory(100), memory(200), None], 100_000);
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["instance 1", "instance 2", "broker"]);
+        assert_eq!(figures[0].cpu_us_per_delivery, Some(4.0));
+        assert_eq!(figures[1].cpu_utilisation, Some(0.3));
+        assert_eq!(figures[1].rss_kib, Some(200));
+        // Five ticks are too few to divide, and the broker's memory was not read.
+        assert_eq!(
+            (figures[2].cpu_s, figures[2].cpu_us_per_delivery),
+            (Some(0.05), None)
+        );
+        assert_eq!(figures[2].rss_kib, None);
+        // One server alone has no breakdown.
+        assert!(process_figures(&parts[..1], &used, &[], 1).is_empty());
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
         let mut joins = stream::iter(0..plan.connections)
             .map(|i| {
                 let room = format!("{}-{name}-{run}-{}", ctx.tag, i / plan.per_room);
-                let url = &server.url;
+                let url = server.url();
                 async move { client::join(url, &room, &format!("m{}", i % plan.per_room)).await }
             })
             .buffer_unordered(CONNECT_CONCURRENCY);

@@ -3,7 +3,7 @@
 //!
 //! - [`context`]: the server under test, the clock, CPU and memory probes.
 //! - [`rooms`]: message load in rooms (the fan-outs, slow-consumer,
-//!   many-rooms, big-room).
+//!   many-rooms, big-room, and the fan-outs over a cluster).
 //! - [`idle`]: memory per idle connection.
 //! - [`storm`]: thousands of joins at once.
 
@@ -37,10 +37,15 @@ pub const BIG_ROOM: &str = "big-room";
 pub const IDLE: &str = "idle";
 /// 5,000 joins at once.
 pub const JOIN_STORM: &str = "join-storm";
+/// fanout-100k's room spread over a cluster of 2 instances (issue 6).
+pub const FANOUT_CLUSTER: &str = "fanout-cluster";
+/// fanout-1m's room spread over a cluster of 2 instances.
+pub const FANOUT_CLUSTER_1M: &str = "fanout-cluster-1m";
 
 /// Every scenario, in the order `all` runs them (fanout-100k before
-/// slow-consumer, which is judged against it).
-pub const NAMES: [&str; 9] = [
+/// slow-consumer, which is judged against it; the cluster scenarios after
+/// the single-server ones they are shown beside).
+pub const NAMES: [&str; 11] = [
     FANOUT_MAX,
     FANOUT_MAX_MEMORY,
     FANOUT_1M,
@@ -50,6 +55,8 @@ pub const NAMES: [&str; 9] = [
     BIG_ROOM,
     IDLE,
     JOIN_STORM,
+    FANOUT_CLUSTER,
+    FANOUT_CLUSTER_1M,
 ];
 
 /// The server flags of the in-memory variant of fanout-max. `:memory:` is
@@ -64,6 +71,9 @@ pub const MEMORY_STORE_ARGS: [&str; 2] = ["--db", ":memory:"];
 /// for that long. The measured part of big-room is not about stalls (5
 /// messages a second); slow-consumer measures the stall timeout itself.
 pub const BIG_ROOM_ARGS: [&str; 2] = ["--stall-timeout", "30s"];
+
+/// Instances of the cluster scenarios, sharing one broker.
+pub const CLUSTER_INSTANCES: usize = 2;
 
 /// Members of the fan-out room (publishers included).
 const FANOUT_MEMBERS: usize = 1_000;
@@ -129,6 +139,10 @@ pub struct Scenario {
     pub goals: Vec<Goal>,
     /// The figures its summary line shows.
     pub headline: Vec<Metric>,
+    /// The scenario whose figures (of the same metrics) its summary line
+    /// shows beside its own, when that one ran in the same invocation: a
+    /// cluster scenario's single-server equivalent.
+    pub beside: Option<&'static str>,
 }
 
 /// How a scenario went.
@@ -142,6 +156,8 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// The arguments its server ran with.
     pub server_args: Vec<String>,
+    /// The arguments its broker ran with (cluster scenarios).
+    pub broker_args: Vec<String>,
 }
 
 impl Outcome {
@@ -172,6 +188,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         churners: 0,
         churn_ops_per_s: 0.0,
         stalled,
+        instances: 1,
     };
     let burst = Load::Burst {
         per_room: scaled(FANOUT_MAX_MESSAGES as usize, scale, 100) as u64,
@@ -198,6 +215,36 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         Metric::ServerCpu,
         Metric::GeneratorCpu,
     ];
+    // Shown beside the single server's: the server side's CPU (all its
+    // processes, each also on its own in the report) and memory.
+    let cluster_headline = vec![
+        Metric::DeliveriesPerSec,
+        Metric::P50,
+        Metric::P99,
+        Metric::MaxLatency,
+        Metric::CpuPerDelivery,
+        Metric::ServerCpu,
+        Metric::ServerRss,
+        Metric::GeneratorCpu,
+    ];
+    // The room and load of the single-server scenario `single`, over a
+    // cluster, shown beside it.
+    let cluster = |name, single: &'static str, per_s: f64| {
+        Scenario {
+        name,
+        what: format!(
+            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
+        ),
+        kind: Kind::Rooms(RoomsPlan {
+            instances: CLUSTER_INSTANCES,
+            ..fanout(paced(per_s), 0)
+        }),
+        server_args: Vec::new(),
+        goals: vec![Goal::at_most(Metric::Lost, 0.0)],
+        headline: cluster_headline.clone(),
+        beside: Some(single),
+    }
+    };
     let rooms = scaled(MANY_ROOMS_ROOMS, scale, 4);
     let churners = scaled(CHURNERS, scale, 2);
     let big = scaled(BIG_ROOM_MEMBERS, scale, 20);
@@ -216,6 +263,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Goal::at_least(Metric::DeliveriesPerSec, 1.7e6),
             ],
             headline: fanout_max_headline.clone(),
+            beside: None,
         },
         Scenario {
             name: FANOUT_MAX_MEMORY,
@@ -228,6 +276,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Goal::judging(Metric::CpuPerDelivery, Bound::AtMost, 1.1, FANOUT_MAX),
             ],
             headline: fanout_max_headline,
+            beside: None,
         },
         Scenario {
             name: FANOUT_1M,
@@ -240,6 +289,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Goal::at_most(Metric::CpuPerDelivery, 0.6),
             ],
             headline: paced_headline.clone(),
+            beside: None,
         },
         Scenario {
             name: FANOUT_100K,
@@ -248,6 +298,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             server_args: Vec::new(),
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 12.0)],
             headline: paced_headline.clone(),
+            beside: None,
         },
         Scenario {
             name: SLOW_CONSUMER,
@@ -268,6 +319,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Metric::CpuPerDelivery,
                 Metric::ServerCpu,
             ],
+            beside: None,
         },
         Scenario {
             name: MANY_ROOMS,
@@ -284,6 +336,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 churners,
                 churn_ops_per_s: CHURN_OPS_PER_CHURNER * churners as f64,
                 stalled: 0,
+                instances: 1,
             }),
             server_args: Vec::new(),
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 20.0)],
@@ -296,6 +349,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Metric::ServerCpu,
                 Metric::GeneratorCpu,
             ],
+            beside: None,
         },
         Scenario {
             name: BIG_ROOM,
@@ -308,6 +362,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 churners: 0,
                 churn_ops_per_s: 0.0,
                 stalled: 0,
+                instances: 1,
             }),
             server_args: BIG_ROOM_ARGS.iter().map(|arg| arg.to_string()).collect(),
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 60.0)],
@@ -318,6 +373,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Metric::CpuPerDelivery,
                 Metric::ServerCpu,
             ],
+            beside: None,
         },
         Scenario {
             name: IDLE,
@@ -332,6 +388,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Goal::at_most(Metric::RssPerConnection, 2.0),
             ],
             headline: vec![Metric::RssPerConnection, Metric::Failures, Metric::ServerRss],
+            beside: None,
         },
         Scenario {
             name: JOIN_STORM,
@@ -346,7 +403,10 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Goal::at_most(Metric::Failures, 0.0),
             ],
             headline: vec![Metric::AllJoined, Metric::Failures, Metric::P50, Metric::P99, Metric::ServerCpu],
+            beside: None,
         },
+        cluster(FANOUT_CLUSTER, FANOUT_100K, FANOUT_100K_RATE),
+        cluster(FANOUT_CLUSTER_1M, FANOUT_1M, FANOUT_1M_RATE),
     ]
 }
 
@@ -388,6 +448,22 @@ mod tests {
         };
         assert_eq!(idle.connections, 19_900);
         assert_eq!(all[1].server_args, ["--db", ":memory:"]);
+        for (cluster, single) in [(&all[9], &all[3]), (&all[10], &all[2])] {
+            let (Kind::Rooms(cluster_plan), Kind::Rooms(single_plan)) =
+                (&cluster.kind, &single.kind)
+            else {
+                panic!("room scenarios");
+            };
+            // The single server's room and load, over 2 instances, shown beside it.
+            assert_eq!(cluster.beside, Some(single.name));
+            assert_eq!((cluster_plan.instances, single_plan.instances), (2, 1));
+            assert_eq!(cluster_plan.members(), single_plan.members());
+            assert_eq!(cluster_plan.publishers, single_plan.publishers);
+            assert_eq!(
+                cluster_plan.offered_deliveries_per_s(),
+                single_plan.offered_deliveries_per_s()
+            );
+        }
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! Message load in rooms: fanout-max and its in-memory variant,
-//! fanout-1m, fanout-100k, slow-consumer, many-rooms and big-room.
+//! fanout-1m, fanout-100k, slow-consumer, many-rooms, big-room, and the
+//! cluster scenarios.
 //!
-//! One server serves the whole scenario: the members join once (the joins
-//! are not measured), then each run (warm-ups first) has the publishers
-//! send, waits until every accounted member received every message, and
-//! reads the server's CPU time and memory around it.
+//! One server serves the whole scenario (or, in the cluster scenarios, one
+//! cluster: instances sharing a broker, each room's members spread over
+//! them, see [`instance_of`]): the members join once (the joins are not
+//! measured), then each run (warm-ups first) has the publishers send,
+//! waits until every accounted member received every message, and reads
+//! the CPU time and memory of the server's processes around it.
 
-use super::context::{cpu_use, Context, Running};
+use super::context::{cpu_use, memory_of, process_figures, Context, Running};
 use super::Outcome;
 use crate::client::{self, Clock, Pace, Recorder, Shared, StallWatch};
 use crate::figures::RunFigures;
 use crate::pacing::Schedule;
-use crate::procfs::{self, Memory, Proc};
+use crate::procfs::Memory;
 use crate::wire;
 use crate::ws::{self, Frame, WsReader, WsUrl, WsWriter};
 use futures_util::stream::{self, StreamExt};
@@ -100,6 +103,10 @@ pub struct RoomsPlan {
     pub churn_ops_per_s: f64,
     /// Members of room 0 that stop reading at each run's start.
     pub stalled: usize,
+    /// Server instances: 1, a single server; more, a cluster of that many
+    /// instances sharing a broker, over which each room's members are
+    /// spread ([`instance_of`]).
+    pub instances: usize,
 }
 
 impl RoomsPlan {
@@ -115,6 +122,13 @@ impl RoomsPlan {
             Load::Burst { .. } => None,
         }
     }
+}
+
+/// The instance that member `member` of a room (publishers first)
+/// connects to, of `instances`: in turn, so that every instance has its
+/// share of the room, publishers included.
+pub fn instance_of(member: usize, instances: usize) -> usize {
+    member % instances.max(1)
 }
 
 /// The clients of a scenario once joined.
@@ -142,15 +156,21 @@ impl Crowd {
 /// Runs a room scenario: `server_args` for its server, `plan` for its load.
 pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[String]) -> Outcome {
     let mut outcome = Outcome::default();
-    let server = match ctx.start_server(server_args) {
+    let started = if plan.instances > 1 {
+        ctx.start_cluster(plan.instances, server_args)
+    } else {
+        ctx.start_server(server_args)
+    };
+    let server = match started {
         Ok(server) => server,
         Err(err) => return outcome.failed(format!("server: {err}")),
     };
     outcome.server_args = server.args.clone();
+    outcome.broker_args = server.broker_args.clone();
     let rooms: Vec<String> = (0..plan.rooms)
         .map(|room| format!("{}-{name}-{room}", ctx.tag))
         .collect();
-    let mut crowd = match gather(ctx.clock, &server.url, &rooms, plan).await {
+    let mut crowd = match gather(ctx.clock, &server.urls, &rooms, plan).await {
         Ok(crowd) => crowd,
         Err(err) => {
             let log = server.log_tail();
@@ -193,10 +213,11 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
     outcome
 }
 
-/// Connects and joins every member (and connects the churners).
+/// Connects and joins every member (and connects the churners), each to
+/// its instance's URL of `urls`.
 async fn gather(
     clock: Clock,
-    url: &WsUrl,
+    urls: &[WsUrl],
     rooms: &[String],
     plan: &RoomsPlan,
 ) -> Result<Crowd, String> {
@@ -208,13 +229,19 @@ async fn gather(
         member_rooms,
     )));
     let started = Instant::now();
-    eprintln!("  joining {members} members in {} rooms", rooms.len());
+    eprintln!(
+        "  joining {members} members in {} rooms on {} instance(s)",
+        rooms.len(),
+        urls.len()
+    );
     let mut writers: Vec<Option<WsWriter>> = (0..members).map(|_| None).collect();
     let mut readers = Vec::with_capacity(members);
     let mut joins = stream::iter(0..members)
         .map(|m| {
             let room = &rooms[m / plan.members_per_room];
-            let name = format!("m{}", m % plan.members_per_room);
+            let index = m % plan.members_per_room;
+            let url = &urls[instance_of(index, urls.len())];
+            let name = format!("m{index}");
             async move { (m, client::join(url, room, &name).await) }
         })
         .buffer_unordered(CONNECT_CONCURRENCY);
@@ -250,7 +277,7 @@ async fn gather(
     let churn_stop = Rc::new(Cell::new(false));
     let mut churners = Vec::with_capacity(plan.churners);
     for c in 0..plan.churners {
-        let (reader, writer) = ws::connect(url)
+        let (reader, writer) = ws::connect(&urls[instance_of(c, urls.len())])
             .await
             .map_err(|err| format!("churner {c}: {err}"))?;
         spawn_local(client::drain(
@@ -286,7 +313,8 @@ async fn run_once(
     let shared = Rc::clone(&crowd.shared);
     shared.borrow_mut().begin_run(run, plan.publishers);
     let stalled = if plan.stalled > 0 {
-        Some(stall(&server.url, &shared, run, plan.stalled).await?)
+        // On the observer's instance (member 0's): presence is per instance.
+        Some(stall(server.url(), &shared, run, plan.stalled).await?)
     } else {
         None
     };
@@ -318,7 +346,7 @@ async fn run_once(
             Load::Burst { .. } => Duration::ZERO,
         };
         let (shared, stop) = (Rc::clone(&shared), Rc::clone(&stop));
-        spawn_local(watch_stalls(shared, server.pid, start, minimum, stop))
+        spawn_local(watch_stalls(shared, server.pids(), start, minimum, stop))
     });
     let mut problems = Vec::new();
     for publisher in publishers {
@@ -504,6 +532,7 @@ fn figures(
     let window = (window > 0.0).then_some(window);
     let used = cpu_use(before, after, ctx.ticks_per_s, server.cpus);
     let delivered = recorder.delivered;
+    let processes = process_figures(&server.parts, &used, &server.part_memory(), delivered);
     let mut problems = recorder.problems.clone();
     if recorder.problem_count > problems.len() as u64 {
         problems.push(format!("... {} problems in all", recorder.problem_count));
@@ -532,13 +561,11 @@ fn figures(
         offered_deliveries_per_s: plan.offered_deliveries_per_s(),
         latency: recorder.latencies.summary(),
         send_lag_p99_ms: recorder.send_lag.summary().map(|s| s.p99_ms),
-        server_cpu_s: used.server_s,
-        server_cpu_us_per_delivery: used
-            .server_s_precise
-            .filter(|_| delivered > 0)
-            .map(|s| s * 1e6 / delivered as f64),
-        server_cpu_utilisation: used.server_utilisation,
+        server_cpu_s: used.server.seconds,
+        server_cpu_us_per_delivery: used.server.us_per(delivered),
+        server_cpu_utilisation: used.server.utilisation,
         generator_cpu_utilisation: used.generator_utilisation,
+        processes,
         problems,
         ..RunFigures::default()
     }
@@ -621,11 +648,11 @@ async fn stalled_member(
 }
 
 /// Keeps a paced run going until the stalled members are dropped (and at
-/// least `minimum` has passed) or [`STALL_WATCH`]; samples the server's
-/// memory meanwhile and returns its peak RSS in KiB.
+/// least `minimum` has passed) or [`STALL_WATCH`]; samples the memory of
+/// the server's processes `pids` meanwhile and returns its peak RSS in KiB.
 async fn watch_stalls(
     shared: Shared,
-    pid: Option<u32>,
+    pids: Vec<Option<u32>>,
     start: Instant,
     minimum: Duration,
     stop: Rc<Cell<bool>>,
@@ -634,7 +661,7 @@ async fn watch_stalls(
     let mut ticker = tokio::time::interval(RSS_SAMPLE_INTERVAL);
     loop {
         ticker.tick().await;
-        if let Some(memory) = pid.and_then(|pid| procfs::memory(Proc::Pid(pid)).ok()) {
+        if let Some(memory) = memory_of(&pids) {
             peak = Some(peak.map_or(memory.rss_kib, |p| p.max(memory.rss_kib)));
         }
         let all_dropped = shared
@@ -709,4 +736,28 @@ async fn finish_stall(
     }
     recorder.stalls.clear();
     recorder.watching_stalls = false;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many of `members` each of `instances` gets.
+    fn shares(members: usize, instances: usize) -> Vec<usize> {
+        let mut shares = vec![0; instances];
+        for member in 0..members {
+            shares[instance_of(member, instances)] += 1;
+        }
+        shares
+    }
+
+    #[test]
+    fn a_rooms_members_and_publishers_are_spread_evenly_over_the_instances() {
+        assert_eq!(shares(1_000, 2), [500, 500]);
+        assert_eq!(shares(7, 3), [3, 2, 2]);
+        assert_eq!(shares(10, 1), [10]);
+        // The 4 publishers (members 0..4) post through both instances.
+        let publishers: Vec<usize> = (0..4).map(|p| instance_of(p, 2)).collect();
+        assert_eq!(publishers, [0, 1, 0, 1]);
+    }
 }

@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &StormPlan) -> Outcome {
         };
         outcome.server_args = server.args.clone();
         let room = format!("{}-{name}-{run}", ctx.tag);
-        if let Err(err) = seed(&server.url, &room, plan.history).await {
+        if let Err(err) = seed(server.url(), &room, plan.history).await {
             outcome.notes.extend(server.stop());
             return outcome.failed(format!("seeding the history: {err}"));
         }
@@ -110,7 +110,7 @@ async fn storm(
     room: &str,
     plan: &StormPlan,
 ) -> Result<(RunFigures, Vec<String>), String> {
-    let url = &server.url;
+    let url = server.url();
     let connections: Vec<_> = stream::iter(0..plan.clients)
         .map(|_| ws::connect(url))
         .buffer_unordered(CONNECT_CONCURRENCY)
@@ -200,8 +200,8 @@ async fn storm(
         }),
         window_s: Some(sent_in.as_secs_f64()),
         latency: tally.latencies.summary(),
-        server_cpu_s: used.server_s,
-        server_cpu_utilisation: used.server_utilisation,
+        server_cpu_s: used.server.seconds,
+        server_cpu_utilisation: used.server.utilisation,
         generator_cpu_utilisation: used.generator_utilisation,
         server_rss_kib: memory.map(|m| m.rss_kib),
         server_peak_rss_kib: memory.map(|m| m.peak_rss_kib),
