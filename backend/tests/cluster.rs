@@ -402,3 +402,28 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
         assert_eq!((message.id, message.text.as_str()), (4, "after"));
     }
 }
+
+/// Times a member leaves and joins again at once in the test below: each
+/// retires the room on its instance and starts it again, racing the old
+/// room's unsubscription with the new room's subscription.
+const RESTARTS: usize = 30;
+
+#[tokio::test]
+async fn a_room_that_retires_and_starts_again_at_once_keeps_hearing_the_others() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    ann.join("lobby", "Ann").await;
+    for round in 0..RESTARTS {
+        // The leaving member is B's only one: its leaving retires B's room.
+        let mut leaving = b.connect().await;
+        leaving.join("lobby", &format!("Bob {round}")).await;
+        drop(leaving);
+        let mut bob = b.connect().await;
+        bob.join("lobby", &format!("Cid {round}")).await;
+        ann.say("lobby", &format!("round {round}"), None).await;
+        let message = bob.next_message().await;
+        assert_eq!(message.text.as_str(), format!("round {round}"));
+    }
+}

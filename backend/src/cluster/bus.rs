@@ -166,8 +166,23 @@ impl Bus {
         }
         if let Some(mut sink) = self.inner.sink().clone() {
             let channel = keys::channel(room);
+            let room = room.clone();
+            let bus = self.clone();
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(BROKER_TIMEOUT, sink.unsubscribe(channel)).await;
+                let _ =
+                    tokio::time::timeout(BROKER_TIMEOUT, sink.unsubscribe(channel.clone())).await;
+                // A room that started again meanwhile may have subscribed
+                // before this went out, and lost its subscription to it:
+                // subscribe again, and have the room read what it missed.
+                let restarted = bus
+                    .inner
+                    .rooms()
+                    .get(&room)
+                    .map(|(_, events)| events.clone());
+                if let Some(events) = restarted {
+                    let _ = tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channel)).await;
+                    let _ = events.send(RoomEvent::BrokerBack);
+                }
             });
         }
     }
