@@ -16,6 +16,15 @@ async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
     (broker.instance(&[]).await, broker.instance(&[]).await)
 }
 
+/// Ann on instance `a` and then Bob on `b`, both joined to the lobby.
+async fn ann_on_a_and_bob_on_b(a: &TestServer, b: &TestServer) -> (Client, Client) {
+    let mut ann = a.connect().await;
+    ann.join("lobby", "Ann").await;
+    let mut bob = b.connect().await;
+    bob.join("lobby", "Bob").await;
+    (ann, bob)
+}
+
 /// Asserts that no chat message reaches `client` for a while (presence
 /// changes may).
 async fn expect_no_message(client: &mut Client) {
@@ -32,10 +41,7 @@ async fn members_on_two_instances_see_every_message_in_one_order() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    let mut bob = b.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
+    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
 
     // Both post at once, so the broker interleaves them.
     const EACH: usize = 50;
@@ -136,10 +142,7 @@ async fn the_broker_going_away_is_reported_and_recovered_from() {
     let broker = Broker::start(dir.dir());
     let port = broker.port();
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    let mut bob = b.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
+    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
     ann.say("lobby", "before", None).await;
     assert_eq!(bob.next_message().await.id, 1);
     assert_eq!(ann.next_message().await.id, 1);
@@ -274,11 +277,9 @@ async fn member_lists_merge_across_instances_and_names_are_unique_across_them() 
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    let mut bob = b.connect().await;
-    ann.join("lobby", "Ann").await;
-    let joined = bob.join("lobby", "Bob").await;
-    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+    let (mut ann, bob) = ann_on_a_and_bob_on_b(&a, &b).await;
+    let listed = bob.members_of("lobby");
+    assert_eq!(set(&listed), BTreeSet::from(["Ann", "Bob"]));
     await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
 
     // A name is taken on every instance, whatever its case.
@@ -336,11 +337,8 @@ async fn an_instance_that_shuts_down_takes_its_members_with_it() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    let mut bob = b.connect().await;
+    let (mut ann, _bob) = ann_on_a_and_bob_on_b(&a, &b).await;
     let mut cid = b.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
     cid.join("lobby", "Cid").await;
     await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
 
@@ -359,10 +357,7 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     let broker = Broker::start(dir.dir());
     let port = broker.port();
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    let mut bob = b.connect().await;
-    ann.join("lobby", "Ann").await;
-    bob.join("lobby", "Bob").await;
+    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
     await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
     for text in ["one", "two", "three"] {
         ann.say("lobby", text, None).await;
