@@ -7,9 +7,10 @@
 //! every member sees one room's messages in id order.
 //!
 //! A `send` with a nonce that the room has seen from the same name within
-//! [`DEDUP_WINDOW`] is not stored again (see [`nonces`]): the client gets the
-//! original `message` instead, so a client that resends what it did not see
-//! confirmed gets exactly-once delivery.
+//! [`DEDUP_WINDOW`] is not stored again (see [`nonces`]): the original's
+//! broadcast answers it, or, for a member that joined after that broadcast,
+//! the original `message` read back; so a client that resends what it did
+//! not see confirmed gets exactly-once delivery.
 //!
 //! A join's path: the member is added at once (its name is taken from then
 //! on) but is *loading*: its history is read from the store while messages
@@ -17,7 +18,13 @@
 //! member gets `joined` and then its backlog, and is *live*. The history
 //! ends at the last broadcast id of the moment of joining and the backlog
 //! starts after it, so the member misses nothing and sees nothing twice.
+//!
+//! In cluster mode the room runs on every instance with members of it
+//! (`cluster`, `cluster_link`): a join first claims its name in the
+//! broker, a post goes to the broker, which assigns the id, and the room
+//! broadcasts what the broker publishes, in id order, whoever posted it.
 
+mod cluster;
 mod cluster_link;
 mod handle;
 pub mod nonces;
@@ -32,11 +39,11 @@ pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
-use crate::cluster::{Claim, Cluster, Draft, Posted, Resync, RoomEvent};
+use crate::cluster::{Cluster, Draft, Posted};
 use crate::metrics::Metrics;
 use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
 use crate::websocket::OutgoingFrame;
-use cluster_link::{ClusterLink, LinkEvent, Retry};
+use cluster_link::{ClusterLink, LinkEvent};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
     ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
@@ -368,28 +375,6 @@ impl Room {
         .about(&self.name, None)
     }
 
-    /// The claim of a joiner's name ended (cluster mode).
-    fn on_claimed(&mut self, join: JoinCommand, claimed: Result<bool, StoreError>) {
-        match claimed {
-            Ok(true) => {
-                self.members.forget_remote(&join.name);
-                self.admit(join);
-            }
-            Ok(false) => {
-                let _ = join.accepted.send(Err(self.name_taken(&join.name)));
-            }
-            Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot claim a joiner's name in the cluster");
-                let error = RequestError::new(
-                    ErrorCode::Unavailable,
-                    "the server cannot reach the cluster; join again",
-                )
-                .about(&self.name, None);
-                let _ = join.accepted.send(Err(error));
-            }
-        }
-    }
-
     /// Adds a member whose join was accepted and answers it. A joiner that
     /// stopped waiting for the answer (its connection closed) is not kept.
     fn admit(&mut self, join: JoinCommand) {
@@ -653,162 +638,6 @@ impl Room {
         self.held.push(message);
         if self.pacer.send_now(tokio::time::Instant::now()) {
             self.send_held();
-        }
-    }
-
-    /// A post went through the broker (cluster mode).
-    fn on_published(&mut self, author: ClientId, posted: Posted, started: Instant) {
-        match posted {
-            // The bus brings it back, to this room as to every other.
-            Posted::New(_) => self.metrics.message_stored(started.elapsed()),
-            Posted::Repeat(id) => {
-                self.metrics.duplicate_send();
-                tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
-                // The original's broadcast answers a member who joined
-                // before it; one who joined after it is answered with it.
-                let by_broadcast = self
-                    .members
-                    .get(author)
-                    .is_none_or(|member| member.receives_by_broadcast(id));
-                if !by_broadcast {
-                    let query = HistoryQuery {
-                        after: Some(id.saturating_sub(1)),
-                        before: Some(id + 1),
-                        limit: 1,
-                    };
-                    let read = self.store.history(&self.name, query);
-                    self.pending_repeats
-                        .push(Box::pin(async move { (author, read.await) }));
-                }
-            }
-        }
-    }
-
-    /// Something the bus brought (cluster mode).
-    fn on_room_event(&mut self, event: RoomEvent) {
-        let Some(link) = &mut self.link else {
-            return;
-        };
-        match event {
-            RoomEvent::Message(message) => {
-                for message in link.arrived(&self.name, message) {
-                    self.forward(message, None);
-                }
-            }
-            RoomEvent::BrokerLost => {
-                self.send_held();
-                let error: ServerFrame = RequestError::new(
-                    ErrorCode::Unavailable,
-                    "the server lost its connection to the cluster; messages wait until it is back",
-                )
-                .about(&self.name, None)
-                .into();
-                self.members.fan_out(&encode(&error), Audience::Live);
-            }
-            RoomEvent::BrokerBack => self.on_retry(Retry {
-                catch_up: true,
-                resync: true,
-            }),
-            RoomEvent::MembersJoined(_) | RoomEvent::MembersLeft(_) => {
-                link.note_presence(&event);
-                self.on_remote_presence(event);
-            }
-        }
-    }
-
-    /// Reads missed messages, or registers the members again, or both
-    /// (cluster mode): the broker came back, or an attempt failed.
-    fn on_retry(&mut self, retry: Retry) {
-        let Some(link) = &mut self.link else {
-            return;
-        };
-        if retry.catch_up {
-            link.catch_up(&self.name);
-        }
-        if retry.resync {
-            let local = self
-                .members
-                .local()
-                .map(|member| Claim {
-                    holder: member.client.id(),
-                    name: member.name.clone(),
-                })
-                .collect();
-            link.resync(&self.name, local);
-        }
-    }
-
-    /// Members of another instance joined or left (cluster mode); changes
-    /// this instance made itself are known already.
-    fn on_remote_presence(&mut self, event: RoomEvent) {
-        let own = self.link.as_ref().map(ClusterLink::instance);
-        match event {
-            RoomEvent::MembersJoined(change) if Some(change.instance) != own => {
-                self.members.remote_joined(change.instance, change.names);
-            }
-            RoomEvent::MembersLeft(change) if Some(change.instance) != own => {
-                self.members.remote_left(change.instance, &change.names);
-            }
-            _ => {}
-        }
-    }
-
-    /// Registering the members again ended (cluster mode): members whose
-    /// names were taken meanwhile are told and removed, and the members of
-    /// other instances are as read, with the changes since applied again.
-    fn on_resynced(&mut self, result: Result<Resync, StoreError>, noted: Vec<RoomEvent>) {
-        let resync = match result {
-            Ok(resync) => resync,
-            Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot register the room's members with the cluster again; trying again");
-                if let Some(link) = &mut self.link {
-                    link.retry_later(Retry {
-                        catch_up: false,
-                        resync: true,
-                    });
-                }
-                return;
-            }
-        };
-        for holder in &resync.refused {
-            let Some(member) = self.members.get(*holder) else {
-                continue;
-            };
-            let error = RequestError::new(
-                ErrorCode::NameTaken,
-                format!(
-                    "while this server was cut off from the cluster, someone else took the name {}; join again",
-                    member.name
-                ),
-            )
-            .about(&self.name, None);
-            member.client.deliver(encode(&error.into()));
-        }
-        self.members.remove(&resync.refused);
-        self.members.replace_remote(resync.remote);
-        for event in noted {
-            self.on_remote_presence(event);
-        }
-    }
-
-    /// A read of the log for missed messages ended (cluster mode).
-    fn on_caught_up(&mut self, read: Result<Vec<ChatMessage>, StoreError>) {
-        let Some(link) = &mut self.link else {
-            return;
-        };
-        match read {
-            Ok(read) => {
-                for message in link.caught_up(&self.name, read) {
-                    self.forward(message, None);
-                }
-            }
-            Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot read missed messages; trying again");
-                link.retry_later(Retry {
-                    catch_up: true,
-                    resync: false,
-                });
-            }
         }
     }
 

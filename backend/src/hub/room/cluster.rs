@@ -1,0 +1,200 @@
+//! What a room does in cluster mode only: claims of joiners' names,
+//! posts answered by the broker, and what the bus brings (messages in id
+//! order, presence of other instances, the broker's loss and return). The
+//! room's state and its single-node behaviour are in `room` itself; the
+//! link to the broker is `cluster_link`.
+
+use super::cluster_link::{ClusterLink, Retry};
+use super::handle::JoinCommand;
+use super::Room;
+use crate::cluster::{Claim, Posted, Resync, RoomEvent};
+use crate::hub::client::ClientId;
+use crate::hub::members::{encode, Audience};
+use crate::hub::TRACER;
+use crate::store::{HistoryQuery, StoreError};
+use common::{ChatMessage, ErrorCode, RequestError, ServerFrame};
+use std::time::Instant;
+
+impl Room {
+    /// The claim of a joiner's name ended (cluster mode).
+    pub(super) fn on_claimed(&mut self, join: JoinCommand, claimed: Result<bool, StoreError>) {
+        match claimed {
+            Ok(true) => {
+                self.members.forget_remote(&join.name);
+                self.admit(join);
+            }
+            Ok(false) => {
+                let _ = join.accepted.send(Err(self.name_taken(&join.name)));
+            }
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot claim a joiner's name in the cluster");
+                let error = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the server cannot reach the cluster; join again",
+                )
+                .about(&self.name, None);
+                let _ = join.accepted.send(Err(error));
+            }
+        }
+    }
+
+    /// A post went through the broker (cluster mode).
+    pub(super) fn on_published(&mut self, author: ClientId, posted: Posted, started: Instant) {
+        match posted {
+            // The bus brings it back, to this room as to every other.
+            Posted::New(_) => self.metrics.message_stored(started.elapsed()),
+            Posted::Repeat(id) => {
+                self.metrics.duplicate_send();
+                tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
+                // The original's broadcast answers a member who joined
+                // before it; one who joined after it is answered with it.
+                let by_broadcast = self
+                    .members
+                    .get(author)
+                    .is_none_or(|member| member.receives_by_broadcast(id));
+                if !by_broadcast {
+                    let query = HistoryQuery {
+                        after: Some(id.saturating_sub(1)),
+                        before: Some(id + 1),
+                        limit: 1,
+                    };
+                    let read = self.store.history(&self.name, query);
+                    self.pending_repeats
+                        .push(Box::pin(async move { (author, read.await) }));
+                }
+            }
+        }
+    }
+
+    /// Something the bus brought (cluster mode).
+    pub(super) fn on_room_event(&mut self, event: RoomEvent) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        match event {
+            RoomEvent::Message(message) => {
+                for message in link.arrived(&self.name, message) {
+                    self.forward(message, None);
+                }
+            }
+            RoomEvent::BrokerLost => {
+                self.send_held();
+                let error: ServerFrame = RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the server lost its connection to the cluster; messages wait until it is back",
+                )
+                .about(&self.name, None)
+                .into();
+                self.members.fan_out(&encode(&error), Audience::Live);
+            }
+            RoomEvent::BrokerBack => self.on_retry(Retry {
+                catch_up: true,
+                resync: true,
+            }),
+            RoomEvent::MembersJoined(_) | RoomEvent::MembersLeft(_) => {
+                link.note_presence(&event);
+                self.on_remote_presence(event);
+            }
+        }
+    }
+
+    /// Reads missed messages, or registers the members again, or both
+    /// (cluster mode): the broker came back, or an attempt failed.
+    pub(super) fn on_retry(&mut self, retry: Retry) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        if retry.catch_up {
+            link.catch_up(&self.name);
+        }
+        if retry.resync {
+            let local = self
+                .members
+                .local()
+                .map(|member| Claim {
+                    holder: member.client.id(),
+                    name: member.name.clone(),
+                })
+                .collect();
+            link.resync(&self.name, local);
+        }
+    }
+
+    /// Members of another instance joined or left (cluster mode); changes
+    /// this instance made itself are known already.
+    pub(super) fn on_remote_presence(&mut self, event: RoomEvent) {
+        let own = self.link.as_ref().map(ClusterLink::instance);
+        match event {
+            RoomEvent::MembersJoined(change) if Some(change.instance) != own => {
+                self.members.remote_joined(change.instance, change.names);
+            }
+            RoomEvent::MembersLeft(change) if Some(change.instance) != own => {
+                self.members.remote_left(change.instance, &change.names);
+            }
+            _ => {}
+        }
+    }
+
+    /// Registering the members again ended (cluster mode): members whose
+    /// names were taken meanwhile are told and removed, and the members of
+    /// other instances are as read, with the changes since applied again.
+    pub(super) fn on_resynced(
+        &mut self,
+        result: Result<Resync, StoreError>,
+        noted: Vec<RoomEvent>,
+    ) {
+        let resync = match result {
+            Ok(resync) => resync,
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot register the room's members with the cluster again; trying again");
+                if let Some(link) = &mut self.link {
+                    link.retry_later(Retry {
+                        catch_up: false,
+                        resync: true,
+                    });
+                }
+                return;
+            }
+        };
+        for holder in &resync.refused {
+            let Some(member) = self.members.get(*holder) else {
+                continue;
+            };
+            let error = RequestError::new(
+                ErrorCode::NameTaken,
+                format!(
+                    "while this server was cut off from the cluster, someone else took the name {}; join again",
+                    member.name
+                ),
+            )
+            .about(&self.name, None);
+            member.client.deliver(encode(&error.into()));
+        }
+        self.members.remove(&resync.refused);
+        self.members.replace_remote(resync.remote);
+        for event in noted {
+            self.on_remote_presence(event);
+        }
+    }
+
+    /// A read of the log for missed messages ended (cluster mode).
+    pub(super) fn on_caught_up(&mut self, read: Result<Vec<ChatMessage>, StoreError>) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        match read {
+            Ok(read) => {
+                for message in link.caught_up(&self.name, read) {
+                    self.forward(message, None);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(room = %self.name, error = %err, "cannot read missed messages; trying again");
+                link.retry_later(Retry {
+                    catch_up: true,
+                    resync: false,
+                });
+            }
+        }
+    }
+}
