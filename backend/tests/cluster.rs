@@ -4,7 +4,7 @@
 
 mod support;
 
-use common::api::MessagePage;
+use common::api::{MessagePage, RoomSummary};
 use common::{ErrorCode, ErrorFrame, ServerFrame};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -80,6 +80,12 @@ async fn history_since_and_the_history_route_work_from_any_instance() {
     for _ in 0..5 {
         ann.next_message().await;
     }
+
+    // The room list of the other instance, which has no member of the
+    // room, counts Ann there.
+    let rooms: Vec<RoomSummary> = get_json(b.url("/api/rooms")).await;
+    let lobby = rooms.iter().find(|room| room.room.as_str() == "lobby");
+    assert_eq!(lobby.map(|room| (room.members, room.last_id)), Some((1, 5)));
 
     // A first join on the other instance gets the history from the broker.
     let mut bob = b.connect().await;

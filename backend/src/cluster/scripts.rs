@@ -75,9 +75,9 @@ return {1, id, ts, renumbered}
 ";
 
 /// The rooms most recently posted to, newest first, each with its last
-/// id: `{room, last id, room, last id, …}`.
+/// id and its members on every instance: `{room, last id, members, …}`.
 ///
-/// KEYS: rooms (sorted set). ARGV: how many, the prefix of meta keys.
+/// KEYS: rooms (sorted set). ARGV: how many, the prefix of room keys.
 pub(super) static RECENT_ROOMS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -86,6 +86,7 @@ local out = {}
 for _, room in ipairs(rooms) do
   table.insert(out, room)
   table.insert(out, tonumber(redis.call('HGET', ARGV[2] .. room .. '}:meta', 'seq') or '0'))
+  table.insert(out, redis.call('HLEN', ARGV[2] .. room .. '}:members'))
 end
 return out
 ",

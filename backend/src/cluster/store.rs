@@ -203,19 +203,23 @@ impl MessageStore for RedisStore {
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {
         let mut connection = self.connection.clone();
         Box::pin(async move {
-            let pairs: Vec<(String, MessageId)> = scripts::RECENT_ROOMS
+            let rooms: Vec<(String, MessageId, usize)> = scripts::RECENT_ROOMS
                 .key(keys::ROOMS)
                 .arg(limit)
                 .arg(keys::ROOM_KEY_PREFIX)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(broker_error)?;
-            pairs
+            rooms
                 .into_iter()
-                .map(|(room, last_id)| {
+                .map(|(room, last_id, members)| {
                     let room = RoomName::parse(room)
                         .map_err(|err| StoreError::Corrupt(format!("room name: {err}")))?;
-                    Ok(RoomActivity { room, last_id })
+                    Ok(RoomActivity {
+                        room,
+                        last_id,
+                        members: Some(members),
+                    })
                 })
                 .collect()
         })

@@ -37,10 +37,14 @@ async fn list_rooms(State(state): State<AppState>) -> Result<Json<Vec<RoomSummar
     let mut live: HashMap<RoomName, usize> = state.hub.live_rooms().into_iter().collect();
     let mut rooms: Vec<RoomSummary> = stored
         .into_iter()
-        .map(|activity| RoomSummary {
-            members: count(live.remove(&activity.room).unwrap_or(0)),
-            room: activity.room,
-            last_id: activity.last_id,
+        .map(|activity| {
+            let running = live.remove(&activity.room);
+            RoomSummary {
+                // In cluster mode the broker counts every instance's members.
+                members: count(activity.members.or(running).unwrap_or(0)),
+                room: activity.room,
+                last_id: activity.last_id,
+            }
         })
         .collect();
     let mut quiet: Vec<RoomSummary> = live

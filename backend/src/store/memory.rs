@@ -123,6 +123,7 @@ impl MessageStore for MemoryStore {
                     RoomActivity {
                         room: room.clone(),
                         last_id: last.id,
+                        members: None,
                     },
                 ))
             })

@@ -100,6 +100,9 @@ pub struct RoomActivity {
     pub room: RoomName,
     /// The id of its newest message.
     pub last_id: MessageId,
+    /// Its members on every instance, where the store knows them (cluster
+    /// mode); otherwise the running room counts them.
+    pub members: Option<usize>,
 }
 
 /// Why a store operation failed.

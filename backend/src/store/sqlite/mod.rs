@@ -203,7 +203,11 @@ impl MessageStore for SqliteStore {
                 let (room, last_id) = row?;
                 let room =
                     RoomName::parse(room).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                Ok(RoomActivity { room, last_id })
+                Ok(RoomActivity {
+                    room,
+                    last_id,
+                    members: None,
+                })
             })
             .collect()
         })
