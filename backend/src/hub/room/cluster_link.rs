@@ -336,19 +336,8 @@ impl Sequencer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::message;
     use super::*;
-    use common::{DisplayName, MessageText};
-
-    fn message(id: MessageId) -> ChatMessage {
-        ChatMessage {
-            room: RoomName::parse("lobby").expect("valid"),
-            id,
-            name: DisplayName::parse("ann").expect("valid"),
-            text: MessageText::parse(format!("message {id}")).expect("valid"),
-            ts: 0,
-            nonce: None,
-        }
-    }
 
     fn ids(messages: &[ChatMessage]) -> Vec<MessageId> {
         messages.iter().map(|message| message.id).collect()

@@ -761,6 +761,20 @@ fn unix_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::MessageText;
+
+    /// Message `id` of the lobby, by Ann: what the room's unit tests pass
+    /// around.
+    pub(super) fn message(id: MessageId) -> ChatMessage {
+        ChatMessage {
+            room: RoomName::parse("lobby").expect("valid"),
+            id,
+            name: DisplayName::parse("Ann").expect("valid"),
+            text: MessageText::parse(format!("message {id}")).expect("valid"),
+            ts: id,
+            nonce: None,
+        }
+    }
 
     #[test]
     fn presence_waits_longer_in_larger_rooms_up_to_a_limit() {

@@ -73,19 +73,8 @@ impl RecentMessages {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::message;
     use super::*;
-    use common::{DisplayName, MessageText, RoomName};
-
-    fn message(id: MessageId) -> ChatMessage {
-        ChatMessage {
-            room: RoomName::parse("lobby").expect("valid"),
-            id,
-            name: DisplayName::parse("Ann").expect("valid"),
-            text: MessageText::parse(format!("m{id}")).expect("valid"),
-            ts: id,
-            nonce: None,
-        }
-    }
 
     fn ids(page: &HistoryPage) -> Vec<MessageId> {
         page.messages.iter().map(|m| m.id).collect()
