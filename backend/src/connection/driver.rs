@@ -26,7 +26,7 @@
 //! finishes its batch and sends the close frame; then the client's answer
 //! is awaited (see [`CLOSE_REPLY_TIMEOUT`]).
 
-use super::heartbeat::{pong_sequence, Beat, Heartbeat};
+use super::heartbeat::{pong_sequence, Beat, Cadence, Heartbeat};
 use super::reader::{FrameReader, ReadError};
 use super::session::{Request, Session, PAUSE_READING_PERCENT};
 use super::writer::{has_unread_input, Writer, STALL_RECHECK};
@@ -97,7 +97,7 @@ impl Connection {
             socket,
             reader: FrameReader::new(read_ahead, settings.max_message_bytes),
             writer: Writer::default(),
-            heartbeat: Heartbeat::new(now, settings.ping_interval, settings.stall_timeout),
+            heartbeat: Heartbeat::new(now),
             session: SessionState::Ready(Session::new(client.clone(), Arc::clone(&context))),
             client,
             context,
@@ -262,7 +262,7 @@ impl Connection {
     /// while they run, and the write timeout while a batch is written.
     fn next_due(&self) -> Instant {
         let settings = &self.context.settings;
-        let mut due = self.heartbeat.next_due();
+        let mut due = self.heartbeat.next_due(Cadence::from(settings));
         if let Some(idle) = self.idle_deadline {
             due = due.min(idle);
         }
@@ -342,15 +342,16 @@ impl Connection {
             self.client.close(CloseReason::WriteTimeout);
             return Err(Closing);
         }
-        if now < self.heartbeat.next_due() {
+        let cadence = Cadence::from(settings);
+        if now < self.heartbeat.next_due(cadence) {
             return Ok(false);
         }
-        match self.heartbeat.on_timer(now, self.answered) {
+        match self.heartbeat.on_timer(cadence, now, self.answered) {
             Beat::Stalled if has_unread_input(&self.socket) => {
                 // The answer may be in our own receive buffer, not read
                 // yet because the connection is not listening: the client
                 // is not the one behind. Look again soon.
-                self.heartbeat.postpone(now + STALL_RECHECK);
+                self.heartbeat.postpone(cadence, now + STALL_RECHECK);
                 Ok(false)
             }
             Beat::Stalled => {
