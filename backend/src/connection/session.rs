@@ -3,7 +3,7 @@
 use super::ConnectionContext;
 use crate::hub::client::{ClientHandle, CloseReason};
 use crate::hub::room::RoomHandle;
-use crate::limits::{RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA, TYPING_MIN_INTERVAL};
+use crate::limits::{RateLimit, Verdict, TYPING_MIN_INTERVAL};
 use crate::metrics::FrameKind;
 use crate::websocket::OutgoingFrame;
 use common::{ClientFrame, ErrorCode, Nonce, RequestError, RoomName, ServerFrame};
@@ -57,18 +57,8 @@ impl Session {
     pub(super) fn new(client: ClientHandle, context: Arc<ConnectionContext>) -> Self {
         let now = Instant::now().into_std();
         let settings = &context.settings;
-        let send_limit = RateLimit::new(
-            settings.rate_limit_burst,
-            settings.rate_limit_per_second,
-            now,
-        );
-        let join_limit = RateLimit::new(
-            u32::try_from(settings.max_rooms)
-                .unwrap_or(u32::MAX)
-                .saturating_add(JOIN_BURST_EXTRA),
-            JOINS_PER_SECOND,
-            now,
-        );
+        let send_limit = RateLimit::new(settings.send_rate(), now);
+        let join_limit = RateLimit::new(settings.join_rate(), now);
         Self {
             client,
             context,
@@ -201,11 +191,12 @@ impl Session {
         room: &RoomName,
         nonce: Option<&Nonce>,
     ) -> Result<(), RequestError> {
-        let limit = match kind {
-            FrameKind::Join => &mut self.join_limit,
-            _ => &mut self.send_limit,
+        let settings = &self.context.settings;
+        let (limit, rate) = match kind {
+            FrameKind::Join => (&mut self.join_limit, settings.join_rate()),
+            _ => (&mut self.send_limit, settings.send_rate()),
         };
-        match limit.check(Instant::now().into_std()) {
+        match limit.check(rate, Instant::now().into_std()) {
             Verdict::Allow => return Ok(()),
             Verdict::Refuse => {}
             Verdict::Flooding => {
