@@ -28,7 +28,7 @@
 
 use super::heartbeat::{pong_sequence, Beat, Cadence, Heartbeat};
 use super::reader::{FrameReader, ReadError};
-use super::session::{Request, Session, PAUSE_READING_PERCENT};
+use super::session::{refuse_binary, Request, Session, PAUSE_READING_PERCENT};
 use super::writer::{has_unread_input, Writer, STALL_RECHECK};
 use super::{ConnectionContext, CLOSE_REPLY_TIMEOUT};
 use crate::hub::client::{ClientHandle, CloseReason};
@@ -98,7 +98,7 @@ impl Connection {
             reader: FrameReader::new(read_ahead, settings.max_message_bytes),
             writer: Writer::default(),
             heartbeat: Heartbeat::new(now),
-            session: SessionState::Ready(Session::new(client.clone(), Arc::clone(&context))),
+            session: SessionState::Ready(Session::new(&settings)),
             client,
             context,
             answered: 0,
@@ -232,14 +232,11 @@ impl Connection {
                 if let SessionState::Ready(session) =
                     std::mem::replace(&mut self.session, SessionState::Moving)
                 {
-                    self.session = SessionState::Busy(session.request(text));
+                    self.session =
+                        SessionState::Busy(session.request(text, &self.client, &self.context));
                 }
             }
-            Incoming::Binary => {
-                if let SessionState::Ready(session) = &self.session {
-                    session.refuse_binary();
-                }
-            }
+            Incoming::Binary => refuse_binary(&self.client, &self.context),
             // Answered through the queue, in order with the rest.
             Incoming::Ping(payload) => {
                 self.client.deliver(OutgoingFrame::pong(&payload));
@@ -405,7 +402,7 @@ impl Connection {
                 SessionState::Busy(request) => request.await,
                 SessionState::Moving => return,
             };
-            session.leave_all().await;
+            session.leave_all(client.id()).await;
         };
         tokio::join!(leave, writer.finish(&socket, &client, close));
         context.forget(client.id());
