@@ -95,7 +95,7 @@ impl Connection {
         let now = Instant::now();
         Self {
             socket,
-            reader: FrameReader::new(read_ahead, settings.max_message_bytes),
+            reader: FrameReader::new(read_ahead),
             writer: Writer::default(),
             heartbeat: Heartbeat::new(now),
             session: SessionState::Ready(Session::new(&settings)),
@@ -195,11 +195,12 @@ impl Connection {
             self.idle_deadline = None;
             return Ok(false);
         }
-        let idle_timeout = self.context.settings.idle_timeout;
+        let settings = &self.context.settings;
         if self.idle_deadline.is_none() {
-            self.idle_deadline = Some(Instant::now() + idle_timeout);
+            self.idle_deadline = Some(Instant::now() + settings.idle_timeout);
         }
-        let message = match self.reader.poll_next(cx, &self.socket) {
+        let max_message = settings.max_message_bytes;
+        let message = match self.reader.poll_next(cx, &self.socket, max_message) {
             Poll::Pending => return Ok(false),
             Poll::Ready(Ok(Some(message))) => message,
             Poll::Ready(Ok(None)) => {
@@ -414,7 +415,10 @@ impl Connection {
             "disconnected"
         );
         // The close frame and a FIN are sent: let the client answer.
-        reader.drain(&socket, CLOSE_REPLY_TIMEOUT).await;
+        let max_message = context.settings.max_message_bytes;
+        reader
+            .drain(&socket, CLOSE_REPLY_TIMEOUT, max_message)
+            .await;
         drop(ticket);
     }
 }
