@@ -1,12 +1,12 @@
 //! The connection's task: one future that reads, writes, carries out
 //! requests and keeps the heartbeat.
 //!
-//! While the connection is open, the task is a hand-written poll
-//! ([`Connection::poll_open`]) over the state in [`Connection`], which is
-//! all an idle connection holds: the socket, the reader's decoder, the
-//! writer's (empty) batch, the heartbeat, the session, and one timer for
-//! whichever deadline comes first (a ping, a stall check, the idle and join
-//! timeouts, the write timeout). Each poll, in this order:
+//! The task is a hand-written future ([`Run`]). While the connection is
+//! open, it polls ([`Connection::poll_open`]) the state in [`Connection`],
+//! which is all an idle connection holds: the socket, the reader's decoder,
+//! the writer's (empty) batch, the heartbeat, the session, and one timer
+//! for whichever deadline comes first (a ping, a stall check, the idle and
+//! join timeouts, the write timeout). Each poll, in this order:
 //!
 //! 1. a close asked for (by a room, the session, a timeout or the shutdown)
 //!    ends the open phase;
@@ -34,10 +34,11 @@ use super::{ConnectionContext, CLOSE_REPLY_TIMEOUT};
 use crate::hub::client::{ClientHandle, CloseReason};
 use crate::limits::AdmissionTicket;
 use crate::websocket::{DecodeError, Incoming, OutgoingFrame};
-use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, Instant, Sleep};
 use tracing::Level;
@@ -59,6 +60,58 @@ enum SessionState {
     Busy(Request),
     /// Only while changing from one to the other.
     Moving,
+}
+
+pin_project! {
+    /// The connection's task ([`Connection::run`]). Written by hand rather
+    /// than as an `async` block, which would keep references to the
+    /// connection and the timer, and a state of its own, next to them (32
+    /// bytes, which every idle connection carries: see the test of the
+    /// task's size in `http::ws`).
+    pub(super) struct Run {
+        phase: Phase,
+        // The connection's one timer, set to its earliest deadline (see
+        // `Connection::poll_timer`).
+        #[pin]
+        timer: Sleep,
+    }
+}
+
+/// What the connection's task is doing.
+// The open connection is the task's state, which every connection carries
+// in place: boxed, it would take an allocation of the same size more.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    /// Serving the open connection.
+    Open(Connection),
+    /// Closing it. Boxed: only a closing connection pays for its state.
+    Closing(Pin<Box<dyn Future<Output = ()> + Send>>),
+    /// Done, or changing from one phase to the next.
+    Done,
+}
+
+impl Future for Run {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let (phase, mut timer) = (this.phase, this.timer);
+        loop {
+            match phase {
+                Phase::Open(connection) => {
+                    ready!(connection.poll_open(cx, timer.as_mut()));
+                    if let Phase::Open(connection) = std::mem::replace(phase, Phase::Done) {
+                        *phase = Phase::Closing(Box::pin(connection.close()));
+                    }
+                }
+                Phase::Closing(closing) => {
+                    ready!(closing.as_mut().poll(cx));
+                    *phase = Phase::Done;
+                }
+                Phase::Done => return Poll::Ready(()),
+            }
+        }
+    }
 }
 
 /// Everything one connection holds; see the module documentation.
@@ -109,15 +162,11 @@ impl Connection {
         }
     }
 
-    /// The connection's task. A plain function returning the future: the
-    /// connection is its one captured value, used in place. As an `async
-    /// fn` the future keeps a second copy (1,168 bytes rather than 656).
-    #[allow(clippy::manual_async_fn)]
-    pub(super) fn run(mut self) -> impl Future<Output = ()> + Send {
-        async move {
-            let mut timer = pin!(sleep_until(self.next_due()));
-            poll_fn(|cx| self.poll_open(cx, timer.as_mut())).await;
-            Box::pin(self.close()).await;
+    /// The connection's task: serves the connection, then closes it.
+    pub(super) fn run(self) -> Run {
+        Run {
+            timer: sleep_until(self.next_due()),
+            phase: Phase::Open(self),
         }
     }
 
