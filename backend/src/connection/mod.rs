@@ -13,7 +13,7 @@
 //! reading while frames flow to it is closed as stalled within seconds, long
 //! before.
 //!
-//! An idle connection is small (about 2.1 KiB with its share of its room,
+//! An idle connection is small (about 2 KiB with its share of its room,
 //! see `docs/BENCHMARKS.md`): one task with one timer, its state in place,
 //! no read buffer, and a queue that holds memory only while frames wait.
 //!
