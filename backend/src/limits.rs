@@ -10,33 +10,41 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The size and refill rate of a [`TokenBucket`]: configuration, the same
+/// for every connection, so it is passed in with each request rather than
+/// kept by every bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    /// Requests allowed at once: the most tokens the bucket holds.
+    pub burst: u32,
+    /// Tokens gained per second: the sustained rate.
+    pub per_second: f64,
+}
+
 /// A token bucket: holds up to `burst` tokens, gains `per_second` tokens a
-/// second, and each request takes one. A client may burst, then go on at
-/// the sustained rate, and never beyond.
+/// second (see [`Rate`]), and each request takes one. A client may burst,
+/// then go on at the sustained rate, and never beyond.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
-    burst: f64,
-    per_second: f64,
     tokens: f64,
     refilled_at: Instant,
 }
 
 impl TokenBucket {
-    /// A full bucket.
-    pub fn new(burst: u32, per_second: f64, now: Instant) -> Self {
+    /// A full bucket of `rate`.
+    pub fn new(rate: Rate, now: Instant) -> Self {
         Self {
-            burst: f64::from(burst),
-            per_second,
-            tokens: f64::from(burst),
+            tokens: f64::from(rate.burst),
             refilled_at: now,
         }
     }
 
     /// Takes a token if there is one. Returns false (and takes nothing)
-    /// when the bucket is empty.
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    /// when the bucket is empty. `rate` is the one the bucket was made with.
+    pub fn try_take(&mut self, rate: Rate, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.refilled_at);
-        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.burst);
+        self.tokens =
+            (self.tokens + elapsed.as_secs_f64() * rate.per_second).min(f64::from(rate.burst));
         self.refilled_at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -73,17 +81,18 @@ pub enum Verdict {
 }
 
 impl RateLimit {
-    /// A limit of `burst` requests at once and `per_second` sustained.
-    pub fn new(burst: u32, per_second: f64, now: Instant) -> Self {
+    /// A limit of `rate`, which each check is given again.
+    pub fn new(rate: Rate, now: Instant) -> Self {
         Self {
-            bucket: TokenBucket::new(burst, per_second, now),
+            bucket: TokenBucket::new(rate, now),
             strikes: 0,
         }
     }
 
-    /// Judges one request made at `now`.
-    pub fn check(&mut self, now: Instant) -> Verdict {
-        if self.bucket.try_take(now) {
+    /// Judges one request made at `now`, under the `rate` the limit was
+    /// made with.
+    pub fn check(&mut self, rate: Rate, now: Instant) -> Verdict {
+        if self.bucket.try_take(rate, now) {
             self.strikes = 0;
             return Verdict::Allow;
         }
@@ -220,33 +229,41 @@ mod tests {
     #[test]
     fn a_bucket_allows_its_burst_then_its_rate() {
         let start = Instant::now();
-        let mut bucket = TokenBucket::new(3, 2.0, start);
-        assert!((0..3).all(|_| bucket.try_take(start)));
-        assert!(!bucket.try_take(start));
+        let rate = Rate {
+            burst: 3,
+            per_second: 2.0,
+        };
+        let mut bucket = TokenBucket::new(rate, start);
+        assert!((0..3).all(|_| bucket.try_take(rate, start)));
+        assert!(!bucket.try_take(rate, start));
         // 2 per second: one token every 500 ms.
-        assert!(!bucket.try_take(start + ms(400)));
-        assert!(bucket.try_take(start + ms(500)));
-        assert!(!bucket.try_take(start + ms(600)));
+        assert!(!bucket.try_take(rate, start + ms(400)));
+        assert!(bucket.try_take(rate, start + ms(500)));
+        assert!(!bucket.try_take(rate, start + ms(600)));
         // A long pause refills up to the burst, not beyond.
         let later = start + Duration::from_secs(60);
-        assert!((0..3).all(|_| bucket.try_take(later)));
-        assert!(!bucket.try_take(later));
+        assert!((0..3).all(|_| bucket.try_take(rate, later)));
+        assert!(!bucket.try_take(rate, later));
     }
 
     #[test]
     fn refusals_in_a_row_become_flooding_and_one_success_resets_them() {
         let start = Instant::now();
-        let mut limit = RateLimit::new(1, 1.0, start);
-        assert_eq!(limit.check(start), Verdict::Allow);
+        let rate = Rate {
+            burst: 1,
+            per_second: 1.0,
+        };
+        let mut limit = RateLimit::new(rate, start);
+        assert_eq!(limit.check(rate, start), Verdict::Allow);
         for _ in 1..FLOOD_STRIKES {
-            assert_eq!(limit.check(start), Verdict::Refuse);
+            assert_eq!(limit.check(rate, start), Verdict::Refuse);
         }
         // A token comes back: the strikes are forgiven.
-        assert_eq!(limit.check(start + ms(1000)), Verdict::Allow);
+        assert_eq!(limit.check(rate, start + ms(1000)), Verdict::Allow);
         for _ in 1..FLOOD_STRIKES {
-            assert_eq!(limit.check(start + ms(1000)), Verdict::Refuse);
+            assert_eq!(limit.check(rate, start + ms(1000)), Verdict::Refuse);
         }
-        assert_eq!(limit.check(start + ms(1000)), Verdict::Flooding);
+        assert_eq!(limit.check(rate, start + ms(1000)), Verdict::Flooding);
     }
 
     #[test]

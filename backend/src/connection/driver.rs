@@ -1,12 +1,12 @@
 //! The connection's task: one future that reads, writes, carries out
 //! requests and keeps the heartbeat.
 //!
-//! While the connection is open, the task is a hand-written poll
-//! ([`Connection::poll_open`]) over the state in [`Connection`], which is
-//! all an idle connection holds: the socket, the reader's decoder, the
-//! writer's (empty) batch, the heartbeat, the session, and one timer for
-//! whichever deadline comes first (a ping, a stall check, the idle and join
-//! timeouts, the write timeout). Each poll, in this order:
+//! The task is a hand-written future ([`Run`]). While the connection is
+//! open, it polls ([`Connection::poll_open`]) the state in [`Connection`],
+//! which is all an idle connection holds: the socket, the reader's decoder,
+//! the writer's (empty) batch, the heartbeat, the session, and one timer
+//! for whichever deadline comes first (a ping, a stall check, the idle and
+//! join timeouts, the write timeout). Each poll, in this order:
 //!
 //! 1. a close asked for (by a room, the session, a timeout or the shutdown)
 //!    ends the open phase;
@@ -26,18 +26,19 @@
 //! finishes its batch and sends the close frame; then the client's answer
 //! is awaited (see [`CLOSE_REPLY_TIMEOUT`]).
 
-use super::heartbeat::{pong_sequence, Beat, Heartbeat};
+use super::heartbeat::{pong_sequence, Beat, Cadence, Heartbeat};
 use super::reader::{FrameReader, ReadError};
-use super::session::{Request, Session, PAUSE_READING_PERCENT};
+use super::session::{refuse_binary, Request, Session, PAUSE_READING_PERCENT};
 use super::writer::{has_unread_input, Writer, STALL_RECHECK};
 use super::{ConnectionContext, CLOSE_REPLY_TIMEOUT};
 use crate::hub::client::{ClientHandle, CloseReason};
 use crate::limits::AdmissionTicket;
 use crate::websocket::{DecodeError, Incoming, OutgoingFrame};
-use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, Instant, Sleep};
 use tracing::Level;
@@ -59,6 +60,58 @@ enum SessionState {
     Busy(Request),
     /// Only while changing from one to the other.
     Moving,
+}
+
+pin_project! {
+    /// The connection's task ([`Connection::run`]). Written by hand rather
+    /// than as an `async` block, which would keep references to the
+    /// connection and the timer, and a state of its own, next to them (32
+    /// bytes, which every idle connection carries: see the test of the
+    /// task's size in `http::ws`).
+    pub(super) struct Run {
+        phase: Phase,
+        // The connection's one timer, set to its earliest deadline (see
+        // `Connection::poll_timer`).
+        #[pin]
+        timer: Sleep,
+    }
+}
+
+/// What the connection's task is doing.
+// The open connection is the task's state, which every connection carries
+// in place: boxed, it would take an allocation of the same size more.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    /// Serving the open connection.
+    Open(Connection),
+    /// Closing it. Boxed: only a closing connection pays for its state.
+    Closing(Pin<Box<dyn Future<Output = ()> + Send>>),
+    /// Done, or changing from one phase to the next.
+    Done,
+}
+
+impl Future for Run {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let (phase, mut timer) = (this.phase, this.timer);
+        loop {
+            match phase {
+                Phase::Open(connection) => {
+                    ready!(connection.poll_open(cx, timer.as_mut()));
+                    if let Phase::Open(connection) = std::mem::replace(phase, Phase::Done) {
+                        *phase = Phase::Closing(Box::pin(connection.close()));
+                    }
+                }
+                Phase::Closing(closing) => {
+                    ready!(closing.as_mut().poll(cx));
+                    *phase = Phase::Done;
+                }
+                Phase::Done => return Poll::Ready(()),
+            }
+        }
+    }
 }
 
 /// Everything one connection holds; see the module documentation.
@@ -95,10 +148,10 @@ impl Connection {
         let now = Instant::now();
         Self {
             socket,
-            reader: FrameReader::new(read_ahead, settings.max_message_bytes),
+            reader: FrameReader::new(read_ahead),
             writer: Writer::default(),
-            heartbeat: Heartbeat::new(now, settings.ping_interval, settings.stall_timeout),
-            session: SessionState::Ready(Session::new(client.clone(), Arc::clone(&context))),
+            heartbeat: Heartbeat::new(now),
+            session: SessionState::Ready(Session::new(&settings)),
             client,
             context,
             answered: 0,
@@ -109,15 +162,11 @@ impl Connection {
         }
     }
 
-    /// The connection's task. A plain function returning the future: the
-    /// connection is its one captured value, used in place. As an `async
-    /// fn` the future keeps a second copy (1,168 bytes rather than 656).
-    #[allow(clippy::manual_async_fn)]
-    pub(super) fn run(mut self) -> impl Future<Output = ()> + Send {
-        async move {
-            let mut timer = pin!(sleep_until(self.next_due()));
-            poll_fn(|cx| self.poll_open(cx, timer.as_mut())).await;
-            Box::pin(self.close()).await;
+    /// The connection's task: serves the connection, then closes it.
+    pub(super) fn run(self) -> Run {
+        Run {
+            timer: sleep_until(self.next_due()),
+            phase: Phase::Open(self),
         }
     }
 
@@ -195,11 +244,12 @@ impl Connection {
             self.idle_deadline = None;
             return Ok(false);
         }
-        let idle_timeout = self.context.settings.idle_timeout;
+        let settings = &self.context.settings;
         if self.idle_deadline.is_none() {
-            self.idle_deadline = Some(Instant::now() + idle_timeout);
+            self.idle_deadline = Some(Instant::now() + settings.idle_timeout);
         }
-        let message = match self.reader.poll_next(cx, &self.socket) {
+        let max_message = settings.max_message_bytes;
+        let message = match self.reader.poll_next(cx, &self.socket, max_message) {
             Poll::Pending => return Ok(false),
             Poll::Ready(Ok(Some(message))) => message,
             Poll::Ready(Ok(None)) => {
@@ -232,14 +282,11 @@ impl Connection {
                 if let SessionState::Ready(session) =
                     std::mem::replace(&mut self.session, SessionState::Moving)
                 {
-                    self.session = SessionState::Busy(session.request(text));
+                    self.session =
+                        SessionState::Busy(session.request(text, &self.client, &self.context));
                 }
             }
-            Incoming::Binary => {
-                if let SessionState::Ready(session) = &self.session {
-                    session.refuse_binary();
-                }
-            }
+            Incoming::Binary => refuse_binary(&self.client, &self.context),
             // Answered through the queue, in order with the rest.
             Incoming::Ping(payload) => {
                 self.client.deliver(OutgoingFrame::pong(&payload));
@@ -262,7 +309,7 @@ impl Connection {
     /// while they run, and the write timeout while a batch is written.
     fn next_due(&self) -> Instant {
         let settings = &self.context.settings;
-        let mut due = self.heartbeat.next_due();
+        let mut due = self.heartbeat.next_due(Cadence::from(settings));
         if let Some(idle) = self.idle_deadline {
             due = due.min(idle);
         }
@@ -342,15 +389,16 @@ impl Connection {
             self.client.close(CloseReason::WriteTimeout);
             return Err(Closing);
         }
-        if now < self.heartbeat.next_due() {
+        let cadence = Cadence::from(settings);
+        if now < self.heartbeat.next_due(cadence) {
             return Ok(false);
         }
-        match self.heartbeat.on_timer(now, self.answered) {
+        match self.heartbeat.on_timer(cadence, now, self.answered) {
             Beat::Stalled if has_unread_input(&self.socket) => {
                 // The answer may be in our own receive buffer, not read
                 // yet because the connection is not listening: the client
                 // is not the one behind. Look again soon.
-                self.heartbeat.postpone(now + STALL_RECHECK);
+                self.heartbeat.postpone(cadence, now + STALL_RECHECK);
                 Ok(false)
             }
             Beat::Stalled => {
@@ -404,7 +452,7 @@ impl Connection {
                 SessionState::Busy(request) => request.await,
                 SessionState::Moving => return,
             };
-            session.leave_all().await;
+            session.leave_all(client.id()).await;
         };
         tokio::join!(leave, writer.finish(&socket, &client, close));
         context.forget(client.id());
@@ -416,7 +464,10 @@ impl Connection {
             "disconnected"
         );
         // The close frame and a FIN are sent: let the client answer.
-        reader.drain(&socket, CLOSE_REPLY_TIMEOUT).await;
+        let max_message = context.settings.max_message_bytes;
+        reader
+            .drain(&socket, CLOSE_REPLY_TIMEOUT, max_message)
+            .await;
         drop(ticket);
     }
 }

@@ -14,6 +14,7 @@
 //! before its queue could fill, and gets back what it missed by re-joining
 //! with `since`.
 
+use super::ConnectionSettings;
 use crate::websocket::OutgoingFrame;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -32,12 +33,31 @@ pub(super) enum Beat {
     Nothing,
 }
 
+/// The two durations a heartbeat keeps time by: the same for every
+/// connection, so they come from the settings with each call rather than
+/// being kept by each heartbeat.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cadence {
+    /// How often a silent client is pinged.
+    pub ping_interval: Duration,
+    /// How long probes may wait without any answer.
+    pub stall_timeout: Duration,
+}
+
+impl From<&ConnectionSettings> for Cadence {
+    fn from(settings: &ConnectionSettings) -> Self {
+        Self {
+            ping_interval: settings.ping_interval,
+            stall_timeout: settings.stall_timeout,
+        }
+    }
+}
+
 /// When to ping one client and whether it reads; plain state, driven by
-/// the connection with the current time and the newest pong heard.
+/// the connection with the [`Cadence`], the current time and the newest
+/// pong heard.
 #[derive(Debug)]
 pub(super) struct Heartbeat {
-    ping_interval: Duration,
-    stall_timeout: Duration,
     last_ping: Instant,
     /// The sequence number the next ping carries (its payload).
     next_ping: u64,
@@ -50,13 +70,10 @@ pub(super) struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// A heartbeat that starts at `now`: pings every `ping_interval`, and
-    /// calls the client stalled when its probes go unanswered for
-    /// `stall_timeout`.
-    pub(super) fn new(now: Instant, ping_interval: Duration, stall_timeout: Duration) -> Self {
+    /// A heartbeat that starts at `now`: its first ping is due a
+    /// `ping_interval` later.
+    pub(super) fn new(now: Instant) -> Self {
         Self {
-            ping_interval,
-            stall_timeout,
             last_ping: now,
             next_ping: 1,
             last_probe: 0,
@@ -79,15 +96,15 @@ impl Heartbeat {
     }
 
     /// The timer set to [`Heartbeat::next_due`] fired.
-    pub(super) fn on_timer(&mut self, now: Instant, answered: u64) -> Beat {
+    pub(super) fn on_timer(&mut self, cadence: Cadence, now: Instant, answered: u64) -> Beat {
         self.settle(now, answered);
         if self
             .waiting_since
-            .is_some_and(|since| now >= since + self.stall_timeout)
+            .is_some_and(|since| now >= since + cadence.stall_timeout)
         {
             return Beat::Stalled;
         }
-        if now >= self.last_ping + self.ping_interval {
+        if now >= self.last_ping + cadence.ping_interval {
             return Beat::Ping(self.ping(now).1);
         }
         Beat::Nothing
@@ -95,17 +112,17 @@ impl Heartbeat {
 
     /// Makes the stall check wait until `until` before calling the client
     /// stalled (while some probe waits).
-    pub(super) fn postpone(&mut self, until: Instant) {
+    pub(super) fn postpone(&mut self, cadence: Cadence, until: Instant) {
         if self.waiting_since.is_some() {
-            self.waiting_since = Some(until.checked_sub(self.stall_timeout).unwrap_or(until));
+            self.waiting_since = Some(until.checked_sub(cadence.stall_timeout).unwrap_or(until));
         }
     }
 
     /// When the timer should next fire.
-    pub(super) fn next_due(&self) -> Instant {
-        let ping = self.last_ping + self.ping_interval;
+    pub(super) fn next_due(&self, cadence: Cadence) -> Instant {
+        let ping = self.last_ping + cadence.ping_interval;
         match self.waiting_since {
-            Some(since) => ping.min(since + self.stall_timeout),
+            Some(since) => ping.min(since + cadence.stall_timeout),
             None => ping,
         }
     }
@@ -141,6 +158,10 @@ mod tests {
 
     const PING: Duration = Duration::from_secs(25);
     const STALL: Duration = Duration::from_secs(3);
+    const CADENCE: Cadence = Cadence {
+        ping_interval: PING,
+        stall_timeout: STALL,
+    };
 
     fn sequence(frame: &OutgoingFrame) -> u64 {
         pong_sequence(&frame.as_bytes()[2..]).expect("an 8-byte ping payload")
@@ -149,16 +170,16 @@ mod tests {
     #[test]
     fn a_silent_connection_is_pinged_every_interval_and_never_stalls() {
         let start = Instant::now();
-        let mut heartbeat = Heartbeat::new(start, PING, STALL);
-        assert_eq!(heartbeat.next_due(), start + PING);
-        let Beat::Ping(first) = heartbeat.on_timer(start + PING, 0) else {
+        let mut heartbeat = Heartbeat::new(start);
+        assert_eq!(heartbeat.next_due(CADENCE), start + PING);
+        let Beat::Ping(first) = heartbeat.on_timer(CADENCE, start + PING, 0) else {
             panic!("no ping after the interval");
         };
         assert_eq!(sequence(&first), 1);
         // Unanswered idle pings are the idle timeout's business.
-        assert_eq!(heartbeat.next_due(), start + PING * 2);
+        assert_eq!(heartbeat.next_due(CADENCE), start + PING * 2);
         assert!(matches!(
-            heartbeat.on_timer(start + PING * 2, 0),
+            heartbeat.on_timer(CADENCE, start + PING * 2, 0),
             Beat::Ping(_)
         ));
     }
@@ -166,7 +187,7 @@ mod tests {
     #[test]
     fn a_client_that_stops_reading_stalls_after_the_timeout() {
         let start = Instant::now();
-        let mut heartbeat = Heartbeat::new(start, PING, STALL);
+        let mut heartbeat = Heartbeat::new(start);
         // Within a second of the last ping: no probe.
         assert_eq!(heartbeat.with_frames(start, 0), None);
         let first = start + PROBE_INTERVAL;
@@ -174,19 +195,19 @@ mod tests {
         assert_eq!(sequence(&probe), 1);
         // More probes go out with later frames; the clock runs from the first.
         assert!(heartbeat.with_frames(first + PROBE_INTERVAL, 0).is_some());
-        assert_eq!(heartbeat.next_due(), first + STALL);
-        assert_eq!(heartbeat.on_timer(first + STALL, 0), Beat::Stalled);
+        assert_eq!(heartbeat.next_due(CADENCE), first + STALL);
+        assert_eq!(heartbeat.on_timer(CADENCE, first + STALL, 0), Beat::Stalled);
         // Postponed (its answer may be unread on our side): due again later.
         let later = first + STALL + PROBE_INTERVAL;
-        heartbeat.postpone(later);
-        assert_eq!(heartbeat.next_due(), later);
-        assert_eq!(heartbeat.on_timer(later, 0), Beat::Stalled);
+        heartbeat.postpone(CADENCE, later);
+        assert_eq!(heartbeat.next_due(CADENCE), later);
+        assert_eq!(heartbeat.on_timer(CADENCE, later, 0), Beat::Stalled);
     }
 
     #[test]
     fn a_client_that_reads_slowly_makes_progress_and_is_left_alone() {
         let start = Instant::now();
-        let mut heartbeat = Heartbeat::new(start, PING, STALL);
+        let mut heartbeat = Heartbeat::new(start);
         let second = |n: u32| start + PROBE_INTERVAL * n;
         for n in 1..=3 {
             heartbeat
@@ -194,14 +215,17 @@ mod tests {
                 .expect("a probe a second");
         }
         // At 3 s it answers the first probe: late, but progress.
-        assert_eq!(heartbeat.on_timer(second(3), 1), Beat::Nothing);
-        assert_eq!(heartbeat.next_due(), second(3) + STALL);
+        assert_eq!(heartbeat.on_timer(CADENCE, second(3), 1), Beat::Nothing);
+        assert_eq!(heartbeat.next_due(CADENCE), second(3) + STALL);
         // Then it catches up with every probe: nothing waits any more.
-        assert_eq!(heartbeat.on_timer(second(5), 3), Beat::Nothing);
-        assert_eq!(heartbeat.next_due(), second(3) + PING);
+        assert_eq!(heartbeat.on_timer(CADENCE, second(5), 3), Beat::Nothing);
+        assert_eq!(heartbeat.next_due(CADENCE), second(3) + PING);
         // The next probe, answered in time.
         let probe = heartbeat.with_frames(second(6), 3).expect("a probe");
         assert_eq!(sequence(&probe), 4);
-        assert_eq!(heartbeat.on_timer(second(6) + STALL, 4), Beat::Nothing);
+        assert_eq!(
+            heartbeat.on_timer(CADENCE, second(6) + STALL, 4),
+            Beat::Nothing
+        );
     }
 }

@@ -13,7 +13,7 @@
 //! reading while frames flow to it is closed as stalled within seconds, long
 //! before.
 //!
-//! An idle connection is small (about 2.1 KiB with its share of its room,
+//! An idle connection is small (about 2 KiB with its share of its room,
 //! see `docs/BENCHMARKS.md`): one task with one timer, its state in place,
 //! no read buffer, and a queue that holds memory only while frames wait.
 //!
@@ -60,7 +60,7 @@ pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 use crate::config::Config;
 use crate::hub::client::{next_client_id, ClientHandle, ClientId, CloseReason};
 use crate::hub::Hub;
-use crate::limits::AdmissionTicket;
+use crate::limits::{AdmissionTicket, Rate, JOINS_PER_SECOND, JOIN_BURST_EXTRA};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use driver::Connection;
@@ -112,6 +112,27 @@ impl From<&Config> for ConnectionSettings {
             join_timeout: config.join_timeout,
             write_timeout: config.write_timeout,
             stall_timeout: config.stall_timeout,
+        }
+    }
+}
+
+impl ConnectionSettings {
+    /// The rate limit on posting messages.
+    fn send_rate(&self) -> Rate {
+        Rate {
+            burst: self.rate_limit_burst,
+            per_second: self.rate_limit_per_second,
+        }
+    }
+
+    /// The rate limit on joining rooms: every room allowed at once, and
+    /// [`JOIN_BURST_EXTRA`] more, then [`JOINS_PER_SECOND`].
+    fn join_rate(&self) -> Rate {
+        Rate {
+            burst: u32::try_from(self.max_rooms)
+                .unwrap_or(u32::MAX)
+                .saturating_add(JOIN_BURST_EXTRA),
+            per_second: JOINS_PER_SECOND,
         }
     }
 }

@@ -37,28 +37,29 @@ pub(super) struct FrameReader {
 
 impl FrameReader {
     /// A reader that starts with the bytes the HTTP server read past the
-    /// upgrade request, and refuses messages over `max_message` bytes.
-    pub(super) fn new(read_ahead: &[u8], max_message: usize) -> Self {
+    /// upgrade request.
+    pub(super) fn new(read_ahead: &[u8]) -> Self {
         Self {
             buffer: BytesMut::from(read_ahead),
-            decoder: MessageDecoder::new(max_message),
+            decoder: MessageDecoder::default(),
             ended: false,
         }
     }
 
-    /// The next message from `socket`; `None` once the client has closed.
-    /// Pending, it holds nothing and has registered for the socket's
-    /// readiness.
+    /// The next message from `socket`, refusing one over `max_message`
+    /// bytes; `None` once the client has closed. Pending, it holds nothing
+    /// and has registered for the socket's readiness.
     pub(super) fn poll_next(
         &mut self,
         cx: &mut Context<'_>,
         socket: &TcpStream,
+        max_message: usize,
     ) -> Poll<Result<Option<Incoming>, ReadError>> {
         if self.ended {
             return Poll::Ready(Ok(None));
         }
         loop {
-            if let Some(message) = self.decoder.decode(&mut self.buffer)? {
+            if let Some(message) = self.decoder.decode(&mut self.buffer, max_message)? {
                 if self.buffer.is_empty() {
                     // Nothing is held while the client is silent.
                     self.buffer = BytesMut::new();
@@ -92,10 +93,13 @@ impl FrameReader {
     /// still sends until its own close frame or the end of the stream, for
     /// at most `limit`, so that the socket is not closed with unread bytes
     /// (the kernel would answer them with a reset, which can destroy the
-    /// close frame on its way).
-    pub(super) async fn drain(&mut self, socket: &TcpStream, limit: Duration) {
+    /// close frame on its way). Messages over `max_message` bytes end it,
+    /// as they end reading.
+    pub(super) async fn drain(&mut self, socket: &TcpStream, limit: Duration, max_message: usize) {
         let _ = timeout(limit, async {
-            while let Ok(Some(message)) = poll_fn(|cx| self.poll_next(cx, socket)).await {
+            while let Ok(Some(message)) =
+                poll_fn(|cx| self.poll_next(cx, socket, max_message)).await
+            {
                 if matches!(message, Incoming::Close(_)) {
                     return;
                 }

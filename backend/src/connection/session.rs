@@ -1,9 +1,9 @@
 //! What a client asks of the server, and the per-connection limits on it.
 
-use super::ConnectionContext;
-use crate::hub::client::{ClientHandle, CloseReason};
+use super::{ConnectionContext, ConnectionSettings};
+use crate::hub::client::{ClientHandle, ClientId, CloseReason};
 use crate::hub::room::RoomHandle;
-use crate::limits::{RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA, TYPING_MIN_INTERVAL};
+use crate::limits::{RateLimit, Verdict, TYPING_MIN_INTERVAL};
 use crate::metrics::FrameKind;
 use crate::websocket::OutgoingFrame;
 use common::{ClientFrame, ErrorCode, Nonce, RequestError, RoomName, ServerFrame};
@@ -32,13 +32,12 @@ struct JoinedRoom {
     typing_forwarded: Option<Instant>,
 }
 
-/// What the connection knows of itself: its handle, the rooms it joined
-/// and its limits. Kept small (an idle connection carries it): what is
-/// shared lives in the context, and the posts' semaphore is made on the
-/// first post.
+/// What the connection knows of itself: the rooms it joined and its
+/// limits. Kept small (an idle connection carries it): what is shared lives
+/// in the context, the client's handle and the context are the
+/// connection's (a request gets clones, see [`Handler`]), and the posts'
+/// semaphore is made on the first post.
 pub(super) struct Session {
-    client: ClientHandle,
-    context: Arc<ConnectionContext>,
     /// One permit per post on its way to the database and back.
     posts: Option<Arc<Semaphore>>,
     /// A list, not a map: a client is in a few rooms, most often one.
@@ -54,29 +53,14 @@ pub(super) struct Session {
 pub(super) type Request = Pin<Box<dyn Future<Output = Session> + Send>>;
 
 impl Session {
-    pub(super) fn new(client: ClientHandle, context: Arc<ConnectionContext>) -> Self {
+    pub(super) fn new(settings: &ConnectionSettings) -> Self {
         let now = Instant::now().into_std();
-        let settings = &context.settings;
-        let send_limit = RateLimit::new(
-            settings.rate_limit_burst,
-            settings.rate_limit_per_second,
-            now,
-        );
-        let join_limit = RateLimit::new(
-            u32::try_from(settings.max_rooms)
-                .unwrap_or(u32::MAX)
-                .saturating_add(JOIN_BURST_EXTRA),
-            JOINS_PER_SECOND,
-            now,
-        );
         Self {
-            client,
-            context,
             posts: None,
             rooms: Vec::new(),
             ever_joined: false,
-            send_limit,
-            join_limit,
+            send_limit: RateLimit::new(settings.send_rate(), now),
+            join_limit: RateLimit::new(settings.join_rate(), now),
         }
     }
 
@@ -85,36 +69,84 @@ impl Session {
         self.ever_joined
     }
 
-    /// Carries out the text message `text`. Boxed: handling a request (a
-    /// join waits on its room) takes far more state than waiting for one,
-    /// and an idle connection should not carry that state all the time.
-    pub(super) fn request(mut self, text: String) -> Request {
+    /// Carries out the text message `text` from `client`. Boxed: handling
+    /// a request (a join waits on its room) takes far more state than
+    /// waiting for one, and an idle connection should not carry that state
+    /// all the time.
+    pub(super) fn request(
+        self,
+        text: String,
+        client: &ClientHandle,
+        context: &Arc<ConnectionContext>,
+    ) -> Request {
+        let mut handler = Handler {
+            session: self,
+            client: client.clone(),
+            context: Arc::clone(context),
+        };
         Box::pin(async move {
-            self.handle_text(&text).await;
-            self
+            handler.handle_text(&text).await;
+            handler.session
         })
     }
 
-    /// Answers a binary message, which the protocol does not use.
-    pub(super) fn refuse_binary(&self) {
-        self.context.metrics.frame_received(FrameKind::Invalid);
-        self.reply_error(RequestError::new(
-            ErrorCode::Unsupported,
-            "binary frames are not supported; send JSON in text frames",
-        ));
+    /// Leaves every room joined, as `client`'s connection ends.
+    pub(super) async fn leave_all(&mut self, client: ClientId) {
+        for joined in std::mem::take(&mut self.rooms) {
+            let _ = joined.handle.leave(client).await;
+        }
     }
 
+    fn joined(&self, room: &RoomName) -> Result<&RoomHandle, RequestError> {
+        self.rooms
+            .iter()
+            .find(|joined| joined.name == *room)
+            .map(|joined| &joined.handle)
+            .ok_or_else(|| {
+                RequestError::new(ErrorCode::NotJoined, "you have not joined this room")
+                    .about(room, None)
+            })
+    }
+}
+
+/// Answers a binary message from `client`, which the protocol does not use.
+pub(super) fn refuse_binary(client: &ClientHandle, context: &ConnectionContext) {
+    context.metrics.frame_received(FrameKind::Invalid);
+    reply_error(
+        client,
+        RequestError::new(
+            ErrorCode::Unsupported,
+            "binary frames are not supported; send JSON in text frames",
+        ),
+    );
+}
+
+fn reply_error(client: &ClientHandle, err: RequestError) {
+    event_in_span!(client, Level::DEBUG, code = %err.code, "request failed");
+    client.deliver(OutgoingFrame::text(&ServerFrame::from(err).encode()));
+}
+
+/// A session carrying out a request, with the client it acts for and what
+/// connections share: clones of the connection's own, made when a request
+/// starts, so that an idle session keeps no copies.
+struct Handler {
+    session: Session,
+    client: ClientHandle,
+    context: Arc<ConnectionContext>,
+}
+
+impl Handler {
     async fn handle_text(&mut self, text: &str) {
         match ClientFrame::decode(text) {
             Ok(frame) => {
                 self.context.metrics.frame_received(frame_kind(&frame));
                 if let Err(err) = self.handle_frame(frame).await {
-                    self.reply_error(err);
+                    reply_error(&self.client, err);
                 }
             }
             Err(err) => {
                 self.context.metrics.frame_received(FrameKind::Invalid);
-                self.reply_error(err);
+                reply_error(&self.client, err);
             }
         }
     }
@@ -122,11 +154,11 @@ impl Session {
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), RequestError> {
         match frame {
             ClientFrame::Join { room, name, since } => {
-                if self.rooms.iter().any(|joined| joined.name == room) {
+                if self.session.rooms.iter().any(|joined| joined.name == room) {
                     return Err(already_joined(&room));
                 }
                 let max_rooms = self.context.settings.max_rooms;
-                if self.rooms.len() >= max_rooms {
+                if self.session.rooms.len() >= max_rooms {
                     return Err(RequestError::new(
                         ErrorCode::TooManyRooms,
                         format!("you are in {max_rooms} rooms, the most allowed; leave one first"),
@@ -139,10 +171,10 @@ impl Session {
                     .hub
                     .join(&room, &self.client, &name, since)
                     .await?;
-                self.ever_joined = true;
+                self.session.ever_joined = true;
                 // Most clients stay in one room: no room for more until asked.
-                self.rooms.reserve_exact(1);
-                self.rooms.push(JoinedRoom {
+                self.session.rooms.reserve_exact(1);
+                self.session.rooms.push(JoinedRoom {
                     name: room,
                     handle,
                     typing_forwarded: None,
@@ -150,12 +182,14 @@ impl Session {
             }
             ClientFrame::Send { room, text, nonce } => {
                 let handle = self
+                    .session
                     .joined(&room)
                     .map_err(|err| err.about(&room, nonce.as_ref()))?
                     .clone();
                 self.check_rate(FrameKind::Send, &room, nonce.as_ref())?;
                 // Waits while this connection has its most posts on their way.
                 let posts = self
+                    .session
                     .posts
                     .get_or_insert_with(|| Arc::new(Semaphore::new(MAX_POSTS_IN_FLIGHT)));
                 let Ok(permit) = Arc::clone(posts).acquire_owned().await else {
@@ -170,16 +204,21 @@ impl Session {
                 }
             }
             ClientFrame::Leave { room } => {
-                let handle = self.joined(&room)?.clone();
-                self.rooms.retain(|joined| joined.name != room);
+                let handle = self.session.joined(&room)?.clone();
+                self.session.rooms.retain(|joined| joined.name != room);
                 // A room that is gone has nothing left to leave.
                 let _ = handle.leave(self.client.id()).await;
             }
             ClientFrame::Typing { room } => {
-                self.joined(&room)?;
+                self.session.joined(&room)?;
                 let client = self.client.id();
                 let now = Instant::now();
-                if let Some(joined) = self.rooms.iter_mut().find(|joined| joined.name == room) {
+                if let Some(joined) = self
+                    .session
+                    .rooms
+                    .iter_mut()
+                    .find(|joined| joined.name == room)
+                {
                     let throttled = joined
                         .typing_forwarded
                         .is_some_and(|last| now.duration_since(last) < TYPING_MIN_INTERVAL);
@@ -201,11 +240,12 @@ impl Session {
         room: &RoomName,
         nonce: Option<&Nonce>,
     ) -> Result<(), RequestError> {
-        let limit = match kind {
-            FrameKind::Join => &mut self.join_limit,
-            _ => &mut self.send_limit,
+        let settings = &self.context.settings;
+        let (limit, rate) = match kind {
+            FrameKind::Join => (&mut self.session.join_limit, settings.join_rate()),
+            _ => (&mut self.session.send_limit, settings.send_rate()),
         };
-        match limit.check(Instant::now().into_std()) {
+        match limit.check(rate, Instant::now().into_std()) {
             Verdict::Allow => return Ok(()),
             Verdict::Refuse => {}
             Verdict::Flooding => {
@@ -229,29 +269,6 @@ impl Session {
             format!("you are {what} too fast; wait a moment and try again"),
         )
         .about(room, nonce))
-    }
-
-    fn joined(&self, room: &RoomName) -> Result<&RoomHandle, RequestError> {
-        self.rooms
-            .iter()
-            .find(|joined| joined.name == *room)
-            .map(|joined| &joined.handle)
-            .ok_or_else(|| {
-                RequestError::new(ErrorCode::NotJoined, "you have not joined this room")
-                    .about(room, None)
-            })
-    }
-
-    pub(super) fn reply_error(&self, err: RequestError) {
-        event_in_span!(&self.client, Level::DEBUG, code = %err.code, "request failed");
-        self.client
-            .deliver(OutgoingFrame::text(&ServerFrame::from(err).encode()));
-    }
-
-    pub(super) async fn leave_all(&mut self) {
-        for joined in std::mem::take(&mut self.rooms) {
-            let _ = joined.handle.leave(self.client.id()).await;
-        }
     }
 }
 

@@ -4,16 +4,20 @@
 //! plain HTTP error with a one-line explanation.
 
 use super::AppState;
-use crate::connection;
-use crate::limits::Refusal;
+use crate::connection::{self, ConnectionContext};
+use crate::limits::{AdmissionTicket, Refusal};
 use crate::websocket::{NotWebSocket, UpgradeRequest};
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{HOST, ORIGIN, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::future::{self, Either, FutureExt};
+use std::fmt::Display;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpStream;
 
 /// Seconds a client refused because the server is full is told to wait
 /// (`Retry-After`) before trying again.
@@ -68,21 +72,34 @@ pub async fn upgrade(
     };
     let context = Arc::clone(&state.connections);
     let (response, stream) = upgrade.accept();
-    // A failed upgrade ends this task, and the ticket with it. `then`, not
-    // an `async` block: what the block captured would stay in the task for
-    // as long as the connection lives, next to the connection's own copy.
     state
         .websockets
-        .spawn(stream.then(move |upgraded| match upgraded {
-            Ok((stream, read_ahead)) => {
-                Either::Left(connection::serve(stream, read_ahead, peer, ticket, context))
-            }
-            Err(err) => {
-                tracing::debug!(%peer, error = %err, "WebSocket upgrade failed");
-                Either::Right(future::ready(()))
-            }
-        }));
+        .spawn(connection_task(stream, peer, ticket, context));
     response
+}
+
+/// The task of one WebSocket: waits for the upgraded stream, then serves
+/// it. A failed upgrade ends the task, and the ticket with it.
+///
+/// `then`, not an `async` block: what the block captured would stay in the
+/// task for as long as the connection lives, next to the connection's own
+/// copy. Every idle connection carries this future (see the test of its
+/// size below).
+fn connection_task(
+    upgraded: impl Future<Output = Result<(TcpStream, Bytes), impl Display>> + Send,
+    peer: SocketAddr,
+    ticket: AdmissionTicket,
+    context: Arc<ConnectionContext>,
+) -> impl Future<Output = ()> + Send {
+    upgraded.then(move |upgraded| match upgraded {
+        Ok((stream, read_ahead)) => {
+            Either::Left(connection::serve(stream, read_ahead, peer, ticket, context))
+        }
+        Err(err) => {
+            tracing::debug!(%peer, error = %err, "WebSocket upgrade failed");
+            Either::Right(future::ready(()))
+        }
+    })
 }
 
 /// Cross-site WebSocket hijacking protection. Browsers always send `Origin`
@@ -112,7 +129,67 @@ pub fn origin_allowed(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::connection::ConnectionSettings;
+    use crate::hub::Hub;
+    use crate::limits::Admission;
+    use crate::metrics::Metrics;
+    use crate::store::memory::MemoryStore;
     use axum::http::HeaderValue;
+    use clap::Parser;
+    use std::convert::Infallible;
+    use tokio::net::TcpListener;
+    use tokio_util::task::TaskTracker;
+
+    /// Bytes tokio adds to a task's future in the task's cell (tokio 1.54 on
+    /// x86_64, `runtime/task/core.rs`): the header (state, queue link,
+    /// vtable, owner: 32), the scheduler and the task's id (16), the tag of
+    /// the stage that holds the future (8) and the trailer (list links, the
+    /// join handle's waker, a hook: 48). Checked with a counting allocator:
+    /// a 536-byte future gets a 640-byte cell, a 544-byte one 768 bytes.
+    const TOKIO_TASK_BYTES: usize = 104;
+
+    /// tokio aligns a task's cell to the cache line (`repr(align(128))` on
+    /// x86_64), so the cell grows in steps of 128 bytes: a byte over a step
+    /// costs every connection 128 more.
+    const TOKIO_CELL_STEP: usize = 128;
+
+    /// The cell an idle connection's task is to fit: 640 bytes, 5 steps.
+    /// At 768 bytes, an idle connection took 2.12 KiB in `chat-bench run
+    /// idle`; 2 KiB is the goal (`docs/BENCHMARKS.md`).
+    const CONNECTION_CELL_BYTES: usize = 640;
+
+    /// Every idle connection carries its task's cell: the future that
+    /// `upgrade` spawns (the connection's state, its timer, the combinators
+    /// around it and the tracker's token) plus tokio's part. Growing the
+    /// connection's state past a step shows in `chat-bench run idle`.
+    #[cfg(target_arch = "x86_64")]
+    #[tokio::test]
+    async fn an_idle_connections_task_fits_its_cell() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let peer = listener.local_addr().expect("an address");
+        let (socket, accepted) = tokio::join!(TcpStream::connect(peer), listener.accept());
+        let (socket, _server_side) = (socket.expect("connect"), accepted.expect("accept"));
+        let config = Config::try_parse_from(["chat-server"]).expect("no flags needed");
+        let metrics = Metrics::new();
+        let hub = Hub::new(Arc::new(MemoryStore::new()), None, metrics.clone());
+        let settings = ConnectionSettings::from(&config);
+        let context = Arc::new(ConnectionContext::new(hub, metrics, settings));
+        let ticket = Admission::new(1, 1).admit(peer.ip()).expect("room for one");
+        let upgraded = future::ready(Ok::<_, Infallible>((socket, Bytes::new())));
+        let task =
+            TaskTracker::new().track_future(connection_task(upgraded, peer, ticket, context));
+
+        let future = std::mem::size_of_val(&task);
+        let cell = (TOKIO_TASK_BYTES + future).next_multiple_of(TOKIO_CELL_STEP);
+        assert!(
+            cell <= CONNECTION_CELL_BYTES,
+            "the connection's task is a {future}-byte future in a {cell}-byte cell; \
+             at most {} bytes fit {CONNECTION_CELL_BYTES}",
+            CONNECTION_CELL_BYTES - TOKIO_TASK_BYTES
+        );
+        println!("the connection's task: a {future}-byte future in a {cell}-byte cell");
+    }
 
     fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();

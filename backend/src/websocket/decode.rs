@@ -55,9 +55,8 @@ impl DecodeError {
 }
 
 /// Turns the client's frames into messages, reassembling fragments.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct MessageDecoder {
-    max_message: usize,
     /// The fragments of a message received so far. Boxed: rare, and every
     /// idle connection holds a decoder.
     fragments: Option<Box<Fragments>>,
@@ -80,18 +79,17 @@ struct Header {
 }
 
 impl MessageDecoder {
-    /// A decoder that refuses messages of more than `max_message` bytes.
-    pub fn new(max_message: usize) -> Self {
-        Self {
-            max_message,
-            fragments: None,
-        }
-    }
-
-    /// Takes the next message from the front of `buf`. Returns `None` when
-    /// `buf` holds no complete message yet (what it holds stays there, or
-    /// is kept as a fragment). After an error the stream is unusable.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Incoming>, DecodeError> {
+    /// Takes the next message from the front of `buf`, refusing one of more
+    /// than `max_message` bytes (the server's limit, the same at every call:
+    /// passed in rather than kept by every connection's decoder). Returns
+    /// `None` when `buf` holds no complete message yet (what it holds stays
+    /// there, or is kept as a fragment). After an error the stream is
+    /// unusable.
+    pub fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        max_message: usize,
+    ) -> Result<Option<Incoming>, DecodeError> {
         loop {
             let Some(header) = Header::parse(buf)? else {
                 return Ok(None);
@@ -106,10 +104,8 @@ impl MessageDecoder {
                 }
             } else {
                 let so_far = self.fragments.as_ref().map_or(0, |f| f.payload.len());
-                if header.payload_len > (self.max_message - so_far.min(self.max_message)) as u64 {
-                    return Err(DecodeError::TooBig {
-                        limit: self.max_message,
-                    });
+                if header.payload_len > (max_message - so_far.min(max_message)) as u64 {
+                    return Err(DecodeError::TooBig { limit: max_message });
                 }
             }
             // Within the limit checked above, so it fits in memory.
@@ -271,10 +267,10 @@ mod tests {
     }
 
     fn decode_all(bytes: &[u8]) -> Result<Vec<Incoming>, DecodeError> {
-        let mut decoder = MessageDecoder::new(LIMIT);
+        let mut decoder = MessageDecoder::default();
         let mut buf = BytesMut::from(bytes);
         let mut messages = Vec::new();
-        while let Some(message) = decoder.decode(&mut buf)? {
+        while let Some(message) = decoder.decode(&mut buf, LIMIT)? {
             messages.push(message);
         }
         assert!(buf.is_empty(), "bytes left over: {buf:?}");
@@ -307,12 +303,12 @@ mod tests {
         ];
         assert_eq!(decode_all(&stream).as_ref(), Ok(&expected));
         // Byte by byte: nothing comes out early, nothing is lost.
-        let mut decoder = MessageDecoder::new(LIMIT);
+        let mut decoder = MessageDecoder::default();
         let mut buf = BytesMut::new();
         let mut messages = Vec::new();
         for byte in &stream {
             buf.extend_from_slice(&[*byte]);
-            while let Some(message) = decoder.decode(&mut buf).expect("a valid stream") {
+            while let Some(message) = decoder.decode(&mut buf, LIMIT).expect("a valid stream") {
                 messages.push(message);
             }
         }
@@ -416,9 +412,9 @@ mod tests {
             if let Some(second) = bytes.get_mut(1) {
                 *second |= 0x80; // Mostly masked, to get past the first check.
             }
-            let mut decoder = MessageDecoder::new(16);
+            let mut decoder = MessageDecoder::default();
             let mut buf = BytesMut::from(&bytes[..]);
-            while let Ok(Some(_)) = decoder.decode(&mut buf) {}
+            while let Ok(Some(_)) = decoder.decode(&mut buf, 16) {}
         }
     }
 }
