@@ -364,9 +364,9 @@ async fn sigterm_closes_an_instances_clients_with_1001_and_another_instance_keep
         ann.resent
     );
     // And in the order Ann sent them, as a single server stores one
-    // connection's sends. (Checked last: it fails now and then. The first
-    // burst of posts an instance makes, A's stream or B's resends, is
-    // sometimes stored out of order; later bursts were not seen to be.)
+    // connection's sends (checked last, as the other checks say more when
+    // they fail). Posts sent as separate commands were now and then stored
+    // out of order under load; `cluster::poster` keeps them in order.
     let first_misplaced = texts.iter().zip(&sent).position(|(got, sent)| got != sent);
     assert_eq!(
         first_misplaced,

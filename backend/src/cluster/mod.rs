@@ -16,6 +16,7 @@
 
 pub mod bus;
 mod keys;
+pub mod poster;
 pub mod presence;
 mod scripts;
 pub mod store;

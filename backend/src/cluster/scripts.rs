@@ -27,12 +27,7 @@ use std::sync::LazyLock;
 /// now (ms), de-duplication window (ms), channel, most nonces to forget,
 /// the poster's newest known id.
 ///
-/// Sent whole with `EVAL`, not by hash with `EVALSHA` as the others are:
-/// a broker that does not know a hash answers `NOSCRIPT`, and the post is
-/// sent again after loading it, behind posts sent later on the same
-/// connection. One connection's posts must reach the broker in the order
-/// they were sent, which `EVAL` keeps (the broker caches the compiled
-/// script by its hash either way).
+/// Sent by `poster`, which keeps one connection's posts in order.
 pub(super) const POST: &str = r"
 local nonce = ARGV[5]
 local field = false

@@ -2,8 +2,8 @@
 //! for joins, `since` and the history route, and where posts are made.
 
 use super::keys::{self, RoomKeys};
+use super::poster::Poster;
 use super::scripts;
-use crate::hub::room::nonces::window_ms;
 use crate::store::{
     page_from_newest, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity,
     StoreError, StoreFuture,
@@ -52,64 +52,27 @@ pub struct Draft {
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    poster: Poster,
 }
 
 impl RedisStore {
     pub(super) fn new(connection: ConnectionManager) -> Self {
-        Self { connection }
+        Self {
+            poster: Poster::start(connection.clone()),
+            connection,
+        }
     }
 
     /// Posts `draft`: stores it with the room's next id and publishes it to
-    /// every instance, or finds the message its nonce already made.
+    /// every instance, or finds the message its nonce already made. Posts
+    /// reach the broker in the order of these calls (see `poster`).
     ///
     /// The id follows `draft.known` in any case: a broker that lost its
     /// data (restarted without persistence) would otherwise number the
     /// room from 1 again, and every instance would take the new messages
     /// for ones it already has. The loss is logged at error level.
     pub fn post(&self, draft: Draft) -> StoreFuture<Posted> {
-        let mut connection = self.connection.clone();
-        Box::pin(async move {
-            let keys = RoomKeys::new(&draft.room);
-            // Sent when this future is first polled: posts are polled in
-            // the order they were made (see `scripts::POST`).
-            let reply: Vec<u64> = redis::cmd("EVAL")
-                .arg(scripts::POST)
-                .arg(5)
-                .arg(&keys.meta)
-                .arg(&keys.log)
-                .arg(&keys.nonces)
-                .arg(&keys.nonce_times)
-                .arg(keys::ROOMS)
-                .arg(draft.room.as_str())
-                .arg(draft.name.as_str())
-                .arg(draft.name.uniqueness_key())
-                .arg(draft.text.as_str())
-                .arg(draft.nonce.as_ref().map_or("", Nonce::as_str))
-                .arg(unix_millis())
-                .arg(window_ms())
-                .arg(&keys.channel)
-                .arg(NONCES_FORGOTTEN_PER_POST)
-                .arg(draft.known)
-                .query_async(&mut connection)
-                .await
-                .map_err(broker_error)?;
-            match reply.as_slice() {
-                [1, id, _, renumbered] => {
-                    if *renumbered == 1 {
-                        tracing::error!(
-                            room = %draft.room,
-                            known = draft.known,
-                            "the cluster broker had lost this room's messages (was it restarted without its data?); numbering continues after the newest id this instance knows"
-                        );
-                    }
-                    Ok(Posted::New(*id))
-                }
-                [0, id, ..] => Ok(Posted::Repeat(*id)),
-                other => Err(StoreError::Corrupt(format!(
-                    "unexpected reply to a post: {other:?}"
-                ))),
-            }
-        })
+        self.poster.post(draft)
     }
 }
 
@@ -284,7 +247,7 @@ pub(super) fn message_from_entry(room: &RoomName, entry: Value) -> Result<ChatMe
     })
 }
 
-fn unix_millis() -> u64 {
+pub(super) fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
