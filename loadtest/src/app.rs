@@ -72,8 +72,8 @@ fn write_floor(args: FloorArgs) -> anyhow::Result<ExitCode> {
         warmup_rounds: args.warmup,
         rounds: args.rounds,
         pause: Duration::from_millis(args.pause_ms),
-        writer_cpu: (!args.no_pin).then_some(args.server_cpu),
-        sink_cpu: (!args.no_pin).then_some(args.generator_cpu),
+        writer_cpu: (!args.pinning.no_pin).then_some(args.pinning.server_cpu),
+        sink_cpu: (!args.pinning.no_pin).then_some(args.pinning.generator_cpu),
     };
     let exe = std::env::current_exe().context("finding this binary, to start the sink")?;
     if let Some(load) = load_average_1m {
@@ -120,8 +120,9 @@ fn paced_duration(scale: f64, given: Option<f64>) -> Duration {
 
 fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let generator_cpu = (!args.no_pin).then_some(args.generator_cpu);
-    let server_cpu = (!args.no_pin && args.url.is_none()).then_some(args.server_cpu);
+    let pinning = &args.pinning;
+    let generator_cpu = (!pinning.no_pin).then_some(pinning.generator_cpu);
+    let server_cpu = (!pinning.no_pin && args.url.is_none()).then_some(pinning.server_cpu);
     if let Some(cpu) = generator_cpu {
         // Before any other thread exists: the runtime's threads inherit it.
         system::pin_current_thread(cpu)

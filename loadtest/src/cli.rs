@@ -89,17 +89,10 @@ pub struct FloorArgs {
     #[arg(long, default_value_t = floor::DEFAULT_PAUSE_MS, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub pause_ms: u64,
 
-    /// CPU to pin the writer (this process, as the server) to.
-    #[arg(long, default_value_t = 0)]
-    pub server_cpu: usize,
-
-    /// CPU to pin the sink (as the load generator) to.
-    #[arg(long, default_value_t = 1)]
-    pub generator_cpu: usize,
-
-    /// Do not pin anything to CPUs.
-    #[arg(long)]
-    pub no_pin: bool,
+    /// Where the writer (as the server) and the sink (as the load
+    /// generator) run.
+    #[command(flatten)]
+    pub pinning: Pinning,
 
     /// Also write the figures to this JSON file.
     #[arg(long)]
@@ -160,11 +153,21 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<f64>,
 
-    /// CPU to pin started servers to.
+    /// Where started servers and the load generator run.
+    #[command(flatten)]
+    pub pinning: Pinning,
+}
+
+/// The CPUs the server's side and the generator's side are pinned to (the
+/// method: one core each).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Pinning {
+    /// CPU to pin the server's side to (started servers, or write-floor's
+    /// writer).
     #[arg(long, default_value_t = 0)]
     pub server_cpu: usize,
 
-    /// CPU to pin the load generator to.
+    /// CPU to pin the load generator's side to (or write-floor's sink).
     #[arg(long, default_value_t = 1)]
     pub generator_cpu: usize,
 
@@ -286,7 +289,11 @@ mod tests {
             )
         );
         assert_eq!(
-            (args.server_cpu, args.generator_cpu, args.no_pin),
+            (
+                args.pinning.server_cpu,
+                args.pinning.generator_cpu,
+                args.pinning.no_pin
+            ),
             (0, 1, false)
         );
         let cli = Cli::try_parse_from([
