@@ -404,6 +404,59 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     }
 }
 
+#[tokio::test]
+async fn a_member_whose_name_was_taken_while_cut_off_is_told_and_may_join_again() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
+    await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+
+    // While the instances hear nothing from the broker, Ann's claim is lost
+    // (as with a broker that lost some of its data) and someone on the other
+    // instance takes her name.
+    broker.cut_subscriptions();
+    assert_eq!(broker.command("HDEL chat:{lobby}:members ann"), ":1");
+    let mut other = b.connect().await;
+    other.join("lobby", "ANN").await;
+    broker.allow_subscriptions();
+
+    // Registering again, Ann's instance finds the name taken, and tells her.
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let error = tokio::time::timeout(left, expect_error_frame(&mut ann))
+            .await
+            .expect("Ann hears that her name was taken");
+        assert_eq!(error.room.as_ref().map(|room| room.as_str()), Some("lobby"));
+        assert_eq!(error.nonce, None);
+        if error.code == ErrorCode::NameTaken {
+            break;
+        }
+        // The cut itself is reported as `unavailable` first.
+        assert_eq!(error.code, ErrorCode::Unavailable, "{error:?}");
+    }
+    // She is out of the room: joining again is refused for the name, not
+    // as already joined.
+    assert_eq!(
+        refused_join(&mut ann, "lobby", "Ann").await,
+        ErrorCode::NameTaken
+    );
+    // Once the name is free again, she joins again under it.
+    drop(other);
+    await_members(&mut bob, "lobby", &["Bob"]).await;
+    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
+    while broker.command("HEXISTS chat:{lobby}:members ann") != ":0" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the name is released"
+        );
+        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(50)).await;
+    }
+    let joined = ann.join("lobby", "Ann").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+}
+
 /// Times a member leaves and joins again at once in the test below: each
 /// retires the room on its instance and starts it again, racing the old
 /// room's unsubscription with the new room's subscription.

@@ -154,11 +154,17 @@ impl Handler {
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), RequestError> {
         match frame {
             ClientFrame::Join { room, name, since } => {
-                if self.session.rooms.iter().any(|joined| joined.name == room) {
-                    return Err(already_joined(&room));
-                }
+                // A room this session counts as joined is asked all the
+                // same: it may have removed the member (in cluster mode, a
+                // name someone else took while this server was cut off),
+                // and it answers `already_joined` itself otherwise.
+                let listed = self
+                    .session
+                    .rooms
+                    .iter()
+                    .position(|joined| joined.name == room);
                 let max_rooms = self.context.settings.max_rooms;
-                if self.session.rooms.len() >= max_rooms {
+                if listed.is_none() && self.session.rooms.len() >= max_rooms {
                     return Err(RequestError::new(
                         ErrorCode::TooManyRooms,
                         format!("you are in {max_rooms} rooms, the most allowed; leave one first"),
@@ -172,13 +178,20 @@ impl Handler {
                     .join(&room, &self.client, &name, since)
                     .await?;
                 self.session.ever_joined = true;
-                // Most clients stay in one room: no room for more until asked.
-                self.session.rooms.reserve_exact(1);
-                self.session.rooms.push(JoinedRoom {
+                let joined = JoinedRoom {
                     name: room,
                     handle,
                     typing_forwarded: None,
-                });
+                };
+                match listed {
+                    Some(index) => self.session.rooms[index] = joined,
+                    None => {
+                        // Most clients stay in one room: no room for more
+                        // until asked.
+                        self.session.rooms.reserve_exact(1);
+                        self.session.rooms.push(joined);
+                    }
+                }
             }
             ClientFrame::Send { room, text, nonce } => {
                 let handle = self
@@ -279,10 +292,6 @@ fn frame_kind(frame: &ClientFrame) -> FrameKind {
         ClientFrame::Leave { .. } => FrameKind::Leave,
         ClientFrame::Typing { .. } => FrameKind::Typing,
     }
-}
-
-fn already_joined(room: &RoomName) -> RequestError {
-    RequestError::new(ErrorCode::AlreadyJoined, "you are already in this room").about(room, None)
 }
 
 fn room_gone(room: &RoomName) -> RequestError {
