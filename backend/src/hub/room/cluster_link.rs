@@ -5,7 +5,9 @@
 //! lose some (the room subscribed after they were published, or the
 //! connection to the broker dropped). A [`Sequencer`] passes messages on
 //! strictly in id order, one after the other; at a gap it keeps what came
-//! after it, and the room reads the missing ones from the room's log.
+//! after it, and the room reads the missing ones from the room's log. Ids
+//! the log no longer has (trimmed, `--cluster-keep-messages`, or lost with
+//! the broker's data) are passed over, not waited for.
 //!
 //! The link also carries the room's part in cluster-wide presence (see
 //! `cluster::presence`): a join waits until the joiner's name is claimed
@@ -259,7 +261,14 @@ impl ClusterLink {
         read: Vec<ChatMessage>,
     ) -> Vec<ChatMessage> {
         let full = read.len() == CATCH_UP_BATCH;
-        let ready = self.sequencer.fill(read);
+        let (ready, passed_over) = self.sequencer.fill(read);
+        if passed_over > 0 {
+            tracing::warn!(
+                %room,
+                passed_over,
+                "messages missed here are no longer in the broker's log (trimmed, or lost with its data); members here go on without them"
+            );
+        }
         if full || self.sequencer.has_gap() {
             self.catch_up(room);
         }
@@ -306,14 +315,29 @@ impl Sequencer {
         self.drain()
     }
 
-    /// Takes messages read from the log, oldest first.
-    pub(super) fn fill(&mut self, read: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    /// Takes messages read from the log, oldest first: all that it held
+    /// after an id below [`Sequencer::next`]. Returns those that may be
+    /// passed on now, and how many ids were passed over.
+    ///
+    /// Each id is in the log from the moment it is assigned, before later
+    /// ones, so ids missing below the first one read are gone from it
+    /// (trimmed, or lost with the broker's data): they are passed over, as
+    /// waiting for them would never end.
+    pub(super) fn fill(&mut self, read: Vec<ChatMessage>) -> (Vec<ChatMessage>, MessageId) {
+        let log_lacks_next = read.first().is_some_and(|first| first.id > self.next);
         for message in read {
             if message.id >= self.next {
                 self.waiting.entry(message.id).or_insert(message);
             }
         }
-        self.drain()
+        let mut passed_over = 0;
+        if log_lacks_next {
+            if let Some(&first) = self.waiting.keys().next() {
+                passed_over = first - self.next;
+                self.next = first;
+            }
+        }
+        (self.drain(), passed_over)
     }
 
     /// Whether messages wait behind a missing one.
@@ -360,8 +384,8 @@ mod tests {
         assert!(sequencer.offer(message(4)).is_empty());
         assert!(sequencer.has_gap());
         // The log brings 1..=3; 3 came twice, and is passed on once.
-        let ready = sequencer.fill(vec![message(1), message(2), message(3)]);
-        assert_eq!(ids(&ready), [1, 2, 3, 4]);
+        let (ready, passed_over) = sequencer.fill(vec![message(1), message(2), message(3)]);
+        assert_eq!((ids(&ready), passed_over), (vec![1, 2, 3, 4], 0));
         assert!(!sequencer.has_gap());
         assert_eq!(ids(&sequencer.offer(message(5))), [5]);
     }
@@ -370,11 +394,42 @@ mod tests {
     fn a_partial_fill_keeps_the_rest_waiting() {
         let mut sequencer = Sequencer::new(1);
         assert!(sequencer.offer(message(10)).is_empty());
-        assert_eq!(ids(&sequencer.fill(vec![message(1), message(2)])), [1, 2]);
+        assert_eq!(ids(&sequencer.fill(vec![message(1), message(2)]).0), [1, 2]);
         assert!(sequencer.has_gap());
         assert_eq!(
-            ids(&sequencer.fill((3..=9).map(message).collect())),
+            ids(&sequencer.fill((3..=9).map(message).collect()).0),
             [3, 4, 5, 6, 7, 8, 9, 10]
         );
+    }
+
+    #[test]
+    fn ids_the_log_no_longer_has_are_passed_over() {
+        // The log was trimmed up to 6: the read after 1 starts at 7.
+        let mut sequencer = Sequencer::new(2);
+        assert!(sequencer.offer(message(9)).is_empty());
+        let (ready, passed_over) = sequencer.fill(vec![message(7), message(8)]);
+        assert_eq!((ids(&ready), passed_over), (vec![7, 8, 9], 5));
+        assert!(!sequencer.has_gap());
+        assert_eq!(ids(&sequencer.offer(message(10))), [10]);
+    }
+
+    #[test]
+    fn a_message_from_the_bus_below_the_first_one_read_is_passed_on() {
+        // 4 came by the bus, then was trimmed before the read.
+        let mut sequencer = Sequencer::new(2);
+        assert!(sequencer.offer(message(4)).is_empty());
+        let (ready, passed_over) = sequencer.fill(vec![message(6)]);
+        assert_eq!((ids(&ready), passed_over), (vec![4], 2));
+        // 5 is neither in the log nor here yet: it is waited for.
+        assert!(sequencer.has_gap());
+    }
+
+    #[test]
+    fn a_read_that_starts_at_the_next_id_passes_nothing_over() {
+        let mut sequencer = Sequencer::new(3);
+        assert!(sequencer.offer(message(8)).is_empty());
+        let (ready, passed_over) = sequencer.fill(vec![message(3), message(5)]);
+        assert_eq!((ids(&ready), passed_over), (vec![3], 0));
+        assert!(sequencer.has_gap());
     }
 }
