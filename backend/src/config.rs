@@ -4,6 +4,7 @@
 use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -107,6 +108,14 @@ pub struct Config {
     /// History then lives there, not in `--db`. See docs/SCALING.md.
     #[arg(long, env = "CHAT_CLUSTER", conflicts_with = "db")]
     pub cluster: Option<String>,
+
+    /// Cluster mode: the most messages each room's history keeps in the
+    /// broker's memory; older ones are trimmed (in steps of about 100, so
+    /// at least this many stay). Unset, history is kept for ever and the
+    /// broker's memory grows with it. Trimmed messages are gone for
+    /// history and `since` alike.
+    #[arg(long, env = "CHAT_CLUSTER_KEEP_MESSAGES", requires = "cluster")]
+    pub cluster_keep_messages: Option<NonZeroU64>,
 
     /// What a stored message survives: `process` (a crash of the server,
     /// `kill -9`) or `machine` (also a power failure; each commit waits for
@@ -285,5 +294,26 @@ mod tests {
         assert!(parse(&["--rate-limit-per-second", "NaN"]).is_err());
         assert!(parse(&["--max-connections", "0"]).is_err());
         assert!(parse(&["--no-metrics", "--metrics-addr", "127.0.0.1:9000"]).is_err());
+    }
+
+    #[test]
+    fn the_cluster_history_limit_needs_the_cluster_and_a_positive_count() {
+        let parse = |flags: &[&str]| {
+            Config::try_parse_from(std::iter::once("chat-server").chain(flags.iter().copied()))
+        };
+        let url = "redis://127.0.0.1:6379";
+        let config = parse(&["--cluster", url, "--cluster-keep-messages", "5000"]).expect("valid");
+        assert_eq!(
+            config.cluster_keep_messages.map(NonZeroU64::get),
+            Some(5000)
+        );
+        assert_eq!(
+            parse(&["--cluster", url])
+                .expect("valid")
+                .cluster_keep_messages,
+            None
+        );
+        assert!(parse(&["--cluster", url, "--cluster-keep-messages", "0"]).is_err());
+        assert!(parse(&["--cluster-keep-messages", "5000"]).is_err());
     }
 }

@@ -82,7 +82,7 @@ pub async fn run(
     let stop = CancellationToken::new();
     let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
         Some(url) => {
-            let cluster = Cluster::connect(url, stop.clone()).await?;
+            let cluster = Cluster::connect(url, config.cluster_keep_messages, stop.clone()).await?;
             tracing::info!("cluster mode: rooms are shared through the broker");
             (Arc::new(cluster.store.clone()), Some(cluster))
         }

@@ -9,7 +9,9 @@ use common::{ErrorCode, ErrorFrame, ServerFrame};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use support::broker::Broker;
-use support::{get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PERIOD};
+use support::{
+    get_json, ids, post_at_once, Client, TempDb, TestServer, QUIET_PERIOD, UNLIMITED_RATE,
+};
 
 /// Two servers on the same broker.
 async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
@@ -455,6 +457,91 @@ async fn a_member_whose_name_was_taken_while_cut_off_is_told_and_may_join_again(
     }
     let joined = ann.join("lobby", "Ann").await;
     assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+}
+
+/// The most messages a room's log keeps in the test below
+/// (`--cluster-keep-messages`).
+const KEEP: u64 = 100;
+
+/// Messages posted in the test below while the instances hear nothing: far
+/// more than the log keeps.
+const POSTED_WHILE_CUT: u64 = 500;
+
+#[tokio::test]
+async fn a_log_that_keeps_recent_messages_is_trimmed_and_what_it_dropped_is_passed_over() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let keep = KEEP.to_string();
+    let flags = [
+        &["--cluster-keep-messages", keep.as_str()],
+        &UNLIMITED_RATE[..],
+    ]
+    .concat();
+    let (a, b) = (broker.instance(&flags).await, broker.instance(&flags).await);
+    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
+    await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+
+    // Neither instance hears a publication while Ann posts.
+    broker.cut_subscriptions();
+    for n in 1..=POSTED_WHILE_CUT {
+        ann.say("lobby", &format!("while cut {n}"), None).await;
+    }
+    let stored = format!(":{POSTED_WHILE_CUT}");
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    while broker
+        .command("EVAL \"return tonumber(redis.call('HGET', KEYS[1], 'seq'))\" 1 chat:{lobby}:meta")
+        != stored
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "every post is stored"
+        );
+        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(50)).await;
+    }
+    // The log keeps at least the newest `KEEP`, but not all.
+    let kept: u64 = broker.command("XLEN chat:{lobby}:log")[1..]
+        .parse()
+        .expect("a length");
+    assert!(
+        (KEEP..POSTED_WHILE_CUT).contains(&kept),
+        "the log keeps {kept}"
+    );
+
+    // Catching up, both instances pass on what the log still has, in order
+    // and without a hole, and go past what it dropped.
+    broker.allow_subscriptions();
+    let first = POSTED_WHILE_CUT - kept + 1;
+    for client in [&mut ann, &mut bob] {
+        for id in first..=POSTED_WHILE_CUT {
+            let message = next_message_after_notices(client).await;
+            assert_eq!(
+                (message.id, message.text.as_str()),
+                (id, format!("while cut {id}").as_str())
+            );
+        }
+    }
+    // And the room goes on live.
+    bob.say("lobby", "back", None).await;
+    for client in [&mut ann, &mut bob] {
+        let message = next_message_after_notices(client).await;
+        assert_eq!(
+            (message.id, message.text.as_str()),
+            (POSTED_WHILE_CUT + 1, "back")
+        );
+    }
+}
+
+/// The next chat message, passing over presence, typing and the
+/// `unavailable` notices of the bus's outage.
+async fn next_message_after_notices(client: &mut Client) -> common::ChatMessage {
+    loop {
+        match client.recv().await {
+            ServerFrame::Message(message) => return message,
+            ServerFrame::Error(error) if error.code == ErrorCode::Unavailable => continue,
+            ServerFrame::Presence { .. } | ServerFrame::Typing { .. } => continue,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
 }
 
 /// Times a member leaves and joins again at once in the test below: each

@@ -27,6 +27,7 @@ pub use store::{Draft, Posted, RedisStore};
 
 use crate::store::StoreError;
 use redis::aio::ConnectionManagerConfig;
+use std::num::NonZeroU64;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -50,9 +51,15 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects to the broker at `url` (`redis://host:port[/db]`) and joins
-    /// the cluster. Connections lost later are made again by themselves;
-    /// the bus and the heartbeat stop when `shutdown` is cancelled.
-    pub async fn connect(url: &str, shutdown: CancellationToken) -> Result<Self, StoreError> {
+    /// the cluster; each room's log in the broker keeps at least `keep` of
+    /// its newest messages (`None`: all). Connections lost later are made
+    /// again by themselves; the bus and the heartbeat stop when `shutdown`
+    /// is cancelled.
+    pub async fn connect(
+        url: &str,
+        keep: Option<NonZeroU64>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|err| StoreError::Broker(format!("bad --cluster URL: {err}")))?;
         let config = ConnectionManagerConfig::new()
@@ -70,7 +77,7 @@ impl Cluster {
         tracing::info!(instance = presence.instance(), "joined the cluster");
         tokio::spawn(presence.clone().run(bus.clone(), shutdown));
         Ok(Self {
-            store: RedisStore::new(connection),
+            store: RedisStore::new(connection, keep),
             bus,
             presence,
         })

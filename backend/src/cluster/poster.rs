@@ -18,6 +18,7 @@ use crate::store::{StoreError, StoreFuture};
 use common::Nonce;
 use redis::aio::ConnectionManager;
 use redis::{ErrorKind, ServerErrorKind, Value};
+use std::num::NonZeroU64;
 use std::sync::LazyLock;
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,11 +43,13 @@ pub(super) struct Poster {
 
 impl Poster {
     /// Starts the posting task; it ends when every `Poster` is dropped.
-    pub(super) fn start(connection: ConnectionManager) -> Self {
+    /// Each room's log keeps at least `keep` of its newest messages, and
+    /// older ones are trimmed; `None` keeps them all.
+    pub(super) fn start(connection: ConnectionManager, keep: Option<NonZeroU64>) -> Self {
         // Unbounded: posts are bounded upstream (a room takes no more
         // commands past `MAX_PENDING_WRITES` posts on their way).
         let (queue, pending) = mpsc::unbounded_channel();
-        tokio::spawn(run(connection, pending));
+        tokio::spawn(run(connection, pending, keep));
         Self { queue }
     }
 
@@ -66,10 +69,15 @@ impl Poster {
     }
 }
 
-async fn run(mut connection: ConnectionManager, mut queue: mpsc::UnboundedReceiver<Pending>) {
+async fn run(
+    mut connection: ConnectionManager,
+    mut queue: mpsc::UnboundedReceiver<Pending>,
+    keep: Option<NonZeroU64>,
+) {
+    let keep = keep.map_or(0, NonZeroU64::get);
     let mut batch = Vec::with_capacity(POSTS_PER_PIPELINE);
     while queue.recv_many(&mut batch, POSTS_PER_PIPELINE).await > 0 {
-        let replies = send(&mut connection, &batch).await;
+        let replies = send(&mut connection, &batch, keep).await;
         match replies {
             Ok(replies) if replies.len() == batch.len() => {
                 for (pending, reply) in batch.drain(..).zip(replies) {
@@ -91,10 +99,11 @@ async fn run(mut connection: ConnectionManager, mut queue: mpsc::UnboundedReceiv
 async fn send(
     connection: &mut ConnectionManager,
     batch: &[Pending],
+    keep: u64,
 ) -> redis::RedisResult<Vec<Value>> {
     let mut pipeline = redis::pipe();
     for pending in batch {
-        pipeline.add_command(post_command(&pending.draft));
+        pipeline.add_command(post_command(&pending.draft, keep));
     }
     match pipeline.query_async(connection).await {
         Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
@@ -113,8 +122,9 @@ fn fail_all(batch: &mut Vec<Pending>, error: &str) {
     }
 }
 
-/// The `EVALSHA` of one post (see `scripts::POST` for its keys and arguments).
-fn post_command(draft: &Draft) -> redis::Cmd {
+/// The `EVALSHA` of one post (see `scripts::POST` for its keys and
+/// arguments), in a room whose log keeps `keep` messages (0: all).
+fn post_command(draft: &Draft, keep: u64) -> redis::Cmd {
     let keys = RoomKeys::new(&draft.room);
     let mut command = redis::cmd("EVALSHA");
     command
@@ -134,7 +144,8 @@ fn post_command(draft: &Draft) -> redis::Cmd {
         .arg(window_ms())
         .arg(&keys.channel)
         .arg(NONCES_FORGOTTEN_PER_POST)
-        .arg(draft.known);
+        .arg(draft.known)
+        .arg(keep);
     command
 }
 

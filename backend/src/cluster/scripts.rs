@@ -25,7 +25,8 @@ use std::sync::LazyLock;
 /// nonce times (sorted set: key by ts), rooms (sorted set: room by ts).
 /// ARGV: room, name, name's uniqueness key, text, nonce ('' for none),
 /// now (ms), de-duplication window (ms), channel, most nonces to forget,
-/// the poster's newest known id.
+/// the poster's newest known id, the most messages the log keeps (0: all;
+/// otherwise trimmed in whole stream nodes, so it keeps at least that many).
 ///
 /// Sent by `poster`, which keeps one connection's posts in order.
 pub(super) const POST: &str = r"
@@ -63,7 +64,11 @@ if field then
   redis.call('HSET', KEYS[3], field, id)
   redis.call('ZADD', KEYS[4], ts, field)
 end
-redis.call('XADD', KEYS[2], id .. '-0', unpack(entry))
+if ARGV[11] == '0' then
+  redis.call('XADD', KEYS[2], id .. '-0', unpack(entry))
+else
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], id .. '-0', unpack(entry))
+end
 redis.call('ZADD', KEYS[5], ts, ARGV[1])
 redis.call('PUBLISH', ARGV[8], cjson.encode({message = event}))
 return {1, id, ts, renumbered}

@@ -11,6 +11,7 @@ use crate::store::{
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use redis::aio::ConnectionManager;
 use redis::Value;
+use std::num::NonZeroU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Nonces older than the de-duplication window that one post forgets at
@@ -56,9 +57,11 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    pub(super) fn new(connection: ConnectionManager) -> Self {
+    /// The store on `connection`; each room's log keeps at least `keep`
+    /// of its newest messages (`None`: all of them).
+    pub(super) fn new(connection: ConnectionManager, keep: Option<NonZeroU64>) -> Self {
         Self {
-            poster: Poster::start(connection.clone()),
+            poster: Poster::start(connection.clone(), keep),
             connection,
         }
     }
