@@ -408,11 +408,30 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
 
 #[tokio::test]
 async fn a_member_whose_name_was_taken_while_cut_off_is_told_and_may_join_again() {
+    name_taken_while_cut_off(false).await;
+}
+
+#[tokio::test]
+async fn a_member_whose_name_was_taken_while_cut_off_beside_others_is_told_and_may_join_again() {
+    name_taken_while_cut_off(true).await;
+}
+
+/// Ann's name is taken on instance B while Ann's instance A is cut off from
+/// the broker. With `neighbour`, Dan stays in the room on A, so the room
+/// itself answers Ann's requests; without, the room retires once Ann is
+/// removed.
+async fn name_taken_while_cut_off(neighbour: bool) {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
     let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
-    await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+    let mut dan = a.connect().await;
+    if neighbour {
+        dan.join("lobby", "Dan").await;
+        await_members(&mut ann, "lobby", &["Ann", "Bob", "Dan"]).await;
+    } else {
+        await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
+    }
 
     // While the instances hear nothing from the broker, Ann's claim is lost
     // (as with a broker that lost some of its data) and someone on the other
@@ -438,25 +457,39 @@ async fn a_member_whose_name_was_taken_while_cut_off_is_told_and_may_join_again(
         // The cut itself is reported as `unavailable` first.
         assert_eq!(error.code, ErrorCode::Unavailable, "{error:?}");
     }
-    // She is out of the room: joining again is refused for the name, not
-    // as already joined.
+    // She is out of the room: what she sends there is refused, and joining
+    // again is refused for the name, not as already joined.
+    ann.say("lobby", "still here?", Some("n-1")).await;
+    let refused = ann.expect_error().await;
+    assert_eq!(refused.code, ErrorCode::NotJoined, "{refused:?}");
+    assert_eq!(
+        refused.nonce.as_ref().map(|nonce| nonce.as_str()),
+        Some("n-1")
+    );
     assert_eq!(
         refused_join(&mut ann, "lobby", "Ann").await,
         ErrorCode::NameTaken
     );
     // Once the name is free again, she joins again under it.
     drop(other);
-    await_members(&mut bob, "lobby", &["Bob"]).await;
+    let stayed: &[&str] = if neighbour { &["Bob", "Dan"] } else { &["Bob"] };
+    await_members(&mut bob, "lobby", stayed).await;
     let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
     while broker.command("HEXISTS chat:{lobby}:members ann") != ":0" {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the name is released"
         );
-        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(50)).await;
+        keep_reading(
+            &mut [&mut ann, &mut bob, &mut dan],
+            Duration::from_millis(50),
+        )
+        .await;
     }
     let joined = ann.join("lobby", "Ann").await;
-    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+    let mut expected = BTreeSet::from(["Ann"]);
+    expected.extend(stayed);
+    assert_eq!(set(&joined.members), expected);
 }
 
 /// The most messages a room's log keeps in the test below

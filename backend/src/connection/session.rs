@@ -2,7 +2,7 @@
 
 use super::{ConnectionContext, ConnectionSettings};
 use crate::hub::client::{ClientHandle, ClientId, CloseReason};
-use crate::hub::room::RoomHandle;
+use crate::hub::room::{no_longer_in, RoomHandle};
 use crate::limits::{RateLimit, Verdict, TYPING_MIN_INTERVAL};
 use crate::metrics::FrameKind;
 use crate::websocket::OutgoingFrame;
@@ -206,14 +206,22 @@ impl Handler {
                     .posts
                     .get_or_insert_with(|| Arc::new(Semaphore::new(MAX_POSTS_IN_FLIGHT)));
                 let Ok(permit) = Arc::clone(posts).acquire_owned().await else {
-                    return Err(room_gone(&room).about(&room, nonce.as_ref()));
+                    // Never closed; were it, the send would be refused
+                    // rather than the server stopped.
+                    return Err(RequestError::new(
+                        ErrorCode::Unavailable,
+                        "cannot send now; try again",
+                    )
+                    .about(&room, nonce.as_ref()));
                 };
                 if handle
-                    .post(self.client.id(), text, nonce.clone(), permit)
+                    .post(self.client.clone(), text, nonce.clone(), permit)
                     .await
                     .is_err()
                 {
-                    return Err(room_gone(&room).about(&room, nonce.as_ref()));
+                    // The room retired: it had removed this member first.
+                    self.session.rooms.retain(|joined| joined.name != room);
+                    return Err(no_longer_in(&room).about(&room, nonce.as_ref()));
                 }
             }
             ClientFrame::Leave { room } => {
@@ -292,12 +300,4 @@ fn frame_kind(frame: &ClientFrame) -> FrameKind {
         ClientFrame::Leave { .. } => FrameKind::Leave,
         ClientFrame::Typing { .. } => FrameKind::Typing,
     }
-}
-
-fn room_gone(room: &RoomName) -> RequestError {
-    RequestError::new(
-        ErrorCode::Unavailable,
-        "the room is not available; join it again",
-    )
-    .about(room, None)
 }

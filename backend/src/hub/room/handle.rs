@@ -29,7 +29,8 @@ pub(in crate::hub) struct JoinCommand {
 /// A message to store and broadcast.
 #[derive(Debug)]
 pub(in crate::hub) struct PostCommand {
-    pub(in crate::hub) client: ClientId,
+    /// The author: answered with an error if it is no longer a member.
+    pub(in crate::hub) client: ClientHandle,
     pub(in crate::hub) text: MessageText,
     pub(in crate::hub) nonce: Option<Nonce>,
     pub(in crate::hub) permit: OwnedSemaphorePermit,
@@ -69,7 +70,7 @@ impl RoomHandle {
     /// bounds how many posts one connection has on their way.
     pub async fn post(
         &self,
-        client: ClientId,
+        client: ClientHandle,
         text: MessageText,
         nonce: Option<Nonce>,
         permit: OwnedSemaphorePermit,

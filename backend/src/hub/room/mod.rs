@@ -454,14 +454,18 @@ impl Room {
 
     fn post(
         &mut self,
-        client: ClientId,
+        author: ClientHandle,
         text: MessageText,
         nonce: Option<Nonce>,
         permit: OwnedSemaphorePermit,
     ) {
-        // A post from a member removed meanwhile (a slow consumer) is dropped
-        // like the rest of what that connection had in flight.
+        let client = author.id();
         let Some(member) = self.members.get(client) else {
+            // Removed meanwhile: a slow consumer (its connection is closing,
+            // and nothing more reaches it), or in cluster mode a member
+            // whose name was taken while this server was cut off.
+            let error = no_longer_in(&self.name).about(&self.name, nonce.as_ref());
+            author.deliver(encode(&error.into()));
             return;
         };
         let name = member.name.clone();
@@ -756,6 +760,17 @@ fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// The answer to a request about `room` from a client the room removed
+/// (or that retired with the client removed): a slow consumer, or in
+/// cluster mode a member whose name was taken while its server was cut off.
+pub fn no_longer_in(room: &RoomName) -> RequestError {
+    RequestError::new(
+        ErrorCode::NotJoined,
+        "you are no longer in this room; join it again",
+    )
+    .about(room, None)
 }
 
 #[cfg(test)]
