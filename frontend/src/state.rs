@@ -873,6 +873,19 @@ impl Chat {
                 // Not stored; the same nonce goes out again a little later.
                 return vec![Command::ResendLater(room)];
             }
+            if code == Some(ErrorCode::NotJoined) && entry.outbox.requeue(&nonce) {
+                // Not stored: the server removed this client from the room
+                // (its name was taken while the server was cut off from its
+                // cluster). The message waits for the next join, with its
+                // nonce; a rejoin is on its way unless one already is.
+                if entry.membership == Membership::Joined && entry.rejoin_attempts < REJOIN_ATTEMPTS
+                {
+                    entry.rejoin_attempts += 1;
+                    entry.membership = Membership::Waiting;
+                    return vec![Command::RejoinLater(room)];
+                }
+                return Vec::new();
+            }
             if !entry.outbox.fail(&nonce, message.clone()) {
                 entry.notice = Some(message);
             }

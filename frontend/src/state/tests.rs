@@ -778,6 +778,43 @@ fn a_message_over_the_rate_limit_is_sent_again_later_with_its_nonce() {
 }
 
 #[test]
+fn a_message_refused_as_not_joined_waits_for_the_rejoin_with_its_nonce() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.post(&room("lobby"), text("still here?"), nonce("n1"));
+    // The server removed Ann from the room; her send is refused, not stored.
+    let commands = chat.receive(
+        Incoming::Error {
+            code: Some(ErrorCode::NotJoined),
+            message: "you are no longer in this room; join it again".into(),
+            room: Some(room("lobby")),
+            nonce: Some(nonce("n1")),
+        },
+        0.0,
+    );
+    assert_eq!(commands, [Command::RejoinLater(room("lobby"))]);
+    let pending = &chat.room(&room("lobby")).expect("room").outbox().items()[0];
+    assert_eq!(pending.state, PendingState::Queued, "not failed: it waits");
+    assert!(
+        chat.resend(&room("lobby")).is_empty(),
+        "not sent while out of the room"
+    );
+    let rejoin = chat.rejoin(&room("lobby"));
+    assert!(
+        matches!(rejoin[..], [ClientFrame::Join { .. }]),
+        "{rejoin:?}"
+    );
+    let commands = chat.receive(joined("lobby", "Ann", vec![], false), 0.0);
+    assert_eq!(
+        commands,
+        [Command::Send(ClientFrame::Send {
+            room: room("lobby"),
+            text: text("still here?"),
+            nonce: Some(nonce("n1")),
+        })]
+    );
+}
+
+#[test]
 fn a_connection_is_wanted_only_with_a_name_and_a_room() {
     let mut chat = Chat::new(None, vec![], None);
     assert!(!chat.wants_connection());
