@@ -341,6 +341,51 @@ async fn member_lists_merge_across_instances_and_names_are_unique_across_them() 
 }
 
 #[tokio::test]
+async fn the_room_list_shows_rooms_without_messages_on_every_instance() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let (a, b) = two_instances(&broker).await;
+    let mut ann = a.connect().await;
+    ann.join("quiet", "Ann").await;
+    let mut bob = a.connect().await;
+    bob.join("quiet", "Bob").await;
+    let mut cid = b.connect().await;
+    cid.join("busy", "Cid").await;
+    cid.say("busy", "hello", None).await;
+    cid.next_message().await;
+
+    // Either instance lists the room with messages first, then the quiet
+    // one, each with the members of both instances.
+    let listed = |rooms: Vec<RoomSummary>| -> Vec<(String, u32, u64)> {
+        rooms
+            .into_iter()
+            .map(|room| (room.room.as_str().to_owned(), room.members, room.last_id))
+            .collect()
+    };
+    let expected = vec![("busy".to_owned(), 1, 1), ("quiet".to_owned(), 2, 0)];
+    for server in [&a, &b] {
+        let rooms: Vec<RoomSummary> = get_json(server.url("/api/rooms")).await;
+        assert_eq!(listed(rooms), expected, "from {}", server.addr);
+    }
+
+    // A quiet room whose members left is listed no more.
+    drop((ann, bob));
+    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
+    loop {
+        let rooms: Vec<RoomSummary> = get_json(b.url("/api/rooms")).await;
+        if listed(rooms) == expected[..1] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the empty quiet room leaves the list"
+        );
+        keep_reading(&mut [&mut cid], Duration::from_millis(50)).await;
+    }
+    assert_eq!(broker.command("ZCARD chat:occupied"), ":1");
+}
+
+#[tokio::test]
 async fn an_instance_that_shuts_down_takes_its_members_with_it() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());

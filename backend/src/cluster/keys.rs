@@ -11,6 +11,11 @@ pub(super) const ROOM_KEY_PREFIX: &str = "chat:{";
 /// The sorted set of rooms by the time of their last message.
 pub(super) const ROOMS: &str = "chat:rooms";
 
+/// The rooms that have had members on some instance since the room list
+/// last found them empty, all with score 0 so that they sort by name: the
+/// room list's quiet rooms, cluster-wide.
+pub(super) const OCCUPIED: &str = "chat:occupied";
+
 /// The sorted set of live instances, each by the broker time (ms) until
 /// which it counts as alive (see `presence`).
 pub(super) const INSTANCES: &str = "chat:instances";

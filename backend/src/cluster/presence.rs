@@ -139,6 +139,7 @@ impl Presence {
                 invocation
                     .key(&instance_rooms)
                     .key(keys::INSTANCES)
+                    .key(keys::OCCUPIED)
                     .arg(instance)
                     .arg(room.as_str())
                     .arg(&keys.channel)

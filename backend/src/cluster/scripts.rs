@@ -74,19 +74,37 @@ redis.call('PUBLISH', ARGV[8], cjson.encode({message = event}))
 return {1, id, ts, renumbered}
 ";
 
-/// The rooms most recently posted to, newest first, each with its last
-/// id and its members on every instance: `{room, last id, members, …}`.
+/// The rooms most recently posted to, newest first, then the other rooms
+/// with members on some instance, by name; each with its last id and its
+/// members on every instance: `{room, last id, members, …}`, at most `how
+/// many` rooms. Rooms of the occupied set found without members leave it.
 ///
-/// KEYS: rooms (sorted set). ARGV: how many, the prefix of room keys.
+/// KEYS: rooms (sorted set), occupied (sorted set). ARGV: how many, the
+/// prefix of room keys.
 pub(super) static RECENT_ROOMS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local rooms = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local limit = tonumber(ARGV[1])
 local out = {}
-for _, room in ipairs(rooms) do
+local listed = {}
+local count = 0
+local function add(room, members)
   table.insert(out, room)
   table.insert(out, tonumber(redis.call('HGET', ARGV[2] .. room .. '}:meta', 'seq') or '0'))
-  table.insert(out, redis.call('HLEN', ARGV[2] .. room .. '}:members'))
+  table.insert(out, members)
+  listed[room] = true
+  count = count + 1
+end
+for _, room in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, limit - 1)) do
+  add(room, redis.call('HLEN', ARGV[2] .. room .. '}:members'))
+end
+for _, room in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local members = redis.call('HLEN', ARGV[2] .. room .. '}:members')
+  if members == 0 then
+    redis.call('ZREM', KEYS[2], room)
+  elseif count < limit and not listed[room] then
+    add(room, members)
+  end
 end
 return out
 ",
@@ -108,8 +126,9 @@ return out
 /// instance for dead), so that its members are reaped should it die.
 ///
 /// KEYS: members (hash), the instance's rooms (set), instances (sorted
-/// set). ARGV: instance, room, channel, time to live (ms), then for each
-/// member its name key, holder and name. Returns the holders refused.
+/// set), occupied rooms (sorted set, see [`RECENT_ROOMS`]). ARGV:
+/// instance, room, channel, time to live (ms), then for each member its
+/// name key, holder and name. Returns the holders refused.
 pub(super) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -133,6 +152,7 @@ for i = 5, #ARGV, 3 do
 end
 if claimed then
   redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('ZADD', KEYS[4], 0, ARGV[2])
   if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
     local now = redis.call('TIME')
     local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)

@@ -171,6 +171,7 @@ impl MessageStore for RedisStore {
         Box::pin(async move {
             let rooms: Vec<(String, MessageId, usize)> = scripts::RECENT_ROOMS
                 .key(keys::ROOMS)
+                .key(keys::OCCUPIED)
                 .arg(limit)
                 .arg(keys::ROOM_KEY_PREFIX)
                 .invoke_async(&mut connection)
