@@ -385,6 +385,69 @@ async fn the_room_list_shows_rooms_without_messages_on_every_instance() {
     assert_eq!(broker.command("ZCARD chat:occupied"), ":1");
 }
 
+/// Quiet rooms in the test below: more than one page (100) of the room
+/// list script's walk.
+const QUIET_ROOMS: usize = 250;
+
+/// Connections that hold the quiet rooms between them, each in every
+/// `HOLDERS`-th room (fewer than `--max-rooms-per-connection` each).
+const HOLDERS: usize = 10;
+
+#[tokio::test]
+async fn the_room_list_walks_and_prunes_many_quiet_rooms() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = broker.instance(&UNLIMITED_RATE).await;
+    let b = broker.instance(&[]).await;
+    let name = |index: usize| format!("q{index:03}");
+    let mut holders = Vec::new();
+    for holder in 0..HOLDERS {
+        let mut client = a.connect().await;
+        for room in (holder..QUIET_ROOMS).step_by(HOLDERS) {
+            client.join(&name(room), "Ann").await;
+        }
+        holders.push(client);
+    }
+    // Every other holder leaves: emptied rooms lie between occupied ones.
+    let mut kept = Vec::new();
+    for (holder, client) in holders.into_iter().enumerate() {
+        if holder % 2 == 0 {
+            drop(client);
+        } else {
+            kept.push(client);
+        }
+    }
+    let (occupied, emptied): (Vec<usize>, Vec<usize>) =
+        (0..QUIET_ROOMS).partition(|room| room % HOLDERS % 2 == 1);
+    // Once the broker has released every name of the emptied rooms, one
+    // listing walks past them all.
+    let members_keys: Vec<String> = emptied
+        .iter()
+        .map(|&room| format!("chat:{{{}}}:members", name(room)))
+        .collect();
+    let released = format!("EXISTS {}", members_keys.join(" "));
+    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
+    while broker.command(&released) != ":0" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the names are released"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rooms: Vec<RoomSummary> = get_json(b.url("/api/rooms")).await;
+    let listed: Vec<(String, u32)> = rooms
+        .into_iter()
+        .map(|room| (room.room.as_str().to_owned(), room.members))
+        .collect();
+    let expected: Vec<(String, u32)> = occupied.iter().map(|&room| (name(room), 1)).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        broker.command("ZCARD chat:occupied"),
+        format!(":{}", occupied.len())
+    );
+    drop(kept);
+}
+
 #[tokio::test]
 async fn an_instance_that_shuts_down_takes_its_members_with_it() {
     let dir = TempDb::new();

@@ -77,7 +77,8 @@ return {1, id, ts, renumbered}
 /// The rooms most recently posted to, newest first, then the other rooms
 /// with members on some instance, by name; each with its last id and its
 /// members on every instance: `{room, last id, members, …}`, at most `how
-/// many` rooms. Rooms of the occupied set found without members leave it.
+/// many` rooms. Rooms of the occupied set found without members leave it
+/// (those it walks past: it stops once the list is full).
 ///
 /// KEYS: rooms (sorted set), occupied (sorted set). ARGV: how many, the
 /// prefix of room keys.
@@ -98,13 +99,26 @@ end
 for _, room in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, limit - 1)) do
   add(room, redis.call('HLEN', ARGV[2] .. room .. '}:members'))
 end
-for _, room in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local members = redis.call('HLEN', ARGV[2] .. room .. '}:members')
-  if members == 0 then
-    redis.call('ZREM', KEYS[2], room)
-  elseif count < limit and not listed[room] then
-    add(room, members)
+local start = 0
+while count < limit do
+  local page = redis.call('ZRANGE', KEYS[2], start, start + 99)
+  if #page == 0 then
+    break
   end
+  local removed = 0
+  for _, room in ipairs(page) do
+    if count >= limit then
+      break
+    end
+    local members = redis.call('HLEN', ARGV[2] .. room .. '}:members')
+    if members == 0 then
+      redis.call('ZREM', KEYS[2], room)
+      removed = removed + 1
+    elseif not listed[room] then
+      add(room, members)
+    end
+  end
+  start = start + #page - removed
 end
 return out
 ",
