@@ -6,7 +6,8 @@
 //! reads the missing messages from the room's log (see `hub::room`). When
 //! the connection is lost, every room is told (it tells its members), and
 //! the bus reconnects by itself, subscribes again and tells the rooms to
-//! catch up.
+//! catch up. A room that falls [`EVENTS_PER_ROOM`] events behind is caught
+//! up the same way, so a busy room costs bounded memory.
 
 use super::keys;
 use super::presence::InstanceId;
@@ -17,10 +18,10 @@ use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TryRecvError, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
 /// Longest the bus waits for the broker to accept a connection or answer a
@@ -33,6 +34,14 @@ pub const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
 
 /// Longest pause between attempts to reconnect to the broker.
 pub const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// Most events from the bus that may wait for one room. A room this far
+/// behind (a busy room on a loaded instance) misses what comes next; once
+/// it has taken those waiting, it is told [`RoomEvent::BrokerBack`]: it
+/// reads what it missed from the room's log and registers its members
+/// again, as after an outage. So nothing is lost, and the memory of a room
+/// that cannot keep up stays bounded.
+pub const EVENTS_PER_ROOM: usize = 4_096;
 
 /// What the bus tells a room.
 #[derive(Debug, Clone)]
@@ -72,8 +81,73 @@ pub struct Bus {
     inner: Arc<BusInner>,
 }
 
+/// The bus's way to one room's [`RoomEvents`].
+#[derive(Clone)]
+struct RoomSender {
+    subscription: SubscriptionId,
+    events: mpsc::Sender<RoomEvent>,
+    /// Set when an event was dropped because the room was too far behind.
+    lagged: Arc<AtomicBool>,
+}
+
+impl RoomSender {
+    /// Queues `event` for the room without waiting (the bus serves every
+    /// room): if the room is too far behind, the event is dropped and the
+    /// room told later to catch up.
+    fn send(&self, event: RoomEvent) {
+        if let Err(TrySendError::Full(_)) = self.events.try_send(event) {
+            self.lagged.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// What the bus brings one room (see [`Bus::subscribe`]).
+pub struct RoomEvents {
+    events: mpsc::Receiver<RoomEvent>,
+    lagged: Arc<AtomicBool>,
+}
+
+impl RoomEvents {
+    /// The next event, or `None` once the subscription ended. After events
+    /// were dropped (see [`EVENTS_PER_ROOM`]), brings those that waited,
+    /// then [`RoomEvent::BrokerBack`]: the room's catching up must come
+    /// after the older events, or they would undo what it reads. Cancel
+    /// safe.
+    pub async fn recv(&mut self) -> Option<RoomEvent> {
+        match self.events.try_recv() {
+            Ok(event) => return Some(event),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        // Events are dropped only while some wait, so the room gets here
+        // after it has taken them.
+        if self.lagged.swap(false, Ordering::AcqRel) {
+            return Some(RoomEvent::BrokerBack);
+        }
+        self.events.recv().await
+    }
+}
+
+/// A room's channel of at most `capacity` waiting events.
+fn room_channel(subscription: SubscriptionId, capacity: usize) -> (RoomSender, RoomEvents) {
+    let (events, receiver) = mpsc::channel(capacity);
+    let lagged = Arc::new(AtomicBool::new(false));
+    let sender = RoomSender {
+        subscription,
+        events,
+        lagged: Arc::clone(&lagged),
+    };
+    (
+        sender,
+        RoomEvents {
+            events: receiver,
+            lagged,
+        },
+    )
+}
+
 struct BusInner {
-    rooms: Mutex<HashMap<RoomName, (SubscriptionId, mpsc::UnboundedSender<RoomEvent>)>>,
+    rooms: Mutex<HashMap<RoomName, RoomSender>>,
     /// The way to subscribe while connected; `None` while the broker is lost.
     sink: Mutex<Option<PubSubSink>>,
     next_id: AtomicU64,
@@ -131,10 +205,10 @@ impl Bus {
     pub async fn subscribe(
         &self,
         room: &RoomName,
-    ) -> Result<(SubscriptionId, mpsc::UnboundedReceiver<RoomEvent>), StoreError> {
-        let (events, receiver) = mpsc::unbounded_channel();
+    ) -> Result<(SubscriptionId, RoomEvents), StoreError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.inner.rooms().insert(room.clone(), (id, events));
+        let (sender, receiver) = room_channel(id, EVENTS_PER_ROOM);
+        self.inner.rooms().insert(room.clone(), sender);
         let sink = self.inner.sink().clone();
         let Some(mut sink) = sink else {
             self.unsubscribe(room, id);
@@ -159,7 +233,10 @@ impl Bus {
     pub fn unsubscribe(&self, room: &RoomName, id: SubscriptionId) {
         {
             let mut rooms = self.inner.rooms();
-            if rooms.get(room).is_none_or(|(current, _)| *current != id) {
+            if rooms
+                .get(room)
+                .is_none_or(|current| current.subscription != id)
+            {
                 return;
             }
             rooms.remove(room);
@@ -174,14 +251,10 @@ impl Bus {
                 // A room that started again meanwhile may have subscribed
                 // before this went out, and lost its subscription to it:
                 // subscribe again, and have the room read what it missed.
-                let restarted = bus
-                    .inner
-                    .rooms()
-                    .get(&room)
-                    .map(|(_, events)| events.clone());
-                if let Some(events) = restarted {
+                let restarted = bus.inner.rooms().get(&room).cloned();
+                if let Some(restarted) = restarted {
                     let _ = tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channel)).await;
-                    let _ = events.send(RoomEvent::BrokerBack);
+                    restarted.send(RoomEvent::BrokerBack);
                 }
             });
         }
@@ -272,8 +345,8 @@ impl Bus {
             Publication::Joined(change) => RoomEvent::MembersJoined(change),
             Publication::Left(change) => RoomEvent::MembersLeft(change),
         };
-        if let Some((_, events)) = self.inner.rooms().get(&room) {
-            let _ = events.send(event);
+        if let Some(sender) = self.inner.rooms().get(&room) {
+            sender.send(event);
         }
     }
 
@@ -284,16 +357,14 @@ impl Bus {
     }
 
     fn tell_every_room(&self, event: &RoomEvent) {
-        for (_, events) in self.inner.rooms().values() {
-            let _ = events.send(event.clone());
+        for sender in self.inner.rooms().values() {
+            sender.send(event.clone());
         }
     }
 }
 
 impl BusInner {
-    fn rooms(
-        &self,
-    ) -> MutexGuard<'_, HashMap<RoomName, (SubscriptionId, mpsc::UnboundedSender<RoomEvent>)>> {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomName, RoomSender>> {
         // Plain map operations: a panic cannot leave the map half-changed.
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -318,5 +389,44 @@ mod tests {
         assert_eq!(names, ["Ann", "Bob Lee"]);
         let left = r#"{"left":{"instance":"1.2e14","names":["Ann"]}}"#;
         assert!(serde_json::from_str::<Publication>(left).is_err());
+    }
+
+    fn presence(name: &str) -> RoomEvent {
+        RoomEvent::MembersJoined(PresenceChange {
+            instance: 7,
+            names: vec![DisplayName::parse(name).expect("valid name")],
+        })
+    }
+
+    /// What `events` brings next, named; fails the test if nothing comes.
+    async fn next(events: &mut RoomEvents) -> String {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event comes");
+        match event {
+            Some(RoomEvent::MembersJoined(change)) => change.names[0].as_str().to_owned(),
+            Some(RoomEvent::BrokerBack) => "back".to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_too_far_behind_catches_up_after_what_waited() {
+        let (sender, mut events) = room_channel(1, 2);
+        for name in ["Ann", "Bob", "Cid", "Dan"] {
+            sender.send(presence(name));
+        }
+        // Cid and Dan found no room: dropped, and the room told to catch
+        // up once it has taken Ann and Bob.
+        assert_eq!(next(&mut events).await, "Ann");
+        sender.send(presence("Eve")); // Room again: it waits as usual.
+        assert_eq!(next(&mut events).await, "Bob");
+        assert_eq!(next(&mut events).await, "Eve");
+        assert_eq!(next(&mut events).await, "back");
+        // Once.
+        sender.send(presence("Fay"));
+        assert_eq!(next(&mut events).await, "Fay");
+        drop(sender);
+        assert_eq!(next(&mut events).await, "None");
     }
 }

@@ -21,7 +21,7 @@ pub mod presence;
 mod scripts;
 pub mod store;
 
-pub use bus::{Bus, PresenceChange, RoomEvent, SubscriptionId};
+pub use bus::{Bus, PresenceChange, RoomEvent, RoomEvents, SubscriptionId};
 pub use presence::{Claim, InstanceId, Presence, RemoteMember, Resync};
 pub use store::{Draft, Posted, RedisStore};
 

@@ -17,7 +17,7 @@
 use super::handle::JoinCommand;
 use super::sleep_until_due;
 use crate::cluster::{
-    Bus, Claim, Cluster, Presence, RedisStore, Resync, RoomEvent, SubscriptionId,
+    Bus, Claim, Cluster, Presence, RedisStore, Resync, RoomEvent, RoomEvents, SubscriptionId,
 };
 use crate::hub::client::ClientId;
 use crate::store::{StoreError, StoreFuture};
@@ -27,7 +27,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Most messages one read of the log brings while catching up; a longer
@@ -71,7 +70,7 @@ pub(super) struct ClusterLink {
     store: RedisStore,
     bus: Bus,
     subscription: SubscriptionId,
-    events: mpsc::UnboundedReceiver<RoomEvent>,
+    events: RoomEvents,
     sequencer: Sequencer,
     /// The read of missing messages under way, if any.
     catch_up: Option<StoreFuture<Vec<ChatMessage>>>,
