@@ -263,6 +263,27 @@ async fn keep_reading(clients: &mut [&mut Client], period: Duration) {
     }
 }
 
+/// Runs `command` on the broker until it answers `expected` (as
+/// [`Broker::command`] gives it), while `clients` keep reading; fails the
+/// test, saying `what` was awaited, after [`RECOVERY_TIMEOUT`].
+async fn await_broker(
+    broker: &Broker,
+    command: &str,
+    expected: &str,
+    clients: &mut [&mut Client],
+    what: &str,
+) {
+    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
+    while broker.command(command) != expected {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        if clients.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        } else {
+            keep_reading(clients, Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// The names a `joined` frame listed, in any order.
 fn set(names: &[String]) -> BTreeSet<&str> {
     names.iter().map(String::as_str).collect()
@@ -426,14 +447,7 @@ async fn the_room_list_walks_and_prunes_many_quiet_rooms() {
         .map(|&room| format!("chat:{{{}}}:members", name(room)))
         .collect();
     let released = format!("EXISTS {}", members_keys.join(" "));
-    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
-    while broker.command(&released) != ":0" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the names are released"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    await_broker(&broker, &released, ":0", &mut [], "the names are released").await;
     let rooms: Vec<RoomSummary> = get_json(b.url("/api/rooms")).await;
     let listed: Vec<(String, u32)> = rooms
         .into_iter()
@@ -485,14 +499,14 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     broker.kill();
     let empty = TempDb::new();
     let broker = Broker::start_on(empty.dir(), port);
-    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
-    while broker.command("HLEN chat:{lobby}:members") != ":2" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the instances register their members again"
-        );
-        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(100)).await;
-    }
+    await_broker(
+        &broker,
+        "HLEN chat:{lobby}:members",
+        ":2",
+        &mut [&mut ann, &mut bob],
+        "the instances register their members again",
+    )
+    .await;
     // Names are taken again across instances, and lists are whole.
     let mut other = b.connect().await;
     assert_eq!(
@@ -582,18 +596,14 @@ async fn name_taken_while_cut_off(neighbour: bool) {
     drop(other);
     let stayed: &[&str] = if neighbour { &["Bob", "Dan"] } else { &["Bob"] };
     await_members(&mut bob, "lobby", stayed).await;
-    let deadline = tokio::time::Instant::now() + PRESENCE_TIMEOUT;
-    while broker.command("HEXISTS chat:{lobby}:members ann") != ":0" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the name is released"
-        );
-        keep_reading(
-            &mut [&mut ann, &mut bob, &mut dan],
-            Duration::from_millis(50),
-        )
-        .await;
-    }
+    await_broker(
+        &broker,
+        "HEXISTS chat:{lobby}:members ann",
+        ":0",
+        &mut [&mut ann, &mut bob, &mut dan],
+        "the name is released",
+    )
+    .await;
     let joined = ann.join("lobby", "Ann").await;
     let mut expected = BTreeSet::from(["Ann"]);
     expected.extend(stayed);
@@ -628,17 +638,14 @@ async fn a_log_that_keeps_recent_messages_is_trimmed_and_what_it_dropped_is_pass
         ann.say("lobby", &format!("while cut {n}"), None).await;
     }
     let stored = format!(":{POSTED_WHILE_CUT}");
-    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
-    while broker
-        .command("EVAL \"return tonumber(redis.call('HGET', KEYS[1], 'seq'))\" 1 chat:{lobby}:meta")
-        != stored
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "every post is stored"
-        );
-        keep_reading(&mut [&mut ann, &mut bob], Duration::from_millis(50)).await;
-    }
+    await_broker(
+        &broker,
+        "EVAL \"return tonumber(redis.call('HGET', KEYS[1], 'seq'))\" 1 chat:{lobby}:meta",
+        &stored,
+        &mut [&mut ann, &mut bob],
+        "every post is stored",
+    )
+    .await;
     // The log keeps at least the newest `KEEP`, but not all.
     let kept: u64 = broker.command("XLEN chat:{lobby}:log")[1..]
         .parse()
