@@ -8,7 +8,7 @@ use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::store::Durability;
+use crate::store::{Database, Durability};
 
 /// Bytes a client's outgoing queue holds by default (see
 /// `--client-queue-bytes`): thousands of ordinary chat frames, so a client
@@ -98,10 +98,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// SQLite database file holding the message history; created if
-    /// missing. `:memory:` keeps history in memory only (lost on exit).
+    /// Where the message history is kept: a SQLite file (created if
+    /// missing), a PostgreSQL URL (`postgres://user[:password]@host[:port]/database`),
+    /// or `:memory:` (in memory only, lost on exit).
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
-    pub db: PathBuf,
+    pub db: Database,
 
     /// Cluster mode: the Redis server (`redis://host:port[/db]`) that this
     /// instance and every other one with the same URL share rooms through.

@@ -1,12 +1,14 @@
-//! The chat server: a room hub over WebSocket, with history in SQLite, an
-//! HTTP API, and the web client.
+//! The chat server: a room hub over WebSocket, with history in SQLite or
+//! PostgreSQL, an HTTP API, and the web client.
 //!
 //! Clients speak the JSON protocol of `docs/PROTOCOL.md`, whose types and
 //! rules live in the `common` crate.
 //!
 //! # Layout
 //!
-//! - [`config`]: the command line and environment ([`Config`]).
+//! - [`config`]: the server's flags and environment ([`Config`]).
+//! - [`commands`]: the command line ([`commands::Cli`]) and its
+//!   subcommands, `backup` and `export`.
 //! - [`server`]: [`run`], accepting connections and shutting down.
 //! - [`http`]: the router, the WebSocket upgrade, the JSON API, the static
 //!   web client.
@@ -17,7 +19,8 @@
 //! - [`limits`]: the token bucket of rate limits, and the connection caps.
 //! - [`hub`]: rooms as actors, each the single owner of its members and
 //!   message ids; the fan-out to clients.
-//! - [`store`]: the message history ([`store::MessageStore`]), on SQLite.
+//! - [`store`]: the message history ([`store::MessageStore`]), on SQLite,
+//!   PostgreSQL or in memory, with versioned schemas.
 //! - [`metrics`]: the counters behind `GET /metrics`.
 //! - [`shutdown`], [`telemetry`]: process signals and logging, for the binary.
 //!
@@ -31,6 +34,7 @@
 //!   queue overflows and it alone is disconnected.
 
 pub mod cluster;
+pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod http;

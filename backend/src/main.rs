@@ -1,18 +1,29 @@
-//! `chat-server`: parses the configuration, binds the address, and runs the
-//! server until Ctrl-C or SIGTERM. A failure to start is one line on stderr
-//! and exit status 1.
+//! `chat-server`: parses the command line; serves until Ctrl-C or SIGTERM,
+//! or runs one of the subcommands (`backup`, `export`). A failure is one
+//! line on stderr and exit status 1.
 
 use anyhow::Context;
+use chat_server::commands::{backup, export, BackupArgs, Cli, Command, ExportArgs};
 use chat_server::{shutdown, telemetry, Config};
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
-    telemetry::init(config.trace, config.log_format);
-    match serve(config).await {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => {
+            telemetry::init(cli.config.trace, cli.config.log_format);
+            serve(cli.config).await
+        }
+        // The subcommands log nothing: what they say is on stderr, and
+        // an export may be on stdout.
+        Some(Command::Backup(args)) => run_backup(&args),
+        Some(Command::Export(args)) => run_export(&args).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("chat-server: {err:#}");
@@ -26,5 +37,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     chat_server::run(listener, config, shutdown::signal()).await?;
+    Ok(())
+}
+
+fn run_backup(args: &BackupArgs) -> anyhow::Result<()> {
+    backup::backup(&args.db, &args.file)?;
+    eprintln!("chat-server: {} copied to {}", args.db, args.file.display());
+    Ok(())
+}
+
+async fn run_export(args: &ExportArgs) -> anyhow::Result<()> {
+    let exported = match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create_new(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            export::export(&args.db, args.room.as_ref(), &mut out).await?
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let exported = export::export(&args.db, args.room.as_ref(), &mut out).await?;
+            out.flush()?;
+            exported
+        }
+    };
+    eprintln!(
+        "chat-server: exported {} messages of {} rooms",
+        exported.messages, exported.rooms
+    );
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
 use crate::store::memory::MEMORY_DB;
-use crate::store::{MemoryStore, MessageStore, SqliteStore, StoreError};
+use crate::store::{Database, MessageStore, StoreError};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
@@ -86,14 +86,12 @@ pub async fn run(
             tracing::info!("cluster mode: rooms are shared through the broker");
             (Arc::new(cluster.store.clone()), Some(cluster))
         }
-        None if config.db.as_os_str() == MEMORY_DB => {
-            tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
-            (Arc::new(MemoryStore::new()), None)
+        None => {
+            if config.db == Database::Memory {
+                tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
+            }
+            (config.db.open(config.durability).await?, None)
         }
-        None => (
-            Arc::new(SqliteStore::open_with(&config.db, config.durability)?),
-            None,
-        ),
     };
     let metrics = Metrics::new();
     let presence = cluster.as_ref().map(|cluster| cluster.presence.clone());
@@ -177,7 +175,7 @@ pub async fn run(
 fn history_source(config: &Config) -> String {
     match &config.cluster {
         Some(_) => "cluster broker".to_owned(),
-        None => config.db.display().to_string(),
+        None => config.db.to_string(),
     }
 }
 

@@ -195,7 +195,7 @@ async fn joining_a_room_twice_is_refused() {
 
 #[tokio::test]
 async fn a_message_the_database_cannot_store_is_refused_and_can_be_sent_again() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let server = TestServer::start(&db.path()).await;
     let (mut ann, mut bob) = server.ann_and_bob_in_lobby().await;
 

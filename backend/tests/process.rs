@@ -110,7 +110,7 @@ fn a_port_in_use_is_one_clear_line_and_exit_status_1() {
 
 #[test]
 fn an_unwritable_database_is_one_clear_line_and_exit_status_1() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let missing_dir = db.dir().join("no-such-dir").join("chat.db");
     let output = run_to_end(&[
         "--addr",
@@ -134,7 +134,7 @@ fn an_unwritable_database_is_one_clear_line_and_exit_status_1() {
 
 #[test]
 fn a_database_in_use_by_another_server_is_refused() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let _first = ServerProcess::start(&db.path());
     let output = run_to_end(&[
         "--addr",

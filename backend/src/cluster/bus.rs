@@ -212,7 +212,7 @@ impl Bus {
         let sink = self.inner.sink().clone();
         let Some(mut sink) = sink else {
             self.unsubscribe(room, id);
-            return Err(StoreError::Broker("the broker is unreachable".into()));
+            return Err(StoreError::broker("the broker is unreachable"));
         };
         match tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(keys::channel(room))).await {
             Ok(Ok(())) => Ok((id, receiver)),
@@ -222,8 +222,8 @@ impl Bus {
             }
             Err(_) => {
                 self.unsubscribe(room, id);
-                Err(StoreError::Broker(
-                    "the broker did not answer a subscription".into(),
+                Err(StoreError::broker(
+                    "the broker did not answer a subscription",
                 ))
             }
         }
@@ -268,14 +268,14 @@ impl Bus {
     ) -> Result<redis::aio::PubSubStream, StoreError> {
         let pubsub = tokio::time::timeout(BROKER_TIMEOUT, client.get_async_pubsub())
             .await
-            .map_err(|_| StoreError::Broker("connecting to the broker timed out".into()))?
+            .map_err(|_| StoreError::broker("connecting to the broker timed out"))?
             .map_err(broker_error)?;
         let (mut sink, stream) = pubsub.split();
         let channels: Vec<String> = self.inner.rooms().keys().map(keys::channel).collect();
         if !channels.is_empty() {
             tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channels))
                 .await
-                .map_err(|_| StoreError::Broker("the broker did not answer a subscription".into()))?
+                .map_err(|_| StoreError::broker("the broker did not answer a subscription"))?
                 .map_err(broker_error)?;
         }
         *self.inner.sink() = Some(sink);

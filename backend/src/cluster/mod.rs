@@ -61,7 +61,7 @@ impl Cluster {
         shutdown: CancellationToken,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
-            .map_err(|err| StoreError::Broker(format!("bad --cluster URL: {err}")))?;
+            .map_err(|err| StoreError::broker(format!("bad --cluster URL: {err}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(BROKER_CONNECT_TIMEOUT))
             .set_response_timeout(Some(BROKER_COMMAND_TIMEOUT));
@@ -70,8 +70,8 @@ impl Cluster {
             client.get_connection_manager_with_config(config),
         )
         .await
-        .map_err(|_| StoreError::Broker("no answer from the broker".to_owned()))?
-        .map_err(|err| StoreError::Broker(format!("cannot reach the broker: {err}")))?;
+        .map_err(|_| StoreError::broker("no answer from the broker"))?
+        .map_err(|err| StoreError::broker(format!("cannot reach the broker: {err}")))?;
         let bus = Bus::start(client, shutdown.clone()).await?;
         let presence = Presence::join(connection.clone()).await?;
         tracing::info!(instance = presence.instance(), "joined the cluster");

@@ -61,10 +61,10 @@ impl Poster {
         // the calls is the order of the posts.
         let queued = self.queue.send(Pending { draft, answer });
         Box::pin(async move {
-            queued.map_err(|_| StoreError::Broker("the posting task has stopped".into()))?;
+            queued.map_err(|_| StoreError::broker("the posting task has stopped"))?;
             answered
                 .await
-                .unwrap_or_else(|_| Err(StoreError::Broker("the posting task has stopped".into())))
+                .unwrap_or_else(|_| Err(StoreError::broker("the posting task has stopped")))
         })
     }
 }
@@ -118,7 +118,7 @@ fn fail_all(batch: &mut Vec<Pending>, error: &str) {
     for pending in batch.drain(..) {
         let _ = pending
             .answer
-            .send(Err(StoreError::Broker(error.to_owned())));
+            .send(Err(StoreError::broker(error.to_owned())));
     }
 }
 
@@ -152,7 +152,7 @@ fn post_command(draft: &Draft, keep: u64) -> redis::Cmd {
 /// What the broker did with `draft`, from the script's reply.
 fn posted_from_reply(draft: &Draft, reply: Value) -> Result<Posted, StoreError> {
     let reply: Vec<u64> = redis::from_redis_value(reply)
-        .map_err(|err| StoreError::Corrupt(format!("a reply to a post: {err}")))?;
+        .map_err(|err| StoreError::corrupt(format!("a reply to a post: {err}")))?;
     match reply.as_slice() {
         [1, id, _, renumbered] => {
             if *renumbered == 1 {
@@ -165,7 +165,7 @@ fn posted_from_reply(draft: &Draft, reply: Value) -> Result<Posted, StoreError> 
             Ok(Posted::New(*id))
         }
         [0, id, ..] => Ok(Posted::Repeat(*id)),
-        other => Err(StoreError::Corrupt(format!(
+        other => Err(StoreError::corrupt(format!(
             "unexpected reply to a post: {other:?}"
         ))),
     }

@@ -237,7 +237,7 @@ impl Presence {
         held.into_iter()
             .map(|(_, value)| {
                 parse_held(&value).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
+                    StoreError::corrupt(format!(
                         "a member of room {room} is not `<instance> <holder> <name>`"
                     ))
                 })

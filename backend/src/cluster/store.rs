@@ -102,7 +102,7 @@ impl MessageStore for RedisStore {
             page.messages
                 .into_iter()
                 .next()
-                .ok_or_else(|| StoreError::Corrupt(format!("message {id} is not in the log")))
+                .ok_or_else(|| StoreError::corrupt(format!("message {id} is not in the log")))
         })
     }
 
@@ -144,14 +144,43 @@ impl MessageStore for RedisStore {
                 .await
                 .map_err(broker_error)?;
             let Value::Array(entries) = entries else {
-                return Err(StoreError::Corrupt(
-                    "XREVRANGE did not answer a list".into(),
+                return Err(StoreError::corrupt(
+                    "XREVRANGE did not answer a list",
                 ));
             };
             let messages = entries
                 .into_iter()
                 .map(|entry| message_from_entry(&room, entry));
             page_from_newest(messages, query.limit)
+        })
+    }
+
+    fn messages_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> StoreFuture<Vec<ChatMessage>> {
+        let mut connection = self.connection.clone();
+        let room = room.clone();
+        Box::pin(async move {
+            let log = RoomKeys::new(&room).log;
+            let entries: Value = redis::cmd("XRANGE")
+                .arg(&log)
+                .arg(format!("{}-0", after.saturating_add(1)))
+                .arg("+")
+                .arg("COUNT")
+                .arg(limit)
+                .query_async(&mut connection)
+                .await
+                .map_err(broker_error)?;
+            let Value::Array(entries) = entries else {
+                return Err(StoreError::corrupt("XRANGE did not answer a list"));
+            };
+            entries
+                .into_iter()
+                .map(|entry| message_from_entry(&room, entry))
+                .collect()
         })
     }
 
@@ -181,7 +210,7 @@ impl MessageStore for RedisStore {
                 .into_iter()
                 .map(|(room, last_id, members)| {
                     let room = RoomName::parse(room)
-                        .map_err(|err| StoreError::Corrupt(format!("room name: {err}")))?;
+                        .map_err(|err| StoreError::corrupt(format!("room name: {err}")))?;
                     Ok(RoomActivity {
                         room,
                         last_id,
@@ -211,12 +240,12 @@ impl MessageStore for RedisStore {
 }
 
 pub(super) fn broker_error(err: redis::RedisError) -> StoreError {
-    StoreError::Broker(err.to_string())
+    StoreError::broker(err.to_string())
 }
 
 /// A message from one entry of a room's log (`[id, [field, value, …]]`).
 pub(super) fn message_from_entry(room: &RoomName, entry: Value) -> Result<ChatMessage, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("log entry of room {room}: {what}"));
+    let corrupt = |what: &str| StoreError::corrupt(format!("log entry of room {room}: {what}"));
     let Value::Array(mut parts) = entry else {
         return Err(corrupt("not a list"));
     };
@@ -279,7 +308,7 @@ impl RedisStore {
                 .await
                 .map_err(broker_error)?;
             let Value::Array(entries) = entries else {
-                return Err(StoreError::Corrupt("XRANGE did not answer a list".into()));
+                return Err(StoreError::corrupt("XRANGE did not answer a list"));
             };
             entries
                 .into_iter()

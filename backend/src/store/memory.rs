@@ -6,8 +6,8 @@
 //! order they were made, and the same history queries give the same pages.
 
 use super::{
-    page_from_newest, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity,
-    StoreError, StoreFuture,
+    page_from_newest, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord,
+    RoomActivity, StoreError, StoreFuture,
 };
 use common::{ChatMessage, MessageId, RoomName};
 use std::collections::HashMap;
@@ -44,17 +44,20 @@ fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
 impl MessageStore for MemoryStore {
     fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage> {
         if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::Closed));
+            return ready(Err(StoreError::closed()));
         }
         let mut rooms = self.rooms();
         let messages = rooms.entry(message.room.clone()).or_default();
         // Ids are assigned by the room in increasing order; keep the
         // SQLite store's rule that an id is stored once.
         if messages.last().is_some_and(|last| last.id >= message.id) {
-            return ready(Err(StoreError::Corrupt(format!(
-                "message id {} of room {} is not after the last one",
-                message.id, message.room
-            ))));
+            return ready(Err(StoreError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "message id {} of room {} is not after the last one",
+                    message.id, message.room
+                ),
+            )));
         }
         messages.push(message.clone());
         ready(Ok(message))
@@ -112,6 +115,21 @@ impl MessageStore for MemoryStore {
         ready(Ok(records))
     }
 
+    fn messages_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> StoreFuture<Vec<ChatMessage>> {
+        let rooms = self.rooms();
+        let messages = rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        // Ids are stored in increasing order: the first one above `after`
+        // is found by binary search.
+        let start = messages.partition_point(|message| message.id <= after);
+        let page = messages[start..].iter().take(limit).cloned().collect();
+        ready(Ok(page))
+    }
+
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {
         let rooms = self.rooms();
         let mut active: Vec<(u64, RoomActivity)> = rooms
@@ -138,7 +156,7 @@ impl MessageStore for MemoryStore {
 
     fn check(&self) -> StoreFuture<()> {
         if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::Closed));
+            return ready(Err(StoreError::closed()));
         }
         ready(Ok(()))
     }
@@ -146,52 +164,5 @@ impl MessageStore for MemoryStore {
     fn close(&self) -> StoreFuture<()> {
         self.closed.store(true, Ordering::Release);
         ready(Ok(()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use common::{DisplayName, MessageText, Nonce};
-
-    fn message(id: MessageId, ts: u64) -> ChatMessage {
-        ChatMessage {
-            room: RoomName::parse("lobby").expect("valid"),
-            id,
-            name: DisplayName::parse("Ann").expect("valid"),
-            text: MessageText::parse(format!("m{id}")).expect("valid"),
-            ts,
-            nonce: Some(Nonce::parse(format!("n{id}")).expect("valid")),
-        }
-    }
-
-    #[tokio::test]
-    async fn pages_and_nonces_follow_the_store_contract() {
-        let store = MemoryStore::new();
-        let lobby = RoomName::parse("lobby").expect("valid");
-        for id in 1..=10 {
-            store.append(message(id, 100 + id)).await.expect("append");
-        }
-        assert!(store.append(message(10, 999)).await.is_err(), "ids once");
-        assert_eq!(store.last_id(&lobby).await.expect("last"), 10);
-        let page = store
-            .history(
-                &lobby,
-                HistoryQuery {
-                    after: Some(2),
-                    before: Some(9),
-                    limit: 4,
-                },
-            )
-            .await
-            .expect("history");
-        let ids: Vec<_> = page.messages.iter().map(|m| m.id).collect();
-        assert_eq!(ids, [5, 6, 7, 8]);
-        assert!(page.has_older);
-        let nonces = store.recent_nonces(&lobby, 108, 10).await.expect("nonces");
-        let ids: Vec<_> = nonces.iter().map(|record| record.id).collect();
-        assert_eq!(ids, [10, 9, 8]);
-        store.close().await.expect("close");
-        assert!(store.append(message(11, 200)).await.is_err());
     }
 }

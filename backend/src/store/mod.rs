@@ -1,20 +1,43 @@
 //! Message storage, behind the small [`MessageStore`] interface so the hub
-//! does not care where history lives.
+//! does not care where history lives. The backends are the only code that
+//! knows SQL, each statement written once in its module.
 //!
 //! - [`SqliteStore`], the default: an embedded SQLite file in WAL mode,
 //!   written by one thread in batches (group commit).
+//! - [`PostgresStore`] (`--db postgres://…`): a PostgreSQL database, written
+//!   by one task in batches over a connection pool.
 //! - [`MemoryStore`] (`--db :memory:`): history in memory only, gone when
 //!   the process ends; for trials and for measuring what storage costs.
+//! - [`Database`]: which of them a `--db` value names, and opening it.
+//! - [`StoreError`] ([`error`]): failures as a kind plus the backend's own
+//!   error, naming no backend.
+//! - [`schema`]: the versioned schema's migrations, applied in order.
+//!
+//! Every backend passes the same conformance suite
+//! (`backend/tests/store.rs`).
 
+pub mod database;
+pub mod error;
 pub mod memory;
+pub mod postgres;
+pub mod schema;
 pub mod sqlite;
 
+pub use database::Database;
+
+/// Most appends a backend commits in one transaction (group commit): large
+/// enough that storage never caps fan-out throughput (one commit, and one
+/// `fsync`, per this many messages), small enough that one batch's commit
+/// stays a few milliseconds, and well below a client's outgoing queue: a
+/// batch is broadcast at once when it commits.
+pub const MAX_WRITE_BATCH: usize = 256;
+pub use error::{ErrorKind, StoreError};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore};
 
 use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 
 /// The future every store operation returns. Boxed so that the store can be
@@ -47,6 +70,15 @@ pub trait MessageStore: Send + Sync + 'static {
         since_ts: u64,
         limit: usize,
     ) -> StoreFuture<Vec<NonceRecord>>;
+
+    /// The messages of `room` with an id above `after`, oldest first, at
+    /// most `limit`: a room's history read forwards (export, catching up).
+    fn messages_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> StoreFuture<Vec<ChatMessage>>;
 
     /// The rooms that have messages, the most recently active first.
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>>;
@@ -103,49 +135,6 @@ pub struct RoomActivity {
     /// Its members on every instance, where the store knows them (cluster
     /// mode); otherwise the running room counts them.
     pub members: Option<usize>,
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database file could not be opened or set up.
-    #[error("cannot open database {path}")]
-    Open {
-        /// The database file.
-        path: PathBuf,
-        /// What went wrong.
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// Another process has the database file open.
-    #[error("database {0} is in use by another chat-server process")]
-    Locked(PathBuf),
-    /// The database was written by a newer version of the server.
-    #[error("database schema version {found} is newer than this server understands ({supported})")]
-    SchemaTooNew {
-        /// The version found in the file.
-        found: i64,
-        /// The newest version this build knows.
-        supported: i64,
-    },
-    /// SQLite reported an error. (Not a `source`: the message already says
-    /// all there is, and logs print only the top-level message.)
-    #[error("database error: {0}")]
-    Sqlite(rusqlite::Error),
-    /// A stored row does not hold a valid message.
-    #[error("stored message is not valid: {0}")]
-    Corrupt(String),
-    /// The store was closed.
-    #[error("the store is closed")]
-    Closed,
-    /// The cluster's broker failed or could not be reached (cluster mode).
-    #[error("cluster broker: {0}")]
-    Broker(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        Self::Sqlite(err)
-    }
 }
 
 /// Messages a history page has room for before it grows.

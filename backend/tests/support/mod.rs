@@ -1,5 +1,10 @@
 //! Test support: the real server on a real TCP port (port 0) with a
-//! temporary SQLite file, and a real WebSocket client (tokio-tungstenite).
+//! temporary database, and a real WebSocket client (tokio-tungstenite).
+//!
+//! The database of [`TempDb::new`] is a SQLite file in a temporary
+//! directory, or, when [`TEST_DB_ENV`] is `postgres`, a fresh database on
+//! the tests' PostgreSQL server (`postgres`): `cargo xtask test` runs the
+//! server's tests once on each, so every feature is tested on both.
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
@@ -27,25 +32,67 @@ pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a test watches for a frame that must not come.
 pub const QUIET_PERIOD: Duration = Duration::from_millis(300);
 
-/// A temporary directory holding the database of one test.
+/// The environment variable that picks the backend of [`TempDb::new`]:
+/// `postgres`, or anything else (or nothing) for SQLite.
+pub const TEST_DB_ENV: &str = "CHAT_TEST_DB";
+
+/// A temporary directory, and the database of one test: a SQLite file in
+/// it, or a PostgreSQL database (see [`TEST_DB_ENV`]).
 pub struct TempDb {
     dir: tempfile::TempDir,
+    postgres: Option<postgres::PgDatabase>,
 }
 
 impl TempDb {
+    /// The backend the test run asks for.
     pub fn new() -> Self {
+        let wants_postgres = std::env::var(TEST_DB_ENV).is_ok_and(|value| value == "postgres");
         Self {
             dir: tempfile::tempdir().expect("create a temporary directory"),
+            postgres: wants_postgres.then(fresh_database_blocking),
         }
     }
 
+    /// Always a SQLite file: for tests of the file itself (its lock, its
+    /// permissions), which have no PostgreSQL counterpart.
+    pub fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temporary directory"),
+            postgres: None,
+        }
+    }
+
+    /// The `--db` value: the SQLite file, or the PostgreSQL URL.
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("chat.db")
+        match &self.postgres {
+            Some(database) => PathBuf::from(database.url()),
+            None => self.dir.path().join("chat.db"),
+        }
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// A fresh PostgreSQL database, made from synchronous code (a `TempDb` is
+/// made inside and outside of Tokio runtimes): on a thread of its own, with
+/// a runtime of its own.
+fn fresh_database_blocking() -> postgres::PgDatabase {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(postgres::fresh_database())
+    })
+    .join()
+    .expect("the database is made")
 }
 
 /// Flags that lift the per-connection rate limit (tests of other features

@@ -16,13 +16,14 @@ mod reader;
 mod writer;
 
 pub use reader::IDLE_READERS;
-pub use writer::MAX_WRITE_BATCH;
 
+use super::schema::{self, Migration};
 use super::{
-    HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError, StoreFuture,
+    ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError,
+    StoreFuture,
 };
 use common::{ChatMessage, MessageId, RoomName};
-use reader::{read_history, read_recent_nonces, ReaderPool};
+use reader::{read_history, read_messages_after, read_recent_nonces, ReaderPool};
 use rusqlite::{Connection, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -37,10 +38,14 @@ use writer::{run_writer, WriteRequest};
 /// (a checkpoint, a reader being opened) before it reports `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
+/// The schema's migrations, in order (see [`crate::store::schema`]). The
+/// version a database has reached is its `PRAGMA user_version`.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "messages, and rooms with their last id and activity",
+    // `IF NOT EXISTS`: databases of the first release were created with
+    // these statements before versions were recorded as migrations.
+    sql: "
     CREATE TABLE IF NOT EXISTS messages (
         room  TEXT    NOT NULL,
         id    INTEGER NOT NULL,
@@ -56,7 +61,8 @@ const SCHEMA: &str = "
         last_ts INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS rooms_by_activity ON rooms (last_ts DESC);
-";
+",
+}];
 
 /// What a committed message survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -88,10 +94,11 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<ReaderPool>,
     /// Write transactions committed so far (each holds up to
-    /// [`MAX_WRITE_BATCH`] appends).
+    /// [`super::MAX_WRITE_BATCH`] appends).
     commits: Arc<AtomicU64>,
-    /// Held (and so locked) for as long as the store lives.
-    _lock: File,
+    /// Held (and so locked) for as long as the store lives; none for a
+    /// read-only store, which may sit beside a running server.
+    _lock: Option<File>,
 }
 
 impl SqliteStore {
@@ -104,15 +111,18 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and starts its
     /// writer thread.
     pub fn open_with(path: &Path, durability: Durability) -> Result<Self, StoreError> {
-        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
-            path: path.to_owned(),
-            source,
+        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| {
+            StoreError::new(
+                ErrorKind::Open,
+                format!("cannot open database {}", path.display()),
+            )
+            .with_source(source)
         };
         let lock = lock_database(path)?;
         let mut conn = Connection::open(path).map_err(|err| open_error(err.into()))?;
-        configure_writer(&mut conn, durability).map_err(|err| match err {
-            StoreError::Sqlite(err) => open_error(err.into()),
-            other => other,
+        configure_writer(&mut conn, durability).map_err(|err| match err.kind() {
+            ErrorKind::SchemaTooNew => err,
+            _ => open_error(err.into()),
         })?;
 
         let (writes, queue) = mpsc::channel();
@@ -133,7 +143,50 @@ impl SqliteStore {
                 closing: AtomicBool::new(false),
             }),
             commits,
-            _lock: lock,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Opens an existing database for reading only, without its lock file:
+    /// a running server may go on writing it (WAL mode lets both run). Its
+    /// schema must be this build's (a server upgrades it when it starts);
+    /// appends fail with [`ErrorKind::Closed`].
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let readers = Arc::new(ReaderPool {
+            path: path.to_owned(),
+            idle: Mutex::default(),
+            closing: AtomicBool::new(false),
+        });
+        let found = readers
+            .with_connection(|conn| {
+                Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?)
+            })
+            .map_err(|err| {
+                StoreError::new(
+                    ErrorKind::Open,
+                    format!("cannot open database {}", path.display()),
+                )
+                .with_source(err)
+            })?;
+        if !schema::pending(MIGRATIONS, found)?.is_empty() {
+            return Err(StoreError::new(
+                ErrorKind::Open,
+                format!(
+                    "database {} has schema version {found}: start chat-server on it once \
+                     to upgrade it to version {}",
+                    path.display(),
+                    schema::latest(MIGRATIONS)
+                ),
+            ));
+        }
+        // No writer: appends find the queue closed.
+        let (writes, _) = mpsc::channel();
+        Ok(Self {
+            writes,
+            writer: Mutex::new(None),
+            readers,
+            commits: Arc::new(AtomicU64::new(0)),
+            _lock: None,
         })
     }
 
@@ -151,7 +204,7 @@ impl SqliteStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || readers.with_connection(query))
                 .await
-                .map_err(|_| StoreError::Closed)?
+                .map_err(|_| StoreError::closed())?
         })
     }
 }
@@ -161,8 +214,8 @@ impl MessageStore for SqliteStore {
         let (done, committed) = oneshot::channel();
         let queued = self.writes.send(WriteRequest::Append { message, done });
         Box::pin(async move {
-            queued.map_err(|_| StoreError::Closed)?;
-            committed.await.map_err(|_| StoreError::Closed)?
+            queued.map_err(|_| StoreError::closed())?;
+            committed.await.map_err(|_| StoreError::closed())?
         })
     }
 
@@ -192,17 +245,28 @@ impl MessageStore for SqliteStore {
         self.read(move |conn| read_recent_nonces(conn, &room, since_ts, limit))
     }
 
+    fn messages_after(
+        &self,
+        room: &RoomName,
+        after: MessageId,
+        limit: usize,
+    ) -> StoreFuture<Vec<ChatMessage>> {
+        let room = room.clone();
+        self.read(move |conn| read_messages_after(conn, &room, after, limit))
+    }
+
     fn recent_rooms(&self, limit: usize) -> StoreFuture<Vec<RoomActivity>> {
+        let limit = sql_limit(limit);
         self.read(move |conn| {
             let mut statement = conn
                 .prepare_cached("SELECT room, last_id FROM rooms ORDER BY last_ts DESC LIMIT ?1")?;
-            let rows = statement.query_map([limit as i64], |row| {
+            let rows = statement.query_map([limit], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, MessageId>(1)?))
             })?;
             rows.map(|row| {
                 let (room, last_id) = row?;
-                let room =
-                    RoomName::parse(room).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                let room = RoomName::parse(room)
+                    .map_err(|err| StoreError::corrupt(format!("room name: {err}")))?;
                 Ok(RoomActivity {
                     room,
                     last_id,
@@ -223,7 +287,7 @@ impl MessageStore for SqliteStore {
             .as_ref()
             .is_some_and(|writer| !writer.is_finished());
         if !writer_alive {
-            return Box::pin(std::future::ready(Err(StoreError::Closed)));
+            return Box::pin(std::future::ready(Err(StoreError::closed())));
         }
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
     }
@@ -257,6 +321,13 @@ impl MessageStore for SqliteStore {
 
 /// Takes the lock file beside the database, or says who has it.
 fn lock_database(path: &Path) -> Result<File, StoreError> {
+    let open_error = |source: Box<dyn std::error::Error + Send + Sync>| {
+        StoreError::new(
+            ErrorKind::Open,
+            format!("cannot lock database {}", path.display()),
+        )
+        .with_source(source)
+    };
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
@@ -265,17 +336,17 @@ fn lock_database(path: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|err| StoreError::Open {
-            path: path.to_owned(),
-            source: err.into(),
-        })?;
+        .map_err(|err| open_error(err.into()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(path.to_owned())),
-        Err(std::fs::TryLockError::Error(err)) => Err(StoreError::Open {
-            path: path.to_owned(),
-            source: err.into(),
-        }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::new(
+            ErrorKind::InUse,
+            format!(
+                "database {} is in use by another chat-server process",
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(err)) => Err(open_error(err.into())),
     }
 }
 
@@ -287,18 +358,41 @@ fn configure_writer(conn: &mut Connection, durability: Durability) -> Result<(),
         tracing::warn!(mode, "SQLite refused WAL mode; reads will wait for writes");
     }
     conn.pragma_update(None, "synchronous", durability.synchronous())?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
+    migrate(conn)
+}
+
+/// Applies the migrations the database lacks, each in its own transaction
+/// with the version it reaches.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for migration in schema::pending(MIGRATIONS, found)? {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+        tx.commit()?;
+        tracing::info!(
+            version = migration.version,
+            migration = migration.description,
+            "database schema upgraded"
+        );
     }
-    let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
     Ok(())
+}
+
+/// A row count as SQL's `LIMIT` takes it (an `i64`; a larger count is no
+/// limit at all).
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        let kind = match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => ErrorKind::Conflict,
+            _ => ErrorKind::Unavailable,
+        };
+        StoreError::new(kind, "database error").with_source(err)
+    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub(super) fn read_recent_nonces(
          WHERE room = ?1 AND nonce IS NOT NULL AND ts >= ?2
          ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = statement.query_map(params![room.as_str(), since_ts, limit as i64], |row| {
+    let rows = statement.query_map(params![room.as_str(), since_ts, super::sql_limit(limit)], |row| {
         Ok((
             row.get::<_, MessageId>(0)?,
             row.get::<_, String>(1)?,
@@ -56,7 +56,7 @@ pub(super) fn read_recent_nonces(
             row.get::<_, u64>(3)?,
         ))
     })?;
-    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
+    let corrupt = |err: common::ValidationError| StoreError::corrupt(err.to_string());
     rows.map(|row| {
         let (id, name, nonce, ts) = row?;
         Ok(NonceRecord {
@@ -69,8 +69,26 @@ pub(super) fn read_recent_nonces(
     .collect()
 }
 
+pub(super) fn read_messages_after(
+    conn: &Connection,
+    room: &RoomName,
+    after: MessageId,
+    limit: usize,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, name, text, ts, nonce FROM messages
+         WHERE room = ?1 AND id > ?2
+         ORDER BY id LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![room.as_str(), after, super::sql_limit(limit)], |row| {
+        Ok(row_to_message(room, row))
+    })?;
+    rows.map(|row| row.map_err(StoreError::from).and_then(|message| message))
+        .collect()
+}
+
 fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreError> {
-    let corrupt = |err: common::ValidationError| StoreError::Corrupt(err.to_string());
+    let corrupt = |err: common::ValidationError| StoreError::corrupt(err.to_string());
     Ok(ChatMessage {
         room: room.clone(),
         id: row.get(0)?,

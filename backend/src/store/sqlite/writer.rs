@@ -3,7 +3,7 @@
 //! in one transaction, so a busy server pays for one `fsync` per batch
 //! rather than per message (group commit).
 
-use crate::store::StoreError;
+use crate::store::{StoreError, MAX_WRITE_BATCH};
 use common::{ChatMessage, Nonce};
 use rusqlite::{params, Connection};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,11 +11,6 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
-/// Most appends committed in one transaction. Large enough that storage
-/// never caps fan-out throughput (one `fsync` per this many messages), small
-/// enough that one batch's commit stays a few milliseconds, and well below a
-/// client's outgoing queue: a batch is broadcast at once when it commits.
-pub const MAX_WRITE_BATCH: usize = 256;
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

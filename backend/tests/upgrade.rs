@@ -1,0 +1,98 @@
+//! Upgrades lose nothing: databases written by earlier releases
+//! (`tests/fixtures/`, described in its README) are opened by this build,
+//! which migrates them, and every room, message, id and nonce is found; a
+//! server started on one carries on each room's ids after the last.
+//!
+//! Every release that changes the schema adds its own fixture here.
+
+mod support;
+
+use chat_server::store::{HistoryQuery, MessageStore, SqliteStore};
+use common::{MessageId, RoomName};
+use std::path::{Path, PathBuf};
+use support::{TempDb, TestServer};
+
+/// The rooms of `release-1.db`, oldest activity first, with their messages.
+const RELEASE_1_ROOMS: [(&str, MessageId); 3] = [("lobby", 12), ("rust", 5), ("cafe-talk", 3)];
+
+/// The authors of `release-1.db`: message `id` is by `AUTHORS[id % 3]`.
+const AUTHORS: [&str; 3] = ["Ann", "Bob", "Zoë"];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A copy of a fixture in a temporary directory (the original stays as
+/// the release wrote it).
+fn copy_of(name: &str) -> TempDb {
+    let db = TempDb::new();
+    std::fs::copy(fixture(name), db.path()).expect("copies the fixture");
+    db
+}
+
+/// What message `id` of `room` in `release-1.db` says.
+fn release_1_text(room: &str, id: MessageId) -> String {
+    match id {
+        1 => format!("first message in {room} 👋"),
+        2 => "<b>html stays text</b> & \"quotes\"".to_owned(),
+        3 => "line one\nline two\ttab".to_owned(),
+        _ => format!("message {id} of {room}"),
+    }
+}
+
+#[tokio::test]
+async fn a_release_1_database_opens_with_every_message_id_and_nonce() {
+    let db = copy_of("release-1.db");
+    let store = SqliteStore::open(&db.path()).expect("opens and migrates");
+    let mut ts = 1_795_000_000_000;
+    for (room_name, count) in RELEASE_1_ROOMS {
+        let room = RoomName::parse(room_name).expect("valid");
+        assert_eq!(store.last_id(&room).await.expect("reads"), count);
+        let all = HistoryQuery {
+            after: None,
+            before: None,
+            limit: 100,
+        };
+        let page = store.history(&room, all).await.expect("reads");
+        assert_eq!(page.messages.len() as u64, count, "{room_name}");
+        assert!(!page.has_older);
+        for (message, id) in page.messages.iter().zip(1..) {
+            ts += 1_000;
+            assert_eq!(message.id, id);
+            assert_eq!(message.ts, ts, "{room_name} {id}");
+            assert_eq!(message.name.as_str(), AUTHORS[id as usize % 3]);
+            assert_eq!(message.text.as_str(), release_1_text(room_name, id));
+            let nonce = (id % 3 != 0).then(|| format!("{room_name}-n{id}"));
+            assert_eq!(message.nonce.as_ref().map(|n| n.as_str().to_owned()), nonce);
+        }
+        let nonces = store.recent_nonces(&room, 0, 100).await.expect("reads");
+        let expected: Vec<MessageId> = (1..=count).rev().filter(|id| id % 3 != 0).collect();
+        assert_eq!(
+            nonces.iter().map(|record| record.id).collect::<Vec<_>>(),
+            expected,
+            "{room_name}"
+        );
+    }
+    let rooms = store.recent_rooms(10).await.expect("reads");
+    let names: Vec<_> = rooms.iter().map(|room| room.room.as_str()).collect();
+    assert_eq!(names, ["cafe-talk", "rust", "lobby"]);
+    store.close().await.expect("closes");
+}
+
+#[tokio::test]
+async fn a_server_on_a_release_1_database_continues_each_room() {
+    let db = copy_of("release-1.db");
+    let server = TestServer::start(&db.path()).await;
+    let mut ann = server.connect().await;
+    let joined = ann.join("lobby", "Ann").await;
+    assert_eq!(
+        joined.history.last().map(|message| message.id),
+        Some(12),
+        "the history is there"
+    );
+    ann.say("lobby", "after the upgrade", Some("upgrade-1")).await;
+    assert_eq!(ann.next_message().await.id, 13);
+    server.stop().await;
+}
