@@ -22,7 +22,9 @@
 //! it), binaryen's `wasm-opt` from npm (`tools/package.json`; Debian's is too
 //! old), cargo-nextest, Debian's `chromium` and `chromium-driver` for the
 //! browser tests (with `nodejs` and `npm` when they are missing), and
-//! Debian's `redis-server`, the broker of the cluster tests.
+//! Debian's `redis-server`, the broker of the cluster tests, and Debian's
+//! `postgresql`, whose `initdb` and `pg_ctl` the tests run (they start
+//! their own servers; `cargo xtask test` stops them when the tests end).
 
 use std::env;
 use std::ffi::OsString;
@@ -45,6 +47,16 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The broker the cluster tests start (`--cluster`), from Debian.
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
+/// Where Debian's `postgresql` puts each version's programs
+/// (`<version>/bin/initdb`); the tests run a PostgreSQL server of their own.
+const DEBIAN_POSTGRESQL: &str = "/usr/lib/postgresql";
+/// Where the backend's tests keep their PostgreSQL servers, under the target
+/// directory (`PG_TEST_DIR` of backend/tests/support/postgres.rs).
+const PG_TEST_DIR: &str = "tmp/pg-test";
+/// The system user that runs those servers when the tests run as root.
+const POSTGRES_USER: &str = "postgres";
+/// Longest `pg_ctl stop` may take for each server at the end of the tests.
+const PG_STOP_TIMEOUT_SECS: &str = "60";
 /// Most bytes the web client's WebAssembly and JavaScript may take together,
 /// gzip-compressed (`gzip -9`): what a first visit downloads before the
 /// chat shows.
@@ -165,12 +177,94 @@ fn test() -> Result {
     build_client(&root)?;
     let server = build_server(&root)?;
     step("tests (cargo nextest run --workspace)");
-    cargo()
+    let tested = cargo()
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .env("CHAT_SERVER_BIN", &server)
         .env("PROPTEST_CASES", PROPTEST_CASES)
         .current_dir(&root)
-        .check()
+        .check();
+    // The tests share a PostgreSQL server that outlives them (see
+    // backend/tests/support/postgres.rs): stopped here, whatever the result.
+    stop_test_postgres(&target_dir(&root).join(PG_TEST_DIR));
+    tested
+}
+
+/// Stops every PostgreSQL server the tests left running in `dir` (the
+/// shared one, and private ones of test processes that were killed), then
+/// removes them all: the next run starts from a fresh `initdb`. Silent
+/// unless something fails; problems are reported, not fatal: the test
+/// result stays what it was.
+fn stop_test_postgres(dir: &Path) {
+    let mut clusters = vec![dir.join("shared")];
+    if let Ok(private) = std::fs::read_dir(dir.join("private")) {
+        clusters.extend(private.flatten().map(|entry| entry.path()));
+    }
+    for cluster in clusters {
+        let data = cluster.join("data");
+        if !data.join("postmaster.pid").is_file() {
+            continue;
+        }
+        if let Err(err) = pg_ctl_stop(&data) {
+            eprintln!(
+                "xtask: could not stop the test PostgreSQL in {}: {err}",
+                data.display()
+            );
+        }
+    }
+    if dir.exists() {
+        if let Err(err) = std::fs::remove_dir_all(dir) {
+            eprintln!("xtask: could not remove {}: {err}", dir.display());
+        }
+    }
+}
+
+/// `pg_ctl stop -m fast` of the server in `data`, with the `pg_ctl` of its
+/// version (`PG_VERSION`), as `postgres` when this runs as root (pg_ctl
+/// refuses root).
+fn pg_ctl_stop(data: &Path) -> Result {
+    let version = std::fs::read_to_string(data.join("PG_VERSION"))
+        .map_err(|err| format!("no PG_VERSION: {err}"))?;
+    let pg_ctl = env::var_os("TEST_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(DEBIAN_POSTGRESQL)
+                .join(version.trim())
+                .join("bin")
+        })
+        .join("pg_ctl");
+    let mut command = if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", POSTGRES_USER, "--"]).arg(pg_ctl);
+        command
+    } else {
+        Command::new(pg_ctl)
+    };
+    command
+        .arg("stop")
+        .arg("--pgdata")
+        .arg(data)
+        .args([
+            "--mode",
+            "fast",
+            "--wait",
+            "--timeout",
+            PG_STOP_TIMEOUT_SECS,
+        ])
+        .current_dir("/");
+    let result = command
+        .output()
+        .map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    // Quiet when it works: the output of `cargo xtask test` ends with the
+    // test summary.
+    if result.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed with {}: {}",
+            result.status,
+            String::from_utf8_lossy(&result.stderr).trim()
+        ))
+    }
 }
 
 /// Builds everything, then retakes the README's screenshots with the
@@ -319,8 +413,9 @@ fn setup() -> Result {
 }
 
 /// Debian's Chromium and its WebDriver (the browser tests), Redis (the
-/// cluster tests), and node with npm (for wasm-opt), in one `apt-get` run
-/// when any is missing.
+/// cluster tests), PostgreSQL (the store's tests start servers of their
+/// own), and node with npm (for wasm-opt), in one `apt-get` run when any is
+/// missing.
 fn ensure_debian_packages() -> Result {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
@@ -331,6 +426,9 @@ fn ensure_debian_packages() -> Result {
     }
     if !Path::new(REDIS_SERVER).is_file() {
         missing.push("redis-server");
+    }
+    if !postgresql_installed() {
+        missing.push("postgresql");
     }
     if output(Command::new("npm").arg("--version")).is_err() {
         missing.extend(["nodejs", "npm"]);
@@ -348,6 +446,17 @@ fn ensure_debian_packages() -> Result {
             missing.join(" ")
         )
     })
+}
+
+/// Whether some version of Debian's PostgreSQL has its `initdb`
+/// (`/usr/lib/postgresql/*/bin/initdb`); which one the tests take is theirs
+/// to choose.
+fn postgresql_installed() -> bool {
+    std::fs::read_dir(DEBIAN_POSTGRESQL)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|version| version.path().join("bin").join("initdb").is_file())
 }
 
 fn apt(args: &[&str]) -> Result {

@@ -9,6 +9,7 @@
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
 pub mod broker;
+pub mod postgres;
 pub mod process;
 pub mod resend;
 
