@@ -191,7 +191,7 @@ async fn appends_are_read_back_in_order_with_paging(backend: Backend) {
     assert_eq!(store.last_id(&room("nobody")).await.expect("reads"), 0);
     if backend.is_durable() {
         store.close().await.expect("closes");
-        drop(opened);
+        drop((store, opened));
         let reopened = backend.open().await.store();
         assert_eq!(reopened.last_id(&room("a")).await.expect("reads"), 10);
         let page = reopened
@@ -355,7 +355,7 @@ async fn close_commits_what_was_queued_and_refuses_later_appends(backend: Backen
         matches!(late, Err(ref err) if err.kind() == ErrorKind::Closed),
         "{late:?}"
     );
-    drop(opened);
+    drop((store, opened));
     if backend.is_durable() {
         let reopened = backend.open().await.store();
         assert_eq!(reopened.last_id(&room("a")).await.expect("reads"), 1);
@@ -366,7 +366,7 @@ async fn text_and_names_come_back_exactly(backend: Backend) {
     let store = backend.open().await.store();
     let texts = [
         "<b>html</b> & \"quotes\" 'single'",
-        "line\nbreak\ttab \u{1}",
+        "line\nbreak\ttab \\ backslash",
         "émoji 👋🏽 and ünïcödé, 漢字",
         "'); DROP TABLE messages; --",
     ];

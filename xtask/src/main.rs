@@ -183,11 +183,30 @@ fn test() -> Result {
         .env("PROPTEST_CASES", PROPTEST_CASES)
         .current_dir(&root)
         .check();
+    step("the server's tests again, on PostgreSQL (CHAT_TEST_DB=postgres)");
+    let tested_on_postgres = cargo()
+        .args(["nextest", "run", "--package", "backend", "--no-fail-fast", "-E"])
+        .arg(SERVER_TESTS_ON_POSTGRES)
+        .env("CHAT_SERVER_BIN", &server)
+        .env("CHAT_TEST_DB", "postgres")
+        .current_dir(&root)
+        .check();
     // The tests share a PostgreSQL server that outlives them (see
     // backend/tests/support/postgres.rs): stopped here, whatever the result.
     stop_test_postgres(&target_dir(&root).join(PG_TEST_DIR));
-    tested
+    tested.and(tested_on_postgres)
 }
+
+/// The backend's tests that run a second time with `CHAT_TEST_DB=postgres`
+/// (every `TempDb` is then a PostgreSQL database; see
+/// backend/tests/support/mod.rs): all that start a server on a database.
+/// Left out are those that already test every backend, or PostgreSQL
+/// alone (the store suite, the harness, the database faults), the upgrade
+/// of SQLite files, the unit tests, and cluster mode, which keeps its
+/// history in the broker.
+const SERVER_TESTS_ON_POSTGRES: &str = "not (kind(lib) | binary(store) | binary(upgrade) \
+     | binary(postgres_harness) | binary(database_faults) | binary(cluster) \
+     | binary(cluster_instances))";
 
 /// Stops every PostgreSQL server the tests left running in `dir` (the
 /// shared one, and private ones of test processes that were killed), then

@@ -164,10 +164,14 @@ async fn write_messages<'a>(
     ];
     let room_rows: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&rooms, &last_ids, &last_ts];
-    tokio::try_join!(
+    let (inserted, upserted) = tokio::join!(
         tx.execute(&insert, &message_rows),
         tx.execute(&upsert, &room_rows),
-    )?;
+    );
+    // The insert's error first: when it fails, the upsert only finds the
+    // transaction aborted.
+    inserted?;
+    upserted?;
     tx.commit().await?;
     Ok(())
 }

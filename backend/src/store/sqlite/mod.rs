@@ -324,7 +324,7 @@ fn lock_database(path: &Path) -> Result<File, StoreError> {
     let open_error = |source: Box<dyn std::error::Error + Send + Sync>| {
         StoreError::new(
             ErrorKind::Open,
-            format!("cannot lock database {}", path.display()),
+            format!("cannot open database {}", path.display()),
         )
         .with_source(source)
     };
