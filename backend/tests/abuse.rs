@@ -6,7 +6,7 @@
 mod support;
 
 use chat_server::limits::FLOOD_STRIKES;
-use common::ErrorCode;
+use common::{CloseCode, ErrorCode};
 use std::time::{Duration, Instant};
 use support::{metrics, stored_and_rate_limited, Client, TempDb, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +24,10 @@ async fn a_message_over_the_size_limit_closes_that_connection_with_1009_only() {
         "x".repeat(17 * 1024)
     );
     ann.send_text(&huge).await;
-    assert_eq!(ann.expect_close().await, (1009, "message too big".into()));
+    assert_eq!(
+        ann.expect_close().await,
+        (CloseCode::MessageTooBig.code(), "message too big".into())
+    );
 
     // Bob and the server carry on.
     assert_eq!(bob.expect_presence().await, ["Bob"]);
@@ -89,7 +92,7 @@ async fn a_client_that_keeps_flooding_is_closed_with_1008() {
         ann.say("lobby", &format!("flood {i}"), None).await;
     }
     let (code, reason) = ann.expect_close().await;
-    assert_eq!(code, 1008);
+    assert_eq!(code, CloseCode::PolicyViolation.code());
     assert!(reason.contains("rate limit"), "{reason}");
 
     // Bob saw the one accepted message, then Ann leave.
@@ -464,20 +467,32 @@ async fn frames_that_break_the_websocket_rules_close_the_connection_with_1002_or
     let server = TestServer::start(&db.path()).await;
     let (_ann, mut bob) = server.ann_and_bob_in_lobby().await;
     let join = br#"{"type":"join","room":"lobby","name":"Raw"}"#;
-    let cases: [(&str, Vec<u8>, u16); 4] = [
+    let cases: [(&str, Vec<u8>, CloseCode); 4] = [
         (
             "an unmasked frame",
             [&[0x81, join.len() as u8][..], join].concat(),
-            1002,
+            CloseCode::ProtocolError,
         ),
-        ("a reserved bit", masked(0x80 | 0x40 | 0x1, join), 1002),
-        ("an unknown opcode", masked(0x80 | 0x3, join), 1002),
-        ("text that is not UTF-8", masked(0x80 | 0x1, b"\xc3("), 1007),
+        (
+            "a reserved bit",
+            masked(0x80 | 0x40 | 0x1, join),
+            CloseCode::ProtocolError,
+        ),
+        (
+            "an unknown opcode",
+            masked(0x80 | 0x3, join),
+            CloseCode::ProtocolError,
+        ),
+        (
+            "text that is not UTF-8",
+            masked(0x80 | 0x1, b"\xc3("),
+            CloseCode::InvalidPayload,
+        ),
     ];
     for (what, frame, code) in cases {
         let mut raw = raw_websocket(&server).await;
         raw.write_all(&frame).await.expect("send the frame");
-        assert_eq!(close_code(raw).await, code, "{what}");
+        assert_eq!(close_code(raw).await, code.code(), "{what}");
     }
     // A well-formed frame on a raw socket is served as any other.
     let mut raw = raw_websocket(&server).await;

@@ -26,7 +26,7 @@ mod support;
 
 use chat_server::cluster::presence::DEAD_MEMBERS_GONE_WITHIN;
 use common::api::MessagePage;
-use common::{ChatMessage, ServerFrame};
+use common::{ChatMessage, CloseCode, ServerFrame};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -328,7 +328,7 @@ async fn sigterm_closes_an_instances_clients_with_1001_and_another_instance_keep
     );
     assert_eq!(
         idle.expect_close().await,
-        (1001, "server shutting down".into())
+        (CloseCode::GoingAway.code(), "server shutting down".into())
     );
 
     // Ann reads what A confirmed before it closed, moves to B and resends
@@ -413,7 +413,10 @@ async fn an_oversize_message_closes_that_connection_with_1009_in_cluster_mode() 
     bob.join(ROOM, "Bob").await;
 
     ann.send_text(&oversize_send_frame()).await;
-    assert_eq!(ann.expect_close().await, (1009, "message too big".into()));
+    assert_eq!(
+        ann.expect_close().await,
+        (CloseCode::MessageTooBig.code(), "message too big".into())
+    );
     let counted = metrics(&a).await;
     assert_eq!(
         counted.value(r#"chat_disconnects_total{reason="size"}"#),

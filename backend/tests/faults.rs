@@ -3,6 +3,7 @@
 
 mod support;
 
+use common::CloseCode;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use support::{metrics, TempDb, TestServer};
@@ -36,7 +37,7 @@ async fn the_server_pings_and_closes_a_client_that_answers_nothing() {
     assert!(pings >= 5, "pings every 100 ms, saw {pings}");
 
     let (code, reason) = raw_close_frame(&mut silent).await;
-    assert_eq!(code, 1001);
+    assert_eq!(code, CloseCode::GoingAway.code());
     assert!(reason.contains("idle"), "{reason}");
     // The live one is still a member, and was told the silent one left.
     alive.round_trip().await;
@@ -60,7 +61,7 @@ async fn a_connection_that_never_joins_is_closed_after_the_join_timeout() {
     member.join("lobby", "Member").await;
 
     let (code, reason) = idle.expect_close().await;
-    assert_eq!(code, 1008);
+    assert_eq!(code, CloseCode::PolicyViolation.code());
     assert_eq!(reason, "no room joined in time");
     assert!(started.elapsed() >= Duration::from_millis(300));
     // A connection that joined in time stays, well past the timeout.

@@ -2,7 +2,7 @@
 
 mod support;
 
-use common::ServerFrame;
+use common::{CloseCode, ServerFrame};
 use futures_util::StreamExt;
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::{ids, post_at_once, TempDb, TestServer};
@@ -185,7 +185,7 @@ async fn shutting_down_closes_every_socket_with_1001_and_keeps_what_was_sent() {
             other => panic!("expected a close frame, got {other:?}"),
         }
     };
-    assert_eq!(u16::from(close.code), 1001);
+    assert_eq!(u16::from(close.code), CloseCode::GoingAway.code());
     assert_eq!(close.reason.as_str(), "server shutting down");
 
     let server = TestServer::start(&db.path()).await;

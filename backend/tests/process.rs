@@ -3,7 +3,7 @@
 
 mod support;
 
-use common::ChatMessage;
+use common::{ChatMessage, CloseCode};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -300,11 +300,11 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
     // frames make the server's kernel answer with a reset, which may
     // overtake the close frame. The observer (below) always gets it.
     assert!(
-        matches!(close_code, Some(1001) | None),
+        close_code.is_none_or(|code| code == CloseCode::GoingAway.code()),
         "the writer got {close_code:?}"
     );
     let observer_close = observer.expect_close().await;
-    assert_eq!(observer_close.0, 1001);
+    assert_eq!(observer_close.0, CloseCode::GoingAway.code());
     assert!(confirmed.len() >= TERMINATE_AFTER);
 
     let server = ServerProcess::start(&db.path());

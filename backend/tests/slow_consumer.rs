@@ -4,7 +4,7 @@
 
 mod support;
 
-use common::ServerFrame;
+use common::{CloseCode, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use support::{Client, TempDb, TestServer, FRAME_TIMEOUT};
@@ -115,7 +115,7 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     // After what was already on its way, the slow client finds a close
     // frame that says why.
     let (close, last_seen) = slow.await.expect("the reader does not panic");
-    assert_eq!(u16::from(close.code), 1013);
+    assert_eq!(u16::from(close.code), CloseCode::TryAgainLater.code());
     assert!(close.reason.contains("slow consumer"), "{}", close.reason);
     let counted = support::metrics(&server).await;
     assert_eq!(
@@ -232,7 +232,7 @@ async fn a_client_that_stops_reading_is_closed_as_stalled_within_seconds() {
 
     // Reading again, it finds what was on its way, then the reason.
     let (close, _) = read_to_close(stalled).await;
-    assert_eq!(u16::from(close.code), 1013);
+    assert_eq!(u16::from(close.code), CloseCode::TryAgainLater.code());
     assert!(close.reason.starts_with("stalled"), "{}", close.reason);
     let counted = support::metrics(&server).await;
     assert_eq!(

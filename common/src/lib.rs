@@ -15,13 +15,17 @@
 //! - [`frames`]: the frames, [`ClientFrame`] (client to server) and
 //!   [`ServerFrame`] (server to client), and [`ClientFrame::decode`], which
 //!   turns any text into a frame or into a [`RequestError`] with its code.
+//! - [`close`]: [`CloseCode`], the WebSocket close code the server ends a
+//!   connection with, and what a client should do on each.
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
 
 pub mod api;
+pub mod close;
 pub mod error;
 pub mod frames;
 pub mod values;
 
+pub use close::CloseCode;
 pub use error::ErrorCode;
 pub use frames::{ChatMessage, ClientFrame, ErrorFrame, MessageId, RequestError, ServerFrame};
 pub use values::{DisplayName, MessageText, Nonce, RoomName, ValidationError};

@@ -1,11 +1,12 @@
 //! The protocol is a contract: these tests pin the exact JSON of every
-//! frame, check that each one survives a round trip, and check that decoding
-//! maps every kind of bad input to its error code.
+//! frame, check that each one survives a round trip, check that decoding
+//! maps every kind of bad input to its error code, and check the close codes
+//! against the table of `docs/PROTOCOL.md`.
 
 use common::api::{MessagePage, RoomSummary};
 use common::{
-    ChatMessage, ClientFrame, DisplayName, ErrorCode, ErrorFrame, MessageText, Nonce, RoomName,
-    ServerFrame,
+    ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MessageText, Nonce,
+    RoomName, ServerFrame,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
@@ -207,6 +208,84 @@ fn every_error_code_has_its_wire_name() {
     for (code, wire) in codes {
         assert_contract(code, &format!("\"{wire}\""));
         assert_eq!(code.as_str(), wire);
+    }
+}
+
+/// The "Closing" section of `docs/PROTOCOL.md`, up to the next section.
+fn closing_section() -> &'static str {
+    const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
+    let (_, rest) = PROTOCOL
+        .split_once("\n## Closing\n")
+        .expect("docs/PROTOCOL.md has a \"## Closing\" section");
+    rest.split_once("\n## ")
+        .map_or(rest, |(section, _)| section)
+}
+
+/// The rows of the close code table under "Closing": (code, reason), the
+/// reason without its backticks. Other lines, the header included, are
+/// skipped: their first cell is not a number.
+fn documented_close_codes() -> Vec<(u16, &'static str)> {
+    closing_section()
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.strip_prefix('|')?.split('|').map(str::trim);
+            let code = cells.next()?.parse().ok()?;
+            let reason = cells.next()?.trim_matches('`');
+            Some((code, reason))
+        })
+        .collect()
+}
+
+#[test]
+fn every_close_code_has_the_number_the_protocol_documents() {
+    // Which rows of the table each code stands for, by their reason.
+    let codes: [(CloseCode, &[&str]); 7] = [
+        (
+            CloseCode::GoingAway,
+            &["server shutting down", "idle timeout: nothing received"],
+        ),
+        (CloseCode::ProtocolError, &["WebSocket protocol error"]),
+        (CloseCode::InvalidPayload, &["text frame that is not UTF-8"]),
+        (
+            CloseCode::PolicyViolation,
+            &[
+                "rate limit exceeded again and again",
+                "no room joined in time",
+            ],
+        ),
+        (CloseCode::MessageTooBig, &["message too big"]),
+        (CloseCode::InternalError, &["write timed out"]),
+        (
+            CloseCode::TryAgainLater,
+            &["slow consumer: ...", "stalled: ..."],
+        ),
+    ];
+    let rows = documented_close_codes();
+    let covered: usize = codes.iter().map(|(_, reasons)| reasons.len()).sum();
+    assert_eq!(
+        rows.len(),
+        covered,
+        "the table under Closing has a row this test does not know: {rows:?}"
+    );
+    for (code, reasons) in codes {
+        for reason in reasons {
+            let row = rows.iter().find(|(_, documented)| documented == reason);
+            assert_eq!(
+                row.map(|(number, _)| *number),
+                Some(code.code()),
+                "{code:?}: the row of `{reason}`"
+            );
+        }
+    }
+    // 1000 is the client's, not in the table of the server's closes.
+    assert!(closing_section().contains("closes with 1000 (normal closure)"));
+    assert_eq!(CloseCode::Normal.code(), 1000);
+    // And no code goes undocumented.
+    for code in CloseCode::ALL {
+        assert!(
+            code == CloseCode::Normal || rows.iter().any(|(number, _)| *number == code.code()),
+            "{code:?} is not in the table under Closing"
+        );
     }
 }
 

@@ -17,8 +17,8 @@
 use crate::outbox::Outbox;
 use common::api::MessagePage;
 use common::{
-    ChatMessage, ClientFrame, DisplayName, ErrorCode, ErrorFrame, MessageId, MessageText, Nonce,
-    RoomName, ServerFrame,
+    ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MessageId,
+    MessageText, Nonce, RoomName, ServerFrame,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -43,7 +43,7 @@ pub const REJOIN_ATTEMPTS: u32 = 20;
 /// refills its bucket at two messages per second by default.
 pub const RESEND_DELAY_MS: u32 = 1_000;
 
-/// What a close code 1009 ("message too big") makes of the messages that
+/// What [`CloseCode::MessageTooBig`] makes of the messages that
 /// were on their way: they are not sent again by themselves.
 const TOO_BIG_REASON: &str = "the server refused this message as too big";
 
@@ -525,6 +525,9 @@ impl Chat {
     /// purpose; `close_code` is the server's close code, if it sent one.
     pub fn disconnected(&mut self, retry_in_ms: Option<u32>, close_code: Option<u16>) {
         let lost = self.socket.take();
+        // Codes the protocol does not use (1006 for a broken connection,
+        // say) are a connection lost like any other.
+        let close_code = close_code.and_then(CloseCode::from_code);
         self.connection = match retry_in_ms {
             Some(retry_in_ms) => Connection::Offline { retry_in_ms },
             None => Connection::Closed,
@@ -535,7 +538,7 @@ impl Chat {
             }
             room.typing.clear();
             room.loading_older = false;
-            if let (Some(socket), Some(1009)) = (lost, close_code) {
+            if let (Some(socket), Some(CloseCode::MessageTooBig)) = (lost, close_code) {
                 room.outbox.fail_sent_on(socket, TOO_BIG_REASON);
             }
         }

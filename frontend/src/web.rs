@@ -12,7 +12,7 @@
 use crate::backoff::Backoff;
 use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS, RESEND_DELAY_MS};
 use common::api::MessagePage;
-use common::{ClientFrame, DisplayName, ErrorFrame, MessageId, Nonce, RoomName};
+use common::{ClientFrame, CloseCode, DisplayName, ErrorFrame, MessageId, Nonce, RoomName};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
@@ -28,8 +28,6 @@ use wasm_bindgen::JsCast;
 pub const SOCKET_PATH: &str = "/ws";
 /// Messages asked for per page of older history.
 pub const OLDER_PAGE_LIMIT: usize = 50;
-/// Close code the page sends when it is left (RFC 6455 "normal closure").
-const CLOSE_NORMAL: u16 = 1000;
 /// Local storage key of the display name.
 const NAME_KEY: &str = "chat.name";
 /// Local storage key of the open rooms, comma-separated (room names never
@@ -133,7 +131,7 @@ pub fn start(active: Option<RoomName>) -> Client {
     let _ = window_event_listener(leptos::ev::pagehide, move |_| {
         OPEN_SOCKET.with_borrow_mut(|socket| {
             if let Some(socket) = socket.take() {
-                let _ = socket.close_with_code_and_reason(CLOSE_NORMAL, "page closed");
+                let _ = socket.close_with_code_and_reason(CloseCode::Normal.code(), "page closed");
             }
         });
         client.tell_socket(ToSocket::Close);
@@ -281,11 +279,11 @@ async fn serve(
             Either::Right((Some(ToSocket::Reconnect), _)) => {}
             Either::Right((Some(ToSocket::Close), _)) => {
                 forget_open_socket();
-                let _ = socket.close(Some(CLOSE_NORMAL), Some("page closed"));
+                let _ = socket.close(Some(CloseCode::Normal.code()), Some("page closed"));
                 return Ended::ClosedByPage;
             }
             Either::Right((None, _)) => {
-                let _ = socket.close(Some(CLOSE_NORMAL), Some("page closed"));
+                let _ = socket.close(Some(CloseCode::Normal.code()), Some("page closed"));
                 return Ended::PageGone;
             }
         }

@@ -444,7 +444,7 @@ impl Connection {
                     OutgoingFrame::close(code, "")
                 })
             }),
-            reason => Some(OutgoingFrame::close(reason.code(), reason.text())),
+            reason => Some(OutgoingFrame::close(reason.code().code(), reason.text())),
         };
         let leave = async {
             let mut session = match session {

@@ -9,6 +9,7 @@
 //! queuing a frame is a short lock, never a wait for the client.
 
 use crate::websocket::OutgoingFrame;
+use common::CloseCode;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -73,22 +74,22 @@ impl CloseReason {
     ];
 
     /// The WebSocket close code sent with this reason.
-    pub fn code(self) -> u16 {
+    pub fn code(self) -> CloseCode {
         match self {
-            // 1013 "Try Again Later": nothing is wrong with the request;
-            // reconnecting and re-joining with `since` resumes.
-            Self::SlowConsumer | Self::Stalled => 1013,
-            Self::ProtocolError => 1002,
-            Self::InvalidUtf8 => 1007,
-            Self::MessageTooBig => 1009,
-            Self::WriteTimeout => 1011,
-            Self::ServerShutdown => 1001,
-            // 1008 "Policy Violation": reconnecting at once will not help.
-            Self::RateLimited | Self::JoinTimeout => 1008,
-            // 1001 "Going Away": the peer seems gone; if it is not, it
-            // reconnects as after a restart.
-            Self::IdleTimeout => 1001,
-            Self::ClientClosed => 1000,
+            // Nothing is wrong with the requests; reconnecting and
+            // re-joining with `since` resumes.
+            Self::SlowConsumer | Self::Stalled => CloseCode::TryAgainLater,
+            Self::ProtocolError => CloseCode::ProtocolError,
+            Self::InvalidUtf8 => CloseCode::InvalidPayload,
+            Self::MessageTooBig => CloseCode::MessageTooBig,
+            Self::WriteTimeout => CloseCode::InternalError,
+            Self::ServerShutdown => CloseCode::GoingAway,
+            // Reconnecting at once will not help.
+            Self::RateLimited | Self::JoinTimeout => CloseCode::PolicyViolation,
+            // The peer seems gone; if it is not, it reconnects as after a
+            // restart.
+            Self::IdleTimeout => CloseCode::GoingAway,
+            Self::ClientClosed => CloseCode::Normal,
         }
     }
 
@@ -359,6 +360,44 @@ mod tests {
             client.close(reason);
             client.close(CloseReason::ClientClosed);
             assert_eq!(client.close_reason(), Some(reason), "the first reason wins");
+        }
+    }
+
+    /// Every reason the server closes with is a row of the table under
+    /// "Closing" in `docs/PROTOCOL.md`, with its code and its text (a row's
+    /// reason ending in `...` is the start of the text).
+    #[test]
+    fn every_close_reason_is_documented_with_its_code() {
+        const PROTOCOL: &str = include_str!("../../../docs/PROTOCOL.md");
+        let (_, closing) = PROTOCOL
+            .split_once("\n## Closing\n")
+            .expect("docs/PROTOCOL.md has a Closing section");
+        let rows: Vec<(u16, &str)> = closing
+            .lines()
+            .take_while(|line| !line.starts_with("## "))
+            .filter_map(|line| {
+                let mut cells = line.strip_prefix('|')?.split('|').map(str::trim);
+                let code = cells.next()?.parse().ok()?;
+                Some((code, cells.next()?.trim_matches('`')))
+            })
+            .collect();
+        // The client's own close is answered, not given a reason of ours.
+        let server_reasons = CloseReason::ALL
+            .into_iter()
+            .filter(|reason| *reason != CloseReason::ClientClosed);
+        for reason in server_reasons {
+            let documented = rows.iter().any(|(code, text)| {
+                let matches = match text.strip_suffix("...") {
+                    Some(start) => reason.text().starts_with(start),
+                    None => reason.text() == *text,
+                };
+                matches && *code == reason.code().code()
+            });
+            assert!(
+                documented,
+                "{reason:?} ({:?}) is not in the table",
+                reason.code()
+            );
         }
     }
 

@@ -9,6 +9,7 @@
 
 use super::frame::{opcode, FIN, MAX_CONTROL_PAYLOAD};
 use bytes::{Buf, Bytes, BytesMut};
+use common::CloseCode;
 
 /// A complete message (or control frame) from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,12 +45,12 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// The close code that reports this error (RFC 6455 section 7.4.1).
-    pub fn close_code(&self) -> u16 {
+    /// The close code that reports this error.
+    pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::Protocol(_) => 1002,
-            Self::TooBig { .. } => 1009,
-            Self::InvalidUtf8 => 1007,
+            Self::Protocol(_) => CloseCode::ProtocolError,
+            Self::TooBig { .. } => CloseCode::MessageTooBig,
+            Self::InvalidUtf8 => CloseCode::InvalidPayload,
         }
     }
 }
@@ -299,7 +300,7 @@ mod tests {
             Incoming::Text("héllo wörld".into()),
             Incoming::Binary,
             Incoming::Pong(Bytes::from_static(b"7")),
-            Incoming::Close(Some(1000)),
+            Incoming::Close(Some(CloseCode::Normal.code())),
         ];
         assert_eq!(decode_all(&stream).as_ref(), Ok(&expected));
         // Byte by byte: nothing comes out early, nothing is lost.
@@ -377,7 +378,7 @@ mod tests {
         ] {
             let err = decode_all(bytes).expect_err("refused");
             assert!(matches!(err, DecodeError::Protocol(_)), "{bytes:?}: {err}");
-            assert_eq!(err.close_code(), 1002);
+            assert_eq!(err.close_code(), CloseCode::ProtocolError);
         }
     }
 
@@ -392,7 +393,7 @@ mod tests {
         let reason = client_frame(FIN | opcode::CLOSE, b"\x03\xe8\xff");
         assert_eq!(
             decode_all(&reason).map_err(|err| err.close_code()),
-            Err(1007)
+            Err(CloseCode::InvalidPayload)
         );
     }
 

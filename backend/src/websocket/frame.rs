@@ -125,6 +125,7 @@ fn header_len(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::CloseCode;
 
     #[test]
     fn lengths_use_the_shortest_encoding() {
@@ -151,10 +152,11 @@ mod tests {
         assert_eq!(OutgoingFrame::ping(b"7").as_bytes(), b"\x89\x017");
         assert_eq!(OutgoingFrame::pong(b"7").as_bytes(), b"\x8A\x017");
         assert_eq!(OutgoingFrame::empty_close().as_bytes(), b"\x88\x00");
-        let close = OutgoingFrame::close(1001, "bye");
+        // 1001 is 0x03E9, big-endian on the wire.
+        let close = OutgoingFrame::close(CloseCode::GoingAway.code(), "bye");
         assert_eq!(close.as_bytes(), b"\x88\x05\x03\xe9bye");
         // A reason past 123 bytes is cut at a character boundary.
-        let long = OutgoingFrame::close(1000, &"é".repeat(100));
+        let long = OutgoingFrame::close(CloseCode::Normal.code(), &"é".repeat(100));
         let payload = &long.as_bytes()[2..];
         assert!(payload.len() <= MAX_CONTROL_PAYLOAD);
         assert!(std::str::from_utf8(&payload[2..]).is_ok());

@@ -160,7 +160,7 @@ fn connecting_joins_every_room_and_reconnecting_joins_with_since() {
     chat.receive(joined("dev", "Ann", vec![], false), 0.0);
     chat.receive(live(message("lobby", 4, "Bob", "there?", None)), 0.0);
 
-    chat.disconnected(Some(500), Some(1001));
+    chat.disconnected(Some(500), Some(CloseCode::GoingAway.code()));
     assert_eq!(chat.connection(), &Connection::Offline { retry_in_ms: 500 });
     assert_eq!(
         chat.room(&room("lobby")).expect("room").membership(),
@@ -573,7 +573,7 @@ fn errors_are_kept_in_words_where_they_belong() {
 fn a_connection_closed_as_too_big_does_not_resend_what_it_carried() {
     let mut chat = ann_in(&["lobby"]);
     chat.post(&room("lobby"), text("huge"), nonce("n1"));
-    chat.disconnected(Some(500), Some(1009));
+    chat.disconnected(Some(500), Some(CloseCode::MessageTooBig.code()));
     chat.connected(2);
     assert!(chat
         .receive(joined("lobby", "Ann", vec![], false), 0.0)
