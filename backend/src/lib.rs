@@ -21,6 +21,8 @@
 //!   message ids; the fan-out to clients.
 //! - [`store`]: the message history ([`store::MessageStore`]), on SQLite,
 //!   PostgreSQL or in memory, with versioned schemas.
+//! - [`cluster`]: cluster mode (`--cluster redis://…`): rooms shared by
+//!   every instance through Redis (docs/SCALING.md).
 //! - [`metrics`]: the counters behind `GET /metrics`.
 //! - [`shutdown`], [`telemetry`]: process signals and logging, for the binary.
 //!

@@ -88,7 +88,9 @@ pub async fn run(
         }
         None => {
             if config.db == Database::Memory {
-                tracing::warn!("history is kept in memory only (--db {MEMORY_DB}): it is lost on exit");
+                tracing::warn!(
+                    "history is kept in memory only (--db {MEMORY_DB}): it is lost on exit"
+                );
             }
             (config.db.open(config.durability).await?, None)
         }

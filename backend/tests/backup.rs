@@ -74,7 +74,10 @@ async fn a_backup_taken_under_traffic_restores_every_message_it_holds() {
     std::fs::copy(&copy, restored_dir.path()).expect("restores the copy");
     let restored = ServerProcess::start(&restored_dir.path());
     let backed_up = restored.all_messages("lobby").await;
-    assert!(backed_up.len() >= 50, "the backup holds what came before it");
+    assert!(
+        backed_up.len() >= 50,
+        "the backup holds what came before it"
+    );
     // Consistent: a prefix of the live history, ids 1..=n with no gap,
     // each message exactly as it was.
     let prefix: BTreeMap<u64, ChatMessage> = live

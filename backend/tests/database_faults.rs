@@ -37,21 +37,25 @@ fn an_unreachable_database_at_start_is_one_clear_line_and_exit_status_1() {
         .collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("cannot open database"), "{stderr}");
-    assert!(errors[0].contains(&format!("127.0.0.1:{port}/chat")), "{stderr}");
-    assert!(!stderr.contains("s3cret"), "the password is never shown: {stderr}");
+    assert!(
+        errors[0].contains(&format!("127.0.0.1:{port}/chat")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cret"),
+        "the password is never shown: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// Posts `n` with its nonce and returns what the server answered: the
 /// stored message's id, or the error's code (with the nonce checked).
 async fn post(client: &mut support::Client, n: usize) -> Result<u64, ErrorCode> {
-    client
-        .say("lobby", &text_of(n), Some(&nonce_of(n)))
-        .await;
+    client.say("lobby", &text_of(n), Some(&nonce_of(n))).await;
     loop {
         match client.recv().await {
-            ServerFrame::Message(message) if message.nonce.as_ref().map(|n| n.as_str())
-                == Some(nonce_of(n).as_str()) =>
+            ServerFrame::Message(message)
+                if message.nonce.as_ref().map(|n| n.as_str()) == Some(nonce_of(n).as_str()) =>
             {
                 return Ok(message.id)
             }
@@ -102,8 +106,15 @@ async fn a_database_lost_under_traffic_refuses_posts_then_recovers_by_itself() {
             }
         }
     }
-    assert!(!refused.is_empty(), "posts are refused while the database is gone");
-    assert_ne!(healthz(&server).await, 200, "/healthz fails without the database");
+    assert!(
+        !refused.is_empty(),
+        "posts are refused while the database is gone"
+    );
+    assert_ne!(
+        healthz(&server).await,
+        200,
+        "/healthz fails without the database"
+    );
 
     pg.start().await;
     let deadline = tokio::time::Instant::now() + RECOVERY_PATIENCE;
@@ -134,10 +145,7 @@ async fn a_database_lost_under_traffic_refuses_posts_then_recovers_by_itself() {
         .iter()
         .map(|(id, message)| (*id, message.text.as_str().to_owned()))
         .collect();
-    let expected: BTreeMap<u64, String> = stored
-        .iter()
-        .map(|(id, n)| (*id, text_of(*n)))
-        .collect();
+    let expected: BTreeMap<u64, String> = stored.iter().map(|(id, n)| (*id, text_of(*n))).collect();
     assert_eq!(texts, expected);
     assert_eq!(stored.len(), 20, "every post was stored in the end");
 

@@ -231,10 +231,7 @@ async fn messages_after_reads_a_room_forwards(backend: Backend) {
         .append(message("b", 1, "elsewhere"))
         .await
         .expect("committed");
-    let first = store
-        .messages_after(&room("a"), 0, 3)
-        .await
-        .expect("reads");
+    let first = store.messages_after(&room("a"), 0, 3).await.expect("reads");
     assert_eq!(ids(&first), [1, 2, 3]);
     let rest = store
         .messages_after(&room("a"), 3, 100)
@@ -276,10 +273,7 @@ async fn recent_nonces_are_the_newest_in_the_window(backend: Backend) {
     assert_eq!(nonces[0].nonce.as_str(), "n10");
     assert_eq!(nonces[0].name.as_str(), "Ann");
     assert_eq!(nonces[0].ts, 1_010);
-    let limited = store
-        .recent_nonces(&room("a"), 0, 2)
-        .await
-        .expect("reads");
+    let limited = store.recent_nonces(&room("a"), 0, 2).await.expect("reads");
     assert_eq!(limited.len(), 2);
 }
 

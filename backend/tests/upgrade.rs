@@ -92,7 +92,8 @@ async fn a_server_on_a_release_1_database_continues_each_room() {
         Some(12),
         "the history is there"
     );
-    ann.say("lobby", "after the upgrade", Some("upgrade-1")).await;
+    ann.say("lobby", "after the upgrade", Some("upgrade-1"))
+        .await;
     assert_eq!(ann.next_message().await.id, 13);
     server.stop().await;
 }

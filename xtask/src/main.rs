@@ -185,7 +185,14 @@ fn test() -> Result {
         .check();
     step("the server's tests again, on PostgreSQL (CHAT_TEST_DB=postgres)");
     let tested_on_postgres = cargo()
-        .args(["nextest", "run", "--package", "backend", "--no-fail-fast", "-E"])
+        .args([
+            "nextest",
+            "run",
+            "--package",
+            "backend",
+            "--no-fail-fast",
+            "-E",
+        ])
         .arg(SERVER_TESTS_ON_POSTGRES)
         .env("CHAT_SERVER_BIN", &server)
         .env("CHAT_TEST_DB", "postgres")

@@ -144,9 +144,7 @@ impl MessageStore for RedisStore {
                 .await
                 .map_err(broker_error)?;
             let Value::Array(entries) = entries else {
-                return Err(StoreError::corrupt(
-                    "XREVRANGE did not answer a list",
-                ));
+                return Err(StoreError::corrupt("XREVRANGE did not answer a list"));
             };
             let messages = entries
                 .into_iter()

@@ -134,9 +134,9 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert_eq!(err.to_string(), "database error: connection refused");
         assert_eq!(StoreError::closed().to_string(), "the store is closed");
-        let nested = StoreError::unavailable(StoreError::new(ErrorKind::Open, "outer").with_source(
-            std::io::Error::other("inner"),
-        ));
+        let nested = StoreError::unavailable(
+            StoreError::new(ErrorKind::Open, "outer").with_source(std::io::Error::other("inner")),
+        );
         assert_eq!(nested.to_string(), "database error: outer: inner");
     }
 }

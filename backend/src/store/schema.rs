@@ -79,7 +79,12 @@ mod tests {
             crate::store::postgres::MIGRATIONS,
         ] {
             for (index, migration) in migrations.iter().enumerate() {
-                assert_eq!(migration.version, index as i64 + 1, "{}", migration.description);
+                assert_eq!(
+                    migration.version,
+                    index as i64 + 1,
+                    "{}",
+                    migration.description
+                );
             }
         }
     }

@@ -150,7 +150,13 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let db = db.to_str().expect("UTF-8 path");
-        let missing_dist = Path::new(db).with_file_name("no-dist");
+        // A directory that does not exist, beside a SQLite file (a
+        // PostgreSQL URL has no directory).
+        let missing_dist = if db.contains("://") {
+            std::env::temp_dir().join("chat-test-no-dist")
+        } else {
+            Path::new(db).with_file_name("no-dist")
+        };
         let missing_dist = missing_dist.to_str().expect("UTF-8 path");
         let mut args = vec!["chat-server"];
         if !flags.contains(&"--db") && !flags.contains(&"--cluster") {

@@ -22,7 +22,6 @@
 
 mod writer;
 
-
 use super::database::describe_postgres;
 use super::schema::{self, Migration};
 use super::{

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
-
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
 /// them: one statement, one round trip, whatever the batch's size).
 const INSERT_MESSAGES: &str = "
@@ -89,7 +88,9 @@ impl Health {
     fn after(&mut self, committed: bool) {
         match (&self, committed) {
             (Self::Reachable, false) => {
-                tracing::error!("the database cannot be reached: posts are refused until it is back");
+                tracing::error!(
+                    "the database cannot be reached: posts are refused until it is back"
+                );
                 *self = Self::Unreachable;
             }
             (Self::Unreachable, true) => {
@@ -162,8 +163,7 @@ async fn write_messages<'a>(
         &columns.ts,
         &columns.nonce,
     ];
-    let room_rows: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&rooms, &last_ids, &last_ts];
+    let room_rows: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&rooms, &last_ids, &last_ts];
     let (inserted, upserted) = tokio::join!(
         tx.execute(&insert, &message_rows),
         tx.execute(&upsert, &room_rows),
@@ -198,10 +198,7 @@ impl<'a> Columns<'a> {
         self.text.push(message.text.as_str());
         self.ts.push(ts);
         self.nonce.push(message.nonce.as_ref().map(Nonce::as_str));
-        let newest = self
-            .newest
-            .entry(message.room.as_str())
-            .or_insert((id, ts));
+        let newest = self.newest.entry(message.room.as_str()).or_insert((id, ts));
         *newest = (newest.0.max(id), newest.1.max(ts));
     }
 

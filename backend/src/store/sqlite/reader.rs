@@ -48,14 +48,17 @@ pub(super) fn read_recent_nonces(
          WHERE room = ?1 AND nonce IS NOT NULL AND ts >= ?2
          ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = statement.query_map(params![room.as_str(), since_ts, super::sql_limit(limit)], |row| {
-        Ok((
-            row.get::<_, MessageId>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, u64>(3)?,
-        ))
-    })?;
+    let rows = statement.query_map(
+        params![room.as_str(), since_ts, super::sql_limit(limit)],
+        |row| {
+            Ok((
+                row.get::<_, MessageId>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, u64>(3)?,
+            ))
+        },
+    )?;
     let corrupt = |err: common::ValidationError| StoreError::corrupt(err.to_string());
     rows.map(|row| {
         let (id, name, nonce, ts) = row?;
@@ -80,9 +83,10 @@ pub(super) fn read_messages_after(
          WHERE room = ?1 AND id > ?2
          ORDER BY id LIMIT ?3",
     )?;
-    let rows = statement.query_map(params![room.as_str(), after, super::sql_limit(limit)], |row| {
-        Ok(row_to_message(room, row))
-    })?;
+    let rows = statement.query_map(
+        params![room.as_str(), after, super::sql_limit(limit)],
+        |row| Ok(row_to_message(room, row)),
+    )?;
     rows.map(|row| row.map_err(StoreError::from).and_then(|message| message))
         .collect()
 }

@@ -56,5 +56,8 @@ async fn a_database_of_a_newer_schema_is_refused() {
         .expect("writes the version");
     let err = SqliteStore::open(&path).err().expect("refused");
     assert_eq!(err.kind(), ErrorKind::SchemaTooNew);
-    assert!(err.to_string().contains(&format!("version {newer}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("version {newer}")),
+        "{err}"
+    );
 }

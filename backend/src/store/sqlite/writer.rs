@@ -11,7 +11,6 @@ use std::sync::mpsc;
 use std::time::Instant;
 use tokio::sync::oneshot;
 
-
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const UPSERT_ROOM: &str = "
