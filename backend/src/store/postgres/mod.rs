@@ -57,7 +57,7 @@ pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATION_LOCK: i64 = 0x6368_6174;
 
 /// The schema's migrations, in order (see [`crate::store::schema`]).
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     description: "messages, and rooms with their last id and activity",
     sql: "

@@ -40,7 +40,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema's migrations, in order (see [`crate::store::schema`]). The
 /// version a database has reached is its `PRAGMA user_version`.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     description: "messages, and rooms with their last id and activity",
     // `IF NOT EXISTS`: databases of the first release were created with
