@@ -16,6 +16,7 @@
 //! Every backend passes the same conformance suite
 //! (`backend/tests/store.rs`).
 
+mod batch;
 pub mod database;
 pub mod error;
 pub mod memory;

@@ -22,6 +22,7 @@
 
 mod writer;
 
+use super::batch::WriteRequest;
 use super::database::describe_postgres;
 use super::schema::{self, Migration};
 use super::{
@@ -38,7 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
-use writer::{run_writer, WriteRequest};
+use writer::run_writer;
 
 /// Connections the store keeps to PostgreSQL: the writer's one at a time,
 /// and reads (joins' history, the HTTP API). Reads are short; a few

@@ -9,6 +9,7 @@
 //! so once, and once more when a commit succeeds again.
 
 use super::{pool_error, to_i64, StoreError};
+use crate::store::batch::{gather, Done, WriteRequest};
 use crate::store::{ErrorKind, MAX_WRITE_BATCH};
 use common::{ChatMessage, Nonce};
 use deadpool_postgres::Pool;
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
 /// them: one statement, one round trip, whatever the batch's size).
@@ -32,14 +33,6 @@ const UPSERT_ROOMS: &str = "
         last_id = GREATEST(rooms.last_id, excluded.last_id),
         last_ts = GREATEST(rooms.last_ts, excluded.last_ts)";
 
-type Done = oneshot::Sender<Result<ChatMessage, StoreError>>;
-
-/// What the writer task is asked to do, in order.
-pub(super) enum WriteRequest {
-    Append { message: ChatMessage, done: Done },
-    Close { done: oneshot::Sender<()> },
-}
-
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
     pool: Pool,
@@ -49,20 +42,7 @@ pub(super) async fn run_writer(
     let mut batch: Vec<(ChatMessage, Done)> = Vec::with_capacity(MAX_WRITE_BATCH);
     let mut health = Health::Reachable;
     while let Some(request) = queue.recv().await {
-        let mut close = None;
-        let mut next = Some(request);
-        while let Some(request) = next.take() {
-            match request {
-                WriteRequest::Append { message, done } => batch.push((message, done)),
-                WriteRequest::Close { done } => {
-                    close = Some(done);
-                    break;
-                }
-            }
-            if batch.len() < MAX_WRITE_BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
+        let close = gather(request, &mut batch, || queue.try_recv().ok());
         if !batch.is_empty() {
             let committed = commit_batch(&pool, &mut batch).await;
             health.after(committed);

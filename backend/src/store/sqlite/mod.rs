@@ -17,6 +17,7 @@ mod writer;
 
 pub use reader::IDLE_READERS;
 
+use super::batch::WriteRequest;
 use super::schema::{self, Migration};
 use super::{
     ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError,
@@ -32,7 +33,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use writer::{run_writer, WriteRequest};
+use writer::run_writer;
 
 /// How long a connection waits for a lock held by another connection
 /// (a checkpoint, a reader being opened) before it reports `SQLITE_BUSY`.

@@ -3,13 +3,13 @@
 //! in one transaction, so a busy server pays for one `fsync` per batch
 //! rather than per message (group commit).
 
+use crate::store::batch::{gather, Done, WriteRequest};
 use crate::store::{StoreError, MAX_WRITE_BATCH};
 use common::{ChatMessage, Nonce};
 use rusqlite::{params, Connection};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
-use tokio::sync::oneshot;
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -19,17 +19,6 @@ const UPSERT_ROOM: &str = "
         last_id = max(last_id, excluded.last_id),
         last_ts = max(last_ts, excluded.last_ts)";
 
-/// What the writer thread is asked to do, in order.
-pub(super) enum WriteRequest {
-    Append {
-        message: ChatMessage,
-        done: oneshot::Sender<Result<ChatMessage, StoreError>>,
-    },
-    Close {
-        done: oneshot::Sender<()>,
-    },
-}
-
 /// The writer thread: drains the queue in batches until it is closed.
 pub(super) fn run_writer(
     mut conn: Connection,
@@ -38,20 +27,7 @@ pub(super) fn run_writer(
 ) {
     let mut batch = Vec::with_capacity(MAX_WRITE_BATCH);
     while let Ok(request) = queue.recv() {
-        let mut close = None;
-        let mut next = Some(request);
-        while let Some(request) = next.take() {
-            match request {
-                WriteRequest::Append { message, done } => batch.push((message, done)),
-                WriteRequest::Close { done } => {
-                    close = Some(done);
-                    break;
-                }
-            }
-            if batch.len() < MAX_WRITE_BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
+        let close = gather(request, &mut batch, || queue.try_recv().ok());
         if !batch.is_empty() {
             commit_batch(&mut conn, &mut batch);
             commits.fetch_add(1, Ordering::Relaxed);
@@ -70,13 +46,7 @@ pub(super) fn run_writer(
 /// Commits `batch` in one transaction and answers every append in it. When
 /// the transaction fails, each message is retried alone so that one bad row
 /// (say, an id another process already used) fails only its own append.
-fn commit_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<(
-        ChatMessage,
-        oneshot::Sender<Result<ChatMessage, StoreError>>,
-    )>,
-) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<(ChatMessage, Done)>) {
     let started = Instant::now();
     let result = write_messages(conn, batch.iter().map(|(message, _)| message));
     tracing::trace!(messages = batch.len(), elapsed = ?started.elapsed(), "batch committed");

@@ -1,0 +1,47 @@
+//! What the backends' writers share: the requests in their queue, and how
+//! a batch is gathered from it (group commit). Each writer (SQLite's
+//! thread, PostgreSQL's task) commits a batch in one transaction.
+
+use super::{StoreError, MAX_WRITE_BATCH};
+use common::ChatMessage;
+use tokio::sync::oneshot;
+
+/// Where an append's outcome goes.
+pub(crate) type Done = oneshot::Sender<Result<ChatMessage, StoreError>>;
+
+/// What a writer is asked to do, in order.
+pub(crate) enum WriteRequest {
+    /// Store a message, and answer once it is committed.
+    Append {
+        /// The message.
+        message: ChatMessage,
+        /// Its answer.
+        done: Done,
+    },
+    /// Commit what came before and stop; answered when done.
+    Close {
+        /// The answer.
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Gathers into `batch`, from `first` and whatever `next` has waiting
+/// (without waiting for more), appends up to [`MAX_WRITE_BATCH`]; stops at a
+/// close, whose answer it returns.
+pub(crate) fn gather(
+    first: WriteRequest,
+    batch: &mut Vec<(ChatMessage, Done)>,
+    mut next: impl FnMut() -> Option<WriteRequest>,
+) -> Option<oneshot::Sender<()>> {
+    let mut request = Some(first);
+    while let Some(current) = request.take() {
+        match current {
+            WriteRequest::Append { message, done } => batch.push((message, done)),
+            WriteRequest::Close { done } => return Some(done),
+        }
+        if batch.len() < MAX_WRITE_BATCH {
+            request = next();
+        }
+    }
+    None
+}
