@@ -4,7 +4,6 @@
 use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
-use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -105,18 +104,12 @@ pub struct Config {
     pub db: Database,
 
     /// Cluster mode: the Redis server (`redis://host:port[/db]`) that this
-    /// instance and every other one with the same URL share rooms through.
-    /// History then lives there, not in `--db`. See docs/SCALING.md.
-    #[arg(long, env = "CHAT_CLUSTER", conflicts_with = "db")]
+    /// instance and every other one with the same URL share live events
+    /// through (messages, presence, liveness). Needs a PostgreSQL `--db`,
+    /// the same for every instance: history, ids and nonces are kept
+    /// there. See docs/SCALING.md.
+    #[arg(long, env = "CHAT_CLUSTER")]
     pub cluster: Option<String>,
-
-    /// Cluster mode: the most messages each room's history keeps in the
-    /// broker's memory; older ones are trimmed (in steps of about 100, so
-    /// at least this many stay). Unset, history is kept for ever and the
-    /// broker's memory grows with it. Trimmed messages are gone for
-    /// history and `since` alike.
-    #[arg(long, env = "CHAT_CLUSTER_KEEP_MESSAGES", requires = "cluster")]
-    pub cluster_keep_messages: Option<NonZeroU64>,
 
     /// What a stored message survives: `process` (a crash of the server,
     /// `kill -9`) or `machine` (also a power failure; each commit waits for
@@ -298,23 +291,14 @@ mod tests {
     }
 
     #[test]
-    fn the_cluster_history_limit_needs_the_cluster_and_a_positive_count() {
+    fn the_cluster_takes_a_database_and_keeps_no_history_of_its_own() {
         let parse = |flags: &[&str]| {
             Config::try_parse_from(std::iter::once("chat-server").chain(flags.iter().copied()))
         };
         let url = "redis://127.0.0.1:6379";
-        let config = parse(&["--cluster", url, "--cluster-keep-messages", "5000"]).expect("valid");
-        assert_eq!(
-            config.cluster_keep_messages.map(NonZeroU64::get),
-            Some(5000)
-        );
-        assert_eq!(
-            parse(&["--cluster", url])
-                .expect("valid")
-                .cluster_keep_messages,
-            None
-        );
-        assert!(parse(&["--cluster", url, "--cluster-keep-messages", "0"]).is_err());
-        assert!(parse(&["--cluster-keep-messages", "5000"]).is_err());
+        let config =
+            parse(&["--cluster", url, "--db", "postgres://chat@127.0.0.1/chat"]).expect("valid");
+        assert!(config.db.is_postgres());
+        assert!(parse(&["--cluster", url, "--cluster-keep-messages", "5000"]).is_err());
     }
 }

@@ -46,6 +46,12 @@ pub enum ServerError {
     /// The database could not be opened or closed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `--cluster` without a PostgreSQL `--db`.
+    #[error(
+        "--cluster needs --db postgres://… (the same database for every instance: history, ids \
+         and nonces are kept there)"
+    )]
+    ClusterNeedsPostgres,
     /// The listener has no local address.
     #[error("cannot read the listening address")]
     Listener(#[source] std::io::Error),
@@ -80,10 +86,14 @@ pub async fn run(
         None => None,
     };
     let stop = CancellationToken::new();
+    if config.cluster.is_some() && !config.db.is_postgres() {
+        return Err(ServerError::ClusterNeedsPostgres);
+    }
     let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
         Some(url) => {
-            let cluster = Cluster::connect(url, config.cluster_keep_messages, stop.clone()).await?;
-            tracing::info!("cluster mode: rooms are shared through the broker");
+            let db = config.db.open(config.durability).await?;
+            let cluster = Cluster::connect(url, db, stop.clone()).await?;
+            tracing::info!("cluster mode: history in the database, live events through the broker");
             (Arc::new(cluster.store.clone()), Some(cluster))
         }
         None => {
@@ -176,7 +186,7 @@ pub async fn run(
 /// which may hold a password).
 fn history_source(config: &Config) -> String {
     match &config.cluster {
-        Some(_) => "cluster broker".to_owned(),
+        Some(_) => format!("{} (cluster)", config.db),
         None => config.db.to_string(),
     }
 }

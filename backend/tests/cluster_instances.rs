@@ -365,8 +365,8 @@ async fn sigterm_closes_an_instances_clients_with_1001_and_another_instance_keep
     );
     // And in the order Ann sent them, as a single server stores one
     // connection's sends (checked last, as the other checks say more when
-    // they fail). Posts sent as separate commands were now and then stored
-    // out of order under load; `cluster::poster` keeps them in order.
+    // they fail). An instance's posts are stored by its one database
+    // writer, in the order its rooms made them.
     let first_misplaced = texts.iter().zip(&sent).position(|(got, sent)| got != sent);
     assert_eq!(
         first_misplaced,

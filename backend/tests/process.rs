@@ -133,6 +133,31 @@ fn an_unwritable_database_is_one_clear_line_and_exit_status_1() {
 }
 
 #[test]
+fn cluster_mode_without_a_postgresql_database_is_one_clear_line_and_exit_status_1() {
+    let db = TempDb::sqlite();
+    let output = run_to_end(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--cluster",
+        "redis://127.0.0.1:1",
+        "--db",
+        db.path().to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stderr_lines(&output);
+    let errors: Vec<_> = lines
+        .iter()
+        .filter(|line| line.starts_with("chat-server:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{lines:?}");
+    assert!(
+        errors[0].contains("--cluster needs --db postgres://"),
+        "{lines:?}"
+    );
+    assert!(!db.path().exists(), "nothing is created");
+}
+
+#[test]
 fn a_database_in_use_by_another_server_is_refused() {
     let db = TempDb::sqlite();
     let _first = ServerProcess::start(&db.path());

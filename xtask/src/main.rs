@@ -209,8 +209,8 @@ fn test() -> Result {
 /// backend/tests/support/mod.rs): all that start a server on a database.
 /// Left out are those that already test every backend, or PostgreSQL
 /// alone (the store suite, the harness, the database faults), the upgrade
-/// of SQLite files, the unit tests, and cluster mode, which keeps its
-/// history in the broker.
+/// of SQLite files, the unit tests, and cluster mode, whose tests always
+/// run on PostgreSQL.
 const SERVER_TESTS_ON_POSTGRES: &str = "not (kind(lib) | binary(store) | binary(upgrade) \
      | binary(postgres_harness) | binary(database_faults) | binary(cluster) \
      | binary(cluster_instances))";

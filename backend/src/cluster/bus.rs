@@ -3,15 +3,15 @@
 //!
 //! Pub/sub delivers at most once, so it is only the fast path: a room that
 //! sees a gap in the ids (it subscribed late, or the connection was lost)
-//! reads the missing messages from the room's log (see `hub::room`). When
+//! reads the missing messages from the database (see `hub::room`). When
 //! the connection is lost, every room is told (it tells its members), and
 //! the bus reconnects by itself, subscribes again and tells the rooms to
 //! catch up. A room that falls [`EVENTS_PER_ROOM`] events behind is caught
 //! up the same way, so a busy room costs bounded memory.
 
+use super::broker_error;
 use super::keys;
 use super::presence::InstanceId;
-use super::store::broker_error;
 use crate::store::StoreError;
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use futures_util::StreamExt;
@@ -38,7 +38,7 @@ pub const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
 /// Most events from the bus that may wait for one room. A room this far
 /// behind (a busy room on a loaded instance) misses what comes next; once
 /// it has taken those waiting, it is told [`RoomEvent::BrokerBack`]: it
-/// reads what it missed from the room's log and registers its members
+/// reads what it missed from the database and registers its members
 /// again, as after an outage. So nothing is lost, and the memory of a room
 /// that cannot keep up stays bounded.
 pub const EVENTS_PER_ROOM: usize = 4_096;
@@ -52,7 +52,7 @@ pub enum RoomEvent {
     /// [`RoomEvent::BrokerBack`].
     BrokerLost,
     /// The connection is back, or the broker had taken this instance for
-    /// dead: messages posted meanwhile must be read from the room's log,
+    /// dead: messages posted meanwhile must be read from the database,
     /// and the room's members registered again.
     BrokerBack,
     /// Members of another instance joined (claimed their names).
@@ -154,7 +154,7 @@ struct BusInner {
 }
 
 /// The body of a room channel's publication: `{"message": …}` (see
-/// `scripts::POST`), `{"joined": …}` or `{"left": …}` (see `presence`).
+/// `publisher`), `{"joined": …}` or `{"left": …}` (see `presence`).
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Publication {

@@ -1,15 +1,13 @@
 //! The names of everything the cluster keeps in the broker.
 //!
-//! A room's keys share the room name in braces (`chat:{lobby}:log`), Redis'
-//! hash tag, so they would stay together on one shard.
+//! A room's keys share the room name in braces (`chat:{lobby}:members`),
+//! Redis' hash tag, so they would stay together on one shard. The broker
+//! holds no history: that is the database's.
 
 use common::RoomName;
 
 /// What every room key starts with, before the room's name.
 pub(super) const ROOM_KEY_PREFIX: &str = "chat:{";
-
-/// The sorted set of rooms by the time of their last message.
-pub(super) const ROOMS: &str = "chat:rooms";
 
 /// The rooms that have had members on some instance since the room list
 /// last found them empty, all with score 0 so that they sort by name: the
@@ -31,14 +29,6 @@ pub(super) fn instance_rooms(instance: u64) -> String {
 /// The keys and channel of one room.
 #[derive(Debug, Clone)]
 pub(super) struct RoomKeys {
-    /// Hash: `seq` (the last id) and `ts` (the last timestamp).
-    pub(super) meta: String,
-    /// Stream: the messages, entry id `<message id>-0`.
-    pub(super) log: String,
-    /// Hash: `<name key>\n<nonce>` → message id.
-    pub(super) nonces: String,
-    /// Sorted set: the same fields by timestamp, to forget old ones.
-    pub(super) nonce_times: String,
     /// Hash: a member's name key → `<instance> <holder> <name>` (see
     /// `presence`), for the members of every instance.
     pub(super) members: String,
@@ -50,10 +40,6 @@ impl RoomKeys {
     pub(super) fn new(room: &RoomName) -> Self {
         let key = |suffix: &str| format!("{ROOM_KEY_PREFIX}{room}}}:{suffix}");
         Self {
-            meta: key("meta"),
-            log: key("log"),
-            nonces: key("nonces"),
-            nonce_times: key("nonce-times"),
             members: key("members"),
             channel: channel(room),
         }
@@ -81,11 +67,10 @@ mod tests {
     fn a_room_channel_names_its_room_and_nothing_else_does() {
         let room = RoomName::parse("lobby").expect("valid");
         let keys = RoomKeys::new(&room);
-        assert_eq!(keys.log, "chat:{lobby}:log");
         assert_eq!(keys.members, "chat:{lobby}:members");
         assert_eq!(instance_rooms(7), "chat:instance:7:rooms");
         assert_eq!(room_of_channel(&keys.channel), Some(room));
-        assert_eq!(room_of_channel("chat:{lobby}:log"), None);
+        assert_eq!(room_of_channel("chat:{lobby}:members"), None);
         assert_eq!(room_of_channel("other"), None);
     }
 }

@@ -1,33 +1,40 @@
-//! Cluster mode (`--cluster redis://host:port`): any number of instances
-//! share every room through one Redis server. See `docs/SCALING.md` for
-//! why Redis and how each property is kept.
+//! Cluster mode (`--cluster redis://host:port` with `--db postgres://…`):
+//! any number of instances share every room. PostgreSQL, shared by all,
+//! keeps the history, assigns ids and tells repeated nonces, in the
+//! transaction that stores each message; one Redis server carries what is
+//! live. See `docs/SCALING.md` for why and how each property is kept.
 //!
-//! - [`store`]: every room's history, ids and nonces in the broker; a post
-//!   is one atomic script that assigns the id and publishes the message.
+//! - [`store`]: the database's history, with the room list's member counts
+//!   from the broker.
+//! - [`publisher`]: what an instance stored, published after its commit
+//!   on the room's channel, in order.
 //! - [`bus`]: the instance's pub/sub subscription, which brings each room
-//!   the messages posted on any instance, in id order.
+//!   the messages posted on any instance (the room orders them by id and
+//!   reads what it missed from the database).
 //! - [`presence`]: who is in each room on every instance, names unique
 //!   across instances, and the heartbeat that reaps dead instances.
 //! - `keys` and `scripts`: the broker's key names and its Lua scripts.
 //!
 //! The rooms themselves run as in single-node mode (`hub::room`), each on
-//! every instance that has members of it: they post through the broker and
-//! broadcast what the bus brings instead of what they committed themselves.
+//! every instance that has members of it: they post to the shared
+//! database, publish what they stored, and broadcast it in id order with
+//! what the bus brings from the other instances.
 
 pub mod bus;
 mod keys;
-pub mod poster;
 pub mod presence;
+pub mod publisher;
 mod scripts;
 pub mod store;
 
 pub use bus::{Bus, PresenceChange, RoomEvent, RoomEvents, SubscriptionId};
 pub use presence::{Claim, InstanceId, Presence, RemoteMember, Resync};
-pub use store::{Draft, Posted, RedisStore};
+pub use publisher::Publisher;
+pub use store::ClusterStore;
 
-use crate::store::StoreError;
+use crate::store::{MessageStore, StoreError};
 use redis::aio::ConnectionManagerConfig;
-use std::num::NonZeroU64;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -41,8 +48,10 @@ pub const BROKER_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// What an instance needs to take part in a cluster.
 #[derive(Clone)]
 pub struct Cluster {
-    /// The shared history.
-    pub store: RedisStore,
+    /// The shared history (the database), with member counts.
+    pub store: ClusterStore,
+    /// Where the instance publishes what it stored.
+    pub publisher: Publisher,
     /// The instance's subscriptions.
     pub bus: Bus,
     /// The instance's members as the cluster knows them.
@@ -51,13 +60,12 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects to the broker at `url` (`redis://host:port[/db]`) and joins
-    /// the cluster; each room's log in the broker keeps at least `keep` of
-    /// its newest messages (`None`: all). Connections lost later are made
-    /// again by themselves; the bus and the heartbeat stop when `shutdown`
-    /// is cancelled.
+    /// the cluster, with `db` (the database every instance shares) for
+    /// history. Connections lost later are made again by themselves; the
+    /// bus and the heartbeat stop when `shutdown` is cancelled.
     pub async fn connect(
         url: &str,
-        keep: Option<NonZeroU64>,
+        db: Arc<dyn MessageStore>,
         shutdown: CancellationToken,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
@@ -77,9 +85,15 @@ impl Cluster {
         tracing::info!(instance = presence.instance(), "joined the cluster");
         tokio::spawn(presence.clone().run(bus.clone(), shutdown));
         Ok(Self {
-            store: RedisStore::new(connection, keep),
+            store: ClusterStore::new(db, connection.clone()),
+            publisher: Publisher::start(connection),
             bus,
             presence,
         })
     }
+}
+
+/// A broker's error as the store reports it.
+pub(crate) fn broker_error(err: redis::RedisError) -> StoreError {
+    StoreError::broker(err.to_string())
 }

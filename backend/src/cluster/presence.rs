@@ -17,8 +17,8 @@
 //! dies disappear within [`DEAD_MEMBERS_GONE_WITHIN`]. An instance that
 //! shuts down reaps itself at once ([`Presence::leave`]).
 
+use super::broker_error;
 use super::keys::{self, RoomKeys};
-use super::store::broker_error;
 use super::{scripts, Bus};
 use crate::hub::client::ClientId;
 use crate::store::{StoreError, StoreFuture};

@@ -5,84 +5,15 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Posts one message to a room, or finds the one its nonce already made.
+/// The members on every instance of the rooms the database listed (most
+/// recently active first), then the other rooms with members on some
+/// instance, by name, until the list holds `how many`: `{room, members,
+/// …}`. Rooms of the occupied set found without members leave it (those it
+/// walks past: it stops once the list is full).
 ///
-/// In one atomic step: forgets nonces older than the de-duplication
-/// window (a bounded number per call); if the author's nonce is known,
-/// returns `{0, original id}`; otherwise takes the room's next id, keeps
-/// the room's timestamps from going backwards, appends the message to the
-/// room's log (a stream whose entry ids are the message ids), remembers
-/// the nonce, marks the room active, and publishes the message on the
-/// room's channel, then returns `{1, id, ts, renumbered}`. The id follows
-/// at least the poster's newest known id; `renumbered` is 1 when the room's
-/// counter was behind it (the broker lost its data).
-///
-/// Because scripts run one at a time, the ids of a room increase by one
-/// with each message and every instance receives the publications in id
-/// order: the one order everybody sees.
-///
-/// KEYS: meta (hash: seq, ts), log (stream), nonces (hash: key → id),
-/// nonce times (sorted set: key by ts), rooms (sorted set: room by ts).
-/// ARGV: room, name, name's uniqueness key, text, nonce ('' for none),
-/// now (ms), de-duplication window (ms), channel, most nonces to forget,
-/// the poster's newest known id, the most messages the log keeps (0: all;
-/// otherwise trimmed in whole stream nodes, so it keeps at least that many).
-///
-/// Sent by `poster`, which keeps one connection's posts in order.
-pub(super) const POST: &str = r"
-local nonce = ARGV[5]
-local field = false
-if nonce ~= '' then
-  field = ARGV[3] .. '\n' .. nonce
-  local cutoff = tonumber(ARGV[6]) - tonumber(ARGV[7])
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[9]))
-  if #expired > 0 then
-    redis.call('HDEL', KEYS[3], unpack(expired))
-    redis.call('ZREM', KEYS[4], unpack(expired))
-  end
-  local seen = redis.call('HGET', KEYS[3], field)
-  if seen then
-    return {0, tonumber(seen)}
-  end
-end
-local renumbered = 0
-if tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') < tonumber(ARGV[10]) then
-  redis.call('HSET', KEYS[1], 'seq', ARGV[10])
-  renumbered = 1
-end
-local id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local ts = tonumber(ARGV[6])
-local last_ts = tonumber(redis.call('HGET', KEYS[1], 'ts') or '0')
-if last_ts > ts then ts = last_ts end
-redis.call('HSET', KEYS[1], 'ts', ts)
-local entry = {'name', ARGV[2], 'text', ARGV[4], 'ts', ts}
-local event = {id = id, ts = ts, name = ARGV[2], text = ARGV[4]}
-if field then
-  table.insert(entry, 'nonce')
-  table.insert(entry, nonce)
-  event.nonce = nonce
-  redis.call('HSET', KEYS[3], field, id)
-  redis.call('ZADD', KEYS[4], ts, field)
-end
-if ARGV[11] == '0' then
-  redis.call('XADD', KEYS[2], id .. '-0', unpack(entry))
-else
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], id .. '-0', unpack(entry))
-end
-redis.call('ZADD', KEYS[5], ts, ARGV[1])
-redis.call('PUBLISH', ARGV[8], cjson.encode({message = event}))
-return {1, id, ts, renumbered}
-";
-
-/// The rooms most recently posted to, newest first, then the other rooms
-/// with members on some instance, by name; each with its last id and its
-/// members on every instance: `{room, last id, members, …}`, at most `how
-/// many` rooms. Rooms of the occupied set found without members leave it
-/// (those it walks past: it stops once the list is full).
-///
-/// KEYS: rooms (sorted set), occupied (sorted set). ARGV: how many, the
-/// prefix of room keys.
-pub(super) static RECENT_ROOMS: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: occupied (sorted set). ARGV: how many, the prefix of room keys,
+/// then the rooms the database listed.
+pub(super) static ROOM_MEMBERS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local limit = tonumber(ARGV[1])
@@ -91,17 +22,16 @@ local listed = {}
 local count = 0
 local function add(room, members)
   table.insert(out, room)
-  table.insert(out, tonumber(redis.call('HGET', ARGV[2] .. room .. '}:meta', 'seq') or '0'))
   table.insert(out, members)
   listed[room] = true
   count = count + 1
 end
-for _, room in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, limit - 1)) do
-  add(room, redis.call('HLEN', ARGV[2] .. room .. '}:members'))
+for i = 3, #ARGV do
+  add(ARGV[i], redis.call('HLEN', ARGV[2] .. ARGV[i] .. '}:members'))
 end
 local start = 0
 while count < limit do
-  local page = redis.call('ZRANGE', KEYS[2], start, start + 99)
+  local page = redis.call('ZRANGE', KEYS[1], start, start + 99)
   if #page == 0 then
     break
   end
@@ -112,7 +42,7 @@ while count < limit do
     end
     local members = redis.call('HLEN', ARGV[2] .. room .. '}:members')
     if members == 0 then
-      redis.call('ZREM', KEYS[2], room)
+      redis.call('ZREM', KEYS[1], room)
       removed = removed + 1
     elseif not listed[room] then
       add(room, members)
@@ -140,7 +70,7 @@ return out
 /// instance for dead), so that its members are reaped should it die.
 ///
 /// KEYS: members (hash), the instance's rooms (set), instances (sorted
-/// set), occupied rooms (sorted set, see [`RECENT_ROOMS`]). ARGV:
+/// set), occupied rooms (sorted set, see [`ROOM_MEMBERS`]). ARGV:
 /// instance, room, channel, time to live (ms), then for each member its
 /// name key, holder and name. Returns the holders refused.
 pub(super) static CLAIM: LazyLock<Script> = LazyLock::new(|| {

@@ -59,8 +59,9 @@ pub struct Hub {
 
 impl Hub {
     /// A hub storing messages in `store` and counting in `metrics`; in
-    /// cluster mode, `cluster` is the broker rooms post through (and
-    /// `store` its [`crate::cluster::RedisStore`]).
+    /// cluster mode, `cluster` is the broker rooms publish through and hear
+    /// the other instances on (and `store` its
+    /// [`crate::cluster::ClusterStore`], on the shared database).
     pub fn new(store: Arc<dyn MessageStore>, cluster: Option<Cluster>, metrics: Metrics) -> Self {
         Self {
             registry: Registry::default(),

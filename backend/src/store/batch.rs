@@ -2,19 +2,18 @@
 //! a batch is gathered from it (group commit). Each writer (SQLite's
 //! thread, PostgreSQL's task) commits a batch in one transaction.
 
-use super::{StoreError, MAX_WRITE_BATCH};
-use common::ChatMessage;
+use super::{Draft, Posted, StoreError, MAX_WRITE_BATCH};
 use tokio::sync::oneshot;
 
-/// Where an append's outcome goes.
-pub(crate) type Done = oneshot::Sender<Result<ChatMessage, StoreError>>;
+/// Where a post's outcome goes.
+pub(crate) type Done = oneshot::Sender<Result<Posted, StoreError>>;
 
 /// What a writer is asked to do, in order.
 pub(crate) enum WriteRequest {
     /// Store a message, and answer once it is committed.
-    Append {
+    Post {
         /// The message.
-        message: ChatMessage,
+        draft: Draft,
         /// Its answer.
         done: Done,
     },
@@ -26,17 +25,17 @@ pub(crate) enum WriteRequest {
 }
 
 /// Gathers into `batch`, from `first` and whatever `next` has waiting
-/// (without waiting for more), appends up to [`MAX_WRITE_BATCH`]; stops at a
+/// (without waiting for more), posts up to [`MAX_WRITE_BATCH`]; stops at a
 /// close, whose answer it returns.
 pub(crate) fn gather(
     first: WriteRequest,
-    batch: &mut Vec<(ChatMessage, Done)>,
+    batch: &mut Vec<(Draft, Done)>,
     mut next: impl FnMut() -> Option<WriteRequest>,
 ) -> Option<oneshot::Sender<()>> {
     let mut request = Some(first);
     while let Some(current) = request.take() {
         match current {
-            WriteRequest::Append { message, done } => batch.push((message, done)),
+            WriteRequest::Post { draft, done } => batch.push((draft, done)),
             WriteRequest::Close { done } => return Some(done),
         }
         if batch.len() < MAX_WRITE_BATCH {

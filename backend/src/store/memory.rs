@@ -2,12 +2,12 @@
 //!
 //! Nothing survives the process, so it suits trials and measuring what
 //! durable storage costs (the benchmark compares both), not a deployment.
-//! It follows the same contract as the SQLite store: appends commit in the
-//! order they were made, and the same history queries give the same pages.
+//! It follows the same contract as the other stores: posts are stored in
+//! the order they were made, with the same ids, repeats and pages.
 
 use super::{
-    page_from_newest, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord,
-    RoomActivity, StoreError, StoreFuture,
+    next_message, nonce_cutoff, page_from_newest, same_author, unix_millis, Draft, HistoryPage,
+    HistoryQuery, MessageStore, NonceRecord, Posted, RoomActivity, StoreError, StoreFuture,
 };
 use common::{ChatMessage, MessageId, RoomName};
 use std::collections::HashMap;
@@ -42,25 +42,31 @@ fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
 }
 
 impl MessageStore for MemoryStore {
-    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage> {
+    fn post(&self, draft: Draft) -> StoreFuture<Posted> {
         if self.closed.load(Ordering::Acquire) {
             return ready(Err(StoreError::closed()));
         }
+        let now = unix_millis();
         let mut rooms = self.rooms();
-        let messages = rooms.entry(message.room.clone()).or_default();
-        // Ids are assigned by the room in increasing order; keep the
-        // SQLite store's rule that an id is stored once.
-        if messages.last().is_some_and(|last| last.id >= message.id) {
-            return ready(Err(StoreError::new(
-                ErrorKind::Conflict,
-                format!(
-                    "message id {} of room {} is not after the last one",
-                    message.id, message.room
-                ),
-            )));
+        let messages = rooms.entry(draft.room.clone()).or_default();
+        if let Some(nonce) = &draft.nonce {
+            let cutoff = nonce_cutoff(now);
+            let original = messages
+                .iter()
+                .rev()
+                .take_while(|message| message.ts >= cutoff)
+                .find(|message| {
+                    message.nonce.as_ref() == Some(nonce)
+                        && same_author(&draft, message.name.as_str())
+                });
+            if let Some(original) = original {
+                return ready(Ok(Posted::Repeat(original.id)));
+            }
         }
+        let (last_id, last_ts) = messages.last().map_or((0, 0), |last| (last.id, last.ts));
+        let message = next_message(draft, last_id, last_ts, now);
         messages.push(message.clone());
-        ready(Ok(message))
+        ready(Ok(Posted::New(message)))
     }
 
     fn last_id(&self, room: &RoomName) -> StoreFuture<MessageId> {

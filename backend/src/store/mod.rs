@@ -37,9 +37,78 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore};
 
-use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a nonce identifies its message: a post whose author's nonce
+/// made a message of the room this recently is a repeat (a client resending
+/// what it did not see confirmed), answered with the original.
+pub const NONCE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// A message to store: everything but its id and time, which the store
+/// assigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// The room.
+    pub room: RoomName,
+    /// The author's name.
+    pub name: DisplayName,
+    /// The text.
+    pub text: MessageText,
+    /// The nonce of the author's `send`, if it had one.
+    pub nonce: Option<Nonce>,
+}
+
+/// What the store did with a [`Draft`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posted {
+    /// Stored as this message.
+    New(ChatMessage),
+    /// The author's nonce had made this message already: nothing stored.
+    Repeat(MessageId),
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub(crate) fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// The oldest time of a message whose nonce still counts, for a post made
+/// at `now` (milliseconds).
+pub(crate) fn nonce_cutoff(now: u64) -> u64 {
+    now.saturating_sub(NONCE_WINDOW.as_millis() as u64)
+}
+
+/// The message `draft` becomes as the next of a room whose newest message
+/// has `last_id` and `last_ts`: the next id, and a time that never goes
+/// backwards even if the clock does.
+pub(crate) fn next_message(
+    draft: Draft,
+    last_id: MessageId,
+    last_ts: u64,
+    now: u64,
+) -> ChatMessage {
+    ChatMessage {
+        room: draft.room,
+        id: last_id + 1,
+        name: draft.name,
+        text: draft.text,
+        ts: now.max(last_ts),
+        nonce: draft.nonce,
+    }
+}
+
+/// Whether a stored message by `stored_name` with the draft's nonce is the
+/// draft's original: the same author (names compared by their uniqueness
+/// key, as the room compares them).
+pub(crate) fn same_author(draft: &Draft, stored_name: &str) -> bool {
+    DisplayName::parse(stored_name)
+        .is_ok_and(|stored| stored.uniqueness_key() == draft.name.uniqueness_key())
+}
 
 /// The future every store operation returns. Boxed so that the store can be
 /// used as a trait object (`Arc<dyn MessageStore>`).
@@ -47,13 +116,18 @@ pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + S
 
 /// Durable message history.
 pub trait MessageStore: Send + Sync + 'static {
-    /// Queues `message` to be written, and returns a future that resolves to
-    /// the message once it is durably committed.
+    /// Queues `draft` to be stored, and returns a future that resolves once
+    /// it is durably committed: to the message, with the id and time the
+    /// store gave it in the transaction that stored it, or, when the
+    /// author's nonce made a message within [`NONCE_WINDOW`], to that
+    /// message's id, with nothing stored.
     ///
-    /// The write is queued before this returns, and writes are committed in
-    /// the order of the calls, so a caller may queue the next message before
-    /// the previous one resolves.
-    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage>;
+    /// A room's ids increase by one with each message, whichever process
+    /// posted it (the store keeps the counter, and PostgreSQL locks a room's
+    /// row until the commit); a room's times never go backwards. Posts are
+    /// queued before this returns and committed in the order of the calls,
+    /// so a caller may post the next message before the previous resolves.
+    fn post(&self, draft: Draft) -> StoreFuture<Posted>;
 
     /// The id of the newest stored message of `room`, or 0 when it has none.
     fn last_id(&self, room: &RoomName) -> StoreFuture<MessageId>;

@@ -2,6 +2,10 @@
 //! (installed by `cargo xtask setup`), on a free loopback port, stopped
 //! when dropped. It keeps its data in an append-only file in the test's
 //! directory, so a broker started again there has everything back.
+//!
+//! A cluster's history is in PostgreSQL: the broker of [`Broker::start`]
+//! comes with a fresh database on the tests' PostgreSQL server, which every
+//! instance of the test gets as its `--db`.
 
 use super::TestServer;
 use std::net::TcpListener;
@@ -15,20 +19,26 @@ const BROKER_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest the broker may take to answer a command of a test.
 const BROKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A running `redis-server`.
+/// A running `redis-server`, and the database of its cluster.
 pub struct Broker {
     child: Child,
     port: u16,
+    url: String,
+    database: Option<super::postgres::PgDatabase>,
 }
 
 impl Broker {
     /// Starts `redis-server` on a free port of 127.0.0.1, working in `dir`.
+    /// With a fresh database for the cluster's instances.
     pub fn start(dir: &Path) -> Self {
         let port = free_port();
-        Self::start_on(dir, port)
+        let mut broker = Self::start_on(dir, port);
+        broker.database = Some(super::fresh_database_blocking());
+        broker
     }
 
-    /// Starts `redis-server` on `port` (again, after [`Broker::kill`]).
+    /// Starts `redis-server` on `port` (again, after [`Broker::kill`]): the
+    /// instances keep the database they were given.
     pub fn start_on(dir: &Path, port: u16) -> Self {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
@@ -47,7 +57,12 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (cargo xtask setup installs it)");
-        let broker = Self { child, port };
+        let broker = Self {
+            child,
+            port,
+            url: format!("redis://127.0.0.1:{port}"),
+            database: None,
+        };
         broker.wait_until_ready();
         broker
     }
@@ -55,14 +70,32 @@ impl Broker {
     /// An instance of the cluster on this broker, in this process, with
     /// extra flags.
     pub async fn instance(&self, flags: &[&str]) -> TestServer {
-        let url = self.url();
-        let flags = [&["--cluster", url.as_str()], flags].concat();
-        TestServer::start_with(Path::new("unused"), &flags).await
+        TestServer::start_with(Path::new("unused"), &self.instance_flags(flags)).await
+    }
+
+    /// The flags of an instance of this cluster: `--cluster` and `--db`,
+    /// then `flags`.
+    pub fn instance_flags<'a>(&'a self, flags: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec!["--cluster", self.url_str(), "--db", self.db_url()];
+        all.extend_from_slice(flags);
+        all
+    }
+
+    /// The URL of the cluster's database, for `--db`.
+    pub fn db_url(&self) -> &str {
+        self.database
+            .as_ref()
+            .expect("a broker of Broker::start (a restarted one has no database of its own)")
+            .url()
+    }
+
+    fn url_str(&self) -> &str {
+        &self.url
     }
 
     /// The URL for `--cluster`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        self.url.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -98,8 +131,9 @@ impl Broker {
         answer.trim_end().to_owned()
     }
 
-    /// Kills the broker at once (SIGKILL), as a crash would.
-    pub fn kill(mut self) {
+    /// Kills the broker at once (SIGKILL), as a crash would. The cluster's
+    /// database stays, with this value: the instances go on using it.
+    pub fn kill(&mut self) {
         self.stop();
     }
 

@@ -84,7 +84,7 @@ impl TempDb {
 /// A fresh PostgreSQL database, made from synchronous code (a `TempDb` is
 /// made inside and outside of Tokio runtimes): on a thread of its own, with
 /// a runtime of its own.
-fn fresh_database_blocking() -> postgres::PgDatabase {
+pub fn fresh_database_blocking() -> postgres::PgDatabase {
     std::thread::spawn(|| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

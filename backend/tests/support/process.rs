@@ -62,8 +62,7 @@ impl ServerProcess {
     /// Starts an instance of the cluster that shares `broker`, with extra
     /// flags (and no rate limit unless `flags` set one).
     pub fn in_cluster(broker: &Broker, flags: &[&str]) -> Self {
-        let url = broker.url();
-        Self::spawn(&[&["--cluster", url.as_str()], flags].concat(), &[])
+        Self::spawn(&broker.instance_flags(flags), &[])
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {

@@ -1,5 +1,5 @@
-//! What a room does in cluster mode only: claims of joiners' names,
-//! posts answered by the broker, and what the bus brings (messages in id
+//! What a room does in cluster mode only: claims of joiners' names, and
+//! what the bus brings (messages in id
 //! order, presence of other instances, the broker's loss and return). The
 //! room's state and its single-node behaviour are in `room` itself; the
 //! link to the broker is `cluster_link`.
@@ -7,13 +7,10 @@
 use super::cluster_link::{ClusterLink, Retry};
 use super::handle::JoinCommand;
 use super::Room;
-use crate::cluster::{Claim, Posted, Resync, RoomEvent};
-use crate::hub::client::ClientId;
+use crate::cluster::{Claim, Resync, RoomEvent};
 use crate::hub::members::{encode, Audience};
-use crate::hub::TRACER;
-use crate::store::{HistoryQuery, StoreError};
+use crate::store::StoreError;
 use common::{ChatMessage, ErrorCode, RequestError, ServerFrame};
-use std::time::Instant;
 
 impl Room {
     /// The claim of a joiner's name ended (cluster mode).
@@ -34,34 +31,6 @@ impl Room {
                 )
                 .about(&self.name, None);
                 let _ = join.accepted.send(Err(error));
-            }
-        }
-    }
-
-    /// A post went through the broker (cluster mode).
-    pub(super) fn on_published(&mut self, author: ClientId, posted: Posted, started: Instant) {
-        match posted {
-            // The bus brings it back, to this room as to every other.
-            Posted::New(_) => self.metrics.message_stored(started.elapsed()),
-            Posted::Repeat(id) => {
-                self.metrics.duplicate_send();
-                tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
-                // The original's broadcast answers a member who joined
-                // before it; one who joined after it is answered with it.
-                let by_broadcast = self
-                    .members
-                    .get(author)
-                    .is_none_or(|member| member.receives_by_broadcast(id));
-                if !by_broadcast {
-                    let query = HistoryQuery {
-                        after: Some(id.saturating_sub(1)),
-                        before: Some(id + 1),
-                        limit: 1,
-                    };
-                    let read = self.store.history(&self.name, query);
-                    self.pending_repeats
-                        .push(Box::pin(async move { (author, read.await) }));
-                }
             }
         }
     }

@@ -1,13 +1,15 @@
 //! A room's link to the cluster (cluster mode only): its subscription to
 //! the room's channel, and the ordering of what arrives on it.
 //!
-//! The broker publishes a room's messages in id order, but pub/sub may
-//! lose some (the room subscribed after they were published, or the
-//! connection to the broker dropped). A [`Sequencer`] passes messages on
-//! strictly in id order, one after the other; at a gap it keeps what came
-//! after it, and the room reads the missing ones from the room's log. Ids
-//! the log no longer has (trimmed, `--cluster-keep-messages`, or lost with
-//! the broker's data) are passed over, not waited for.
+//! Each instance publishes the messages it stored after their commit, so
+//! those of one room may arrive out of id order (two instances posting at
+//! once), or not at all (the room subscribed after they were published, or
+//! the connection to the broker dropped). A [`Sequencer`] passes messages
+//! on strictly in id order, one after the other; at a gap it keeps what
+//! came after it, and the room reads the missing ones from the database,
+//! which has them: a message is published only after its commit, and a
+//! room's ids commit in order. Ids the database does not have (a database
+//! restored from an older backup) are passed over, not waited for.
 //!
 //! The link also carries the room's part in cluster-wide presence (see
 //! `cluster::presence`): a join waits until the joiner's name is claimed
@@ -17,20 +19,21 @@
 use super::handle::JoinCommand;
 use super::sleep_until_due;
 use crate::cluster::{
-    Bus, Claim, Cluster, Presence, RedisStore, Resync, RoomEvent, RoomEvents, SubscriptionId,
+    Bus, Claim, Cluster, Presence, Publisher, Resync, RoomEvent, RoomEvents, SubscriptionId,
 };
 use crate::hub::client::ClientId;
-use crate::store::{StoreError, StoreFuture};
+use crate::store::{MessageStore, StoreError, StoreFuture};
 use common::{ChatMessage, DisplayName, MessageId, RoomName};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Most messages one read of the log brings while catching up; a longer
-/// gap takes several reads.
+/// Most messages one read of the database brings while catching up; a
+/// longer gap takes several reads.
 pub const CATCH_UP_BATCH: usize = 1_000;
 
 /// Pause before a read of missed messages, or registering the members
@@ -67,7 +70,8 @@ type PendingClaim =
 
 /// A room's subscription and what it is catching up on.
 pub(super) struct ClusterLink {
-    store: RedisStore,
+    store: Arc<dyn MessageStore>,
+    publisher: Publisher,
     bus: Bus,
     subscription: SubscriptionId,
     events: RoomEvents,
@@ -90,10 +94,15 @@ impl ClusterLink {
     /// Subscribes to `room`'s channel. Messages with ids up to the one the
     /// room then starts from (see [`ClusterLink::start_after`]) are not
     /// passed on.
-    pub(super) async fn subscribe(cluster: &Cluster, room: &RoomName) -> Result<Self, StoreError> {
+    pub(super) async fn subscribe(
+        cluster: &Cluster,
+        store: Arc<dyn MessageStore>,
+        room: &RoomName,
+    ) -> Result<Self, StoreError> {
         let (subscription, events) = cluster.bus.subscribe(room).await?;
         Ok(Self {
-            store: cluster.store.clone(),
+            store,
+            publisher: cluster.publisher.clone(),
             bus: cluster.bus.clone(),
             subscription,
             events,
@@ -189,12 +198,14 @@ impl ClusterLink {
         self.sequencer = Sequencer::new(last + 1);
     }
 
-    /// Posts a message through the broker.
-    pub(super) fn post(&self, draft: crate::cluster::Draft) -> StoreFuture<crate::cluster::Posted> {
-        self.store.post(draft)
+    /// A message this instance stored: published for the other
+    /// instances, and what may be broadcast here now, in order.
+    pub(super) fn stored(&mut self, room: &RoomName, message: ChatMessage) -> Vec<ChatMessage> {
+        self.publisher.publish(&message);
+        self.arrived(room, message)
     }
 
-    /// The next event from the bus, or the end of a read of the log.
+    /// The next event from the bus, or the end of a read of the database.
     pub(super) async fn next(&mut self) -> LinkEvent {
         let catch_up = &mut self.catch_up;
         let read = async {
@@ -234,7 +245,7 @@ impl ClusterLink {
     }
 
     /// The messages that may be broadcast after `message` arrived, in
-    /// order; starts reading the log if it reveals a gap.
+    /// order; starts reading the database if it reveals a gap.
     pub(super) fn arrived(&mut self, room: &RoomName, message: ChatMessage) -> Vec<ChatMessage> {
         let ready = self.sequencer.offer(message);
         if self.sequencer.has_gap() {
@@ -248,11 +259,11 @@ impl ClusterLink {
     pub(super) fn catch_up(&mut self, room: &RoomName) {
         if self.catch_up.is_none() {
             let after = self.sequencer.next - 1;
-            self.catch_up = Some(self.store.read_after(room, after, CATCH_UP_BATCH));
+            self.catch_up = Some(self.store.messages_after(room, after, CATCH_UP_BATCH));
         }
     }
 
-    /// The messages that may be broadcast after a read of the log brought
+    /// The messages that may be broadcast after a read of the database brought
     /// `read`; reads on if the read was full or a gap remains.
     pub(super) fn caught_up(
         &mut self,
@@ -265,7 +276,7 @@ impl ClusterLink {
             tracing::warn!(
                 %room,
                 passed_over,
-                "messages missed here are no longer in the broker's log (trimmed, or lost with its data); members here go on without them"
+                "messages missed here are not in the database (restored from an older backup?); members here go on without them"
             );
         }
         if full || self.sequencer.has_gap() {
@@ -274,7 +285,7 @@ impl ClusterLink {
         ready
     }
 
-    /// Whether no read of the log, claim or resync is under way or due.
+    /// Whether no read of the database, claim or resync is under way or due.
     pub(super) fn is_idle(&self) -> bool {
         self.catch_up.is_none()
             && self.claims.is_empty()
@@ -308,29 +319,29 @@ impl Sequencer {
     /// Takes a message from the bus: what may be passed on now, in order.
     pub(super) fn offer(&mut self, message: ChatMessage) -> Vec<ChatMessage> {
         if message.id < self.next {
-            return Vec::new(); // Already passed on (read from the log).
+            return Vec::new(); // Already passed on (read from the database).
         }
         self.waiting.insert(message.id, message);
         self.drain()
     }
 
-    /// Takes messages read from the log, oldest first: all that it held
+    /// Takes messages read from the database, oldest first: all that it held
     /// after an id below [`Sequencer::next`]. Returns those that may be
     /// passed on now, and how many ids were passed over.
     ///
-    /// Each id is in the log from the moment it is assigned, before later
-    /// ones, so ids missing below the first one read are gone from it
-    /// (trimmed, or lost with the broker's data): they are passed over, as
-    /// waiting for them would never end.
+    /// Each id is in the database from the moment it is assigned, before
+    /// later ones commit, so ids missing below the first one read are not
+    /// there (a database restored from an older backup): they are passed
+    /// over, as waiting for them would never end.
     pub(super) fn fill(&mut self, read: Vec<ChatMessage>) -> (Vec<ChatMessage>, MessageId) {
-        let log_lacks_next = read.first().is_some_and(|first| first.id > self.next);
+        let database_lacks_next = read.first().is_some_and(|first| first.id > self.next);
         for message in read {
             if message.id >= self.next {
                 self.waiting.entry(message.id).or_insert(message);
             }
         }
         let mut passed_over = 0;
-        if log_lacks_next {
+        if database_lacks_next {
             if let Some(&first) = self.waiting.keys().next() {
                 passed_over = first - self.next;
                 self.next = first;
@@ -377,12 +388,12 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_holds_later_messages_until_the_log_fills_it() {
+    fn a_gap_holds_later_messages_until_the_database_fills_it() {
         let mut sequencer = Sequencer::new(1);
         assert!(sequencer.offer(message(3)).is_empty());
         assert!(sequencer.offer(message(4)).is_empty());
         assert!(sequencer.has_gap());
-        // The log brings 1..=3; 3 came twice, and is passed on once.
+        // The database brings 1..=3; 3 came twice, and is passed on once.
         let (ready, passed_over) = sequencer.fill(vec![message(1), message(2), message(3)]);
         assert_eq!((ids(&ready), passed_over), (vec![1, 2, 3, 4], 0));
         assert!(!sequencer.has_gap());
@@ -402,8 +413,8 @@ mod tests {
     }
 
     #[test]
-    fn ids_the_log_no_longer_has_are_passed_over() {
-        // The log was trimmed up to 6: the read after 1 starts at 7.
+    fn ids_the_database_lacks_are_passed_over() {
+        // The database lacks 2 to 6: the read after 1 starts at 7.
         let mut sequencer = Sequencer::new(2);
         assert!(sequencer.offer(message(9)).is_empty());
         let (ready, passed_over) = sequencer.fill(vec![message(7), message(8)]);
@@ -414,12 +425,12 @@ mod tests {
 
     #[test]
     fn a_message_from_the_bus_below_the_first_one_read_is_passed_on() {
-        // 4 came by the bus, then was trimmed before the read.
+        // 4 came by the bus, but the read finds only what follows 5.
         let mut sequencer = Sequencer::new(2);
         assert!(sequencer.offer(message(4)).is_empty());
         let (ready, passed_over) = sequencer.fill(vec![message(6)]);
         assert_eq!((ids(&ready), passed_over), (vec![4], 2));
-        // 5 is neither in the log nor here yet: it is waited for.
+        // 5 is neither in the database nor here yet: it is waited for.
         assert!(sequencer.has_gap());
     }
 

@@ -1,10 +1,13 @@
 //! One room: an actor task that alone owns the room's members and its next
 //! message id, so no lock guards them and none is held across an await.
 //!
-//! A message's path: `Post` assigns the next id and queues the message with
-//! the store; once the store has committed it (commits complete in order),
-//! the message is broadcast. So nothing is shown that could be lost, and
-//! every member sees one room's messages in id order.
+//! A message's path, in both modes: `Post` queues the draft with the
+//! store, which gives it the room's next id in the transaction that stores
+//! it; once committed (commits complete in order) the message is broadcast
+//! ([`Room::on_written`], the one place that applies the ordering rules:
+//! what was committed is sent before anything that follows it). So nothing
+//! is shown that could be lost, and every member sees one room's messages
+//! in id order.
 //!
 //! A `send` with a nonce that the room has seen from the same name within
 //! [`DEDUP_WINDOW`] is not stored again (see [`nonces`]): the original's
@@ -21,8 +24,10 @@
 //!
 //! In cluster mode the room runs on every instance with members of it
 //! (`cluster`, `cluster_link`): a join first claims its name in the
-//! broker, a post goes to the broker, which assigns the id, and the room
-//! broadcasts what the broker publishes, in id order, whoever posted it.
+//! broker; a post is stored in the database all instances share, which
+//! assigns the id and tells repeated nonces from every instance, then
+//! published; the room broadcasts its own and what the bus brings from
+//! other instances in id order, reading from the database what it missed.
 
 mod cluster;
 mod cluster_link;
@@ -39,9 +44,11 @@ pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
 use super::{lock_registry, Registry, RoomEntry, TRACER};
-use crate::cluster::{Cluster, Draft, Posted};
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
-use crate::store::{HistoryPage, HistoryQuery, MessageStore, StoreError, StoreFuture};
+use crate::store::{
+    Draft, HistoryPage, HistoryQuery, MessageStore, Posted, StoreError, StoreFuture,
+};
 use crate::websocket::OutgoingFrame;
 use cluster_link::{ClusterLink, LinkEvent};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
@@ -103,16 +110,7 @@ struct Written {
     /// The nonce as the room remembers it (`None` without a nonce).
     nonce_key: Option<NonceKey>,
     started: Instant,
-    result: Result<Outcome, StoreError>,
-}
-
-/// What became of a post.
-enum Outcome {
-    /// Committed to the store: the room broadcasts it.
-    Committed(ChatMessage),
-    /// Posted through the broker (cluster mode): the bus brings it back to
-    /// every instance, this one included, which broadcast it then.
-    Published(Posted),
+    result: Result<Posted, StoreError>,
 }
 
 type PendingWrite = Pin<Box<dyn Future<Output = Written> + Send>>;
@@ -132,11 +130,10 @@ pub(super) struct Room {
     /// same counter).
     member_count: Arc<AtomicUsize>,
     members: Members,
-    /// The newest message id the room knows of: the last it assigned, or
-    /// in cluster mode the last the bus brought (in order).
-    last_assigned: MessageId,
+    /// The newest message id the room knows of: the last stored, or in
+    /// cluster mode brought by the bus (in order).
+    last_known: MessageId,
     last_broadcast: MessageId,
-    last_ts: u64,
     pending_writes: FuturesOrdered<PendingWrite>,
     pending_history: FuturesUnordered<PendingHistory>,
     /// Reads of stored messages that a member sent again, to answer it.
@@ -170,9 +167,8 @@ impl Room {
             link: None,
             registry,
             member_count: Arc::clone(&member_count),
-            last_assigned: 0,
+            last_known: 0,
             last_broadcast: 0,
-            last_ts: 0,
             pending_writes: FuturesOrdered::new(),
             pending_history: FuturesUnordered::new(),
             pending_repeats: FuturesUnordered::new(),
@@ -198,7 +194,8 @@ impl Room {
             // In cluster mode the subscription comes first: whatever is
             // published from then on arrives, and what came before is read.
             if let Some(cluster) = &self.cluster {
-                match ClusterLink::subscribe(cluster, &self.name).await {
+                let store = Arc::clone(&self.store);
+                match ClusterLink::subscribe(cluster, store, &self.name).await {
                     Ok(link) => self.link = Some(link),
                     Err(err) => {
                         tracing::error!(room = %self.name, error = %err, "cannot subscribe to the room");
@@ -277,7 +274,7 @@ impl Room {
     /// its recent messages (so a resend after a restart is recognised).
     async fn load(&mut self) -> Result<(), StoreError> {
         let last = self.store.last_id(&self.name).await?;
-        self.last_assigned = last;
+        self.last_known = last;
         self.last_broadcast = last;
         let newest = HistoryQuery {
             after: None,
@@ -288,11 +285,11 @@ impl Room {
         // In cluster mode messages may be posted between the two reads:
         // the room continues from the newest it has.
         if let Some(newest) = page.messages.last() {
-            self.last_assigned = self.last_assigned.max(newest.id);
-            self.last_broadcast = self.last_assigned;
+            self.last_known = self.last_known.max(newest.id);
+            self.last_broadcast = self.last_known;
         }
         if let Some(link) = &mut self.link {
-            link.start_after(self.last_assigned);
+            link.start_after(self.last_known);
             // Subscribed first, so presence changes from now on arrive too.
             let remote = link.remote_members(&self.name).await?;
             self.members.replace_remote(remote);
@@ -306,7 +303,6 @@ impl Room {
         // Oldest first, as if accepted now.
         recent.reverse();
         for record in recent {
-            self.last_ts = self.last_ts.max(record.ts);
             let key = (record.name.uniqueness_key(), record.nonce);
             self.nonces.insert(key, Seen::Stored(record.id), record.ts);
         }
@@ -473,54 +469,27 @@ impl Room {
             .as_ref()
             .map(|nonce| (member.uniqueness_key(), nonce.clone()));
         let started = Instant::now();
-        if let Some(link) = &self.link {
-            // The broker assigns the id and remembers the nonce.
-            let draft = Draft {
-                room: self.name.clone(),
-                name,
-                text,
-                nonce: nonce.clone(),
-                known: self.last_assigned,
-            };
-            let post = link.post(draft);
-            self.pending_writes.push_back(Box::pin(async move {
-                let result = post.await;
-                drop(permit);
-                Written {
-                    author: client,
-                    nonce,
-                    nonce_key: None,
-                    started,
-                    result: result.map(Outcome::Published),
-                }
-            }));
-            return;
-        }
+        // A repeat from a member of this room is answered here; the store
+        // tells a repeat of a message stored before the room started, or
+        // in cluster mode by another instance.
         if let Some(key) = &nonce_key {
             if self.repeated(client, key) {
                 return; // `permit` is dropped: nothing is on its way.
             }
-        }
-        self.last_assigned += 1;
-        // Timestamps never go backwards within a room, even if the clock does.
-        self.last_ts = self.last_ts.max(unix_millis());
-        if let Some(key) = &nonce_key {
             let pending = Seen::Pending {
                 repeated_by: Vec::new(),
             };
-            self.nonces.insert(key.clone(), pending, self.last_ts);
+            self.nonces.insert(key.clone(), pending, unix_millis());
         }
-        let message = ChatMessage {
+        let draft = Draft {
             room: self.name.clone(),
-            id: self.last_assigned,
             name,
             text,
-            ts: self.last_ts,
             nonce: nonce.clone(),
         };
-        let write = self.store.append(message);
+        let write = self.store.post(draft);
         self.pending_writes.push_back(Box::pin(async move {
-            let result = write.await.map(Outcome::Committed);
+            let result = write.await;
             drop(permit);
             Written {
                 author: client,
@@ -543,26 +512,35 @@ impl Room {
         match seen {
             // The original's broadcast will reach this member too.
             Seen::Pending { repeated_by } => repeated_by.push(client),
-            // Stored but not yet broadcast (held by pacing), or broadcast
-            // after the member joined: the broadcast reaches it.
-            Seen::Stored(id)
-                if self
-                    .members
-                    .get(client)
-                    .is_none_or(|member| member.receives_by_broadcast(*id)) => {}
-            // Answer with the original, read back from the store.
             Seen::Stored(id) => {
-                let query = HistoryQuery {
-                    after: Some(id.saturating_sub(1)),
-                    before: Some(*id + 1),
-                    limit: 1,
-                };
-                let read = self.store.history(&self.name, query);
-                self.pending_repeats
-                    .push(Box::pin(async move { (client, read.await) }));
+                let id = *id;
+                self.answer_repeat(client, id);
             }
         }
         true
+    }
+
+    /// Answers `client`, who sent again what is stored as message `id`: a
+    /// member who receives (or received) its broadcast needs nothing more
+    /// (it is stored but still held by pacing, or on its way from another
+    /// instance, or was broadcast after the member joined); one who joined
+    /// after it is answered with the original, read back from the store.
+    fn answer_repeat(&mut self, client: ClientId, id: MessageId) {
+        let by_broadcast = self
+            .members
+            .get(client)
+            .is_none_or(|member| member.receives_by_broadcast(id));
+        if by_broadcast {
+            return;
+        }
+        let query = HistoryQuery {
+            after: Some(id.saturating_sub(1)),
+            before: Some(id + 1),
+            limit: 1,
+        };
+        let read = self.store.history(&self.name, query);
+        self.pending_repeats
+            .push(Box::pin(async move { (client, read.await) }));
     }
 
     fn on_repeat_read(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
@@ -584,6 +562,10 @@ impl Room {
         }
     }
 
+    /// A post's outcome: the one place where a stored message enters the
+    /// room's order. Outcomes come in the order of the posts (and so of
+    /// their ids), and a committed message is queued for broadcast before
+    /// any command that follows is handled.
     fn on_written(&mut self, written: Written) {
         let Written {
             author,
@@ -593,15 +575,36 @@ impl Room {
             result,
         } = written;
         match result {
-            Ok(Outcome::Published(posted)) => self.on_published(author, posted, started),
-            Ok(Outcome::Committed(message)) => {
+            Ok(Posted::New(message)) => {
                 self.metrics.message_stored(started.elapsed());
                 if let Some(key) = &nonce_key {
                     // Those who repeated it are members: the broadcast
                     // below answers them.
                     self.nonces.stored(key, message.id);
                 }
-                self.forward(message, Some(author));
+                match &mut self.link {
+                    Some(link) => {
+                        // Published for the other instances; broadcast here
+                        // in id order with what they posted.
+                        for message in link.stored(&self.name, message) {
+                            self.forward(message, None);
+                        }
+                    }
+                    None => self.forward(message, Some(author)),
+                }
+            }
+            Ok(Posted::Repeat(id)) => {
+                // Stored before this room knew its nonce: before a restart,
+                // or by another instance.
+                self.metrics.duplicate_send();
+                tracing::debug!(target: TRACER, room = %self.name, client = author, "repeated send");
+                let mut repeaters = vec![author];
+                if let Some(key) = &nonce_key {
+                    repeaters.extend(self.nonces.stored(key, id));
+                }
+                for client in repeaters {
+                    self.answer_repeat(client, id);
+                }
             }
             Err(err) => {
                 tracing::error!(room = %self.name, error = %err, "message not stored");
@@ -638,7 +641,7 @@ impl Room {
             recipients = self.members.len(),
             "forward"
         );
-        self.last_assigned = self.last_assigned.max(message.id);
+        self.last_known = self.last_known.max(message.id);
         self.held.push(message);
         if self.pacer.send_now(tokio::time::Instant::now()) {
             self.send_held();

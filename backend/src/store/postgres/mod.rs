@@ -26,8 +26,8 @@ use super::batch::WriteRequest;
 use super::database::describe_postgres;
 use super::schema::{self, Migration};
 use super::{
-    page_from_newest, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord,
-    RoomActivity, StoreError, StoreFuture,
+    page_from_newest, Draft, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord,
+    Posted, RoomActivity, StoreError, StoreFuture,
 };
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -60,7 +60,7 @@ const MIGRATION_LOCK: i64 = 0x6368_6174;
 /// The schema's migrations, in order (see [`crate::store::schema`]).
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
-    description: "messages, and rooms with their last id and activity",
+    description: "messages, with an index by nonce, and rooms with their last id and activity",
     sql: "
     CREATE TABLE messages (
         room  TEXT   NOT NULL,
@@ -77,6 +77,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         last_ts BIGINT NOT NULL
     );
     CREATE INDEX rooms_by_activity ON rooms (last_ts DESC);
+    CREATE INDEX messages_by_nonce ON messages (room, nonce) WHERE nonce IS NOT NULL;
 ",
 }];
 
@@ -182,9 +183,9 @@ impl PostgresStore {
 }
 
 impl MessageStore for PostgresStore {
-    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage> {
+    fn post(&self, draft: Draft) -> StoreFuture<Posted> {
         let (done, committed) = oneshot::channel();
-        let queued = self.writes.send(WriteRequest::Append { message, done });
+        let queued = self.writes.send(WriteRequest::Post { draft, done });
         Box::pin(async move {
             queued.map_err(|_| StoreError::closed())?;
             committed.await.map_err(|_| StoreError::closed())?

@@ -1,37 +1,66 @@
-//! The writer task: it takes every append waiting in its queue (up to
+//! The writer task: it takes every post waiting in its queue (up to
 //! [`MAX_WRITE_BATCH`]) and commits them in one transaction on a connection
 //! of the pool, so a busy server pays one commit per batch rather than per
-//! message (group commit). One transaction at a time: appends commit, and
+//! message (group commit). One transaction at a time: posts commit, and
 //! resolve, in the order they were made.
 //!
-//! When PostgreSQL cannot be reached, a batch fails at once (each append
+//! The transaction first locks the rows of the batch's rooms (in name
+//! order, so that instances writing the same rooms cannot deadlock); every
+//! other instance's post to those rooms waits until it commits. So, under
+//! the lock, a repeated nonce is found whichever instance stored its
+//! original, and each room's next ids follow the last committed one: ids
+//! increase by one per message across the cluster, and one room's messages
+//! commit in id order.
+//!
+//! When PostgreSQL cannot be reached, a batch fails at once (each post
 //! gets [`ErrorKind::Unavailable`] and its client resends); the log says
 //! so once, and once more when a commit succeeds again.
 
-use super::{pool_error, to_i64, StoreError};
+use super::{pool_error, to_i64, to_u64, StoreError};
 use crate::store::batch::{gather, Done, WriteRequest};
-use crate::store::{ErrorKind, MAX_WRITE_BATCH};
-use common::{ChatMessage, Nonce};
+use crate::store::{
+    next_message, nonce_cutoff, same_author, unix_millis, Draft, ErrorKind, Posted, MAX_WRITE_BATCH,
+};
+use common::{ChatMessage, MessageId};
 use deadpool_postgres::Pool;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
 
+/// Makes the batch's rooms exist, so that they can be locked. New rows
+/// are inserted in name order (a second instance inserting the same room
+/// waits for this transaction).
+const ENSURE_ROOMS: &str = "
+    INSERT INTO rooms (room, last_id, last_ts)
+    SELECT room, 0, 0 FROM UNNEST($1::TEXT[]) AS room
+    ON CONFLICT (room) DO NOTHING";
+/// Locks the batch's rooms, in name order, and reads their counters.
+const LOCK_ROOMS: &str = "
+    SELECT room, last_id, last_ts FROM rooms
+    WHERE room = ANY($1::TEXT[])
+    ORDER BY room
+    FOR UPDATE";
+/// The stored messages that carry one of the batch's nonces in its room,
+/// within the window (index `messages_by_nonce`).
+const NONCE_ORIGINALS: &str = "
+    SELECT m.room, m.nonce, m.name, m.id
+    FROM messages AS m
+    JOIN UNNEST($1::TEXT[], $2::TEXT[]) AS d (room, nonce)
+      ON m.room = d.room AND m.nonce = d.nonce
+    WHERE m.ts >= $3";
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
 /// them: one statement, one round trip, whatever the batch's size).
 const INSERT_MESSAGES: &str = "
     INSERT INTO messages (room, id, name, text, ts, nonce)
     SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[])";
-/// Each room of the batch once, in name order: instances that write the
-/// same rooms lock their rows in one order and cannot deadlock.
-const UPSERT_ROOMS: &str = "
-    INSERT INTO rooms (room, last_id, last_ts)
-    SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[])
-    ON CONFLICT (room) DO UPDATE SET
-        last_id = GREATEST(rooms.last_id, excluded.last_id),
-        last_ts = GREATEST(rooms.last_ts, excluded.last_ts)";
+/// Each room's counter as the batch leaves it.
+const UPDATE_ROOMS: &str = "
+    UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
+    FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) AS d (room, last_id, last_ts)
+    WHERE rooms.room = d.room";
 
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
@@ -39,7 +68,7 @@ pub(super) async fn run_writer(
     mut queue: mpsc::UnboundedReceiver<WriteRequest>,
     commits: Arc<AtomicU64>,
 ) {
-    let mut batch: Vec<(ChatMessage, Done)> = Vec::with_capacity(MAX_WRITE_BATCH);
+    let mut batch: Vec<(Draft, Done)> = Vec::with_capacity(MAX_WRITE_BATCH);
     let mut health = Health::Reachable;
     while let Some(request) = queue.recv().await {
         let close = gather(request, &mut batch, || queue.try_recv().ok());
@@ -82,60 +111,107 @@ impl Health {
     }
 }
 
-/// Commits `batch` in one transaction and answers every append in it;
-/// returns whether a transaction committed. When the batch conflicts with
-/// what is stored, each message is retried alone so that one bad row (an
-/// id already used) fails only its own append; any other failure (the
-/// database is gone) fails them all at once.
-async fn commit_batch(pool: &Pool, batch: &mut Vec<(ChatMessage, Done)>) -> bool {
+/// Commits `batch` in one transaction and answers every post in it;
+/// returns whether the database answered. A batch that fails is failed
+/// whole: every post in it gets the error (its client resends).
+async fn commit_batch(pool: &Pool, batch: &mut Vec<(Draft, Done)>) -> bool {
     let started = Instant::now();
-    let result = write_messages(pool, batch.iter().map(|(message, _)| message)).await;
+    let result = write_posts(pool, batch.iter().map(|(draft, _)| draft)).await;
     tracing::trace!(messages = batch.len(), elapsed = ?started.elapsed(), "batch committed");
     match result {
-        Ok(()) => {
-            for (message, done) in batch.drain(..) {
-                let _ = done.send(Ok(message));
+        Ok(posted) => {
+            for ((_, done), posted) in batch.drain(..).zip(posted) {
+                let _ = done.send(Ok(posted));
             }
             true
-        }
-        Err(err) if err.kind() == ErrorKind::Conflict && batch.len() > 1 => {
-            tracing::warn!(error = %err, messages = batch.len(), "batch failed; writing one by one");
-            let mut committed = false;
-            for (message, done) in batch.drain(..) {
-                let result = write_messages(pool, std::iter::once(&message)).await;
-                committed |= result.is_ok();
-                let _ = done.send(result.map(|()| message));
-            }
-            committed
         }
         Err(err) => {
             tracing::debug!(error = %err, messages = batch.len(), "batch failed");
             for (_, done) in batch.drain(..) {
                 let _ = done.send(Err(StoreError::new(err.kind(), err.to_string())));
             }
-            // A conflict was answered by the database; anything else is an
-            // outage.
+            // A conflict was answered by the database; anything else is
+            // an outage.
             err.kind() == ErrorKind::Conflict
         }
     }
 }
 
-async fn write_messages<'a>(
+/// Stores `drafts` in one transaction; what became of each, in order.
+async fn write_posts<'a>(
     pool: &Pool,
-    messages: impl Iterator<Item = &'a ChatMessage>,
-) -> Result<(), StoreError> {
-    let mut columns = Columns::default();
-    for message in messages {
-        columns.push(message);
-    }
+    drafts: impl Iterator<Item = &'a Draft>,
+) -> Result<Vec<Posted>, StoreError> {
+    let drafts: Vec<&Draft> = drafts.collect();
+    let now = unix_millis();
+    let mut room_names: Vec<&str> = drafts.iter().map(|draft| draft.room.as_str()).collect();
+    room_names.sort_unstable();
+    room_names.dedup();
+    let (nonce_rooms, nonces): (Vec<&str>, Vec<&str>) = drafts
+        .iter()
+        .filter_map(|draft| Some((draft.room.as_str(), draft.nonce.as_ref()?.as_str())))
+        .unzip();
+
     let mut client = pool.get().await.map_err(pool_error)?;
+    let ensure = client.prepare_cached(ENSURE_ROOMS).await?;
+    let lock = client.prepare_cached(LOCK_ROOMS).await?;
+    let originals = client.prepare_cached(NONCE_ORIGINALS).await?;
     let insert = client.prepare_cached(INSERT_MESSAGES).await?;
-    let upsert = client.prepare_cached(UPSERT_ROOMS).await?;
+    let update = client.prepare_cached(UPDATE_ROOMS).await?;
     let tx = client.transaction().await?;
-    // Both statements are sent before the first answer is awaited: one
-    // round trip for the two.
-    let (rooms, last_ids, last_ts) = columns.rooms();
-    let message_rows: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+    tx.execute(&ensure, &[&room_names]).await?;
+    let mut rooms: HashMap<String, (MessageId, u64)> = HashMap::new();
+    for row in tx.query(&lock, &[&room_names]).await? {
+        let last_id = to_u64(row.try_get(1)?, "last id")?;
+        let last_ts = to_u64(row.try_get(2)?, "timestamp")?;
+        rooms.insert(row.try_get(0)?, (last_id, last_ts));
+    }
+    // Under the lock: every post to these rooms committed before is seen.
+    let mut seen: HashMap<(String, String), Vec<(String, MessageId)>> = HashMap::new();
+    if !nonces.is_empty() {
+        let cutoff = to_i64(nonce_cutoff(now));
+        for row in tx
+            .query(&originals, &[&nonce_rooms, &nonces, &cutoff])
+            .await?
+        {
+            let key = (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?);
+            let id = to_u64(row.try_get(3)?, "message id")?;
+            seen.entry(key).or_default().push((row.try_get(2)?, id));
+        }
+    }
+
+    let mut posted = Vec::with_capacity(drafts.len());
+    let mut columns = Columns::default();
+    for draft in drafts {
+        if let Some(nonce) = &draft.nonce {
+            let key = (draft.room.as_str().to_owned(), nonce.as_str().to_owned());
+            let original = seen.get(&key).and_then(|stored| {
+                stored
+                    .iter()
+                    .find(|(name, _)| same_author(draft, name))
+                    .map(|(_, id)| *id)
+            });
+            if let Some(id) = original {
+                posted.push(Posted::Repeat(id));
+                continue;
+            }
+            // A repeat later in this batch finds this one.
+            seen.entry(key).or_default();
+        }
+        let last = rooms.entry(draft.room.as_str().to_owned()).or_default();
+        let message = next_message(draft.clone(), last.0, last.1, now);
+        *last = (message.id, message.ts);
+        if let Some(nonce) = &message.nonce {
+            let key = (message.room.as_str().to_owned(), nonce.as_str().to_owned());
+            seen.entry(key)
+                .or_default()
+                .push((message.name.as_str().to_owned(), message.id));
+        }
+        columns.push(&message);
+        posted.push(Posted::New(message));
+    }
+    let (room_rows, last_ids, last_ts) = columns.rooms();
+    let message_rows: [&(dyn ToSql + Sync); 6] = [
         &columns.room,
         &columns.id,
         &columns.name,
@@ -143,52 +219,60 @@ async fn write_messages<'a>(
         &columns.ts,
         &columns.nonce,
     ];
-    let room_rows: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&rooms, &last_ids, &last_ts];
-    let (inserted, upserted) = tokio::join!(
+    let room_updates: [&(dyn ToSql + Sync); 3] = [&room_rows, &last_ids, &last_ts];
+    let (inserted, updated) = tokio::join!(
         tx.execute(&insert, &message_rows),
-        tx.execute(&upsert, &room_rows),
+        tx.execute(&update, &room_updates),
     );
-    // The insert's error first: when it fails, the upsert only finds the
+    // The insert's error first: when it fails, the update only finds the
     // transaction aborted.
     inserted?;
-    upserted?;
+    updated?;
     tx.commit().await?;
-    Ok(())
+    Ok(posted)
 }
 
 /// A batch as the arrays of [`INSERT_MESSAGES`], and the newest id and
-/// time of each of its rooms for [`UPSERT_ROOMS`].
+/// time of each of its rooms for [`UPDATE_ROOMS`].
 #[derive(Default)]
-struct Columns<'a> {
-    room: Vec<&'a str>,
+struct Columns {
+    room: Vec<String>,
     id: Vec<i64>,
-    name: Vec<&'a str>,
-    text: Vec<&'a str>,
+    name: Vec<String>,
+    text: Vec<String>,
     ts: Vec<i64>,
-    nonce: Vec<Option<&'a str>>,
-    newest: BTreeMap<&'a str, (i64, i64)>,
+    nonce: Vec<Option<String>>,
+    newest: BTreeMap<String, (i64, i64)>,
 }
 
-impl<'a> Columns<'a> {
-    fn push(&mut self, message: &'a ChatMessage) {
+impl Columns {
+    fn push(&mut self, message: &ChatMessage) {
         let (id, ts) = (to_i64(message.id), to_i64(message.ts));
-        self.room.push(message.room.as_str());
+        self.room.push(message.room.as_str().to_owned());
         self.id.push(id);
-        self.name.push(message.name.as_str());
-        self.text.push(message.text.as_str());
+        self.name.push(message.name.as_str().to_owned());
+        self.text.push(message.text.as_str().to_owned());
         self.ts.push(ts);
-        self.nonce.push(message.nonce.as_ref().map(Nonce::as_str));
-        let newest = self.newest.entry(message.room.as_str()).or_insert((id, ts));
+        self.nonce.push(
+            message
+                .nonce
+                .as_ref()
+                .map(|nonce| nonce.as_str().to_owned()),
+        );
+        let newest = self
+            .newest
+            .entry(message.room.as_str().to_owned())
+            .or_insert((id, ts));
         *newest = (newest.0.max(id), newest.1.max(ts));
     }
 
     /// The rooms in name order, with their newest id and time.
-    fn rooms(&self) -> (Vec<&'a str>, Vec<i64>, Vec<i64>) {
+    fn rooms(&self) -> (Vec<&str>, Vec<i64>, Vec<i64>) {
         let mut rooms = Vec::with_capacity(self.newest.len());
         let mut ids = Vec::with_capacity(self.newest.len());
         let mut times = Vec::with_capacity(self.newest.len());
         for (room, (id, ts)) in &self.newest {
-            rooms.push(*room);
+            rooms.push(room.as_str());
             ids.push(*id);
             times.push(*ts);
         }

@@ -20,8 +20,8 @@ pub use reader::IDLE_READERS;
 use super::batch::WriteRequest;
 use super::schema::{self, Migration};
 use super::{
-    ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord, RoomActivity, StoreError,
-    StoreFuture,
+    Draft, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord, Posted, RoomActivity,
+    StoreError, StoreFuture,
 };
 use common::{ChatMessage, MessageId, RoomName};
 use reader::{read_history, read_messages_after, read_recent_nonces, ReaderPool};
@@ -41,12 +41,13 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema's migrations, in order (see [`crate::store::schema`]). The
 /// version a database has reached is its `PRAGMA user_version`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "messages, and rooms with their last id and activity",
-    // `IF NOT EXISTS`: databases of the first release were created with
-    // these statements before versions were recorded as migrations.
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "messages, and rooms with their last id and activity",
+        // `IF NOT EXISTS`: databases of the first release were created with
+        // these statements before versions were recorded as migrations.
+        sql: "
     CREATE TABLE IF NOT EXISTS messages (
         room  TEXT    NOT NULL,
         id    INTEGER NOT NULL,
@@ -63,7 +64,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     );
     CREATE INDEX IF NOT EXISTS rooms_by_activity ON rooms (last_ts DESC);
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "an index of messages by nonce: the store tells a repeated post",
+        sql: "
+    CREATE INDEX messages_by_nonce ON messages (room, nonce) WHERE nonce IS NOT NULL;
+",
+    },
+];
 
 /// What a committed message survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -211,9 +220,9 @@ impl SqliteStore {
 }
 
 impl MessageStore for SqliteStore {
-    fn append(&self, message: ChatMessage) -> StoreFuture<ChatMessage> {
+    fn post(&self, draft: Draft) -> StoreFuture<Posted> {
         let (done, committed) = oneshot::channel();
-        let queued = self.writes.send(WriteRequest::Append { message, done });
+        let queued = self.writes.send(WriteRequest::Post { draft, done });
         Box::pin(async move {
             queued.map_err(|_| StoreError::closed())?;
             committed.await.map_err(|_| StoreError::closed())?

@@ -4,16 +4,14 @@
 //! `backend/tests/store.rs`.
 
 use super::*;
-use common::{DisplayName, MessageText, Nonce};
+use common::{DisplayName, MessageText};
 
-fn message(room: &str, id: MessageId, text: &str) -> ChatMessage {
-    ChatMessage {
+fn draft(room: &str, text: &str) -> Draft {
+    Draft {
         room: RoomName::parse(room).expect("valid room"),
-        id,
         name: DisplayName::parse("Ann").expect("valid name"),
         text: MessageText::parse(text).expect("valid text"),
-        ts: 1_000 + id,
-        nonce: Some(Nonce::parse(format!("n{id}")).expect("valid nonce")),
+        nonce: None,
     }
 }
 
@@ -33,10 +31,7 @@ async fn a_clean_close_checkpoints_and_removes_the_wal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("chat.db");
     let store = SqliteStore::open(&path).expect("opens");
-    store
-        .append(message("a", 1, "hi"))
-        .await
-        .expect("committed");
+    store.post(draft("a", "hi")).await.expect("committed");
     // A read leaves an idle reader connection in the pool.
     store.check().await.expect("reads");
     store.close().await.expect("closes");

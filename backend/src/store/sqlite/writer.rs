@@ -1,18 +1,29 @@
 //! The writer thread: the only connection that writes. It takes every
-//! append waiting in its queue (up to [`MAX_WRITE_BATCH`]) and commits them
+//! post waiting in its queue (up to [`MAX_WRITE_BATCH`]) and commits them
 //! in one transaction, so a busy server pays for one `fsync` per batch
-//! rather than per message (group commit).
+//! rather than per message (group commit). In that transaction each post
+//! is checked for a repeated nonce, then gets its room's next id.
 
 use crate::store::batch::{gather, Done, WriteRequest};
-use crate::store::{StoreError, MAX_WRITE_BATCH};
-use common::{ChatMessage, Nonce};
-use rusqlite::{params, Connection};
+use crate::store::{
+    next_message, nonce_cutoff, same_author, unix_millis, Draft, Posted, StoreError,
+    MAX_WRITE_BATCH,
+};
+use common::{MessageId, Nonce};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const ROOM_LAST: &str = "SELECT last_id, last_ts FROM rooms WHERE room = ?1";
+/// Uses the index `messages_by_nonce` (migration 2).
+const NONCE_ORIGINALS: &str = "
+    SELECT id, name FROM messages
+    WHERE room = ?1 AND nonce = ?2 AND ts >= ?3
+    ORDER BY id DESC";
 const UPSERT_ROOM: &str = "
     INSERT INTO rooms (room, last_id, last_ts) VALUES (?1, ?2, ?3)
     ON CONFLICT (room) DO UPDATE SET
@@ -43,17 +54,17 @@ pub(super) fn run_writer(
     }
 }
 
-/// Commits `batch` in one transaction and answers every append in it. When
-/// the transaction fails, each message is retried alone so that one bad row
-/// (say, an id another process already used) fails only its own append.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<(ChatMessage, Done)>) {
+/// Commits `batch` in one transaction and answers every post in it. When
+/// the transaction fails, each post is tried again alone, so that one that
+/// cannot be stored fails only itself.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<(Draft, Done)>) {
     let started = Instant::now();
-    let result = write_messages(conn, batch.iter().map(|(message, _)| message));
+    let result = write_posts(conn, batch.iter().map(|(draft, _)| draft.clone()));
     tracing::trace!(messages = batch.len(), elapsed = ?started.elapsed(), "batch committed");
     match result {
-        Ok(()) => {
-            for (message, done) in batch.drain(..) {
-                let _ = done.send(Ok(message));
+        Ok(posted) => {
+            for ((_, done), posted) in batch.drain(..).zip(posted) {
+                let _ = done.send(Ok(posted));
             }
         }
         Err(err) if batch.len() == 1 => {
@@ -63,23 +74,44 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<(ChatMessage, Done)>) {
         }
         Err(err) => {
             tracing::warn!(error = %err, messages = batch.len(), "batch failed; writing one by one");
-            for (message, done) in batch.drain(..) {
-                let result = write_messages(conn, std::iter::once(&message)).map(|()| message);
+            for (draft, done) in batch.drain(..) {
+                let result =
+                    write_posts(conn, std::iter::once(draft)).map(|mut posted| posted.remove(0));
                 let _ = done.send(result);
             }
         }
     }
 }
 
-fn write_messages<'a>(
+/// Stores `drafts` in one transaction; what became of each, in order.
+fn write_posts(
     conn: &mut Connection,
-    messages: impl Iterator<Item = &'a ChatMessage>,
-) -> Result<(), StoreError> {
+    drafts: impl ExactSizeIterator<Item = Draft>,
+) -> Result<Vec<Posted>, StoreError> {
+    let now = unix_millis();
     let tx = conn.transaction()?;
+    let mut posted = Vec::with_capacity(drafts.len());
     {
+        // Each room's newest id and time, as this transaction leaves them.
+        let mut rooms: HashMap<String, (MessageId, u64)> = HashMap::new();
         let mut insert = tx.prepare_cached(INSERT_MESSAGE)?;
         let mut upsert = tx.prepare_cached(UPSERT_ROOM)?;
-        for message in messages {
+        for draft in drafts {
+            // Rows written earlier in this transaction are seen too.
+            if let Some(id) = original(&tx, &draft, now)? {
+                posted.push(Posted::Repeat(id));
+                continue;
+            }
+            let room = draft.room.as_str().to_owned();
+            let (last_id, last_ts) = match rooms.get(&room) {
+                Some(last) => *last,
+                None => tx
+                    .prepare_cached(ROOM_LAST)?
+                    .query_row([&room], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?
+                    .unwrap_or((0, 0)),
+            };
+            let message = next_message(draft, last_id, last_ts, now);
             insert.execute(params![
                 message.room.as_str(),
                 message.id,
@@ -89,8 +121,33 @@ fn write_messages<'a>(
                 message.nonce.as_ref().map(Nonce::as_str),
             ])?;
             upsert.execute(params![message.room.as_str(), message.id, message.ts])?;
+            rooms.insert(room, (message.id, message.ts));
+            posted.push(Posted::New(message));
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(posted)
+}
+
+/// The id of the message the draft's nonce made within the window, if any.
+fn original(
+    tx: &Transaction<'_>,
+    draft: &Draft,
+    now: u64,
+) -> Result<Option<MessageId>, StoreError> {
+    let Some(nonce) = &draft.nonce else {
+        return Ok(None);
+    };
+    let mut statement = tx.prepare_cached(NONCE_ORIGINALS)?;
+    let rows = statement.query_map(
+        params![draft.room.as_str(), nonce.as_str(), nonce_cutoff(now)],
+        |row| Ok((row.get::<_, MessageId>(0)?, row.get::<_, String>(1)?)),
+    )?;
+    for row in rows {
+        let (id, name) = row?;
+        if same_author(draft, &name) {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
