@@ -120,12 +120,16 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     ann.wait_for(".counter.over").await;
 
     // Bob types before each check, as the line goes 5 s after his last key.
+    // The controls of this state (Retry and Delete, the links) are walked
+    // with Tab in each view too, for their focus rings on each background.
     let bob_box = bob.find(MESSAGE_BOX).await;
     for view in VIEWS {
         bob_box.send_keys("typ").await.expect("type");
         wait_for_typing(&ann, "Bob").await;
         ann.set_view(view).await;
         audit.check(&ann, "chat screen", view).await;
+        ann.find(MESSAGE_BOX).await.click().await.expect("focus");
+        ann.walk(&format!("chat screen, {}", view.name)).await;
     }
     ann.set_view(VIEWS[0]).await;
 
@@ -137,6 +141,12 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     ann.wait_for_message("written while offline").await;
     ann.wait_for(".msg.pending .msg-state:not(.failed)").await;
     audit.check_views(&ann, "chat screen, offline").await;
+    ann.find(MESSAGE_BOX).await.click().await.expect("focus");
+    let stops = ann.walk("chat screen, offline").await;
+    assert!(
+        stops.iter().any(|stop| stop.name == "Retry now"),
+        "Retry now is not reached by Tab"
+    );
     server.restart().await;
     ann.wait_until_connected().await;
 
