@@ -508,3 +508,21 @@ pub fn focus(id: &str) {
         }
     }
 }
+
+/// Focuses the first element matching the CSS selector `css`, if there is one.
+pub fn focus_first(css: &str) {
+    if let Ok(Some(element)) = document().query_selector(css) {
+        if let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+    }
+}
+
+/// Whether the window matches the CSS media query `query`.
+pub fn media_matches(query: &str) -> bool {
+    window()
+        .match_media(query)
+        .ok()
+        .flatten()
+        .is_some_and(|list| list.matches())
+}

@@ -284,7 +284,7 @@ async fn screenshot_of_two_people_chatting() {
     let ann = Page::join(&driver, &server, "Ann", "lobby").await;
     let bob = Page::join(&driver, &server, "Bob", "lobby").await;
     let conversation = [
-        (&bob, "Morning! Did the deploy go out?"),
+        (&bob, "Morning! ☀️ Did the deploy go out?"),
         (
             &ann,
             "Yes, one binary, copied and started. The client is inside it.",
@@ -292,7 +292,7 @@ async fn screenshot_of_two_people_chatting() {
         (&ann, "Release notes: https://example.com/releases/1.0"),
         (
             &bob,
-            "Nice. I restarted the server during lunch and nothing got lost.",
+            "Nice 🎉 I restarted the server during lunch and nothing got lost.",
         ),
         (
             &ann,
@@ -336,6 +336,7 @@ async fn screenshot_of_two_people_chatting() {
         line.contains("Bob").then_some(())
     })
     .await;
+    assert_emoji_in_colour(&ann).await;
 
     let path = std::env::var_os("CHAT_SCREENSHOT")
         .map(PathBuf::from)
@@ -363,6 +364,40 @@ async fn screenshot_of_two_people_chatting() {
     ann.close().await;
     bob.close().await;
     cy.close().await;
+}
+
+/// Pixels of a 48 px emoji that must come out clearly coloured (far from
+/// grey): a colour font gives over a thousand, a black outline none.
+const MIN_COLOURED_PIXELS: u64 = 50;
+
+/// Fails unless the page draws emoji in colour, as people see them: with
+/// no colour emoji font, Chromium draws them as black outlines, or not at
+/// all. Drawn on a canvas in the page's own font, and read back.
+async fn assert_emoji_in_colour(page: &Page) {
+    let coloured = page
+        .eval(
+            r#"
+            const canvas = document.createElement('canvas');
+            canvas.width = canvas.height = 64;
+            const g = canvas.getContext('2d');
+            g.font = '48px ' + getComputedStyle(document.body).fontFamily;
+            g.textBaseline = 'top';
+            g.fillText('\u{1F389}', 4, 4);
+            const pixels = g.getImageData(0, 0, 64, 64).data;
+            let coloured = 0;
+            for (let i = 0; i < pixels.length; i += 4) {
+                const [r, gr, b, a] = pixels.slice(i, i + 4);
+                if (a > 128 && Math.max(r, gr, b) - Math.min(r, gr, b) > 64) coloured++;
+            }
+            return coloured;
+            "#,
+        )
+        .await;
+    assert!(
+        coloured.as_u64().unwrap_or(0) > MIN_COLOURED_PIXELS,
+        "emoji are not drawn in colour ({coloured} coloured pixels of a 48 px emoji): install \
+         Debian's fonts-noto-color-emoji (`cargo xtask setup` does)"
+    );
 }
 
 #[tokio::test]

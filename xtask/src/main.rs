@@ -19,12 +19,14 @@
 //! so a second run starts at once. What gets installed: the
 //! `wasm32-unknown-unknown` target (rustup), trunk 0.21, `wasm-bindgen-cli`
 //! at exactly the version `Cargo.lock` pins (trunk runs offline and needs
-//! it), binaryen's `wasm-opt` from npm (`tools/package.json`; Debian's is too
-//! old), cargo-nextest, Debian's `chromium` and `chromium-driver` for the
-//! browser tests (with `nodejs` and `npm` when they are missing), and
-//! Debian's `redis-server`, the broker of the cluster tests, and Debian's
-//! `postgresql`, whose `initdb` and `pg_ctl` the tests run (they start
-//! their own servers; `cargo xtask test` stops them when the tests end).
+//! it), binaryen's `wasm-opt` and axe-core (the browser tests' accessibility
+//! checker) from npm (`tools/package.json`; Debian's wasm-opt is too old),
+//! cargo-nextest, Debian's `chromium`, `chromium-driver` and
+//! `fonts-noto-color-emoji` for the browser tests (with `nodejs` and `npm`
+//! when they are missing), Debian's `redis-server`, the broker of the
+//! cluster tests, and Debian's `postgresql`, whose `initdb` and `pg_ctl`
+//! the tests run (they start their own servers; `cargo xtask test` stops
+//! them when the tests end).
 
 use std::env;
 use std::ffi::OsString;
@@ -42,6 +44,9 @@ const TRUNK_VERSION_PREFIX: &str = "trunk 0.21.";
 const WASM_OPT_VERSION: &str = "132";
 /// Where npm installs the build tools (`tools/package.json`).
 const NPM_TOOLS_DIR: &str = "tools";
+/// The accessibility checker the browser tests inject into the page, from
+/// npm (`tools/package.json`), relative to the workspace root.
+const AXE_CORE: &str = "tools/node_modules/axe-core/axe.min.js";
 /// The browser and its WebDriver, from Debian, for the browser tests.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -57,6 +62,9 @@ const PG_TEST_DIR: &str = "tmp/pg-test";
 const POSTGRES_USER: &str = "postgres";
 /// Longest `pg_ctl stop` may take for each server at the end of the tests.
 const PG_STOP_TIMEOUT_SECS: &str = "60";
+/// The colour emoji font, from Debian, so that emoji in the browser tests'
+/// screenshots look as people see them (Chromium has no font of its own).
+const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
 /// Most bytes the web client's WebAssembly and JavaScript may take together,
 /// gzip-compressed (`gzip -9`): what a first visit downloads before the
 /// chat shows.
@@ -435,13 +443,13 @@ fn setup() -> Result {
         &["cargo-nextest", "--locked"],
     )?;
     ensure_debian_packages()?;
-    ensure_wasm_opt()
+    ensure_npm_tools()
 }
 
-/// Debian's Chromium and its WebDriver (the browser tests), Redis (the
-/// cluster tests), PostgreSQL (the store's tests start servers of their
-/// own), and node with npm (for wasm-opt), in one `apt-get` run when any is
-/// missing.
+/// Debian's Chromium and its WebDriver (the browser tests), the colour
+/// emoji font (their screenshots), Redis (the cluster tests), PostgreSQL
+/// (the store's tests start servers of their own), and node with npm (for
+/// wasm-opt and axe-core), in one `apt-get` run when any is missing.
 fn ensure_debian_packages() -> Result {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
@@ -449,6 +457,9 @@ fn ensure_debian_packages() -> Result {
     }
     if !Path::new(CHROMEDRIVER).is_file() {
         missing.push("chromium-driver");
+    }
+    if !Path::new(EMOJI_FONT).is_file() {
+        missing.push("fonts-noto-color-emoji");
     }
     if !Path::new(REDIS_SERVER).is_file() {
         missing.push("redis-server");
@@ -522,17 +533,19 @@ fn ensure_cargo_install(binary: &str, version_prefix: &str, install_args: &[&str
     cargo().arg("install").args(install_args).check()
 }
 
-/// binaryen's wasm-opt from npm (`tools/package.json`), which trunk finds
-/// first on the PATH that [`tool`] sets.
-fn ensure_wasm_opt() -> Result {
+/// The npm tools of `tools/package.json`: binaryen's wasm-opt, which trunk
+/// finds first on the PATH that [`tool`] sets, and axe-core, which the
+/// browser tests read from `tools/node_modules`. One `npm ci` when either is
+/// missing (a checkout made before axe-core joined has wasm-opt only).
+fn ensure_npm_tools() -> Result {
     let root = workspace_root();
     let expected = format!("wasm-opt version {WASM_OPT_VERSION} ");
     let found = output(tool("wasm-opt").arg("--version")).unwrap_or_default();
-    if found.starts_with(&expected) {
+    if found.starts_with(&expected) && root.join(AXE_CORE).is_file() {
         return Ok(());
     }
     step(&format!(
-        "installing wasm-opt {WASM_OPT_VERSION} (npm ci in {NPM_TOOLS_DIR}/)"
+        "installing wasm-opt {WASM_OPT_VERSION} and axe-core (npm ci in {NPM_TOOLS_DIR}/)"
     ));
     Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
@@ -687,6 +700,35 @@ mod tests {
             Some(format!("{WASM_OPT_VERSION}.0.0").as_str()),
             "tools/package-lock.json locks another binaryen"
         );
+    }
+
+    #[test]
+    fn axe_core_is_pinned_to_one_exact_version() {
+        // A range would let a new axe-core (with new rules) fail the
+        // browser tests on a machine that installed later than another.
+        let declared = |text: &str, key: &str| {
+            text.split(key)
+                .nth(1)
+                .and_then(|rest| rest.split('"').nth(1))
+                .map(str::to_owned)
+        };
+        let package = read("tools/package.json");
+        let pinned = declared(&package, "\"axe-core\":").expect("axe-core in tools/package.json");
+        assert!(
+            pinned.starts_with("4.") && pinned.chars().all(|c| c.is_ascii_digit() || c == '.'),
+            "tools/package.json should pin an exact axe-core 4.x, not {pinned:?}"
+        );
+        let lock = read("tools/package-lock.json");
+        let locked = lock
+            .split("\"node_modules/axe-core\"")
+            .nth(1)
+            .and_then(|entry| declared(entry, "\"version\":"));
+        assert_eq!(
+            locked,
+            Some(pinned),
+            "tools/package-lock.json locks another axe-core"
+        );
+        assert!(AXE_CORE.starts_with(&format!("{NPM_TOOLS_DIR}/node_modules/")));
     }
 
     #[test]

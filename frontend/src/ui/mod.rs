@@ -78,6 +78,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The media query of the phone layout, where the room list is a drawer:
+/// the same as `frontend/style.css`'s. In `em`, which follow the browser's
+/// text size, so that larger text gets the narrower layout sooner.
+pub const PHONE_LAYOUT: &str = "(max-width: 43.75em)";
+
+/// The id of the button that opens the room list drawer.
+pub const ROOMS_TOGGLE_ID: &str = "rooms-toggle";
+
 /// Whether the person asked to change their name; in context.
 #[derive(Clone, Copy)]
 pub struct EditingName(pub RwSignal<bool>);
@@ -90,18 +98,30 @@ fn ChatScreen() -> impl IntoView {
     let active = Memo::new(move |_| chat.with(|chat| chat.active().cloned()));
     // On a phone the room list is a drawer.
     let rooms_open = RwSignal::new(false);
-    // Following a room link or pressing Escape closes the drawer. The
-    // listeners go with this screen (it is left to change the name).
+    // Following a room link or pressing Escape closes the drawer; Escape
+    // gives the focus back to the button that opened it, so that a
+    // keyboard user goes on from where they were. The listeners go with
+    // this screen (it is left to change the name).
     let close_on_navigation =
         window_event_listener(leptos::ev::hashchange, move |_| rooms_open.set(false));
     let close_on_escape = window_event_listener(leptos::ev::keydown, move |event| {
-        if event.key() == "Escape" {
+        if event.key() == "Escape" && rooms_open.get_untracked() {
+            rooms_open.set(false);
+            // Once the page is no longer inert, which is drawn after this.
+            request_animation_frame(|| web::focus(ROOMS_TOGGLE_ID));
+        }
+    });
+    // The rest of the page is inert while the drawer is open: a window
+    // widened past a phone's shows no drawer, so it must not stay open.
+    let close_when_wide = window_event_listener(leptos::ev::resize, move |_| {
+        if rooms_open.get_untracked() && !web::media_matches(PHONE_LAYOUT) {
             rooms_open.set(false);
         }
     });
     on_cleanup(move || {
         close_on_navigation.remove();
         close_on_escape.remove();
+        close_when_wide.remove();
     });
     view! {
         <div class="chat" class:rooms-open=move || rooms_open.get()>

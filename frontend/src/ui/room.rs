@@ -4,13 +4,16 @@
 use super::composer::Composer;
 use super::messages::MessageList;
 use super::name::capitalized;
-use super::{Avatar, EditingName};
+use super::{Avatar, EditingName, ROOMS_TOGGLE_ID};
 use crate::state::{Connection, Membership};
 use crate::timeline;
 use crate::web::{self, Client};
 use common::RoomName;
 use leptos::prelude::*;
 use std::time::Duration;
+
+/// The id of the button that shows the member list on narrow screens.
+const MEMBERS_TOGGLE_ID: &str = "members-toggle";
 
 /// How often the "… is typing" line is brought up to date.
 const TYPING_CLOCK: Duration = Duration::from_secs(1);
@@ -56,8 +59,21 @@ pub fn RoomView(
     let leave_label = format!("Leave #{room}");
     // Focus the message box when a room opens, as chat apps do.
     request_animation_frame(|| web::focus("message"));
+    // Escape closes the member list (where it is a panel over the room)
+    // and gives the focus back to its button.
+    let close_on_escape = window_event_listener(leptos::ev::keydown, move |event| {
+        if event.key() == "Escape" && members_open.get_untracked() {
+            members_open.set(false);
+            web::focus(MEMBERS_TOGGLE_ID);
+        }
+    });
+    on_cleanup(move || close_on_escape.remove());
     view! {
-        <main class="room" class:members-open=move || members_open.get()>
+        <main
+            class="room"
+            class:members-open=move || members_open.get()
+            inert=move || rooms_open.get()
+        >
             <header class="room-header">
                 <RoomsToggle rooms_open=rooms_open unread_dot=true />
                 <div class="room-title">
@@ -72,6 +88,7 @@ pub fn RoomView(
                 <ConnectionStatus />
                 <button
                     type="button"
+                    id=MEMBERS_TOGGLE_ID
                     class="secondary small-button only-narrow"
                     aria-controls="members"
                     aria-expanded=move || members_open.get().to_string()
@@ -89,7 +106,13 @@ pub fn RoomView(
             <Notices room=room.clone() />
             <Composer room=room.clone() />
         </main>
-        <aside class="members" id="members" aria-label="Members" class:open=move || members_open.get()>
+        <aside
+            class="members"
+            id="members"
+            aria-label="Members"
+            class:open=move || members_open.get()
+            inert=move || rooms_open.get()
+        >
             <h2 class="section-title">
                 "Members " <span class="count">{move || members.with(Vec::len)}</span>
             </h2>
@@ -118,8 +141,10 @@ pub fn NoRoom(
     /// Whether the room list drawer is open (phones).
     rooms_open: RwSignal<bool>,
 ) -> impl IntoView {
+    // Where to go from here: the Room field.
+    request_animation_frame(|| web::focus("join-room"));
     view! {
-        <main class="room empty-room">
+        <main class="room empty-room" inert=move || rooms_open.get()>
             <header class="room-header">
                 <RoomsToggle rooms_open=rooms_open unread_dot=false />
                 <div class="room-title">
@@ -134,7 +159,6 @@ pub fn NoRoom(
     }
 }
 
-/// A dot on the phone's menu button while other rooms have unread messages.
 /// The phone-width button that opens and closes the room list.
 #[component]
 fn RoomsToggle(
@@ -143,14 +167,26 @@ fn RoomsToggle(
     /// Whether it carries the dot that says another room has unread messages.
     unread_dot: bool,
 ) -> impl IntoView {
+    // Opening the drawer takes the focus into it (to the room shown), so
+    // that a keyboard user is where they can act; the rest is inert.
+    let toggle = move |_| {
+        let open = !rooms_open.get_untracked();
+        rooms_open.set(open);
+        if open {
+            request_animation_frame(|| {
+                web::focus_first("#sidebar a[aria-current='page'], #sidebar a, #join-room");
+            });
+        }
+    };
     view! {
         <button
             type="button"
+            id=ROOMS_TOGGLE_ID
             class="icon-button only-phone"
             aria-label="Rooms"
             aria-controls="sidebar"
             aria-expanded=move || rooms_open.get().to_string()
-            on:click=move |_| rooms_open.update(|open| *open = !*open)
+            on:click=toggle
         >
             <span aria-hidden="true">"☰"</span>
             {unread_dot.then(|| view! { <UnreadDot /> })}
@@ -158,6 +194,7 @@ fn RoomsToggle(
     }
 }
 
+/// A dot on the phone's menu button while other rooms have unread messages.
 #[component]
 fn UnreadDot() -> impl IntoView {
     let chat = expect_context::<Client>().chat;

@@ -110,6 +110,10 @@ fn RoomLink(
             >
                 <span class="hash" aria-hidden="true">"#"</span>
                 <span class="room-name">{item.name.to_string()}</span>
+                // A space between the name and the count, so that what the
+                // link shows ("second 2") reads as words of its label
+                // (WCAG 2.5.3, label in name).
+                " "
                 {badge}
             </a>
         </li>

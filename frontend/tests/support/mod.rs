@@ -9,6 +9,11 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod axe;
+pub mod emulation;
+pub mod keyboard;
+pub mod layout;
+
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -126,6 +131,8 @@ async fn wait_for_port(addr: SocketAddr, what: &str, process: &mut Child) {
 /// that holds nothing but its database, with no `--dist`.
 pub struct Server {
     child: Option<Child>,
+    /// Flags given to every start, besides the address and the database.
+    flags: Vec<String>,
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its working directory, holding `chat.db`; removed at the end.
@@ -135,10 +142,16 @@ pub struct Server {
 impl Server {
     /// Starts the server on a free port with an empty database.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Server::start`] with these flags too (on every restart as well).
+    pub async fn start_with(flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut server = Self {
             child: None,
+            flags: flags.iter().map(|flag| (*flag).to_owned()).collect(),
             addr,
             dir,
         };
@@ -176,6 +189,7 @@ impl Server {
         let log = std::fs::File::create(self.dir.path().join("server.log")).expect("a log file");
         let mut child = Command::new(server_binary())
             .args(["--addr", &self.addr.to_string(), "--db", "chat.db"])
+            .args(&self.flags)
             .current_dir(self.dir.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -273,6 +287,12 @@ impl Driver {
     /// A new browser with a profile of its own (its own local storage), as
     /// another person on another machine would have.
     pub async fn browser(&self, width: u32, height: u32) -> Client {
+        self.browser_with_prefs(width, height, json!({})).await
+    }
+
+    /// [`Driver::browser`] with these Chromium preferences (the settings a
+    /// person makes in the browser, such as its default font size).
+    pub async fn browser_with_prefs(&self, width: u32, height: u32, prefs: Value) -> Client {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let mut args: Vec<String> = CHROMIUM_FLAGS
             .iter()
@@ -281,7 +301,7 @@ impl Driver {
         args.push(format!("--window-size={width},{height}"));
         let capabilities = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
+            "goog:chromeOptions": { "binary": chromium, "args": args, "prefs": prefs },
         });
         let Value::Object(capabilities) = capabilities else {
             unreachable!("a JSON object")
@@ -404,6 +424,23 @@ impl Page {
         Self::join_sized(driver, server, name, room, 1280, 880).await
     }
 
+    /// Opens `room` in a new desktop browser at the name screen, as a
+    /// first visit does, for `name` to fill in.
+    pub async fn first_visit(driver: &Driver, server: &Server, name: &str, room: &str) -> Self {
+        let (width, height) = emulation::DESKTOP;
+        let client = driver.browser(width, height).await;
+        client
+            .goto(&server.room_url(room))
+            .await
+            .expect("open the page");
+        let page = Self {
+            client,
+            name: name.to_owned(),
+        };
+        page.wait_for("#name").await;
+        page
+    }
+
     /// [`Page::join`] in a window of this size.
     pub async fn join_sized(
         driver: &Driver,
@@ -448,6 +485,19 @@ impl Page {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|err| panic!("{}: waited for {css}: {err}", self.name))
+    }
+
+    /// Waits until nothing matches `css`.
+    pub async fn wait_for_gone(&self, css: &str) {
+        let what = format!("{}: {css} to go", self.name);
+        eventually(&what, || async {
+            self.client
+                .find(Locator::Css(css))
+                .await
+                .is_err()
+                .then_some(())
+        })
+        .await;
     }
 
     /// The element matching `css`, which must be there now.
