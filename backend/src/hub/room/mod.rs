@@ -4,7 +4,7 @@
 //! A message's path, in both modes: `Post` queues the draft with the
 //! store, which gives it the room's next id in the transaction that stores
 //! it; once committed (commits complete in order) the message is broadcast
-//! ([`Room::on_written`], the one place that applies the ordering rules:
+//! (`Room::on_written`, the one place that applies the ordering rules:
 //! what was committed is sent before anything that follows it). So nothing
 //! is shown that could be lost, and every member sees one room's messages
 //! in id order.
