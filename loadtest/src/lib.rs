@@ -55,6 +55,7 @@
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod database;
 pub mod figures;
 pub mod floor;
 pub mod ledger;
@@ -63,6 +64,7 @@ pub mod plot;
 pub mod procfs;
 pub mod report;
 pub mod scenarios;
+pub mod scrape;
 pub mod server;
 pub mod stats;
 pub mod system;
