@@ -278,7 +278,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         Scenario {
         name,
         what: format!(
-            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
+            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server (and, with --cluster-db postgres, a PostgreSQL)"
         ),
         kind: Kind::Rooms(RoomsPlan {
             instances: CLUSTER_INSTANCES,
