@@ -191,7 +191,8 @@ impl Context {
                     Store::Own => None,
                     Store::Postgres => Some(DatabaseProcess::start(settings.cpu)?),
                 };
-                let args = with_database(scenario_args, database.as_ref());
+                let url = database.as_ref().map(|database| database.url.as_str());
+                let args = with_database(scenario_args, url);
                 let process = ServerProcess::start(settings, &args)?;
                 Running::started(vec![process], None, database)
             }
@@ -238,7 +239,8 @@ impl Context {
             ClusterDb::Postgres => Some(DatabaseProcess::start(settings.cpu)?),
             ClusterDb::None => None,
         };
-        let args = cluster_args(&broker.url, scenario_args, database.as_ref());
+        let url = database.as_ref().map(|database| database.url.as_str());
+        let args = cluster_args(&broker.url, scenario_args, url);
         // Started one after the other: a failure stops (drops) the others.
         let processes = (0..instances)
             .map(|_| ServerProcess::start(settings, &args))
@@ -255,10 +257,11 @@ impl Context {
     }
 }
 
-/// `scenario_args` with `--db` of `database` first, when there is one.
-fn with_database(scenario_args: &[String], database: Option<&DatabaseProcess>) -> Vec<String> {
-    let mut args: Vec<String> = database
-        .map(|database| vec!["--db".to_string(), database.url.clone()])
+/// `scenario_args` with `--db` and the database's URL first, when there is
+/// one.
+pub fn with_database(scenario_args: &[String], database_url: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = database_url
+        .map(|url| vec!["--db".to_string(), url.to_owned()])
         .unwrap_or_default();
     args.extend(scenario_args.iter().cloned());
     args
@@ -270,10 +273,10 @@ fn with_database(scenario_args: &[String], database: Option<&DatabaseProcess>) -
 pub fn cluster_args(
     broker_url: &str,
     scenario_args: &[String],
-    database: Option<&DatabaseProcess>,
+    database_url: Option<&str>,
 ) -> Vec<String> {
     let mut args = vec!["--cluster".to_string(), broker_url.to_owned()];
-    args.extend(with_database(scenario_args, database));
+    args.extend(with_database(scenario_args, database_url));
     args
 }
 
@@ -574,6 +577,49 @@ pub fn cpu_list_len(list: &str) -> usize {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn instances_get_the_shared_database_beside_the_cluster_and_their_flags() {
+        let pg = "postgres://postgres@127.0.0.1:5999/chat";
+        let own = ["--stall-timeout".to_string(), "30s".to_string()];
+        assert_eq!(
+            cluster_args("redis://127.0.0.1:6390", &own, Some(pg)),
+            [
+                "--cluster",
+                "redis://127.0.0.1:6390",
+                "--db",
+                pg,
+                "--stall-timeout",
+                "30s"
+            ]
+        );
+        // --cluster-db none: today's cluster mode, no --db.
+        assert_eq!(
+            cluster_args("redis://127.0.0.1:6390", &[], None),
+            ["--cluster", "redis://127.0.0.1:6390"]
+        );
+        assert_eq!(
+            with_database(&own, Some(pg)),
+            ["--db", pg, "--stall-timeout", "30s"]
+        );
+        assert_eq!(with_database(&own, None), own);
+        // The server then adds no temporary SQLite file of its own.
+        let args = crate::server::server_args(
+            std::path::Path::new("/tmp/x"),
+            &cluster_args("redis://127.0.0.1:6390", &[], Some(pg)),
+            &[],
+        );
+        assert_eq!(args.iter().filter(|arg| *arg == "--db").count(), 1);
+    }
+
+    #[test]
+    fn a_server_that_refuses_db_beside_cluster_is_recognised() {
+        let log = "error: the argument '--cluster <CLUSTER>' cannot be used with '--db <DB>'\n\nUsage: chat-server …";
+        assert!(refuses_db_beside_cluster(log));
+        assert!(!refuses_db_beside_cluster(
+            "error: connection refused (--db postgres://…)"
+        ));
+    }
 
     #[test]
     fn cpu_lists_are_counted() {
