@@ -167,6 +167,7 @@ fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
         tag: format!("b{}", radix36(started)),
         warmups: args.warmup,
         runs: args.runs,
+        cluster_db: args.cluster_db,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

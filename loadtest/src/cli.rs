@@ -2,6 +2,7 @@
 //! environment variables.
 
 use crate::floor;
+use crate::scenarios::context::ClusterDb;
 use crate::scenarios::NAMES;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -153,6 +154,14 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<f64>,
 
+    /// Where the instances of the cluster scenarios keep their history:
+    /// `postgres`, one PostgreSQL server the benchmark starts and gives to
+    /// every instance as `--db` (cluster mode with history in PostgreSQL,
+    /// which requires it); `none`, no `--db` (today's cluster mode, history
+    /// in the broker's streams, which refuses one).
+    #[arg(long, value_enum, env = "CHAT_BENCH_CLUSTER_DB", default_value_t = ClusterDb::Postgres)]
+    pub cluster_db: ClusterDb,
+
     /// Where started servers and the load generator run.
     #[command(flatten)]
     pub pinning: Pinning,
@@ -226,6 +235,7 @@ mod tests {
         };
         assert_eq!((args.runs, args.warmup, args.scale), (5, 1, 1.0));
         assert_eq!(args.server, PathBuf::from("target/release/chat-server"));
+        assert_eq!(args.cluster_db, ClusterDb::Postgres);
         assert!(Cli::try_parse_from(["chat-bench", "run", "nonsense"]).is_err());
         let cli = Cli::try_parse_from([
             "chat-bench",
@@ -243,6 +253,13 @@ mod tests {
         };
         assert_eq!(scenarios, ["idle", "fanout-max"]);
         assert_eq!(args.server_args, ["--client-queue-bytes=2097152"]);
+        let cli =
+            Cli::try_parse_from(["chat-bench", "all", "--cluster-db", "none"]).expect("parse");
+        let Command::All(args) = cli.command else {
+            panic!("all");
+        };
+        assert_eq!(args.cluster_db, ClusterDb::None);
+        assert!(Cli::try_parse_from(["chat-bench", "all", "--cluster-db", "redis"]).is_err());
     }
 
     #[test]

@@ -217,7 +217,13 @@ impl Recorder {
     }
 
     /// Handles a text frame that reached accounted member `member` at `now_ns`.
-    fn on_member_text(&mut self, member: usize, text: &str, now_ns: u64, observer: bool) {
+    pub(crate) fn on_member_text(
+        &mut self,
+        member: usize,
+        text: &str,
+        now_ns: u64,
+        observer: bool,
+    ) {
         let delivery = match wire::classify(text) {
             Ok(Incoming::Message(delivery)) => delivery,
             Ok(Incoming::Presence) => {

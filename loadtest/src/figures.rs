@@ -98,6 +98,34 @@ pub struct RunFigures {
     /// Joins and leaves per second done by churners (many-rooms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn_ops_per_s: Option<f64>,
+    /// Messages the server committed to its history over the run
+    /// (`chat_messages_stored_total` of its `/metrics`, commit-rate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committed: Option<u64>,
+    /// Those per second over the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committed_per_s: Option<f64>,
+    /// Median time from handing a message to the store to its commit, ms
+    /// (`chat_db_write_seconds`, interpolated within its buckets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_p50_ms: Option<f64>,
+    /// Its 99th percentile, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_p99_ms: Option<f64>,
+    /// Write transactions PostgreSQL committed over the run (its
+    /// transaction ids assigned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_commits: Option<u64>,
+    /// Messages committed per write transaction: the store's batch size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_per_commit: Option<f64>,
+    /// The window divided by the write transactions, ms: how long one
+    /// commit takes when the writer is never idle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms_per_commit: Option<f64>,
+    /// Bytes of WAL PostgreSQL wrote over the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wal_bytes: Option<u64>,
     /// Each process of the server side, when it has more than one (the
     /// cluster scenarios: the instances, then the broker); the `server_*`
     /// figures above are theirs added up.
@@ -190,6 +218,16 @@ pub enum Metric {
     SendLag,
     /// Churn operations per second.
     ChurnOps,
+    /// Messages committed per second.
+    CommittedPerSec,
+    /// Store commit time p50, ms.
+    CommitP50,
+    /// Store commit time p99, ms.
+    CommitP99,
+    /// Messages per write transaction.
+    MessagesPerCommit,
+    /// Wall time per write transaction, ms.
+    MsPerCommit,
 }
 
 impl Metric {
@@ -217,6 +255,11 @@ impl Metric {
             Self::GeneratorCpu => run.generator_cpu_utilisation,
             Self::SendLag => run.send_lag_p99_ms,
             Self::ChurnOps => run.churn_ops_per_s,
+            Self::CommittedPerSec => run.committed_per_s,
+            Self::CommitP50 => run.commit_p50_ms,
+            Self::CommitP99 => run.commit_p99_ms,
+            Self::MessagesPerCommit => run.messages_per_commit,
+            Self::MsPerCommit => run.ms_per_commit,
         }
     }
 
@@ -242,17 +285,31 @@ impl Metric {
             Self::GeneratorCpu => "generator CPU",
             Self::SendLag => "send lag p99",
             Self::ChurnOps => "joins+leaves/s",
+            Self::CommittedPerSec => "committed/s",
+            Self::CommitP50 => "commit p50",
+            Self::CommitP99 => "commit p99",
+            Self::MessagesPerCommit => "messages/commit",
+            Self::MsPerCommit => "time/commit",
         }
     }
 
     /// Formats a value of this metric with its unit.
     pub fn format(self, value: f64) -> String {
         match self {
-            Self::DeliveriesPerSec | Self::OfferedPerSec | Self::ChurnOps => rate(value),
+            Self::DeliveriesPerSec
+            | Self::OfferedPerSec
+            | Self::ChurnOps
+            | Self::CommittedPerSec => rate(value),
             Self::CpuPerDelivery => format!("{value:.3} µs"),
-            Self::P50 | Self::P99 | Self::P999 | Self::MaxLatency | Self::SendLag => {
-                format!("{} ms", significant(value))
-            }
+            Self::P50
+            | Self::P99
+            | Self::P999
+            | Self::MaxLatency
+            | Self::SendLag
+            | Self::CommitP50
+            | Self::CommitP99
+            | Self::MsPerCommit => format!("{} ms", significant(value)),
+            Self::MessagesPerCommit => significant(value),
             Self::Lost | Self::Duplicated | Self::Failures => format!("{value:.0}"),
             Self::ServerRss => format!("{:.1} MiB", value / 1024.0),
             Self::RssPerConnection | Self::HeldPerStalled => format!("{} KiB", significant(value)),
@@ -268,7 +325,10 @@ impl Metric {
             Some((number, _unit))
                 if !matches!(
                     self,
-                    Self::DeliveriesPerSec | Self::OfferedPerSec | Self::ChurnOps
+                    Self::DeliveriesPerSec
+                        | Self::OfferedPerSec
+                        | Self::ChurnOps
+                        | Self::CommittedPerSec
                 ) =>
             {
                 number.to_owned()

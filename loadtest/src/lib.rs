@@ -21,6 +21,11 @@
 //! `latency.svg` and `results.md` (the table of `docs/BENCHMARKS.md`).
 //! See `docs/BENCHMARKS.md` for the method and the commands.
 //!
+//! Issue 13 adds a `-postgres` variant of each fan-out (the server's
+//! history in a PostgreSQL the benchmark starts, on the server's CPU, its
+//! processes' CPU time counted as the server side's), `commit-rate` on
+//! each store, and `--cluster-db` for the cluster scenarios.
+//!
 //! The generator is single-threaded by design: one current-thread Tokio
 //! runtime pinned to its own CPU, all clients as local tasks sharing one
 //! recorder without locks.
@@ -35,6 +40,9 @@
 //! - [`server`]: starting and stopping a `chat-server` process (and the
 //!   cluster scenarios' `redis-server`); the flags it is given
 //!   ([`server::BENCH_SERVER_FLAGS`]).
+//! - [`database`]: the PostgreSQL server of the `-postgres` variants and
+//!   of clusters on PostgreSQL.
+//! - [`scrape`]: the server's `/metrics` (messages committed, commit time).
 //! - [`client`]: the simulated clients (members, publishers, churners,
 //!   stalled members) and the [`client::Recorder`] they report to.
 //! - [`ws`]: a lean WebSocket client over TCP; its readers answer the
@@ -49,12 +57,14 @@
 //!   (the kernel's floor under the server's figures), with its sink.
 //! - [`report`]: the summary lines, the JSON report and the markdown table.
 //! - [`plot`]: the SVG plot of latency against load.
-//! - [`procfs`]: reading `/proc`; [`system`]: CPU pinning, open-file limit,
+//! - [`procfs`]: reading `/proc` (a process, or a whole process tree);
+//!   [`system`]: CPU pinning, open-file limit,
 //!   clock ticks.
 
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod database;
 pub mod figures;
 pub mod floor;
 pub mod ledger;
@@ -63,6 +73,7 @@ pub mod plot;
 pub mod procfs;
 pub mod report;
 pub mod scenarios;
+pub mod scrape;
 pub mod server;
 pub mod stats;
 pub mod system;

@@ -1,5 +1,7 @@
 //! Reading `/proc`: a process's CPU time (`/proc/<pid>/stat`) and memory
-//! (`/proc/<pid>/status`), and the machine's CPU model and kernel.
+//! (`/proc/<pid>/status`), the CPU time and memory of a whole process tree
+//! (a PostgreSQL server: its postmaster and every process it forks), and
+//! the machine's CPU model and kernel.
 //!
 //! The parsers take the file's text, so tests feed them real samples; the
 //! readers around them only add the path and the I/O error.
@@ -91,6 +93,149 @@ pub fn allowed_cpus(proc: Proc) -> Result<String, ProcError> {
     status_field(&status, "Cpus_allowed_list")
         .map(str::to_owned)
         .ok_or_else(|| format_error("status", "no Cpus_allowed_list line"))
+}
+
+/// One process as a tree walk sees it, from its `stat` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatEntry {
+    /// Its pid (field 1).
+    pub pid: u32,
+    /// Its parent's pid (field 4).
+    pub ppid: u32,
+    /// Its own CPU time (fields 14 and 15).
+    pub own: CpuTicks,
+    /// The CPU time of its children that exited and that it waited for
+    /// (`cutime`, `cstime`: fields 16 and 17), theirs included.
+    pub reaped: CpuTicks,
+}
+
+/// Parses the fields of a `stat` line that a tree walk needs.
+pub fn parse_stat_entry(stat: &str) -> Result<StatEntry, ProcError> {
+    let (head, after_comm) = stat
+        .rfind(')')
+        .map(|end| (&stat[..end], &stat[end + 1..]))
+        .ok_or_else(|| format_error("stat", "no ')' after the command name"))?;
+    let pid = head
+        .split_whitespace()
+        .next()
+        .and_then(|pid| pid.parse().ok())
+        .ok_or_else(|| format_error("stat", "no pid before the command name"))?;
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let field = |number: usize, name: &str| -> Result<u64, ProcError> {
+        let text = fields
+            .get(number - 3)
+            .ok_or_else(|| format_error("stat", format!("no field {number} ({name})")))?;
+        text.parse()
+            .map_err(|_| format_error("stat", format!("{name} is not a number: {text:?}")))
+    };
+    Ok(StatEntry {
+        pid,
+        ppid: u32::try_from(field(4, "ppid")?).unwrap_or(0),
+        own: CpuTicks {
+            user: field(14, "utime")?,
+            system: field(15, "stime")?,
+        },
+        reaped: CpuTicks {
+            user: field(16, "cutime")?,
+            system: field(17, "cstime")?,
+        },
+    })
+}
+
+/// The pids of `root` and of every process below it among `entries`,
+/// `root` first (none when `root` is not among them).
+pub fn tree_pids(root: u32, entries: &[StatEntry]) -> Vec<u32> {
+    if !entries.iter().any(|entry| entry.pid == root) {
+        return Vec::new();
+    }
+    let mut tree = vec![root];
+    let mut next = 0;
+    // Breadth first; a pid is added once, so a cycle (impossible in a real
+    // /proc, whose pids are unique) could not loop.
+    while next < tree.len() {
+        let parent = tree[next];
+        for entry in entries {
+            if entry.ppid == parent && entry.pid != root && !tree.contains(&entry.pid) {
+                tree.push(entry.pid);
+            }
+        }
+        next += 1;
+    }
+    tree
+}
+
+/// The CPU time of the tree under `root` among `entries`: each living
+/// process's own time plus what it reaped from children that exited. A
+/// process that exits between two samples is thereby counted before in
+/// itself and after in its parent (PostgreSQL waits for every child it
+/// forks), so short-lived backends and autovacuum workers are not lost,
+/// and nothing is counted twice. `None` when `root` is not among them.
+pub fn tree_ticks(root: u32, entries: &[StatEntry]) -> Option<CpuTicks> {
+    let pids = tree_pids(root, entries);
+    if pids.is_empty() {
+        return None;
+    }
+    let mut sum = CpuTicks { user: 0, system: 0 };
+    for entry in entries.iter().filter(|entry| pids.contains(&entry.pid)) {
+        sum.user += entry.own.user + entry.reaped.user;
+        sum.system += entry.own.system + entry.reaped.system;
+    }
+    Some(sum)
+}
+
+/// Every process of the machine, as far as its `stat` can be read (one
+/// that exits meanwhile is skipped).
+pub fn all_stat_entries() -> Result<Vec<StatEntry>, ProcError> {
+    let dir = std::fs::read_dir("/proc").map_err(|source| ProcError::Read {
+        path: PathBuf::from("/proc"),
+        source,
+    })?;
+    Ok(dir
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter_map(|stat| parse_stat_entry(&stat).ok())
+        .collect())
+}
+
+/// Reads the CPU time used so far by the process tree under `root` (see
+/// [`tree_ticks`]).
+pub fn tree_cpu_ticks(root: u32) -> Result<CpuTicks, ProcError> {
+    tree_ticks(root, &all_stat_entries()?)
+        .ok_or_else(|| format_error("stat", format!("no process {root}")))
+}
+
+/// The proportional set size of `proc` in KiB (`Pss` of `smaps_rollup`):
+/// its private memory plus its share of what it shares, so that the
+/// processes of a PostgreSQL server, which all map its shared buffers,
+/// add up to what the server holds rather than counting them once each.
+pub fn pss_kib(proc: Proc) -> Result<u64, ProcError> {
+    status_kib(&read(proc.path("smaps_rollup"))?, "Pss")
+}
+
+/// The memory of the tree under `root`: its processes' PSS added up, for
+/// both figures (a peak PSS is not kept by the kernel).
+pub fn tree_memory(root: u32) -> Result<Memory, ProcError> {
+    let entries = all_stat_entries()?;
+    let pids = tree_pids(root, &entries);
+    if pids.is_empty() {
+        return Err(format_error("stat", format!("no process {root}")));
+    }
+    let mut sum = 0;
+    for pid in pids {
+        // A backend may exit between the walk and the read.
+        sum += pss_kib(Proc::Pid(pid)).unwrap_or(0);
+    }
+    Ok(Memory {
+        rss_kib: sum,
+        peak_rss_kib: sum,
+    })
 }
 
 /// Parses `/proc/<pid>/stat`: `pid (comm) state ppid ...`. The command name
@@ -219,6 +364,82 @@ mod tests {
         assert!(parse_stat("no parenthesis at all").is_err());
         let garbled = STAT.replace(" 1234 ", " 12x4 ");
         assert!(parse_stat(&garbled).is_err());
+    }
+
+    /// A `stat` line with pid `pid`, parent `ppid`, and the four times.
+    fn stat_line(pid: u32, ppid: u32, times: [u64; 4]) -> String {
+        let [utime, stime, cutime, cstime] = times;
+        format!("{pid} (postgres: chat) S {ppid} 4242 4242 0 -1 4194560 3115 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0 8620 1084952576 3338")
+    }
+
+    #[test]
+    fn a_stat_entry_has_the_parent_and_the_reaped_childrens_time() {
+        let entry = parse_stat_entry(STAT).expect("a valid stat line");
+        assert_eq!((entry.pid, entry.ppid), (4242, 1));
+        assert_eq!(entry.own.total(), 1801);
+        assert_eq!(entry.reaped.total(), 0);
+        let entry = parse_stat_entry(&stat_line(7, 3, [1, 2, 30, 40])).expect("valid");
+        assert_eq!(
+            (
+                entry.pid,
+                entry.ppid,
+                entry.reaped.user,
+                entry.reaped.system
+            ),
+            (7, 3, 30, 40)
+        );
+        assert!(parse_stat_entry("x (y) S").is_err());
+    }
+
+    #[test]
+    fn a_trees_time_is_its_living_processes_and_what_they_reaped() {
+        let entries: Vec<StatEntry> = [
+            stat_line(1, 0, [1_000, 1_000, 0, 0]),
+            // The postmaster, which reaped 5 + 5 ticks of a backend.
+            stat_line(100, 1, [10, 20, 5, 5]),
+            stat_line(101, 100, [100, 50, 0, 0]),
+            stat_line(102, 100, [7, 3, 0, 0]),
+            // A grandchild.
+            stat_line(103, 102, [1, 1, 0, 0]),
+            // Another tree.
+            stat_line(200, 1, [500, 500, 0, 0]),
+        ]
+        .iter()
+        .map(|line| parse_stat_entry(line).expect("valid"))
+        .collect();
+        assert_eq!(tree_pids(100, &entries), [100, 101, 102, 103]);
+        let ticks = tree_ticks(100, &entries).expect("the tree");
+        assert_eq!(
+            (ticks.user, ticks.system),
+            (10 + 5 + 100 + 7 + 1, 20 + 5 + 50 + 3 + 1)
+        );
+        assert_eq!(tree_ticks(999, &entries), None);
+        // Backend 101 exits and is reaped: its time moves to the
+        // postmaster, and the tree's total does not change.
+        let after: Vec<StatEntry> = entries
+            .iter()
+            .filter(|entry| entry.pid != 101)
+            .map(|entry| match entry.pid {
+                100 => StatEntry {
+                    reaped: CpuTicks {
+                        user: 105,
+                        system: 55,
+                    },
+                    ..*entry
+                },
+                _ => *entry,
+            })
+            .collect();
+        assert_eq!(tree_ticks(100, &after), Some(ticks));
+    }
+
+    #[test]
+    fn this_process_tree_can_be_read() {
+        let me = std::process::id();
+        // Ourselves first: the tree, read later, has had more time.
+        let own = cpu_ticks(Proc::Myself).expect("our ticks").total();
+        assert!(tree_cpu_ticks(me).expect("our tree").total() >= own);
+        assert!(tree_memory(me).expect("our PSS").rss_kib > 0);
     }
 
     const STATUS: &str = "Name:\tchat-server\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t 1059524 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   13352 kB\nThreads:\t9\nCpus_allowed_list:\t0\n";

@@ -99,8 +99,25 @@ pub struct GoalResult {
     pub text: String,
     /// This scenario's median of the goal's metric.
     pub median: Option<f64>,
+    /// For a relative goal: the judged median over the other one (this
+    /// scenario's over the other's, or the other way round for a goal
+    /// that judges the other), e.g. PostgreSQL's CPU per delivery over
+    /// SQLite's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
     /// Met, missed, or `None` when it could not be judged.
     pub met: Option<bool>,
+}
+
+impl GoalResult {
+    /// The goal as a person reads it, with the ratio a relative goal
+    /// judged: `server CPU/delivery ≤ 110 % of fanout-1m's (ratio 1.04)`.
+    pub fn text_with_ratio(&self) -> String {
+        match self.ratio {
+            Some(ratio) => format!("{} (ratio {ratio:.2})", self.text),
+            None => self.text.clone(),
+        }
+    }
 }
 
 /// The verdict on a scenario.
@@ -150,6 +167,9 @@ pub struct ScenarioReport {
     /// The broker's arguments (cluster scenarios).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub broker_args: Vec<String>,
+    /// PostgreSQL's arguments (`-postgres` variants, clusters on it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub database_args: Vec<String>,
     /// Each process of a server side made of several (a cluster's
     /// instances, then its broker), summarised over the runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -196,7 +216,7 @@ pub struct Report {
 }
 
 /// Every metric a summary may hold.
-const ALL_METRICS: [Metric; 19] = [
+const ALL_METRICS: [Metric; 24] = [
     Metric::DeliveriesPerSec,
     Metric::OfferedPerSec,
     Metric::CpuPerDelivery,
@@ -216,6 +236,11 @@ const ALL_METRICS: [Metric; 19] = [
     Metric::GeneratorCpu,
     Metric::SendLag,
     Metric::ChurnOps,
+    Metric::CommittedPerSec,
+    Metric::CommitP50,
+    Metric::CommitP99,
+    Metric::MessagesPerCommit,
+    Metric::MsPerCommit,
 ];
 
 /// The figures summarised for each process of a server side made of
@@ -309,12 +334,14 @@ pub fn build(results: Vec<(Scenario, Outcome)>) -> Vec<ScenarioReport> {
                         text: goal.describe(),
                         goal,
                         median: None,
+                        ratio: None,
                         met: None,
                     })
                     .collect(),
                 notes: outcome.notes,
                 server_args: outcome.server_args,
                 broker_args: outcome.broker_args,
+                database_args: outcome.database_args,
                 processes: process_summaries(&outcome.runs),
                 beside: scenario.beside.map(|name| Beside {
                     scenario: name,
@@ -358,6 +385,11 @@ pub fn build(results: Vec<(Scenario, Outcome)>) -> Vec<ScenarioReport> {
             result.met = result
                 .median
                 .and_then(|median| result.goal.judge(median, other));
+            result.ratio = match (result.median, other, result.goal.judges_other) {
+                (Some(own), Some(other), false) if other > 0.0 => Some(own / other),
+                (Some(own), Some(other), true) if own > 0.0 => Some(other / own),
+                _ => None,
+            };
         }
         report.saturation = saturation(own(Metric::ServerCpu), own(Metric::GeneratorCpu));
         if let Some(beside) = &mut report.beside {
@@ -472,7 +504,7 @@ pub fn line(report: &ScenarioReport) -> String {
                 Some(false) => "MISSED",
                 None => "not judged",
             };
-            format!("{} ({mark})", g.text)
+            format!("{} ({mark})", g.text_with_ratio())
         })
         .collect();
     let mut line = format!(
@@ -526,7 +558,7 @@ pub fn markdown(report: &Report) -> String {
                     Some(false) => "❌",
                     None => "–",
                 };
-                format!("{mark} {}", g.text)
+                format!("{mark} {}", g.text_with_ratio())
             })
             .collect();
         let mut verdict = scenario.verdict.word().to_string();

@@ -99,10 +99,15 @@ pub enum ServerError {
     /// No `redis-server` to start as the broker of a cluster scenario.
     #[error("no {BROKER_BINARY} on the PATH for the cluster scenarios (cargo xtask setup installs it: Debian's redis-server)")]
     NoBroker,
-    /// The server or the broker exited or was not ready in time.
+    /// The PostgreSQL server of a `-postgres` variant could not be set up
+    /// or asked (see [`crate::database`]).
+    #[error("PostgreSQL: {0}")]
+    Database(String),
+    /// The server, the broker or the database exited or was not ready in
+    /// time.
     #[error("the {what} did not start: {reason}\n--- its log (last lines) ---\n{log}")]
     Startup {
-        /// Which process: `server`, `broker`.
+        /// Which process: `server`, `broker`, `database`.
         what: &'static str,
         /// What happened.
         reason: String,
@@ -142,8 +147,9 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
     if !sets("--addr") {
         args.extend(["--addr".into(), LISTEN_ADDR.into()]);
     }
-    // A cluster instance keeps its history in the broker, and the server
-    // refuses `--db` beside `--cluster`.
+    // A cluster instance keeps its history in the broker (today's cluster
+    // mode, which refuses `--db` beside `--cluster`), or in the shared
+    // PostgreSQL whose `--db` the scenario gives: never in a file of its own.
     if !sets("--db") && !sets("--cluster") {
         args.extend(["--db".into(), path_arg(&dir.join("chat.db"))]);
     }
@@ -170,13 +176,22 @@ fn path_arg(path: &Path) -> String {
 /// output to a log in a temporary directory of its own, which is also its
 /// working directory. Stopped (SIGTERM, then SIGKILL) when
 /// [`Self::terminate`] is called or it is dropped.
-struct Supervised {
-    /// What it is, in messages and its log's name: `server`, `broker`.
+pub(crate) struct Supervised {
+    /// What it is, in messages and its log's name: `server`, `broker`,
+    /// `database`.
     name: &'static str,
     child: Option<Child>,
     log: PathBuf,
+    /// What asks it to stop (SIGTERM, but SIGINT for PostgreSQL, whose
+    /// SIGTERM waits for its clients to leave).
+    stop_signal: Signal,
     /// Holds its files and its log; deleted after it stopped.
     _dir: tempfile::TempDir,
+}
+
+/// A fresh temporary directory for a started process.
+pub(crate) fn temp_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("chat-bench-").tempdir()
 }
 
 impl Supervised {
@@ -184,11 +199,23 @@ impl Supervised {
     /// `cpu`, with its output in the log of a fresh temporary directory.
     fn spawn(
         name: &'static str,
-        mut command: Command,
+        command: Command,
         args: impl FnOnce(&Path) -> Vec<String>,
         cpu: Option<usize>,
     ) -> Result<(Self, Vec<String>), ServerError> {
-        let dir = tempfile::Builder::new().prefix("chat-bench-").tempdir()?;
+        Self::spawn_in(temp_dir()?, name, command, args, cpu, Signal::SIGTERM)
+    }
+
+    /// [`Self::spawn`] in `dir`, which the caller prepared, stopped by
+    /// `stop_signal`.
+    pub(crate) fn spawn_in(
+        dir: tempfile::TempDir,
+        name: &'static str,
+        mut command: Command,
+        args: impl FnOnce(&Path) -> Vec<String>,
+        cpu: Option<usize>,
+        stop_signal: Signal,
+    ) -> Result<(Self, Vec<String>), ServerError> {
         let args = args(dir.path());
         let log = dir.path().join(format!("{name}.log"));
         let log_file = std::fs::File::create(&log)?;
@@ -205,18 +232,22 @@ impl Supervised {
             name,
             child: Some(child),
             log,
+            stop_signal,
             _dir: dir,
         };
         Ok((process, args))
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Polls the log until `ready` finds what it looks for in it; fails if
     /// the process exits first or [`STARTUP_TIMEOUT`] passes.
-    fn wait_ready<T>(&mut self, ready: impl Fn(&str) -> Option<T>) -> Result<T, ServerError> {
+    pub(crate) fn wait_ready<T>(
+        &mut self,
+        ready: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ServerError> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             let text = std::fs::read_to_string(&self.log)?;
@@ -244,19 +275,19 @@ impl Supervised {
     }
 
     /// The last lines of its log.
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
     }
 
-    /// Stops it with SIGTERM (a graceful shutdown), or SIGKILL after
-    /// [`STOP_TIMEOUT`]. Returns a description of an unclean exit.
-    fn terminate(&mut self) -> Option<String> {
+    /// Stops it with its stop signal (a graceful shutdown), or SIGKILL
+    /// after [`STOP_TIMEOUT`]. Returns a description of an unclean exit.
+    pub(crate) fn terminate(&mut self) -> Option<String> {
         let mut child = self.child.take()?;
         let name = self.name;
         let pid = Pid::from_raw(i32::try_from(child.id()).ok()?);
-        let _ = kill(pid, Signal::SIGTERM);
+        let _ = kill(pid, self.stop_signal);
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
             match child.try_wait() {
@@ -406,9 +437,9 @@ pub fn broker_args(dir: &Path, port: u16) -> Vec<String> {
     args
 }
 
-/// A loopback port nobody listens on now (the broker, unlike the server,
-/// cannot be told to pick one and say which).
-fn free_port() -> Result<u16, ServerError> {
+/// A loopback port nobody listens on now (the broker and PostgreSQL,
+/// unlike the server, cannot be told to pick one and say which).
+pub(crate) fn free_port() -> Result<u16, ServerError> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

@@ -1,10 +1,12 @@
 //! What every scenario runs against: the server (started per scenario, or
 //! per run where runs must not share state, or an external one; for the
-//! cluster scenarios, instances sharing a broker), the generator's clock,
+//! cluster scenarios, instances sharing a broker), the PostgreSQL server
+//! of the `-postgres` variants and of the clusters, the generator's clock,
 //! and the probes that read CPU time and memory of every process on the
-//! server's side.
+//! server's side (PostgreSQL's as a whole process tree).
 
 use crate::client::Clock;
+use crate::database::{DatabaseProcess, DbStats};
 use crate::figures::ProcessFigures;
 use crate::procfs::{self, CpuTicks, Memory, Proc, ProcError};
 use crate::server::{BrokerProcess, ServerError, ServerProcess, ServerSettings};
@@ -25,6 +27,32 @@ pub enum ServerSource {
     },
 }
 
+/// Where a started server keeps its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Store {
+    /// What the scenario's flags say: a fresh SQLite file by default
+    /// (`--db :memory:` in the in-memory variant).
+    #[default]
+    Own,
+    /// The benchmark's own PostgreSQL server, started for the scenario
+    /// ([`DatabaseProcess`], on the server's CPU, its CPU time counted as
+    /// the server side's).
+    Postgres,
+}
+
+/// Where the instances of a cluster scenario keep their history
+/// (`--cluster-db`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ClusterDb {
+    /// One PostgreSQL server shared by every instance (`--db` beside
+    /// `--cluster`): the cluster mode that keeps history in PostgreSQL.
+    #[default]
+    Postgres,
+    /// No `--db`: today's cluster mode, whose history lives in the broker
+    /// (Redis streams), and which refuses `--db`.
+    None,
+}
+
 /// Settings shared by all scenarios of one invocation.
 pub struct Context {
     /// The time base of every stamp.
@@ -40,6 +68,8 @@ pub struct Context {
     pub warmups: u32,
     /// Measured runs.
     pub runs: u32,
+    /// Where cluster instances keep their history.
+    pub cluster_db: ClusterDb,
 }
 
 /// The server side a scenario (or run) uses: one server, or the instances
@@ -57,17 +87,55 @@ pub struct Running {
     pub args: Vec<String>,
     /// The broker's arguments (cluster scenarios).
     pub broker_args: Vec<String>,
+    /// PostgreSQL's arguments (its `-postgres` variants, clusters on it).
+    pub database_args: Vec<String>,
     processes: Vec<ServerProcess>,
     broker: Option<BrokerProcess>,
+    database: Option<DatabaseProcess>,
 }
 
 /// One process of the server side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
-    /// Its name in the figures: `instance 1`, `broker`.
+    /// Its name in the figures: `server`, `instance 1`, `broker`,
+    /// `database`.
     pub name: String,
     /// Its pid, when known.
     pub pid: Option<u32>,
+    /// Whether it is measured with every process below it (PostgreSQL's
+    /// postmaster and its backends) rather than alone.
+    pub tree: bool,
+}
+
+impl Part {
+    /// A process measured alone.
+    pub fn process(name: impl Into<String>, pid: Option<u32>) -> Self {
+        Self {
+            name: name.into(),
+            pid,
+            tree: false,
+        }
+    }
+
+    /// Its CPU time so far.
+    fn cpu_ticks(&self) -> Option<CpuTicks> {
+        let pid = self.pid?;
+        if self.tree {
+            procfs::tree_cpu_ticks(pid).ok()
+        } else {
+            procfs::cpu_ticks(Proc::Pid(pid)).ok()
+        }
+    }
+
+    /// Its memory now.
+    fn memory(&self) -> Option<Memory> {
+        let pid = self.pid?;
+        if self.tree {
+            procfs::tree_memory(pid).ok()
+        } else {
+            procfs::memory(Proc::Pid(pid)).ok()
+        }
+    }
 }
 
 /// Why a server could not be used.
@@ -88,6 +156,13 @@ pub enum StartError {
     /// A cluster scenario starts its own broker and instances.
     #[error("starts a cluster of its own (a broker and {0} instances), which --url cannot do")]
     NeedsCluster(usize),
+    /// A `-postgres` variant starts its own server and database.
+    #[error("starts a server on a PostgreSQL of its own, which --url cannot do")]
+    NeedsDatabase,
+    /// The chat server refused `--db` beside `--cluster`: it predates
+    /// cluster mode on PostgreSQL.
+    #[error("this chat-server refuses --db beside --cluster (cluster mode with history in PostgreSQL is not in it yet): run the cluster scenarios with --cluster-db none\n{0}")]
+    ClusterRefusesDb(ServerError),
 }
 
 impl Context {
@@ -100,19 +175,33 @@ impl Context {
             run + 1,
             self.warmups + self.runs
         );
-        self.start_server(&[])
+        self.start_server(&[], Store::Own)
     }
 
-    /// A server for a scenario that needs `scenario_args`.
-    pub fn start_server(&self, scenario_args: &[String]) -> Result<Running, StartError> {
+    /// A server for a scenario that needs `scenario_args`, its history in
+    /// `store`.
+    pub fn start_server(
+        &self,
+        scenario_args: &[String],
+        store: Store,
+    ) -> Result<Running, StartError> {
         match &self.source {
             ServerSource::Spawn(settings) => {
-                let process = ServerProcess::start(settings, scenario_args)?;
-                Running::started(vec![process], None)
+                let database = match store {
+                    Store::Own => None,
+                    Store::Postgres => Some(DatabaseProcess::start(settings.cpu)?),
+                };
+                let url = database.as_ref().map(|database| database.url.as_str());
+                let args = with_database(scenario_args, url);
+                let process = ServerProcess::start(settings, &args)?;
+                Running::started(vec![process], None, database)
             }
             ServerSource::External { url, pid } => {
                 if !scenario_args.is_empty() {
                     return Err(StartError::NeedsFlags(scenario_args.to_vec()));
+                }
+                if store == Store::Postgres {
+                    return Err(StartError::NeedsDatabase);
                 }
                 let cpus = match pid {
                     Some(pid) => cpu_list_len(&procfs::allowed_cpus(Proc::Pid(*pid))?).max(1),
@@ -120,22 +209,23 @@ impl Context {
                 } as f64;
                 Ok(Running {
                     urls: vec![WsUrl::parse(url)?],
-                    parts: vec![Part {
-                        name: "server".into(),
-                        pid: *pid,
-                    }],
+                    parts: vec![Part::process("server", *pid)],
                     cpus,
                     args: Vec::new(),
                     broker_args: Vec::new(),
+                    database_args: Vec::new(),
                     processes: Vec::new(),
                     broker: None,
+                    database: None,
                 })
             }
         }
     }
 
-    /// A cluster for a scenario: a broker, then `instances` servers with
-    /// `--cluster` and `scenario_args`, all on the server's CPU.
+    /// A cluster for a scenario: a broker (and, with `--cluster-db
+    /// postgres`, a PostgreSQL server), then `instances` servers with
+    /// `--cluster` (and the same `--db`) and `scenario_args`, all on the
+    /// server's CPU.
     pub fn start_cluster(
         &self,
         instances: usize,
@@ -145,14 +235,55 @@ impl Context {
             return Err(StartError::NeedsCluster(instances));
         };
         let broker = BrokerProcess::start(settings.cpu)?;
-        let mut args = vec!["--cluster".to_string(), broker.url.clone()];
-        args.extend(scenario_args.iter().cloned());
+        let database = match self.cluster_db {
+            ClusterDb::Postgres => Some(DatabaseProcess::start(settings.cpu)?),
+            ClusterDb::None => None,
+        };
+        let url = database.as_ref().map(|database| database.url.as_str());
+        let args = cluster_args(&broker.url, scenario_args, url);
         // Started one after the other: a failure stops (drops) the others.
         let processes = (0..instances)
             .map(|_| ServerProcess::start(settings, &args))
-            .collect::<Result<Vec<_>, _>>()?;
-        Running::started(processes, Some(broker))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| match err {
+                ServerError::Startup { ref log, .. }
+                    if database.is_some() && refuses_db_beside_cluster(log) =>
+                {
+                    StartError::ClusterRefusesDb(err)
+                }
+                err => StartError::Server(err),
+            })?;
+        Running::started(processes, Some(broker), database)
     }
+}
+
+/// `scenario_args` with `--db` and the database's URL first, when there is
+/// one.
+pub fn with_database(scenario_args: &[String], database_url: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = database_url
+        .map(|url| vec!["--db".to_string(), url.to_owned()])
+        .unwrap_or_default();
+    args.extend(scenario_args.iter().cloned());
+    args
+}
+
+/// The flags of every instance of a cluster: `--cluster` with the
+/// broker's URL, `--db` with the database's when there is one, then the
+/// scenario's.
+pub fn cluster_args(
+    broker_url: &str,
+    scenario_args: &[String],
+    database_url: Option<&str>,
+) -> Vec<String> {
+    let mut args = vec!["--cluster".to_string(), broker_url.to_owned()];
+    args.extend(with_database(scenario_args, database_url));
+    args
+}
+
+/// Whether a server's log says that it refused `--db` beside `--cluster`
+/// (clap's conflict error, as today's cluster mode declares it).
+pub fn refuses_db_beside_cluster(log: &str) -> bool {
+    log.contains("cannot be used with") && log.contains("--cluster") && log.contains("--db")
 }
 
 impl Running {
@@ -160,6 +291,7 @@ impl Running {
     fn started(
         processes: Vec<ServerProcess>,
         broker: Option<BrokerProcess>,
+        database: Option<DatabaseProcess>,
     ) -> Result<Self, StartError> {
         let mut cpus = 1;
         for process in &processes {
@@ -169,18 +301,24 @@ impl Running {
         let mut parts: Vec<Part> = processes
             .iter()
             .enumerate()
-            .map(|(i, process)| Part {
-                name: if named {
+            .map(|(i, process)| {
+                let name = if named {
                     format!("instance {}", i + 1)
                 } else {
                     "server".into()
-                },
-                pid: Some(process.pid),
+                };
+                Part::process(name, Some(process.pid))
             })
             .collect();
-        parts.extend(broker.iter().map(|broker| Part {
-            name: "broker".into(),
-            pid: Some(broker.pid),
+        parts.extend(
+            broker
+                .iter()
+                .map(|broker| Part::process("broker", Some(broker.pid))),
+        );
+        parts.extend(database.iter().map(|database| Part {
+            name: "database".into(),
+            pid: Some(database.pid),
+            tree: true,
         }));
         Ok(Self {
             urls: processes
@@ -197,9 +335,20 @@ impl Running {
                 .as_ref()
                 .map(|broker| broker.args.clone())
                 .unwrap_or_default(),
+            database_args: database
+                .as_ref()
+                .map(|database| database.args.clone())
+                .unwrap_or_default(),
             processes,
             broker,
+            database,
         })
+    }
+
+    /// PostgreSQL's own figures now, when the server side has one (see
+    /// [`DatabaseProcess::stats`]: call it outside measured windows).
+    pub fn db_stats(&self) -> Option<DbStats> {
+        self.database.as_ref()?.stats().ok()
     }
 
     /// The (first) instance's URL.
@@ -207,13 +356,9 @@ impl Running {
         &self.urls[0]
     }
 
-    /// The pids of the server side's processes, when known.
-    pub fn pids(&self) -> Vec<Option<u32>> {
-        self.parts.iter().map(|part| part.pid).collect()
-    }
-
     /// Stops the processes this benchmark started, the instances before
-    /// their broker; returns a note for each that did not exit cleanly.
+    /// their broker and their database; returns a note for each that did
+    /// not exit cleanly.
     pub fn stop(self) -> Vec<String> {
         let mut notes: Vec<String> = self
             .processes
@@ -221,18 +366,23 @@ impl Running {
             .filter_map(ServerProcess::stop)
             .collect();
         notes.extend(self.broker.and_then(BrokerProcess::stop));
+        notes.extend(self.database.and_then(DatabaseProcess::stop));
         notes
     }
 
     /// The server side's resident memory in KiB and its peak (each
-    /// process's peak added up), when known.
+    /// process's peak added up), when known; PostgreSQL's is its
+    /// processes' PSS (see [`procfs::tree_memory`]).
     pub fn memory(&self) -> Option<Memory> {
-        memory_of(&self.pids())
+        memory_of(&self.parts)
     }
 
     /// Each process's memory, in the order of [`Self::parts`].
     pub fn part_memory(&self) -> Vec<Option<Memory>> {
-        self.pids().iter().map(|pid| memory_of(&[*pid])).collect()
+        self.parts
+            .iter()
+            .map(|part| memory_of(std::slice::from_ref(part)))
+            .collect()
     }
 
     /// The end of the logs, for failure messages.
@@ -248,6 +398,11 @@ impl Running {
                 .as_ref()
                 .map(|broker| ("broker", broker.log_tail())),
         );
+        logs.extend(
+            self.database
+                .as_ref()
+                .map(|database| ("database", database.log_tail())),
+        );
         match logs.as_slice() {
             [(_, only)] => only.clone(),
             _ => logs
@@ -262,26 +417,22 @@ impl Running {
     pub fn sample(&self) -> Sample {
         Sample {
             at: Instant::now(),
-            parts: self
-                .pids()
-                .iter()
-                .map(|pid| pid.and_then(|pid| procfs::cpu_ticks(Proc::Pid(pid)).ok()))
-                .collect(),
+            parts: self.parts.iter().map(Part::cpu_ticks).collect(),
             generator: procfs::cpu_ticks(Proc::Myself).ok(),
         }
     }
 }
 
-/// The memory of processes `pids` added up (peaks too); `None` unless
-/// every one could be read.
-pub fn memory_of(pids: &[Option<u32>]) -> Option<Memory> {
-    pids.iter().try_fold(
+/// The memory of `parts` added up (peaks too); `None` unless every one
+/// could be read.
+pub fn memory_of(parts: &[Part]) -> Option<Memory> {
+    parts.iter().try_fold(
         Memory {
             rss_kib: 0,
             peak_rss_kib: 0,
         },
-        |sum, pid| {
-            let memory = procfs::memory(Proc::Pid((*pid)?)).ok()?;
+        |sum, part| {
+            let memory = part.memory()?;
             Some(Memory {
                 rss_kib: sum.rss_kib + memory.rss_kib,
                 peak_rss_kib: sum.peak_rss_kib + memory.peak_rss_kib,
@@ -428,6 +579,49 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn instances_get_the_shared_database_beside_the_cluster_and_their_flags() {
+        let pg = "postgres://postgres@127.0.0.1:5999/chat";
+        let own = ["--stall-timeout".to_string(), "30s".to_string()];
+        assert_eq!(
+            cluster_args("redis://127.0.0.1:6390", &own, Some(pg)),
+            [
+                "--cluster",
+                "redis://127.0.0.1:6390",
+                "--db",
+                pg,
+                "--stall-timeout",
+                "30s"
+            ]
+        );
+        // --cluster-db none: today's cluster mode, no --db.
+        assert_eq!(
+            cluster_args("redis://127.0.0.1:6390", &[], None),
+            ["--cluster", "redis://127.0.0.1:6390"]
+        );
+        assert_eq!(
+            with_database(&own, Some(pg)),
+            ["--db", pg, "--stall-timeout", "30s"]
+        );
+        assert_eq!(with_database(&own, None), own);
+        // The server then adds no temporary SQLite file of its own.
+        let args = crate::server::server_args(
+            std::path::Path::new("/tmp/x"),
+            &cluster_args("redis://127.0.0.1:6390", &[], Some(pg)),
+            &[],
+        );
+        assert_eq!(args.iter().filter(|arg| *arg == "--db").count(), 1);
+    }
+
+    #[test]
+    fn a_server_that_refuses_db_beside_cluster_is_recognised() {
+        let log = "error: the argument '--cluster <CLUSTER>' cannot be used with '--db <DB>'\n\nUsage: chat-server …";
+        assert!(refuses_db_beside_cluster(log));
+        assert!(!refuses_db_beside_cluster(
+            "error: connection refused (--db postgres://…)"
+        ));
+    }
+
+    #[test]
     fn cpu_lists_are_counted() {
         assert_eq!(cpu_list_len("0"), 1);
         assert_eq!(cpu_list_len("0-1"), 2);
@@ -488,10 +682,7 @@ mod tests {
         let used = cpu_use(&before, &after, 100, 1.0);
         assert_eq!(used.server.seconds, Some(0.75));
         assert_eq!(used.server.utilisation, Some(0.75));
-        let part = |name: &str, pid| Part {
-            name: name.into(),
-            pid: Some(pid),
-        };
+        let part = |name: &str, pid| Part::process(name, Some(pid));
         let parts = [
             part("instance 1", 1),
             part("instance 2", 2),

@@ -6,14 +6,21 @@
 //!   many-rooms, big-room, and the fan-outs over a cluster).
 //! - [`idle`]: memory per idle connection.
 //! - [`storm`]: thousands of joins at once.
+//! - [`commit`]: messages committed per second by one instance.
+//!
+//! Each fan-out has a `-postgres` variant, the same load on a server whose
+//! history is in the benchmark's own PostgreSQL ([`Store::Postgres`]),
+//! shown beside the SQLite one of the same invocation.
 
+pub mod commit;
 pub mod context;
 pub mod idle;
 pub mod rooms;
 pub mod storm;
 
 use crate::figures::{Bound, Goal, Metric, RunFigures};
-use context::Context;
+use commit::CommitPlan;
+use context::{Context, Store};
 use idle::IdlePlan;
 use rooms::{Load, RoomsPlan};
 use std::time::Duration;
@@ -41,20 +48,36 @@ pub const JOIN_STORM: &str = "join-storm";
 pub const FANOUT_CLUSTER: &str = "fanout-cluster";
 /// fanout-1m's room spread over a cluster of 2 instances.
 pub const FANOUT_CLUSTER_1M: &str = "fanout-cluster-1m";
+/// fanout-max on PostgreSQL (issue 13).
+pub const FANOUT_MAX_POSTGRES: &str = "fanout-max-postgres";
+/// fanout-1m on PostgreSQL.
+pub const FANOUT_1M_POSTGRES: &str = "fanout-1m-postgres";
+/// fanout-100k on PostgreSQL.
+pub const FANOUT_100K_POSTGRES: &str = "fanout-100k-postgres";
+/// Messages committed per second by one instance, on SQLite.
+pub const COMMIT_RATE: &str = "commit-rate";
+/// The same on PostgreSQL.
+pub const COMMIT_RATE_POSTGRES: &str = "commit-rate-postgres";
 
-/// Every scenario, in the order `all` runs them (fanout-100k before
-/// slow-consumer, which is judged against it; the cluster scenarios after
-/// the single-server ones they are shown beside).
-pub const NAMES: [&str; 11] = [
+/// Every scenario, in the order `all` runs them (each `-postgres` variant
+/// right after the SQLite scenario it is shown beside and judged against;
+/// fanout-100k before slow-consumer, which is judged against it; the
+/// cluster scenarios after the single-server ones they are shown beside).
+pub const NAMES: [&str; 16] = [
     FANOUT_MAX,
     FANOUT_MAX_MEMORY,
+    FANOUT_MAX_POSTGRES,
     FANOUT_1M,
+    FANOUT_1M_POSTGRES,
     FANOUT_100K,
+    FANOUT_100K_POSTGRES,
     SLOW_CONSUMER,
     MANY_ROOMS,
     BIG_ROOM,
     IDLE,
     JOIN_STORM,
+    COMMIT_RATE,
+    COMMIT_RATE_POSTGRES,
     FANOUT_CLUSTER,
     FANOUT_CLUSTER_1M,
 ];
@@ -108,6 +131,20 @@ const IDLE_CONNECTIONS: usize = 19_900;
 const STORM_CLIENTS: usize = 5_000;
 /// Messages of history in the join-storm room.
 const STORM_HISTORY: usize = 50;
+/// Publishers of commit-rate, each alone in a room of its own: enough
+/// rooms that their messages in flight fill the store's biggest write
+/// batch (256) several times over.
+const COMMIT_PUBLISHERS: usize = 500;
+/// Messages each commit-rate publisher may have sent and not yet received
+/// back (that is, not yet committed and delivered): a closed loop, so that
+/// the server's queues and the sockets' buffers stay short and the run
+/// ends soon after its duration.
+const COMMIT_WINDOW: usize = 8;
+/// Messages committed per second by one instance (issue 13).
+const COMMIT_RATE_GOAL: f64 = 20_000.0;
+/// The most a `-postgres` fan-out may cost in server CPU per delivery,
+/// PostgreSQL's processes included, against SQLite's (issue 13).
+const POSTGRES_CPU_RATIO_GOAL: f64 = 1.10;
 /// Length of the paced runs at full scale.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
 /// Shortest paced run at any scale.
@@ -122,6 +159,8 @@ pub enum Kind {
     Idle(IdlePlan),
     /// A join storm.
     Storm(StormPlan),
+    /// Messages committed as fast as the server takes them.
+    Commit(CommitPlan),
 }
 
 /// A scenario at a given scale.
@@ -135,6 +174,9 @@ pub struct Scenario {
     pub kind: Kind,
     /// Server flags of its own.
     pub server_args: Vec<String>,
+    /// Where its (single) server keeps its history; a cluster's instances
+    /// keep theirs as `--cluster-db` says.
+    pub store: Store,
     /// The issue's goals for it (at full scale).
     pub goals: Vec<Goal>,
     /// The figures its summary line shows.
@@ -158,6 +200,9 @@ pub struct Outcome {
     pub server_args: Vec<String>,
     /// The arguments its broker ran with (cluster scenarios).
     pub broker_args: Vec<String>,
+    /// The arguments its PostgreSQL ran with (`-postgres` variants,
+    /// clusters on PostgreSQL).
+    pub database_args: Vec<String>,
 }
 
 impl Outcome {
@@ -233,16 +278,64 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         Scenario {
         name,
         what: format!(
-            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server"
+            "{single}'s room (1 room, {members} members, {per_s} messages/s for {secs} s) spread over {CLUSTER_INSTANCES} instances sharing a redis-server (and, with --cluster-db postgres, a PostgreSQL)"
         ),
         kind: Kind::Rooms(RoomsPlan {
             instances: CLUSTER_INSTANCES,
             ..fanout(paced(per_s), 0)
         }),
         server_args: Vec::new(),
+        store: Store::Own,
         goals: vec![Goal::at_most(Metric::Lost, 0.0)],
         headline: cluster_headline.clone(),
         beside: Some(single),
+    }
+    };
+    // A fan-out again with its history in the benchmark's PostgreSQL,
+    // shown beside the SQLite one.
+    let on_postgres = |name, sqlite: &Scenario, goals: Vec<Goal>| Scenario {
+        name,
+        what: format!(
+            "{} on PostgreSQL (its own, on the server's CPU, its CPU counted)",
+            sqlite.name
+        ),
+        kind: sqlite.kind.clone(),
+        server_args: Vec::new(),
+        store: Store::Postgres,
+        goals,
+        headline: sqlite.headline.clone(),
+        beside: Some(sqlite.name),
+    };
+    let commit_publishers = scaled(COMMIT_PUBLISHERS, scale, 10);
+    let commit_rate = |name, store: Store, on: &str| {
+        Scenario {
+        name,
+        what: format!(
+            "{commit_publishers} publishers, each alone in its room, post as fast as their messages come back ({COMMIT_WINDOW} in flight each) for {secs} s, on {on}"
+        ),
+        kind: Kind::Commit(CommitPlan {
+            publishers: commit_publishers,
+            window: COMMIT_WINDOW,
+            duration,
+        }),
+        server_args: Vec::new(),
+        store,
+        goals: vec![
+            Goal::at_most(Metric::Lost, 0.0),
+            Goal::at_least(Metric::CommittedPerSec, COMMIT_RATE_GOAL),
+        ],
+        headline: vec![
+            Metric::CommittedPerSec,
+            Metric::CommitP50,
+            Metric::CommitP99,
+            Metric::P50,
+            Metric::P99,
+            Metric::MessagesPerCommit,
+            Metric::CpuPerDelivery,
+            Metric::ServerCpu,
+            Metric::GeneratorCpu,
+        ],
+        beside: None,
     }
     };
     let rooms = scaled(MANY_ROOMS_ROOMS, scale, 4);
@@ -251,12 +344,13 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
     let idle = scaled(IDLE_CONNECTIONS, scale, 20);
     let storm = scaled(STORM_CLIENTS, scale, 20);
     let stalled = scaled(STALLED_MEMBERS, scale, 2);
-    vec![
+    let mut all = vec![
         Scenario {
             name: FANOUT_MAX,
             what: format!("1 room, {members} members, {FANOUT_PUBLISHERS} publishers send {max_messages} messages as fast as accepted"),
             kind: Kind::Rooms(fanout(burst, 0)),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::Lost, 0.0),
                 Goal::at_most(Metric::CpuPerDelivery, 0.35),
@@ -270,6 +364,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             what: format!("fanout-max with the in-memory store ({})", MEMORY_STORE_ARGS.join(" ")),
             kind: Kind::Rooms(fanout(burst, 0)),
             server_args: MEMORY_STORE_ARGS.iter().map(|arg| arg.to_string()).collect(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::Lost, 0.0),
                 Goal::judging(Metric::DeliveriesPerSec, Bound::AtLeast, 0.9, FANOUT_MAX),
@@ -283,6 +378,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             what: format!("1 room, {members} members, {FANOUT_1M_RATE} messages/s for {secs} s"),
             kind: Kind::Rooms(fanout(paced(FANOUT_1M_RATE), 0)),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::Lost, 0.0),
                 Goal::at_most(Metric::P99, 30.0),
@@ -296,6 +392,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             what: format!("1 room, {members} members, {FANOUT_100K_RATE} messages/s for {secs} s"),
             kind: Kind::Rooms(fanout(paced(FANOUT_100K_RATE), 0)),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 12.0)],
             headline: paced_headline.clone(),
             beside: None,
@@ -305,6 +402,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             what: format!("fanout-100k plus {stalled} members that stop reading"),
             kind: Kind::Rooms(fanout(paced(FANOUT_100K_RATE), stalled)),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::Lost, 0.0),
                 Goal::relative(Metric::P99, Bound::AtMost, 1.1, FANOUT_100K),
@@ -339,6 +437,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 instances: 1,
             }),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 20.0)],
             headline: vec![
                 Metric::DeliveriesPerSec,
@@ -365,6 +464,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 instances: 1,
             }),
             server_args: BIG_ROOM_ARGS.iter().map(|arg| arg.to_string()).collect(),
+            store: Store::Own,
             goals: vec![Goal::at_most(Metric::Lost, 0.0), Goal::at_most(Metric::P99, 60.0)],
             headline: vec![
                 Metric::DeliveriesPerSec,
@@ -383,6 +483,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 per_room: SMALL_ROOM_MEMBERS,
             }),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::Failures, 0.0),
                 Goal::at_most(Metric::RssPerConnection, 2.0),
@@ -398,6 +499,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 history: STORM_HISTORY,
             }),
             server_args: Vec::new(),
+            store: Store::Own,
             goals: vec![
                 Goal::at_most(Metric::AllJoined, 3.0),
                 Goal::at_most(Metric::Failures, 0.0),
@@ -407,15 +509,60 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         },
         cluster(FANOUT_CLUSTER, FANOUT_100K, FANOUT_100K_RATE),
         cluster(FANOUT_CLUSTER_1M, FANOUT_1M, FANOUT_1M_RATE),
-    ]
+        commit_rate(COMMIT_RATE, Store::Own, "SQLite"),
+        commit_rate(COMMIT_RATE_POSTGRES, Store::Postgres, "PostgreSQL"),
+    ];
+    let variants: Vec<Scenario> = all
+        .iter()
+        .filter_map(|sqlite| {
+            let lost = Goal::at_most(Metric::Lost, 0.0);
+            let cpu = |of| {
+                Goal::relative(
+                    Metric::CpuPerDelivery,
+                    Bound::AtMost,
+                    POSTGRES_CPU_RATIO_GOAL,
+                    of,
+                )
+            };
+            Some(match sqlite.name {
+                FANOUT_MAX => on_postgres(FANOUT_MAX_POSTGRES, sqlite, vec![lost]),
+                // The issue's goals: fanout-1m's own, and the CPU ratio.
+                FANOUT_1M => on_postgres(
+                    FANOUT_1M_POSTGRES,
+                    sqlite,
+                    vec![lost, Goal::at_most(Metric::P99, 30.0), cpu(FANOUT_1M)],
+                ),
+                FANOUT_100K => on_postgres(
+                    FANOUT_100K_POSTGRES,
+                    sqlite,
+                    vec![lost, Goal::at_most(Metric::P99, 12.0)],
+                ),
+                _ => return None,
+            })
+        })
+        .collect();
+    all.extend(variants);
+    // In the order of NAMES, which `all` runs.
+    all.sort_by_key(|scenario| NAMES.iter().position(|name| *name == scenario.name));
+    all
 }
 
 /// Runs one scenario.
 pub async fn run(ctx: &Context, scenario: &Scenario) -> Outcome {
     match &scenario.kind {
-        Kind::Rooms(plan) => rooms::run(ctx, scenario.name, plan, &scenario.server_args).await,
+        Kind::Rooms(plan) => {
+            rooms::run(
+                ctx,
+                scenario.name,
+                plan,
+                &scenario.server_args,
+                scenario.store,
+            )
+            .await
+        }
         Kind::Idle(plan) => idle::run(ctx, scenario.name, plan).await,
         Kind::Storm(plan) => storm::run(ctx, scenario.name, plan).await,
+        Kind::Commit(plan) => commit::run(ctx, scenario.name, plan, scenario.store).await,
     }
 }
 
@@ -423,32 +570,45 @@ pub async fn run(ctx: &Context, scenario: &Scenario) -> Outcome {
 mod tests {
     use super::*;
 
+    /// The scenario `name` of `all`.
+    fn named<'a>(all: &'a [Scenario], name: &str) -> &'a Scenario {
+        all.iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
     #[test]
     fn full_scale_matches_the_issue() {
         let all = catalogue(1.0, DEFAULT_DURATION);
         let names: Vec<&str> = all.iter().map(|s| s.name).collect();
         assert_eq!(names, NAMES);
-        let Kind::Rooms(max) = &all[0].kind else {
+        let Kind::Rooms(max) = &named(&all, FANOUT_MAX).kind else {
             panic!("fanout-max is a room scenario");
         };
         assert_eq!((max.members(), max.publishers), (1_000, 4));
         assert!(matches!(max.load, Load::Burst { per_room: 2_000 }));
-        let Kind::Rooms(one_m) = &all[2].kind else {
+        let Kind::Rooms(one_m) = &named(&all, FANOUT_1M).kind else {
             panic!("fanout-1m is a room scenario");
         };
         assert_eq!(one_m.offered_deliveries_per_s(), Some(1e6));
-        let Kind::Rooms(many) = &all[5].kind else {
+        let Kind::Rooms(many) = &named(&all, MANY_ROOMS).kind else {
             panic!("many-rooms is a room scenario");
         };
         assert_eq!(many.members(), 19_000);
         assert!(matches!(many.load, Load::Paced { per_s, .. } if per_s == 19_000.0));
         assert_eq!(many.churn_ops_per_s, 200.0);
-        let Kind::Idle(idle) = &all[7].kind else {
+        let Kind::Idle(idle) = &named(&all, IDLE).kind else {
             panic!("idle");
         };
         assert_eq!(idle.connections, 19_900);
-        assert_eq!(all[1].server_args, ["--db", ":memory:"]);
-        for (cluster, single) in [(&all[9], &all[3]), (&all[10], &all[2])] {
+        assert_eq!(
+            named(&all, FANOUT_MAX_MEMORY).server_args,
+            ["--db", ":memory:"]
+        );
+        for (cluster, single) in [
+            (named(&all, FANOUT_CLUSTER), named(&all, FANOUT_100K)),
+            (named(&all, FANOUT_CLUSTER_1M), named(&all, FANOUT_1M)),
+        ] {
             let (Kind::Rooms(cluster_plan), Kind::Rooms(single_plan)) =
                 (&cluster.kind, &single.kind)
             else {
@@ -467,13 +627,60 @@ mod tests {
     }
 
     #[test]
+    fn each_postgres_variant_is_its_sqlite_scenario_on_postgres_shown_beside_it() {
+        let all = catalogue(1.0, DEFAULT_DURATION);
+        for (postgres, sqlite) in [
+            (FANOUT_MAX_POSTGRES, FANOUT_MAX),
+            (FANOUT_1M_POSTGRES, FANOUT_1M),
+            (FANOUT_100K_POSTGRES, FANOUT_100K),
+        ] {
+            let (postgres, sqlite) = (named(&all, postgres), named(&all, sqlite));
+            assert_eq!(
+                (postgres.store, sqlite.store),
+                (Store::Postgres, Store::Own)
+            );
+            assert_eq!(postgres.beside, Some(sqlite.name));
+            assert!(postgres.server_args.is_empty());
+            let (Kind::Rooms(a), Kind::Rooms(b)) = (&postgres.kind, &sqlite.kind) else {
+                panic!("room scenarios");
+            };
+            assert_eq!((a.members(), a.publishers), (b.members(), b.publishers));
+            assert_eq!(a.offered_deliveries_per_s(), b.offered_deliveries_per_s());
+        }
+        // The CPU goal: PostgreSQL within 10 % of SQLite on fanout-1m.
+        let cpu = named(&all, FANOUT_1M_POSTGRES)
+            .goals
+            .iter()
+            .find(|goal| goal.metric == Metric::CpuPerDelivery)
+            .expect("a CPU goal");
+        assert_eq!(
+            (cpu.relative_to, cpu.value, cpu.bound),
+            (Some(FANOUT_1M), 1.10, Bound::AtMost)
+        );
+        for (name, store) in [
+            (COMMIT_RATE, Store::Own),
+            (COMMIT_RATE_POSTGRES, Store::Postgres),
+        ] {
+            let scenario = named(&all, name);
+            assert_eq!(scenario.store, store);
+            let Kind::Commit(plan) = &scenario.kind else {
+                panic!("{name} is a commit scenario");
+            };
+            assert_eq!((plan.publishers, plan.window), (500, 8));
+            assert!(scenario
+                .goals
+                .contains(&Goal::at_least(Metric::CommittedPerSec, 20_000.0)));
+        }
+    }
+
+    #[test]
     fn smaller_scales_shrink_sizes_but_keep_minimums() {
         let small = catalogue(0.05, MIN_DURATION);
-        let Kind::Rooms(max) = &small[0].kind else {
+        let Kind::Rooms(max) = &named(&small, FANOUT_MAX).kind else {
             panic!("fanout-max is a room scenario");
         };
         assert_eq!(max.members(), 50);
-        let Kind::Rooms(slow) = &small[4].kind else {
+        let Kind::Rooms(slow) = &named(&small, SLOW_CONSUMER).kind else {
             panic!("slow-consumer is a room scenario");
         };
         assert_eq!(slow.stalled, 2);

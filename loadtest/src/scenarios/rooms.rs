@@ -9,7 +9,7 @@
 //! waits until every accounted member received every message, and reads
 //! the CPU time and memory of the server's processes around it.
 
-use super::context::{cpu_use, memory_of, process_figures, Context, Running};
+use super::context::{cpu_use, memory_of, process_figures, Context, Part, Running, Store};
 use super::Outcome;
 use crate::client::{self, Clock, Pace, Recorder, Shared, StallWatch};
 use crate::figures::RunFigures;
@@ -153,13 +153,20 @@ impl Crowd {
     }
 }
 
-/// Runs a room scenario: `server_args` for its server, `plan` for its load.
-pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[String]) -> Outcome {
+/// Runs a room scenario: `server_args` for its server, its history in
+/// `store` (a cluster's is `--cluster-db`'s), `plan` for its load.
+pub async fn run(
+    ctx: &Context,
+    name: &str,
+    plan: &RoomsPlan,
+    server_args: &[String],
+    store: Store,
+) -> Outcome {
     let mut outcome = Outcome::default();
     let started = if plan.instances > 1 {
         ctx.start_cluster(plan.instances, server_args)
     } else {
-        ctx.start_server(server_args)
+        ctx.start_server(server_args, store)
     };
     let server = match started {
         Ok(server) => server,
@@ -167,6 +174,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &RoomsPlan, server_args: &[Str
     };
     outcome.server_args = server.args.clone();
     outcome.broker_args = server.broker_args.clone();
+    outcome.database_args = server.database_args.clone();
     let rooms: Vec<String> = (0..plan.rooms)
         .map(|room| format!("{}-{name}-{room}", ctx.tag))
         .collect();
@@ -346,7 +354,13 @@ async fn run_once(
             Load::Burst { .. } => Duration::ZERO,
         };
         let (shared, stop) = (Rc::clone(&shared), Rc::clone(&stop));
-        spawn_local(watch_stalls(shared, server.pids(), start, minimum, stop))
+        spawn_local(watch_stalls(
+            shared,
+            server.parts.clone(),
+            start,
+            minimum,
+            stop,
+        ))
     });
     let mut problems = Vec::new();
     for publisher in publishers {
@@ -649,10 +663,10 @@ async fn stalled_member(
 
 /// Keeps a paced run going until the stalled members are dropped (and at
 /// least `minimum` has passed) or [`STALL_WATCH`]; samples the memory of
-/// the server's processes `pids` meanwhile and returns its peak RSS in KiB.
+/// the server's processes `parts` meanwhile and returns its peak RSS in KiB.
 async fn watch_stalls(
     shared: Shared,
-    pids: Vec<Option<u32>>,
+    parts: Vec<Part>,
     start: Instant,
     minimum: Duration,
     stop: Rc<Cell<bool>>,
@@ -661,7 +675,7 @@ async fn watch_stalls(
     let mut ticker = tokio::time::interval(RSS_SAMPLE_INTERVAL);
     loop {
         ticker.tick().await;
-        if let Some(memory) = memory_of(&pids) {
+        if let Some(memory) = memory_of(&parts) {
             peak = Some(peak.map_or(memory.rss_kib, |p| p.max(memory.rss_kib)));
         }
         let all_dropped = shared
