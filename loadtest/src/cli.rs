@@ -156,9 +156,9 @@ pub struct RunArgs {
 
     /// Where the instances of the cluster scenarios keep their history:
     /// `postgres`, one PostgreSQL server the benchmark starts and gives to
-    /// every instance as `--db` (cluster mode with history in PostgreSQL,
-    /// which requires it); `none`, no `--db` (today's cluster mode, history
-    /// in the broker's streams, which refuses one).
+    /// every instance as `--db` (cluster mode keeps its history there, and
+    /// requires it); `none`, no `--db`, for a `chat-server` of the earlier
+    /// design (history in the broker's streams, which refused one).
     #[arg(long, value_enum, env = "CHAT_BENCH_CLUSTER_DB", default_value_t = ClusterDb::Postgres)]
     pub cluster_db: ClusterDb,
 

@@ -147,9 +147,9 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
     if !sets("--addr") {
         args.extend(["--addr".into(), LISTEN_ADDR.into()]);
     }
-    // A cluster instance keeps its history in the broker (today's cluster
-    // mode, which refuses `--db` beside `--cluster`), or in the shared
-    // PostgreSQL whose `--db` the scenario gives: never in a file of its own.
+    // A cluster instance keeps its history in the shared PostgreSQL whose
+    // `--db` the scenario gives (or, with `--cluster-db none`, a server of
+    // the earlier design, in the broker): never in a file of its own.
     if !sets("--db") && !sets("--cluster") {
         args.extend(["--db".into(), path_arg(&dir.join("chat.db"))]);
     }

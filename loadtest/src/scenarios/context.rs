@@ -48,8 +48,9 @@ pub enum ClusterDb {
     /// `--cluster`): the cluster mode that keeps history in PostgreSQL.
     #[default]
     Postgres,
-    /// No `--db`: today's cluster mode, whose history lives in the broker
-    /// (Redis streams), and which refuses `--db`.
+    /// No `--db`: for a `chat-server` of the earlier cluster design, whose
+    /// history lived in the broker (Redis streams), and which refused
+    /// `--db`.
     None,
 }
 
@@ -281,7 +282,7 @@ pub fn cluster_args(
 }
 
 /// Whether a server's log says that it refused `--db` beside `--cluster`
-/// (clap's conflict error, as today's cluster mode declares it).
+/// (clap's conflict error, as the earlier cluster design declared it).
 pub fn refuses_db_beside_cluster(log: &str) -> bool {
     log.contains("cannot be used with") && log.contains("--cluster") && log.contains("--db")
 }
@@ -593,7 +594,7 @@ mod tests {
                 "30s"
             ]
         );
-        // --cluster-db none: today's cluster mode, no --db.
+        // --cluster-db none: the earlier cluster design, no --db.
         assert_eq!(
             cluster_args("redis://127.0.0.1:6390", &[], None),
             ["--cluster", "redis://127.0.0.1:6390"]

@@ -5,7 +5,8 @@
 //! resolve, in the order they were made.
 //!
 //! The transaction first locks the rows of the batch's rooms (in name
-//! order, so that instances writing the same rooms cannot deadlock); every
+//! order, so that instances writing the same rooms cannot deadlock;
+//! [`LOCK_ROOMS`]); every
 //! other instance's post to those rooms waits until it commits. So, under
 //! the lock, a repeated nonce is found whichever instance stored its
 //! original, and each room's next ids follow the last committed one: ids
@@ -30,36 +31,36 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 
-/// Makes the batch's rooms exist, so that they can be locked. New rows
-/// are inserted in name order (a second instance inserting the same room
-/// waits for this transaction).
-const ENSURE_ROOMS: &str = "
+/// Locks the batch's rooms, creating those that are new, and reads their
+/// counters: one statement. Rows are taken in name order (the array comes
+/// sorted), so instances writing the same rooms cannot deadlock; a room's
+/// row stays locked until the transaction ends (`DO UPDATE` locks an
+/// existing row as `FOR UPDATE` would).
+const LOCK_ROOMS: &str = "
     INSERT INTO rooms (room, last_id, last_ts)
     SELECT room, 0, 0 FROM UNNEST($1::TEXT[]) AS room
-    ON CONFLICT (room) DO NOTHING";
-/// Locks the batch's rooms, in name order, and reads their counters.
-const LOCK_ROOMS: &str = "
-    SELECT room, last_id, last_ts FROM rooms
-    WHERE room = ANY($1::TEXT[])
-    ORDER BY room
-    FOR UPDATE";
-/// The stored messages that carry one of the batch's nonces in its room,
-/// within the window (index `messages_by_nonce`).
+    ON CONFLICT (room) DO UPDATE SET room = excluded.room
+    RETURNING room, last_id, last_ts";
+/// The stored messages of the batch's rooms that carry one of its nonces,
+/// within the window: an index scan of `messages_by_nonce` for each pair
+/// (a join with the arrays' `UNNEST` was planned as a scan of the whole
+/// table). A nonce of one room found in another is passed over by the
+/// caller, which looks pairs up exactly. `nonce IS NOT NULL` is spelled
+/// out so that the planner may use the partial index.
 const NONCE_ORIGINALS: &str = "
-    SELECT m.room, m.nonce, m.name, m.id
-    FROM messages AS m
-    JOIN UNNEST($1::TEXT[], $2::TEXT[]) AS d (room, nonce)
-      ON m.room = d.room AND m.nonce = d.nonce
-    WHERE m.ts >= $3";
+    SELECT room, nonce, name, id FROM messages
+    WHERE room = ANY($1::TEXT[]) AND nonce = ANY($2::TEXT[]) AND nonce IS NOT NULL
+      AND ts >= $3";
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
-/// them: one statement, one round trip, whatever the batch's size).
-const INSERT_MESSAGES: &str = "
-    INSERT INTO messages (room, id, name, text, ts, nonce)
-    SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[])";
-/// Each room's counter as the batch leaves it.
-const UPDATE_ROOMS: &str = "
+/// them), and each room's counter as the batch leaves it: one statement,
+/// whatever the batch's size.
+const WRITE_BATCH: &str = "
+    WITH inserted AS (
+        INSERT INTO messages (room, id, name, text, ts, nonce)
+        SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[])
+    )
     UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
-    FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[]) AS d (room, last_id, last_ts)
+    FROM UNNEST($7::TEXT[], $8::BIGINT[], $9::BIGINT[]) AS d (room, last_id, last_ts)
     WHERE rooms.room = d.room";
 
 /// The writer task: drains the queue in batches until it is closed.
@@ -147,37 +148,54 @@ async fn write_posts<'a>(
     let mut room_names: Vec<&str> = drafts.iter().map(|draft| draft.room.as_str()).collect();
     room_names.sort_unstable();
     room_names.dedup();
-    let (nonce_rooms, nonces): (Vec<&str>, Vec<&str>) = drafts
+    let nonces: Vec<&str> = drafts
         .iter()
-        .filter_map(|draft| Some((draft.room.as_str(), draft.nonce.as_ref()?.as_str())))
-        .unzip();
+        .filter_map(|draft| Some(draft.nonce.as_ref()?.as_str()))
+        .collect();
 
-    let mut client = pool.get().await.map_err(pool_error)?;
-    let ensure = client.prepare_cached(ENSURE_ROOMS).await?;
+    let client = pool.get().await.map_err(pool_error)?;
     let lock = client.prepare_cached(LOCK_ROOMS).await?;
     let originals = client.prepare_cached(NONCE_ORIGINALS).await?;
-    let insert = client.prepare_cached(INSERT_MESSAGES).await?;
-    let update = client.prepare_cached(UPDATE_ROOMS).await?;
-    let tx = client.transaction().await?;
-    tx.execute(&ensure, &[&room_names]).await?;
+    let write = client.prepare_cached(WRITE_BATCH).await?;
+    let cutoff = to_i64(nonce_cutoff(now));
+    // The transaction in two round trips: `BEGIN`, the lock and the nonces
+    // are sent together, then the writes and `COMMIT` (tokio-postgres
+    // pipelines what is polled together). When a statement fails, the
+    // rest of its transaction fails too: `COMMIT` then rolls it back, and
+    // after a failure of the first part `ROLLBACK` is sent.
+    let find_originals = async {
+        if nonces.is_empty() {
+            return Ok(Vec::new());
+        }
+        client
+            .query(&originals, &[&room_names, &nonces, &cutoff])
+            .await
+    };
+    let lock_parameters: [&(dyn ToSql + Sync); 1] = [&room_names];
+    let (begun, locked, found) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query(&lock, &lock_parameters),
+        find_originals,
+    );
+    let (locked, found) = match begun.and(locked).and_then(|locked| Ok((locked, found?))) {
+        Ok(read) => read,
+        Err(err) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(err.into());
+        }
+    };
     let mut rooms: HashMap<String, (MessageId, u64)> = HashMap::new();
-    for row in tx.query(&lock, &[&room_names]).await? {
+    for row in locked {
         let last_id = to_u64(row.try_get(1)?, "last id")?;
         let last_ts = to_u64(row.try_get(2)?, "timestamp")?;
         rooms.insert(row.try_get(0)?, (last_id, last_ts));
     }
     // Under the lock: every post to these rooms committed before is seen.
     let mut seen: HashMap<(String, String), Vec<(String, MessageId)>> = HashMap::new();
-    if !nonces.is_empty() {
-        let cutoff = to_i64(nonce_cutoff(now));
-        for row in tx
-            .query(&originals, &[&nonce_rooms, &nonces, &cutoff])
-            .await?
-        {
-            let key = (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?);
-            let id = to_u64(row.try_get(3)?, "message id")?;
-            seen.entry(key).or_default().push((row.try_get(2)?, id));
-        }
+    for row in found {
+        let key = (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?);
+        let id = to_u64(row.try_get(3)?, "message id")?;
+        seen.entry(key).or_default().push((row.try_get(2)?, id));
     }
 
     let mut posted = Vec::with_capacity(drafts.len());
@@ -211,29 +229,29 @@ async fn write_posts<'a>(
         posted.push(Posted::New(message));
     }
     let (room_rows, last_ids, last_ts) = columns.rooms();
-    let message_rows: [&(dyn ToSql + Sync); 6] = [
+    let parameters: [&(dyn ToSql + Sync); 9] = [
         &columns.room,
         &columns.id,
         &columns.name,
         &columns.text,
         &columns.ts,
         &columns.nonce,
+        &room_rows,
+        &last_ids,
+        &last_ts,
     ];
-    let room_updates: [&(dyn ToSql + Sync); 3] = [&room_rows, &last_ids, &last_ts];
-    let (inserted, updated) = tokio::join!(
-        tx.execute(&insert, &message_rows),
-        tx.execute(&update, &room_updates),
+    let (written, committed) = tokio::join!(
+        client.execute(&write, &parameters),
+        client.batch_execute("COMMIT"),
     );
-    // The insert's error first: when it fails, the update only finds the
-    // transaction aborted.
-    inserted?;
-    updated?;
-    tx.commit().await?;
+    // The write's error first: when it fails, `COMMIT` only rolls back.
+    written?;
+    committed?;
     Ok(posted)
 }
 
-/// A batch as the arrays of [`INSERT_MESSAGES`], and the newest id and
-/// time of each of its rooms for [`UPDATE_ROOMS`].
+/// A batch as the arrays of [`WRITE_BATCH`]: its messages, and the newest
+/// id and time of each of its rooms.
 #[derive(Default)]
 struct Columns {
     room: Vec<String>,
