@@ -7,7 +7,7 @@
 
 mod support;
 
-use chat_server::store::{HistoryQuery, MessageStore, SqliteStore};
+use chat_server::store::{schema, sqlite, Draft, HistoryQuery, MessageStore, Posted, SqliteStore};
 use common::{MessageId, RoomName};
 use std::path::{Path, PathBuf};
 use support::{TempDb, TestServer};
@@ -78,6 +78,45 @@ async fn a_release_1_database_opens_with_every_message_id_and_nonce() {
     let rooms = store.recent_rooms(10).await.expect("reads");
     let names: Vec<_> = rooms.iter().map(|room| room.room.as_str()).collect();
     assert_eq!(names, ["cafe-talk", "rust", "lobby"]);
+    store.close().await.expect("closes");
+
+    // Every migration was applied: version 2 added the index by nonce.
+    let conn = rusqlite::Connection::open(db.path()).expect("opens");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, schema::latest(sqlite::MIGRATIONS));
+    let index: String = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'messages_by_nonce'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the index by nonce exists");
+    assert_eq!(index, "messages_by_nonce");
+}
+
+#[tokio::test]
+async fn a_nonce_used_after_the_upgrade_is_told_as_a_repeat() {
+    // The fixture's messages are older than the nonce window: its own
+    // `lobby-n1` makes a new message now, which the upgraded store then
+    // finds by its nonce (migration 2's index).
+    let db = copy_of("release-1.db");
+    let store = SqliteStore::open(&db.path()).expect("opens and migrates");
+    let draft = Draft {
+        room: RoomName::parse("lobby").expect("valid"),
+        name: common::DisplayName::parse("Ann").expect("valid"),
+        text: common::MessageText::parse("after the upgrade").expect("valid"),
+        nonce: Some(common::Nonce::parse("lobby-n1").expect("valid")),
+    };
+    let Posted::New(message) = store.post(draft.clone()).await.expect("stored") else {
+        panic!("the fixture's own lobby-n1 is older than the window: a new message");
+    };
+    assert_eq!(message.id, 13);
+    assert_eq!(
+        store.post(draft).await.expect("answered"),
+        Posted::Repeat(13)
+    );
     store.close().await.expect("closes");
 }
 
