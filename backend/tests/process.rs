@@ -118,18 +118,8 @@ fn an_unwritable_database_is_one_clear_line_and_exit_status_1() {
         "--db",
         missing_dir.to_str().expect("UTF-8"),
     ]);
-    assert_eq!(output.status.code(), Some(1));
-    let lines = stderr_lines(&output);
-    let errors: Vec<_> = lines
-        .iter()
-        .filter(|line| line.starts_with("chat-server:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{lines:?}");
-    assert!(errors[0].contains("cannot open database"), "{lines:?}");
-    assert!(
-        !lines.iter().any(|line| line.contains("panicked")),
-        "{lines:?}"
-    );
+    let error = the_one_error_line(&output);
+    assert!(error.contains("cannot open database"), "{error}");
 }
 
 #[test]
@@ -143,18 +133,29 @@ fn cluster_mode_without_a_postgresql_database_is_one_clear_line_and_exit_status_
         "--db",
         db.path().to_str().expect("UTF-8"),
     ]);
+    let error = the_one_error_line(&output);
+    assert!(
+        error.contains("--cluster needs --db postgres://"),
+        "{error}"
+    );
+    assert!(!db.path().exists(), "nothing is created");
+}
+
+/// What a server that failed to start said: exit status 1 and exactly one
+/// `chat-server:` line on stderr, without a panic.
+fn the_one_error_line(output: &Output) -> String {
     assert_eq!(output.status.code(), Some(1));
-    let lines = stderr_lines(&output);
-    let errors: Vec<_> = lines
+    let lines = stderr_lines(output);
+    let errors: Vec<&String> = lines
         .iter()
         .filter(|line| line.starts_with("chat-server:"))
         .collect();
     assert_eq!(errors.len(), 1, "{lines:?}");
     assert!(
-        errors[0].contains("--cluster needs --db postgres://"),
+        !lines.iter().any(|line| line.contains("panicked")),
         "{lines:?}"
     );
-    assert!(!db.path().exists(), "nothing is created");
+    errors[0].clone()
 }
 
 #[test]
