@@ -3,6 +3,7 @@
 //! thread, PostgreSQL's task) commits a batch in one transaction.
 
 use super::{Draft, Posted, StoreError, MAX_WRITE_BATCH};
+use std::sync::{Mutex, PoisonError};
 use tokio::sync::oneshot;
 
 /// Where a post's outcome goes.
@@ -43,4 +44,18 @@ pub(crate) fn gather(
         }
     }
     None
+}
+
+/// Whether a store's writer (SQLite's thread, PostgreSQL's task) is still
+/// running: without it a store serves history but stores nothing, so it
+/// is not healthy. `None` once the store was closed.
+pub(crate) fn writer_running<H>(
+    writer: &Mutex<Option<H>>,
+    is_finished: impl Fn(&H) -> bool,
+) -> bool {
+    writer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .is_some_and(|writer| !is_finished(writer))
 }

@@ -22,7 +22,7 @@
 
 mod writer;
 
-use super::batch::WriteRequest;
+use super::batch::{writer_running, WriteRequest};
 use super::database::describe_postgres;
 use super::schema::{self, Migration};
 use super::{
@@ -207,7 +207,7 @@ impl MessageStore for PostgresStore {
         self.read(move |client| async move {
             let statement = client.prepare_cached(LAST_ID).await?;
             let row = client.query_opt(&statement, &[&room.as_str()]).await?;
-            row.map_or(Ok(0), |row| to_u64(row.get::<_, i64>(0), "last id"))
+            row.map_or(Ok(0), |row| to_u64(row.try_get::<_, i64>(0)?, "last id"))
         })
     }
 
@@ -266,12 +266,12 @@ impl MessageStore for PostgresStore {
             rows.iter()
                 .map(|row| {
                     Ok(NonceRecord {
-                        id: to_u64(row.get(0), "message id")?,
-                        name: DisplayName::parse(row.get::<_, String>(1))
+                        id: to_u64(row.try_get(0)?, "message id")?,
+                        name: DisplayName::parse(row.try_get::<_, String>(1)?)
                             .map_err(|err| StoreError::corrupt(err.to_string()))?,
-                        nonce: Nonce::parse(row.get::<_, String>(2))
+                        nonce: Nonce::parse(row.try_get::<_, String>(2)?)
                             .map_err(|err| StoreError::corrupt(err.to_string()))?,
-                        ts: to_u64(row.get(3), "timestamp")?,
+                        ts: to_u64(row.try_get(3)?, "timestamp")?,
                     })
                 })
                 .collect()
@@ -285,9 +285,9 @@ impl MessageStore for PostgresStore {
             rows.iter()
                 .map(|row| {
                     Ok(RoomActivity {
-                        room: RoomName::parse(row.get::<_, String>(0))
+                        room: RoomName::parse(row.try_get::<_, String>(0)?)
                             .map_err(|err| StoreError::corrupt(format!("room name: {err}")))?,
-                        last_id: to_u64(row.get(1), "last id")?,
+                        last_id: to_u64(row.try_get(1)?, "last id")?,
                         members: None,
                     })
                 })
@@ -298,13 +298,7 @@ impl MessageStore for PostgresStore {
     fn check(&self) -> StoreFuture<()> {
         // Reads alone are not enough: without its writer the store can
         // serve history but store nothing.
-        let writer_alive = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|writer| !writer.is_finished());
-        if !writer_alive {
+        if !writer_running(&self.writer, JoinHandle::is_finished) {
             return Box::pin(std::future::ready(Err(StoreError::closed())));
         }
         self.read(|client| async move {
@@ -347,7 +341,9 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         let version = tx
             .query_opt(SCHEMA_VERSION, &[])
             .await?
-            .map_or(0, |row| row.get::<_, i64>(0));
+            .map(|row| row.try_get::<_, i64>(0))
+            .transpose()?
+            .unwrap_or(0);
         tx.commit().await?;
         version
     };
@@ -359,7 +355,9 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         let now = tx
             .query_opt(SCHEMA_VERSION, &[])
             .await?
-            .map_or(0, |row| row.get::<_, i64>(0));
+            .map(|row| row.try_get::<_, i64>(0))
+            .transpose()?
+            .unwrap_or(0);
         if now >= migration.version {
             continue;
         }

@@ -17,7 +17,7 @@ mod writer;
 
 pub use reader::IDLE_READERS;
 
-use super::batch::WriteRequest;
+use super::batch::{writer_running, WriteRequest};
 use super::schema::{self, Migration};
 use super::{
     Draft, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord, Posted, RoomActivity,
@@ -290,13 +290,7 @@ impl MessageStore for SqliteStore {
     fn check(&self) -> StoreFuture<()> {
         // Reads alone are not enough: without its writer the store can
         // serve history but store nothing.
-        let writer_alive = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|writer| !writer.is_finished());
-        if !writer_alive {
+        if !writer_running(&self.writer, JoinHandle::is_finished) {
             return Box::pin(std::future::ready(Err(StoreError::closed())));
         }
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
