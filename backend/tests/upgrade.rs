@@ -3,11 +3,16 @@
 //! which migrates them, and every room, message, id and nonce is found; a
 //! server started on one carries on each room's ids after the last.
 //!
-//! Every release that changes the schema adds its own fixture here.
+//! Every release that changes the schema adds its own fixture here. A
+//! PostgreSQL database of an earlier schema is made by running that
+//! release's migrations (kept as released in `store::postgres::MIGRATIONS`)
+//! on a fresh database of the test server.
 
 mod support;
 
-use chat_server::store::{schema, sqlite, Draft, HistoryQuery, MessageStore, Posted, SqliteStore};
+use chat_server::store::{
+    postgres, schema, sqlite, Draft, HistoryQuery, MessageStore, Posted, PostgresStore, SqliteStore,
+};
 use common::{MessageId, RoomName};
 use std::path::{Path, PathBuf};
 use support::{TempDb, TestServer};
@@ -135,4 +140,106 @@ async fn a_server_on_a_release_1_database_continues_each_room() {
         .await;
     assert_eq!(ann.next_message().await.id, 13);
     server.stop().await;
+}
+
+/// A PostgreSQL database as the first release that had them left it
+/// (schema version 1: the messages and rooms tables, written by its
+/// statements), opened by this build: it migrates, keeps every message, id
+/// and nonce, and carries on each room's ids.
+#[tokio::test]
+async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continues() {
+    let database = support::postgres::fresh_database().await;
+    let client = database.client().await;
+    client
+        .batch_execute(postgres::MIGRATIONS[0].sql)
+        .await
+        .expect("schema 1");
+    // As release 1 recorded its version, and wrote its messages.
+    client
+        .batch_execute(
+            "CREATE TABLE chat_schema (
+                 only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+                 version  BIGINT  NOT NULL);
+             INSERT INTO chat_schema (version) VALUES (1);",
+        )
+        .await
+        .expect("version 1");
+    let recent = i64::try_from(now_ms()).expect("fits") - 60_000;
+    for (room, count) in [("lobby", 4_i64), ("rust", 2)] {
+        for id in 1..=count {
+            let name = AUTHORS[id as usize % 3];
+            let nonce = format!("{room}-n{id}");
+            client
+                .execute(
+                    "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&room, &id, &name, &format!("message {id} of {room}"), &(recent + id), &nonce],
+                )
+                .await
+                .expect("a release-1 message");
+        }
+        client
+            .execute(
+                "INSERT INTO rooms (room, last_id, last_ts) VALUES ($1, $2, $3)",
+                &[&room, &count, &(recent + count)],
+            )
+            .await
+            .expect("a release-1 room");
+    }
+
+    let store = PostgresStore::connect(database.url())
+        .await
+        .expect("opens and migrates");
+    let lobby = RoomName::parse("lobby").expect("valid");
+    assert_eq!(store.last_id(&lobby).await.expect("reads"), 4);
+    let all = HistoryQuery {
+        after: None,
+        before: None,
+        limit: 100,
+    };
+    let page = store.history(&lobby, all).await.expect("reads");
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "message 1 of lobby",
+            "message 2 of lobby",
+            "message 3 of lobby",
+            "message 4 of lobby"
+        ]
+    );
+    // A nonce release 1 stored, within the window, is a repeat; a new
+    // post gets the room's next id.
+    let draft = |text: &str, nonce: &str| Draft {
+        room: lobby.clone(),
+        name: common::DisplayName::parse(AUTHORS[2]).expect("valid"),
+        text: common::MessageText::parse(text).expect("valid"),
+        nonce: Some(common::Nonce::parse(nonce).expect("valid")),
+    };
+    assert_eq!(
+        store
+            .post(draft("again", "lobby-n2"))
+            .await
+            .expect("answered"),
+        Posted::Repeat(2)
+    );
+    let Posted::New(message) = store.post(draft("new", "lobby-new")).await.expect("stored") else {
+        panic!("a new nonce makes a new message");
+    };
+    assert_eq!(message.id, 5);
+    store.close().await.expect("closes");
+
+    let version: i64 = client
+        .query_one("SELECT version FROM chat_schema", &[])
+        .await
+        .expect("reads")
+        .get(0);
+    assert_eq!(version, schema::latest(postgres::MIGRATIONS));
+}
+
+/// Now, in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64
 }

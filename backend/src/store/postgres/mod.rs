@@ -58,10 +58,11 @@ pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATION_LOCK: i64 = 0x6368_6174;
 
 /// The schema's migrations, in order (see [`crate::store::schema`]).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "messages, with an index by nonce, and rooms with their last id and activity",
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "messages, with an index by nonce, and rooms with their last id and activity",
+        sql: "
     CREATE TABLE messages (
         room  TEXT   NOT NULL,
         id    BIGINT NOT NULL,
@@ -79,7 +80,81 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     CREATE INDEX rooms_by_activity ON rooms (last_ts DESC);
     CREATE INDEX messages_by_nonce ON messages (room, nonce) WHERE nonce IS NOT NULL;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "chat_post_batch: a batch of new messages stored in one statement",
+        // What `writer::POST_BATCH` runs: the batch's rooms locked, the
+        // check for stored originals of its nonces, the messages and the
+        // counters written, in one statement and one round trip, committed
+        // on its own. Changing it takes a new migration (`CREATE OR
+        // REPLACE FUNCTION`), as every migration is kept as released.
+        sql: "
+    CREATE FUNCTION chat_post_batch(
+        p_rooms  TEXT[],  -- the batch's rooms, each once, in name order
+        p_room   TEXT[],  -- the messages' rooms, in the batch's order
+        p_name   TEXT[],
+        p_text   TEXT[],
+        p_nonce  TEXT[],
+        p_now    BIGINT,  -- milliseconds since 1970
+        p_cutoff BIGINT   -- the oldest time of a nonce that still counts
+    ) RETURNS TABLE (new_id BIGINT, new_ts BIGINT)
+    LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        v_room    TEXT[];
+        v_last_id BIGINT[];
+        v_last_ts BIGINT[];
+    BEGIN
+        -- The rooms' rows, created when new, are locked in name order (so
+        -- that instances writing the same rooms cannot deadlock) until the
+        -- statement's transaction ends; after a wait, the newest counters.
+        WITH locked AS (
+            INSERT INTO rooms (room, last_id, last_ts)
+            SELECT r, 0, 0 FROM UNNEST(p_rooms) AS r
+            ON CONFLICT (room) DO UPDATE SET room = excluded.room
+            RETURNING rooms.room, rooms.last_id, rooms.last_ts
+        )
+        SELECT array_agg(l.room), array_agg(l.last_id), array_agg(l.last_ts)
+        INTO v_room, v_last_id, v_last_ts
+        FROM locked AS l;
+        -- A query of its own, so it sees every commit made before the lock
+        -- was taken. A stored message with one of the nonces may be an
+        -- original: nothing is written, no row is returned, and the caller
+        -- stores the batch in a transaction that tells repeats apart.
+        IF EXISTS (
+            SELECT 1 FROM messages AS m
+            WHERE m.room = ANY (p_rooms) AND m.nonce = ANY (p_nonce)
+              AND m.nonce IS NOT NULL AND m.ts >= p_cutoff
+        ) THEN
+            RETURN;
+        END IF;
+        RETURN QUERY
+        WITH drafts AS (
+            SELECT d.ord, d.room, d.name, d.text, d.nonce,
+                   row_number() OVER (PARTITION BY d.room ORDER BY d.ord) AS nth
+            FROM UNNEST(p_room, p_name, p_text, p_nonce)
+                 WITH ORDINALITY AS d (room, name, text, nonce, ord)
+        ), numbered AS (
+            SELECT d.ord, d.room, c.last_id + d.nth AS id, d.name, d.text,
+                   GREATEST(p_now, c.last_ts) AS ts, d.nonce
+            FROM drafts AS d
+            JOIN UNNEST(v_room, v_last_id, v_last_ts) AS c (room, last_id, last_ts)
+              ON c.room = d.room
+        ), inserted AS (
+            INSERT INTO messages (room, id, name, text, ts, nonce)
+            SELECT n.room, n.id, n.name, n.text, n.ts, n.nonce FROM numbered AS n
+        ), counted AS (
+            UPDATE rooms SET last_id = newest.id, last_ts = newest.ts
+            FROM (SELECT n.room, max(n.id) AS id, max(n.ts) AS ts
+                  FROM numbered AS n GROUP BY n.room) AS newest
+            WHERE rooms.room = newest.room
+        )
+        SELECT n.id, n.ts FROM numbered AS n ORDER BY n.ord;
+    END
+    $$;
+",
+    },
+];
 
 const CREATE_SCHEMA_TABLE: &str = "
     CREATE TABLE IF NOT EXISTS chat_schema (

@@ -13,6 +13,17 @@
 //! increase by one per message across the cluster, and one room's messages
 //! commit in id order.
 //!
+//! Most batches hold no repeat, and are stored by one statement
+//! ([`POST_BATCH`], the function `chat_post_batch` of migration 2): the
+//! lock, a check that no stored message carries one of the batch's nonces,
+//! and the writes, in one round trip and a transaction of its own. A durable
+//! commit costs PostgreSQL about 200 µs of CPU, and each statement and round
+//! trip more; a message a transaction, as a quiet instance writes, costs
+//! about a fifth less this way than in five statements. A batch that may
+//! hold a repeat (a stored message has one of its nonces, or it has one
+//! nonce twice) is stored by the transaction described above, which tells
+//! repeats apart as every store does ([`same_author`]).
+//!
 //! When PostgreSQL cannot be reached, a batch fails at once (each post
 //! gets [`ErrorKind::Unavailable`] and its client resends); the log says
 //! so once, and once more when a commit succeeds again.
@@ -24,7 +35,7 @@ use crate::store::{
 };
 use common::{ChatMessage, MessageId};
 use deadpool_postgres::Pool;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,6 +73,11 @@ const WRITE_BATCH: &str = "
     UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
     FROM UNNEST($7::TEXT[], $8::BIGINT[], $9::BIGINT[]) AS d (room, last_id, last_ts)
     WHERE rooms.room = d.room";
+
+/// Stores a batch that holds no repeat in one statement (see the module
+/// doc): the new messages' ids and times, in the batch's order, or no row
+/// when a stored message carries one of the nonces (nothing is written).
+const POST_BATCH: &str = "SELECT new_id, new_ts FROM chat_post_batch($1, $2, $3, $4, $5, $6, $7)";
 
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
@@ -152,12 +168,17 @@ async fn write_posts<'a>(
         .iter()
         .filter_map(|draft| Some(draft.nonce.as_ref()?.as_str()))
         .collect();
-
     let client = pool.get().await.map_err(pool_error)?;
+    let cutoff = to_i64(nonce_cutoff(now));
+    if !repeats_a_nonce(&drafts) {
+        if let Some(posted) = post_new(&client, &drafts, &room_names, now, cutoff).await? {
+            return Ok(posted);
+        }
+    }
+
     let lock = client.prepare_cached(LOCK_ROOMS).await?;
     let originals = client.prepare_cached(NONCE_ORIGINALS).await?;
     let write = client.prepare_cached(WRITE_BATCH).await?;
-    let cutoff = to_i64(nonce_cutoff(now));
     // The transaction in two round trips: `BEGIN`, the lock and the nonces
     // are sent together, then the writes and `COMMIT` (tokio-postgres
     // pipelines what is polled together). When a statement fails, the
@@ -248,6 +269,73 @@ async fn write_posts<'a>(
     written?;
     committed?;
     Ok(posted)
+}
+
+/// Whether two of `drafts` carry the same nonce in the same room: the
+/// second may be a repeat of the first.
+fn repeats_a_nonce(drafts: &[&Draft]) -> bool {
+    let mut seen = HashSet::with_capacity(drafts.len());
+    drafts.iter().any(|draft| {
+        draft
+            .nonce
+            .as_ref()
+            .is_some_and(|nonce| !seen.insert((draft.room.as_str(), nonce.as_str())))
+    })
+}
+
+/// Stores `drafts`, none of which repeats another, with [`POST_BATCH`]:
+/// the new messages, or `None` when a stored message carries one of their
+/// nonces and nothing was written.
+async fn post_new(
+    client: &deadpool_postgres::Object,
+    drafts: &[&Draft],
+    room_names: &[&str],
+    now: u64,
+    cutoff: i64,
+) -> Result<Option<Vec<Posted>>, StoreError> {
+    let post = client.prepare_cached(POST_BATCH).await?;
+    let rooms: Vec<&str> = drafts.iter().map(|draft| draft.room.as_str()).collect();
+    let names: Vec<&str> = drafts.iter().map(|draft| draft.name.as_str()).collect();
+    let texts: Vec<&str> = drafts.iter().map(|draft| draft.text.as_str()).collect();
+    let nonces: Vec<Option<&str>> = drafts
+        .iter()
+        .map(|draft| draft.nonce.as_ref().map(|nonce| nonce.as_str()))
+        .collect();
+    let now_ms = to_i64(now);
+    let parameters: [&(dyn ToSql + Sync); 7] = [
+        &room_names,
+        &rooms,
+        &names,
+        &texts,
+        &nonces,
+        &now_ms,
+        &cutoff,
+    ];
+    let rows = client.query(&post, &parameters).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    if rows.len() != drafts.len() {
+        return Err(StoreError::corrupt(format!(
+            "chat_post_batch stored {} of {} messages",
+            rows.len(),
+            drafts.len()
+        )));
+    }
+    let mut posted = Vec::with_capacity(drafts.len());
+    for (draft, row) in drafts.iter().zip(rows) {
+        let id = to_u64(row.try_get(0)?, "message id")?;
+        let ts = to_u64(row.try_get(1)?, "timestamp")?;
+        posted.push(Posted::New(ChatMessage {
+            room: draft.room.clone(),
+            id,
+            name: draft.name.clone(),
+            text: draft.text.clone(),
+            ts,
+            nonce: draft.nonce.clone(),
+        }));
+    }
+    Ok(Some(posted))
 }
 
 /// A batch as the arrays of [`WRITE_BATCH`]: its messages, and the newest
