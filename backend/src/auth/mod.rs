@@ -1,0 +1,26 @@
+//! The security primitives of accounts: password hashes, secret tokens,
+//! the throttling of password guesses, the session cookie and the check
+//! against cross-site request forgery. Each is plain and self-contained,
+//! with no database and no routes; the account store and the HTTP
+//! handlers are built on them.
+//!
+//! # Layout
+//!
+//! - [`token`]: [`Token`], 256 random bits shown as 43 characters of
+//!   base64url, for sessions, API tokens, setup, invite and reset links;
+//!   and [`TokenHash`], its SHA-256, the only form stored, so a copy of
+//!   the database signs nobody in.
+//!
+//! # What is never logged
+//!
+//! Passwords and tokens, in any form that opens anything: no function here
+//! logs them or puts them in an error, [`Token`] has no `Display` and its
+//! `Debug` shows no secret, and a [`TokenHash`] shows only its first bytes.
+//! Code built on these must keep it so: log a user by id or username,
+//! never by the text of their cookie, their `Authorization` header, a
+//! setup, invite or reset link, or a request body that holds a password.
+//! A stored password hash is not logged either, even when it is corrupt.
+
+pub mod token;
+
+pub use token::{Token, TokenHash};
