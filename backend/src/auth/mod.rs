@@ -6,6 +6,12 @@
 //!
 //! # Layout
 //!
+//! - [`password`]: argon2id hashes of passwords, at OWASP's parameters or
+//!   above (the one place they are set), and the bounded pool
+//!   ([`PasswordHasher`]) that computes them off the async threads, so a
+//!   storm of sign-ins can neither exhaust memory nor starve the rooms; and
+//!   the dummy verification that makes an unknown username cost what a
+//!   wrong password costs.
 //! - [`token`]: [`Token`], 256 random bits shown as 43 characters of
 //!   base64url, for sessions, API tokens, setup, invite and reset links;
 //!   and [`TokenHash`], its SHA-256, the only form stored, so a copy of
@@ -21,6 +27,8 @@
 //! setup, invite or reset link, or a request body that holds a password.
 //! A stored password hash is not logged either, even when it is corrupt.
 
+pub mod password;
 pub mod token;
 
+pub use password::{PasswordHasher, PoolError};
 pub use token::{Token, TokenHash};
