@@ -16,6 +16,9 @@
 //!   base64url, for sessions, API tokens, setup, invite and reset links;
 //!   and [`TokenHash`], its SHA-256, the only form stored, so a copy of
 //!   the database signs nobody in.
+//! - [`throttle`]: [`Throttle`], which counts failed sign-ins per username
+//!   and per client address (IPv6 per /64) and refuses more past a limit,
+//!   in bounded memory, saying nothing about which usernames exist.
 //!
 //! # What is never logged
 //!
@@ -28,7 +31,9 @@
 //! A stored password hash is not logged either, even when it is corrupt.
 
 pub mod password;
+pub mod throttle;
 pub mod token;
 
 pub use password::{PasswordHasher, PoolError};
+pub use throttle::{RetryAfter, Throttle};
 pub use token::{Token, TokenHash};
