@@ -19,6 +19,9 @@
 //! - [`throttle`]: [`Throttle`], which counts failed sign-ins per username
 //!   and per client address (IPv6 per /64) and refuses more past a limit,
 //!   in bounded memory, saying nothing about which usernames exist.
+//! - [`cookie`]: the session cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
+//!   over TLS), reading it and `Authorization: Bearer` from a request, the
+//!   idle expiry of sessions and how often their "last seen" is written.
 //!
 //! # What is never logged
 //!
@@ -30,10 +33,12 @@
 //! setup, invite or reset link, or a request body that holds a password.
 //! A stored password hash is not logged either, even when it is corrupt.
 
+pub mod cookie;
 pub mod password;
 pub mod throttle;
 pub mod token;
 
+pub use cookie::{SESSION_COOKIE, SESSION_IDLE_EXPIRY, SESSION_TOUCH_INTERVAL};
 pub use password::{PasswordHasher, PoolError};
 pub use throttle::{RetryAfter, Throttle};
 pub use token::{Token, TokenHash};
