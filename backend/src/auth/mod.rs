@@ -22,6 +22,9 @@
 //! - [`cookie`]: the session cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
 //!   over TLS), reading it and `Authorization: Bearer` from a request, the
 //!   idle expiry of sessions and how often their "last seen" is written.
+//! - [`origin`]: the check of state-changing requests against cross-site
+//!   request forgery: an allowed `Origin` (the WebSocket upgrade's rule)
+//!   and a JSON body.
 //!
 //! # What is never logged
 //!
@@ -34,11 +37,13 @@
 //! A stored password hash is not logged either, even when it is corrupt.
 
 pub mod cookie;
+pub mod origin;
 pub mod password;
 pub mod throttle;
 pub mod token;
 
 pub use cookie::{SESSION_COOKIE, SESSION_IDLE_EXPIRY, SESSION_TOUCH_INTERVAL};
+pub use origin::CsrfError;
 pub use password::{PasswordHasher, PoolError};
 pub use throttle::{RetryAfter, Throttle};
 pub use token::{Token, TokenHash};
