@@ -17,6 +17,9 @@
 //! - [`connection`]: one WebSocket: reads requests, carries them out, writes
 //!   the client's outgoing queue; heartbeats and per-connection limits.
 //! - [`limits`]: the token bucket of rate limits, and the connection caps.
+//! - [`auth`]: the security primitives of accounts: password hashes and
+//!   their bounded pool, secret tokens, sign-in throttling, the session
+//!   cookie, the cross-site request forgery check.
 //! - [`hub`]: rooms as actors, each the single owner of its members and
 //!   message ids; the fan-out to clients.
 //! - [`store`]: the message history ([`store::MessageStore`]), on SQLite,
@@ -35,6 +38,7 @@
 //! - A client that does not read never delays anyone else: its bounded
 //!   queue overflows and it alone is disconnected.
 
+pub mod auth;
 pub mod cluster;
 pub mod commands;
 pub mod config;

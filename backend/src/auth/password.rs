@@ -1,0 +1,528 @@
+//! Password hashes: argon2id with at least OWASP's parameters, stored as
+//! PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), and the
+//! bounded pool that computes them.
+//!
+//! The parameters live here and nowhere else: [`MEMORY_KIB`],
+//! [`ITERATIONS`], [`PARALLELISM`] and [`OUTPUT_BYTES`], with a random
+//! salt of [`SALT_BYTES`] from the operating system's random source for
+//! each hash. A stored hash carries its own parameters, so hashes made
+//! with other (older, or stronger) parameters still verify;
+//! [`needs_rehash`] says when one should be replaced on the next
+//! successful sign-in.
+//!
+//! One hash takes tens of milliseconds of a core and 19 MiB on purpose.
+//! [`hash`] and [`verify`] block the calling thread for that long, so the
+//! server calls them only through a [`PasswordHasher`]: at most a few run at
+//! once, on tokio's blocking threads, and a bounded number wait; beyond
+//! that a request is refused at once with [`PoolError::Busy`]. A storm of
+//! sign-ins thus never grows memory nor takes the cores the rooms run on.
+//! The command line (`chat-server admin …`) may call [`hash`] directly.
+//!
+//! [`PasswordHasher::verify_unknown_user`] does the work of a wrong
+//! password against a dummy hash, so that signing in as a username that
+//! does not exist takes as long as a wrong password for one that does.
+//!
+//! Passwords are never logged, never put in an error, and never kept
+//! beyond the call that hashes or verifies them.
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version, ARGON2ID_IDENT};
+use std::sync::{Arc, LazyLock};
+use tokio::sync::Semaphore;
+
+/// Memory of one hash, in KiB: 19 MiB, OWASP's minimum for argon2id with
+/// [`ITERATIONS`] = 2 (Password Storage Cheat Sheet). It is also what each
+/// running hash allocates, so [`MAX_HASHING_THREADS`] bounds the pool's
+/// memory at 4 × 19 MiB.
+pub const MEMORY_KIB: u32 = 19 * 1024;
+
+/// Passes over the memory (argon2's `t`): 2, OWASP's minimum at 19 MiB.
+pub const ITERATIONS: u32 = 2;
+
+/// Lanes (argon2's `p`): 1, as OWASP recommends. One hash uses one thread;
+/// the pool runs several hashes side by side instead.
+pub const PARALLELISM: u32 = 1;
+
+/// Length of the hash output, in bytes (256 bits).
+pub const OUTPUT_BYTES: usize = 32;
+
+/// Length of each hash's random salt, in bytes (128 bits, the PHC
+/// format's recommendation).
+pub const SALT_BYTES: usize = argon2::RECOMMENDED_SALT_LEN;
+
+/// The parameters above, checked when the crate is compiled.
+const PARAMS: Params = match Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_BYTES)) {
+    Ok(params) => params,
+    Err(_) => panic!("the argon2 parameters are out of range"),
+};
+
+/// Most hashes the default pool runs at once, whatever the machine: each
+/// takes a core and [`MEMORY_KIB`] of memory.
+pub const MAX_HASHING_THREADS: usize = 4;
+
+/// Hashes that may wait for a place in the pool; one more is refused at
+/// once with [`PoolError::Busy`] (the HTTP layer answers 503 with a
+/// `Retry-After`). At tens of milliseconds a hash, the last in the queue
+/// waits about a second on one thread; a waiting request holds only its
+/// password and a small future.
+pub const HASHING_QUEUE: usize = 32;
+
+/// Hashes the default pool runs at once: the cores the machine has less
+/// one, which the rooms keep, and at least 1 (so 1 on a 2-core machine),
+/// at most [`MAX_HASHING_THREADS`].
+pub fn default_hashing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |cores| cores.get().saturating_sub(1))
+        .clamp(1, MAX_HASHING_THREADS)
+}
+
+/// Why the pool did not hash or verify a password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// The pool is running and queueing all it may: try again shortly (the
+    /// HTTP layer answers 503 or 429).
+    #[error("too many passwords are being checked at once; try again shortly")]
+    Busy,
+    /// The hash could not be computed (the random source failed, or the
+    /// runtime is shutting down). Never includes the password.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// The argon2id context of [`PARAMS`]. Verification reads the parameters
+/// from the stored hash instead.
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, PARAMS)
+}
+
+/// Hashes `password` with a new random salt into a PHC string. Blocks for
+/// the whole hash: call it through a [`PasswordHasher`] in the server.
+pub fn hash(password: &str) -> Result<String, PoolError> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|err| PoolError::Failed(err.to_string()))
+}
+
+/// Whether `password` is the one `hash` (a PHC string) was made from. The
+/// comparison is argon2's own, in constant time; the hash's own parameters
+/// are used, so hashes of older parameters still verify. A hash that is
+/// not a valid argon2 PHC string verifies nothing (and is logged, without
+/// its text, as corrupt data). Blocks like [`hash`].
+pub fn verify(hash: &str, password: &str) -> bool {
+    let parsed = match PasswordHash::new(hash) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            tracing::error!(error = %err, "a stored password hash is not a PHC string");
+            return false;
+        }
+    };
+    match argon2().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => true,
+        Err(argon2::password_hash::Error::PasswordInvalid) => false,
+        Err(err) => {
+            tracing::error!(error = %err, "a stored password hash cannot be verified");
+            false
+        }
+    }
+}
+
+/// Whether `hash` was made otherwise than [`hash`] makes them now (another
+/// algorithm, or other parameters): after a successful sign-in, the caller
+/// may store a new hash of the password it just verified.
+pub fn needs_rehash(hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return true;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return true;
+    };
+    parsed.algorithm != ARGON2ID_IDENT
+        || parsed.version != Some(Version::V0x13.into())
+        || params.m_cost() != MEMORY_KIB
+        || params.t_cost() != ITERATIONS
+        || params.p_cost() != PARALLELISM
+        || parsed.hash.as_ref().map(Output::len) != Some(OUTPUT_BYTES)
+}
+
+/// The hash that [`PasswordHasher::verify_unknown_user`] verifies against:
+/// of today's parameters, with a random salt and a random output, so that
+/// no password matches it and verifying against it costs what verifying
+/// against a real hash does. Made on first use, without hashing anything.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let mut salt = [0; SALT_BYTES];
+    let mut output = [0; OUTPUT_BYTES];
+    getrandom::fill(&mut salt).expect("the operating system's random source failed");
+    getrandom::fill(&mut output).expect("the operating system's random source failed");
+    PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&PARAMS).expect("argon2 parameters fit a PHC string"),
+        salt: Some(Salt::new(&salt).expect("a salt of the recommended length")),
+        hash: Some(Output::new(&output).expect("an output of 32 bytes")),
+    }
+    .to_string()
+});
+
+/// The bounded pool that hashes and verifies passwords; cheap to clone
+/// (clones share the pool).
+///
+/// At most `threads` hashes run at once, each on one of tokio's blocking
+/// threads (`spawn_blocking`), and at most `queue` more wait for a turn, in
+/// order; any more are refused at once with [`PoolError::Busy`]. A caller
+/// that gives up while waiting frees its place. One that gives up while its
+/// hash runs does not: the hash runs to its end and keeps its place until
+/// then, so the bound holds however requests are cancelled.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Pool>,
+}
+
+#[derive(Debug)]
+struct Pool {
+    /// One permit per hash that may run at once.
+    running: Arc<Semaphore>,
+    /// One permit per hash that may run or wait.
+    admitted: Arc<Semaphore>,
+    capacity: usize,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordHasher {
+    /// A pool of [`default_hashing_threads`] threads and a queue of
+    /// [`HASHING_QUEUE`].
+    pub fn new() -> Self {
+        Self::with_limits(default_hashing_threads(), HASHING_QUEUE)
+    }
+
+    /// A pool that runs at most `threads` hashes at once (at least 1) with
+    /// at most `queue` waiting.
+    pub fn with_limits(threads: usize, queue: usize) -> Self {
+        let threads = threads.max(1);
+        let capacity = threads + queue;
+        Self {
+            inner: Arc::new(Pool {
+                running: Arc::new(Semaphore::new(threads)),
+                admitted: Arc::new(Semaphore::new(capacity)),
+                capacity,
+            }),
+        }
+    }
+
+    /// Hashes `password` into a PHC string (see [`hash`]).
+    pub async fn hash(&self, password: &str) -> Result<String, PoolError> {
+        let password = password.to_owned();
+        self.run(move || hash(&password)).await?
+    }
+
+    /// Whether `password` matches the stored `hash` (see [`verify`]).
+    pub async fn verify(&self, hash: &str, password: &str) -> Result<bool, PoolError> {
+        let (hash, password) = (hash.to_owned(), password.to_owned());
+        self.run(move || verify(&hash, &password)).await
+    }
+
+    /// What a sign-in as a username that has no account does in place of
+    /// [`PasswordHasher::verify`]: the same work, in the same pool, against
+    /// a hash of today's parameters that no password matches. Always
+    /// `Ok(false)` unless the pool refuses; the caller answers exactly as
+    /// for a wrong password.
+    pub async fn verify_unknown_user(&self, password: &str) -> Result<bool, PoolError> {
+        let password = password.to_owned();
+        self.run(move || {
+            // Run the real verification, then discard its answer: nothing
+            // matches a random output, and nobody may sign in this way.
+            let _ = verify(&DUMMY_HASH, &password);
+            false
+        })
+        .await
+    }
+
+    /// Hashes running or waiting now.
+    pub fn pending(&self) -> usize {
+        self.inner.capacity - self.inner.admitted.available_permits()
+    }
+
+    /// Runs `work` on a blocking thread once the pool has a place for it,
+    /// or refuses at once if even the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        let admitted = Arc::clone(&self.inner.admitted)
+            .try_acquire_owned()
+            .map_err(|_| PoolError::Busy)?;
+        let running = Arc::clone(&self.inner.running)
+            .acquire_owned()
+            .await
+            .map_err(|_| PoolError::Failed("the password pool is closed".to_owned()))?;
+        // Both permits move into the blocking task, so they are released
+        // when the hash ends, not when the caller stops waiting for it.
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop((running, admitted));
+            result
+        })
+        .await
+        .map_err(|err| PoolError::Failed(err.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Parameters far below [`PARAMS`], for tests that only need a valid
+    /// hash of other parameters.
+    fn cheap_hash(password: &str) -> String {
+        let params = Params::new(64, 1, 1, Some(OUTPUT_BYTES)).expect("valid parameters");
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(password.as_bytes())
+            .expect("hashing")
+            .to_string()
+    }
+
+    /// The `m`, `t` and `p` of a PHC string.
+    fn costs(hash: &str) -> (u32, u32, u32) {
+        let parsed = PasswordHash::new(hash).expect("a PHC string");
+        let params = Params::try_from(&parsed).expect("argon2 parameters");
+        (params.m_cost(), params.t_cost(), params.p_cost())
+    }
+
+    #[test]
+    fn the_parameters_are_at_least_owasps() {
+        // OWASP: argon2id, m = 19 MiB, t = 2, p = 1.
+        assert_eq!(MEMORY_KIB, 19_456);
+        let hash = hash("correct horse").expect("hashing");
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        let (m, t, p) = costs(&hash);
+        assert!(m >= 19_456, "m = {m}");
+        assert!(t >= 2, "t = {t}");
+        assert!(p >= 1, "p = {p}");
+        let parsed = PasswordHash::new(&hash).expect("a PHC string");
+        assert_eq!(parsed.salt.map(|salt| salt.len()), Some(SALT_BYTES));
+        assert_eq!(parsed.hash.map(|output| output.len()), Some(OUTPUT_BYTES));
+        assert!(!needs_rehash(&hash));
+    }
+
+    #[test]
+    fn a_hash_verifies_its_password_and_no_other() {
+        let hash = hash("correct horse").expect("hashing");
+        assert!(verify(&hash, "correct horse"));
+        assert!(!verify(&hash, "correct horse "));
+        assert!(!verify(&hash, "Correct horse"));
+        assert!(!verify(&hash, ""));
+    }
+
+    #[test]
+    fn the_same_password_gets_a_new_salt_each_time() {
+        let (a, b) = (cheap_hash("same"), cheap_hash("same"));
+        assert_ne!(a, b);
+        let salt = |hash: &str| PasswordHash::new(hash).expect("a PHC string").salt;
+        assert_ne!(salt(&a), salt(&b));
+        // And the pool's hashes, which are of the real parameters.
+        let (c, d) = (
+            hash("same").expect("hashing"),
+            hash("same").expect("hashing"),
+        );
+        assert_ne!(salt(&c), salt(&d));
+    }
+
+    #[test]
+    fn a_hash_of_other_parameters_still_verifies_and_asks_for_a_rehash() {
+        let old = cheap_hash("hunter2");
+        assert_eq!(costs(&old), (64, 1, 1));
+        assert!(verify(&old, "hunter2"));
+        assert!(!verify(&old, "hunter3"));
+        assert!(needs_rehash(&old));
+    }
+
+    #[test]
+    fn a_malformed_hash_verifies_nothing() {
+        for bad in [
+            "",
+            "hunter2",
+            "$argon2id$v=19$m=19456,t=2,p=1$",
+            "$bcrypt$xyz",
+        ] {
+            assert!(!verify(bad, "hunter2"), "{bad:?}");
+            assert!(!verify(bad, ""), "{bad:?}");
+            assert!(needs_rehash(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_dummy_hash_has_todays_parameters() {
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$"), "{}", *DUMMY_HASH);
+        assert_eq!(costs(&DUMMY_HASH), (MEMORY_KIB, ITERATIONS, PARALLELISM));
+        // The same code path as a real hash: one that needs no rehash.
+        assert!(!needs_rehash(&DUMMY_HASH));
+    }
+
+    #[test]
+    fn the_default_pool_leaves_a_core_to_the_rooms() {
+        let threads = default_hashing_threads();
+        assert!((1..=MAX_HASHING_THREADS).contains(&threads));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(
+            threads == 1 || threads < cores,
+            "{threads} of {cores} cores"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_pool_hashes_and_verifies() {
+        let pool = PasswordHasher::with_limits(1, 4);
+        let hash = pool.hash("pa55word").await.expect("hashing");
+        assert_eq!(costs(&hash), (MEMORY_KIB, ITERATIONS, PARALLELISM));
+        assert_eq!(pool.verify(&hash, "pa55word").await, Ok(true));
+        assert_eq!(pool.verify(&hash, "password").await, Ok(false));
+        assert_eq!(pool.pending(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_signs_in() {
+        let pool = PasswordHasher::with_limits(1, 0);
+        assert_eq!(pool.verify_unknown_user("").await, Ok(false));
+        assert_eq!(pool.verify_unknown_user("hunter2").await, Ok(false));
+    }
+
+    /// Waits (in real time, briefly) until `pool` holds `n` requests.
+    async fn until_pending(pool: &PasswordHasher, n: usize) {
+        for _ in 0..1000 {
+            if pool.pending() == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the pool holds {} requests, not {n}", pool.pending());
+    }
+
+    /// Work for the pool that holds its place until the returned sender
+    /// sends or is dropped, and counts itself in `started` when it runs.
+    fn gated(started: &Arc<AtomicUsize>) -> (mpsc::Sender<()>, impl FnOnce() + Send + 'static) {
+        let (open, gate) = mpsc::channel::<()>();
+        let started = Arc::clone(started);
+        let work = move || {
+            started.fetch_add(1, Ordering::SeqCst);
+            let _ = gate.recv();
+        };
+        (open, work)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let pool = PasswordHasher::with_limits(1, 1);
+        let started = Arc::new(AtomicUsize::new(0));
+        let (open_first, first) = gated(&started);
+        let (open_second, second) = gated(&started);
+        let first = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(first).await }
+        });
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(second).await }
+        });
+        until_pending(&pool, 2).await;
+        // Every kind of request is refused alike, the dummy one too.
+        assert_eq!(pool.hash("third").await, Err(PoolError::Busy));
+        assert_eq!(pool.verify(&DUMMY_HASH, "x").await, Err(PoolError::Busy));
+        assert_eq!(pool.verify_unknown_user("x").await, Err(PoolError::Busy));
+        assert_eq!(pool.pending(), 2);
+        drop((open_first, open_second));
+        assert_eq!(first.await.expect("task"), Ok(()));
+        assert_eq!(second.await.expect("task"), Ok(()));
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.pending(), 0);
+        assert_eq!(pool.verify_unknown_user("x").await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn no_more_than_the_pools_threads_run_at_once() {
+        let pool = PasswordHasher::with_limits(2, 8);
+        let started = Arc::new(AtomicUsize::new(0));
+        let mut gates = Vec::new();
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let (open, work) = gated(&started);
+            gates.push(open);
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move { pool.run(work).await }));
+        }
+        until_pending(&pool, 5).await;
+        for _ in 0..100 {
+            if started.load(Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Give a third a chance to start, were the bound broken.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        // Each one that ends lets exactly one more in.
+        gates.remove(0);
+        for _ in 0..100 {
+            if started.load(Ordering::SeqCst) == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 3);
+        drop(gates);
+        for task in tasks {
+            assert_eq!(task.await.expect("task"), Ok(()));
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn the_unknown_user_path_takes_a_place_in_the_pool() {
+        // The dummy verification is real work in the same pool: while it
+        // runs, a pool of one with no queue has no place for anyone else.
+        let pool = PasswordHasher::with_limits(1, 0);
+        let dummy = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.verify_unknown_user("guess").await }
+        });
+        until_pending(&pool, 1).await;
+        assert_eq!(pool.hash("other").await, Err(PoolError::Busy));
+        assert_eq!(dummy.await.expect("task"), Ok(false));
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_gives_up_waiting_frees_its_place_but_not_a_running_one() {
+        let pool = PasswordHasher::with_limits(1, 1);
+        let started = Arc::new(AtomicUsize::new(0));
+        let (open, work) = gated(&started);
+        let running = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(work).await }
+        });
+        until_pending(&pool, 1).await;
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.hash("second").await }
+        });
+        until_pending(&pool, 2).await;
+        waiting.abort();
+        assert!(waiting.await.expect_err("aborted").is_cancelled());
+        assert_eq!(pool.pending(), 1);
+        // The running work goes on without its caller, and keeps its place.
+        running.abort();
+        assert!(running.await.expect_err("aborted").is_cancelled());
+        assert_eq!(pool.pending(), 1);
+        drop(open);
+        until_pending(&pool, 0).await;
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+    }
+}
