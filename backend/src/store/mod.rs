@@ -1,6 +1,8 @@
 //! Message storage, behind the small [`MessageStore`] interface so the hub
-//! does not care where history lives. The backends are the only code that
-//! knows SQL, each statement written once in its module.
+//! does not care where history lives, and accounts with their sessions,
+//! API tokens and one-time links, behind [`AccountStore`] ([`accounts`]),
+//! in the same database. The backends are the only code that knows SQL,
+//! each statement written once in its module.
 //!
 //! - [`SqliteStore`], the default: an embedded SQLite file in WAL mode,
 //!   written by one thread in batches (group commit).
@@ -16,6 +18,7 @@
 //! Every backend passes the same conformance suite
 //! (`backend/tests/store.rs`).
 
+pub mod accounts;
 mod batch;
 pub mod database;
 pub mod error;
@@ -24,6 +27,7 @@ pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 
+pub use accounts::AccountStore;
 pub use database::Database;
 
 /// Most appends a backend commits in one transaction (group commit): large
