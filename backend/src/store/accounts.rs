@@ -1,6 +1,7 @@
 //! Accounts, sessions, API tokens and one-time links, behind the small
 //! [`AccountStore`] interface, which every backend implements beside its
-//! [`super::MessageStore`] (one database holds both).
+//! [`super::MessageStore`] (one database holds both; see
+//! [`super::database::Stores`]).
 //!
 //! The store never sees a secret: a session token, an API token or a
 //! link's token reaches it as its SHA-256 digest ([`TokenHash`]), computed

@@ -10,13 +10,14 @@
 //!   by one task in batches over a connection pool.
 //! - [`MemoryStore`] (`--db :memory:`): history in memory only, gone when
 //!   the process ends; for trials and for measuring what storage costs.
-//! - [`Database`]: which of them a `--db` value names, and opening it.
+//! - [`Database`]: which of them a `--db` value names, and opening it as
+//!   [`Stores`], both interfaces of one backend.
 //! - [`StoreError`] ([`error`]): failures as a kind plus the backend's own
 //!   error, naming no backend.
 //! - [`schema`]: the versioned schema's migrations, applied in order.
 //!
-//! Every backend passes the same conformance suite
-//! (`backend/tests/store.rs`).
+//! Every backend passes the same conformance suites
+//! (`backend/tests/store.rs`, `backend/tests/account_store.rs`).
 
 pub mod accounts;
 mod batch;
@@ -28,7 +29,7 @@ pub mod schema;
 pub mod sqlite;
 
 pub use accounts::AccountStore;
-pub use database::Database;
+pub use database::{Database, Stores};
 
 /// Most appends a backend commits in one transaction (group commit): large
 /// enough that storage never caps fan-out throughput (one commit, and one
