@@ -4,13 +4,25 @@
 //! server started on one carries on each room's ids after the last.
 //!
 //! Every release that changes the schema adds its own fixture here.
+//!
+//! Accounts came with SQLite's schema version 3 (PostgreSQL's 2): a
+//! database from before them gets the empty tables and keeps every
+//! message, whose authors are names without accounts.
 
 mod support;
 
-use chat_server::store::{schema, sqlite, Draft, HistoryQuery, MessageStore, Posted, SqliteStore};
+use chat_server::store::accounts::LinkKind;
+use chat_server::store::{
+    postgres, schema, sqlite, AccountStore, Draft, HistoryQuery, MessageStore, Posted,
+    PostgresStore, SqliteStore,
+};
 use common::{MessageId, RoomName};
 use std::path::{Path, PathBuf};
+use support::postgres::fresh_database;
 use support::{TempDb, TestServer};
+
+/// The tables of accounts (SQLite's migration 3, PostgreSQL's 2).
+const ACCOUNT_TABLES: [&str; 4] = ["accounts", "api_tokens", "links", "sessions"];
 
 /// The rooms of `release-1.db`, oldest activity first, with their messages.
 const RELEASE_1_ROOMS: [(&str, MessageId); 3] = [("lobby", 12), ("rust", 5), ("cafe-talk", 3)];
@@ -80,7 +92,8 @@ async fn a_release_1_database_opens_with_every_message_id_and_nonce() {
     assert_eq!(names, ["cafe-talk", "rust", "lobby"]);
     store.close().await.expect("closes");
 
-    // Every migration was applied: version 2 added the index by nonce.
+    // Every migration was applied: version 2 added the index by nonce,
+    // version 3 the accounts.
     let conn = rusqlite::Connection::open(db.path()).expect("opens");
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -135,4 +148,100 @@ async fn a_server_on_a_release_1_database_continues_each_room() {
         .await;
     assert_eq!(ann.next_message().await.id, 13);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_release_1_database_reaches_version_3_with_its_messages_and_no_accounts() {
+    let db = copy_of("release-1.db");
+    let store = SqliteStore::open(&db.path()).expect("opens and migrates");
+    assert_eq!(store.count_accounts().await.expect("reads"), 0);
+    assert!(store.accounts().await.expect("reads").is_empty());
+    for kind in [LinkKind::Setup, LinkKind::Invite, LinkKind::Reset] {
+        assert!(store.links(kind).await.expect("reads").is_empty());
+    }
+    let mut messages = 0;
+    for (room_name, count) in RELEASE_1_ROOMS {
+        let room = RoomName::parse(room_name).expect("valid");
+        let all = store.messages_after(&room, 0, 100).await.expect("reads");
+        assert_eq!(all.len() as u64, count, "{room_name}");
+        messages += all.len();
+    }
+    assert_eq!(messages, 20, "every message of the fixture");
+    store.close().await.expect("closes");
+
+    let conn = rusqlite::Connection::open(db.path()).expect("opens");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 3);
+    let mut statement = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('accounts', 'sessions', 'api_tokens', 'links') ORDER BY name",
+        )
+        .expect("prepares");
+    let tables: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("reads");
+    assert_eq!(tables, ACCOUNT_TABLES);
+}
+
+/// A PostgreSQL database as the first release with PostgreSQL left it
+/// (schema version 1, its migration as released), with messages: the new
+/// code migrates it to version 2, keeps them, and has no accounts.
+#[tokio::test]
+async fn a_postgres_database_of_version_1_gets_the_account_tables_and_keeps_its_messages() {
+    let database = fresh_database().await;
+    let client = database.client().await;
+    client
+        .batch_execute(postgres::MIGRATIONS[0].sql)
+        .await
+        .expect("schema version 1");
+    client
+        .batch_execute(
+            "CREATE TABLE chat_schema (
+                 only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+                 version  BIGINT  NOT NULL
+             );
+             INSERT INTO chat_schema (version) VALUES (1);
+             INSERT INTO messages (room, id, name, text, ts, nonce) VALUES
+                 ('lobby', 1, 'Ann', 'first 👋', 1795000001000, 'n-1'),
+                 ('lobby', 2, 'Bob', 'second', 1795000002000, NULL);
+             INSERT INTO rooms (room, last_id, last_ts) VALUES ('lobby', 2, 1795000002000);",
+        )
+        .await
+        .expect("a version 1 database with messages");
+
+    let store = PostgresStore::connect(database.url())
+        .await
+        .expect("connects and migrates");
+    let lobby = RoomName::parse("lobby").expect("valid");
+    let messages = store.messages_after(&lobby, 0, 10).await.expect("reads");
+    let texts: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|message| (message.name.as_str(), message.text.as_str()))
+        .collect();
+    assert_eq!(texts, [("Ann", "first 👋"), ("Bob", "second")]);
+    assert_eq!(store.count_accounts().await.expect("reads"), 0);
+    store.close().await.expect("closes");
+
+    let version: i64 = client
+        .query_one("SELECT version FROM chat_schema", &[])
+        .await
+        .expect("reads")
+        .get(0);
+    assert_eq!(version, schema::latest(postgres::MIGRATIONS));
+    assert_eq!(version, 2);
+    let rows = client
+        .query(
+            "SELECT table_name::TEXT FROM information_schema.tables \
+             WHERE table_name = ANY($1) ORDER BY table_name",
+            &[&&ACCOUNT_TABLES[..]],
+        )
+        .await
+        .expect("reads");
+    let tables: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(tables, ACCOUNT_TABLES);
 }
