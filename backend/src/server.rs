@@ -91,7 +91,7 @@ pub async fn run(
     }
     let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
         Some(url) => {
-            let db = config.db.open(config.durability).await?;
+            let db = config.db.open(config.durability).await?.messages;
             let cluster = Cluster::connect(url, db, stop.clone()).await?;
             tracing::info!("cluster mode: history in the database, live events through the broker");
             (Arc::new(cluster.store.clone()), Some(cluster))
@@ -102,7 +102,7 @@ pub async fn run(
                     "history is kept in memory only (--db {MEMORY_DB}): it is lost on exit"
                 );
             }
-            (config.db.open(config.durability).await?, None)
+            (config.db.open(config.durability).await?.messages, None)
         }
     };
     let metrics = Metrics::new();

@@ -7,15 +7,25 @@
 //! PostgreSQL database of an earlier schema is made by running that
 //! release's migrations (kept as released in `store::postgres::MIGRATIONS`)
 //! on a fresh database of the test server.
+//!
+//! Accounts came with SQLite's schema version 3 (PostgreSQL's 3): a
+//! database from before them gets the empty tables and keeps every
+//! message, whose authors are names without accounts.
 
 mod support;
 
+use chat_server::store::accounts::LinkKind;
 use chat_server::store::{
-    postgres, schema, sqlite, Draft, HistoryQuery, MessageStore, Posted, PostgresStore, SqliteStore,
+    postgres, schema, sqlite, AccountStore, Draft, HistoryQuery, MessageStore, Posted,
+    PostgresStore, SqliteStore,
 };
 use common::{MessageId, RoomName};
 use std::path::{Path, PathBuf};
+use support::postgres::fresh_database;
 use support::{TempDb, TestServer};
+
+/// The tables of accounts (SQLite's migration 3, PostgreSQL's 2).
+const ACCOUNT_TABLES: [&str; 4] = ["accounts", "api_tokens", "links", "sessions"];
 
 /// The rooms of `release-1.db`, oldest activity first, with their messages.
 const RELEASE_1_ROOMS: [(&str, MessageId); 3] = [("lobby", 12), ("rust", 5), ("cafe-talk", 3)];
@@ -85,7 +95,8 @@ async fn a_release_1_database_opens_with_every_message_id_and_nonce() {
     assert_eq!(names, ["cafe-talk", "rust", "lobby"]);
     store.close().await.expect("closes");
 
-    // Every migration was applied: version 2 added the index by nonce.
+    // Every migration was applied: version 2 added the index by nonce,
+    // version 3 the accounts.
     let conn = rusqlite::Connection::open(db.path()).expect("opens");
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -142,13 +153,51 @@ async fn a_server_on_a_release_1_database_continues_each_room() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_release_1_database_reaches_version_3_with_its_messages_and_no_accounts() {
+    let db = copy_of("release-1.db");
+    let store = SqliteStore::open(&db.path()).expect("opens and migrates");
+    assert_eq!(store.count_accounts().await.expect("reads"), 0);
+    assert!(store.accounts().await.expect("reads").is_empty());
+    for kind in [LinkKind::Setup, LinkKind::Invite, LinkKind::Reset] {
+        assert!(store.links(kind).await.expect("reads").is_empty());
+    }
+    let mut messages = 0;
+    for (room_name, count) in RELEASE_1_ROOMS {
+        let room = RoomName::parse(room_name).expect("valid");
+        let all = store.messages_after(&room, 0, 100).await.expect("reads");
+        assert_eq!(all.len() as u64, count, "{room_name}");
+        messages += all.len();
+    }
+    assert_eq!(messages, 20, "every message of the fixture");
+    store.close().await.expect("closes");
+
+    let conn = rusqlite::Connection::open(db.path()).expect("opens");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("reads");
+    assert_eq!(version, 3);
+    let mut statement = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('accounts', 'sessions', 'api_tokens', 'links') ORDER BY name",
+        )
+        .expect("prepares");
+    let tables: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .expect("reads")
+        .collect::<Result<_, _>>()
+        .expect("reads");
+    assert_eq!(tables, ACCOUNT_TABLES);
+}
+
 /// A PostgreSQL database as the first release that had them left it
 /// (schema version 1: the messages and rooms tables, written by its
 /// statements), opened by this build: it migrates, keeps every message, id
 /// and nonce, and carries on each room's ids.
 #[tokio::test]
 async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continues() {
-    let database = support::postgres::fresh_database().await;
+    let database = fresh_database().await;
     let client = database.client().await;
     client
         .batch_execute(postgres::MIGRATIONS[0].sql)

@@ -18,13 +18,17 @@
 //! - [`close`]: [`CloseCode`], the WebSocket close code the server ends a
 //!   connection with, and what a client should do on each.
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
+//! - [`account`]: accounts' values ([`Username`], [`Password`], [`UserId`],
+//!   [`Role`], [`AccountKind`], [`AccountState`]) and [`AccountError`].
 
+pub mod account;
 pub mod api;
 pub mod close;
 pub mod error;
 pub mod frames;
 pub mod values;
 
+pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};
 pub use close::CloseCode;
 pub use error::ErrorCode;
 pub use frames::{ChatMessage, ClientFrame, ErrorFrame, MessageId, RequestError, ServerFrame};

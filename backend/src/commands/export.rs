@@ -48,7 +48,7 @@ pub async fn export(
 ) -> Result<Exported, ExportError> {
     let store: Arc<dyn MessageStore> = match db {
         Database::Sqlite(path) => Arc::new(SqliteStore::open_read_only(path)?),
-        other => other.open(Default::default()).await?,
+        other => other.open(Default::default()).await?.messages,
     };
     let result = export_from(&*store, room, out).await;
     store.close().await?;

@@ -1,16 +1,23 @@
 //! What the backends' writers share: the requests in their queue, and how
 //! a batch is gathered from it (group commit). Each writer (SQLite's
 //! thread, PostgreSQL's task) commits a batch in one transaction.
+//!
+//! A writer may also take jobs (`J`): other writes that must go through
+//! it, in queue order (SQLite's account writes, which only its connection
+//! may make). A job ends the batch before it: the posts queued earlier are
+//! committed, then the job runs alone.
 
 use super::{Draft, Posted, StoreError, MAX_WRITE_BATCH};
+use std::convert::Infallible;
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::oneshot;
 
 /// Where a post's outcome goes.
 pub(crate) type Done = oneshot::Sender<Result<Posted, StoreError>>;
 
-/// What a writer is asked to do, in order.
-pub(crate) enum WriteRequest {
+/// What a writer is asked to do, in order; `J` is the writer's kind of
+/// job (none for PostgreSQL's).
+pub(crate) enum WriteRequest<J = Infallible> {
     /// Store a message, and answer once it is committed.
     Post {
         /// The message.
@@ -18,6 +25,8 @@ pub(crate) enum WriteRequest {
         /// Its answer.
         done: Done,
     },
+    /// Run this job after the posts queued before it are committed.
+    Job(J),
     /// Commit what came before and stop; answered when done.
     Close {
         /// The answer.
@@ -25,19 +34,28 @@ pub(crate) enum WriteRequest {
     },
 }
 
+/// What ended a batch before it was full, to be done once it is committed.
+pub(crate) enum Then<J> {
+    /// Run this job.
+    Job(J),
+    /// Stop, and answer here.
+    Close(oneshot::Sender<()>),
+}
+
 /// Gathers into `batch`, from `first` and whatever `next` has waiting
 /// (without waiting for more), posts up to [`MAX_WRITE_BATCH`]; stops at a
-/// close, whose answer it returns.
-pub(crate) fn gather(
-    first: WriteRequest,
+/// job or a close, which it returns.
+pub(crate) fn gather<J>(
+    first: WriteRequest<J>,
     batch: &mut Vec<(Draft, Done)>,
-    mut next: impl FnMut() -> Option<WriteRequest>,
-) -> Option<oneshot::Sender<()>> {
+    mut next: impl FnMut() -> Option<WriteRequest<J>>,
+) -> Option<Then<J>> {
     let mut request = Some(first);
     while let Some(current) = request.take() {
         match current {
             WriteRequest::Post { draft, done } => batch.push((draft, done)),
-            WriteRequest::Close { done } => return Some(done),
+            WriteRequest::Job(job) => return Some(Then::Job(job)),
+            WriteRequest::Close { done } => return Some(Then::Close(done)),
         }
         if batch.len() < MAX_WRITE_BATCH {
             request = next();

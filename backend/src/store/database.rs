@@ -1,11 +1,14 @@
-//! [`Database`]: what a `--db` value names, and opening the store for it.
+//! [`Database`]: what a `--db` value names, and opening the store for it
+//! as [`Stores`].
 //!
 //! - a `postgres://` (or `postgresql://`) URL: [`PostgresStore`];
 //! - `:memory:`: [`MemoryStore`];
 //! - anything else: the path of a SQLite file, [`SqliteStore`].
 
 use super::memory::MEMORY_DB;
-use super::{Durability, MemoryStore, MessageStore, PostgresStore, SqliteStore, StoreError};
+use super::{
+    AccountStore, Durability, MemoryStore, MessageStore, PostgresStore, SqliteStore, StoreError,
+};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -23,15 +26,36 @@ pub enum Database {
     Postgres(String),
 }
 
+/// One opened database, as the interfaces the server uses: both are the
+/// same backend object (one connection pool, one writer, one schema), so
+/// closing `messages` closes the accounts' writes too.
+#[derive(Clone)]
+pub struct Stores {
+    /// The history.
+    pub messages: Arc<dyn MessageStore>,
+    /// Accounts, sessions, API tokens and links.
+    pub accounts: Arc<dyn AccountStore>,
+}
+
+impl Stores {
+    /// Both interfaces of `store`.
+    pub fn of<S: MessageStore + AccountStore>(store: Arc<S>) -> Self {
+        Self {
+            messages: store.clone(),
+            accounts: store,
+        }
+    }
+}
+
 impl Database {
     /// Opens the store: creates or upgrades the schema, and for SQLite
     /// starts its writer thread. `durability` applies to SQLite (PostgreSQL
     /// follows its own `synchronous_commit`).
-    pub async fn open(&self, durability: Durability) -> Result<Arc<dyn MessageStore>, StoreError> {
+    pub async fn open(&self, durability: Durability) -> Result<Stores, StoreError> {
         Ok(match self {
-            Self::Sqlite(path) => Arc::new(SqliteStore::open_with(path, durability)?),
-            Self::Memory => Arc::new(MemoryStore::new()),
-            Self::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+            Self::Sqlite(path) => Stores::of(Arc::new(SqliteStore::open_with(path, durability)?)),
+            Self::Memory => Stores::of(Arc::new(MemoryStore::new())),
+            Self::Postgres(url) => Stores::of(Arc::new(PostgresStore::connect(url).await?)),
         })
     }
 

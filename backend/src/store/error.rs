@@ -21,8 +21,23 @@ pub enum ErrorKind {
     /// The database failed an operation or cannot be reached now; the same
     /// operation may succeed later (a client resends).
     Unavailable,
-    /// A write conflicts with what is stored (an id stored twice).
+    /// A write conflicts with what is stored (an id stored twice, a
+    /// username taken ignoring case): tell the person, who picks another.
     Conflict,
+    /// What the operation names (an account, a session, an API token) does
+    /// not exist, or, where the operation says so, is not active: it was
+    /// removed meanwhile, or the id was made up. Answer as for an unknown
+    /// thing (404); retrying will not help.
+    NotFound,
+    /// A one-time link cannot be used: unknown, of another kind, revoked,
+    /// expired or used up, or, for the setup link, the setup is done. One
+    /// kind for every reason, so the answer tells nothing about other
+    /// links: tell the person the link is no longer valid.
+    Gone,
+    /// The request breaks a rule of the store that the caller should have
+    /// kept (a bot with a password, a reset link without its account): a
+    /// bug of the caller, not of the person's input.
+    Invalid,
     /// A stored row does not hold a valid value.
     Corrupt,
     /// The store was closed.
@@ -76,6 +91,21 @@ impl StoreError {
             ErrorKind::Unavailable,
             format!("cluster broker: {}", what.into()),
         )
+    }
+
+    /// What was asked for does not exist: `what` says which.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, what)
+    }
+
+    /// A link cannot be used: `why` says so.
+    pub fn gone(why: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone, why)
+    }
+
+    /// A request breaks a rule of the store: `rule` says which.
+    pub fn invalid(rule: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, rule)
     }
 
     /// A stored value is not valid: `what` says which and why.

@@ -3,7 +3,10 @@
 //! Nothing survives the process, so it suits trials and measuring what
 //! durable storage costs (the benchmark compares both), not a deployment.
 //! It follows the same contract as the other stores: posts are stored in
-//! the order they were made, with the same ids, repeats and pages.
+//! the order they were made, with the same ids, repeats and pages; and
+//! `accounts` keeps the [`crate::store::AccountStore`] tables beside them.
+
+mod accounts;
 
 use super::{
     next_message, nonce_cutoff, page_from_newest, same_author, unix_millis, Draft, HistoryPage,
@@ -18,10 +21,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// The `--db` value that selects this store.
 pub const MEMORY_DB: &str = ":memory:";
 
-/// History in memory.
+/// History, and accounts, in memory.
 #[derive(Default)]
 pub struct MemoryStore {
     rooms: Mutex<HashMap<RoomName, Vec<ChatMessage>>>,
+    tables: Mutex<accounts::Tables>,
     closed: AtomicBool,
 }
 
@@ -34,6 +38,12 @@ impl MemoryStore {
     fn rooms(&self) -> MutexGuard<'_, HashMap<RoomName, Vec<ChatMessage>>> {
         // Every update is a single push: a panic cannot leave it half-done.
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tables(&self) -> MutexGuard<'_, accounts::Tables> {
+        // Every change checks before it writes: a panic cannot leave one
+        // half-done.
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

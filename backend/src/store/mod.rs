@@ -1,6 +1,8 @@
 //! Message storage, behind the small [`MessageStore`] interface so the hub
-//! does not care where history lives. The backends are the only code that
-//! knows SQL, each statement written once in its module.
+//! does not care where history lives, and accounts with their sessions,
+//! API tokens and one-time links, behind [`AccountStore`] ([`accounts`]),
+//! in the same database. The backends are the only code that knows SQL,
+//! each statement written once in its module.
 //!
 //! - [`SqliteStore`], the default: an embedded SQLite file in WAL mode,
 //!   written by one thread in batches (group commit).
@@ -8,14 +10,16 @@
 //!   by one task in batches over a connection pool.
 //! - [`MemoryStore`] (`--db :memory:`): history in memory only, gone when
 //!   the process ends; for trials and for measuring what storage costs.
-//! - [`Database`]: which of them a `--db` value names, and opening it.
+//! - [`Database`]: which of them a `--db` value names, and opening it as
+//!   [`Stores`], both interfaces of one backend.
 //! - [`StoreError`] ([`error`]): failures as a kind plus the backend's own
 //!   error, naming no backend.
 //! - [`schema`]: the versioned schema's migrations, applied in order.
 //!
-//! Every backend passes the same conformance suite
-//! (`backend/tests/store.rs`).
+//! Every backend passes the same conformance suites
+//! (`backend/tests/store.rs`, `backend/tests/account_store.rs`).
 
+pub mod accounts;
 mod batch;
 pub mod database;
 pub mod error;
@@ -24,7 +28,8 @@ pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 
-pub use database::Database;
+pub use accounts::AccountStore;
+pub use database::{Database, Stores};
 
 /// Most appends a backend commits in one transaction (group commit): large
 /// enough that storage never caps fan-out throughput (one commit, and one

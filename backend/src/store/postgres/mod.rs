@@ -12,6 +12,8 @@
 //!   so that one of them applies each step.
 //! - Durability is the server's: a commit returns once PostgreSQL has it by
 //!   its `synchronous_commit` (on by default: flushed to its disk).
+//! - `accounts`, `credentials`, `links`: the [`crate::store::AccountStore`],
+//!   over the same pool, each method that must be whole in one transaction.
 //!
 //! Why tokio-postgres with deadpool-postgres rather than sqlx: the store's
 //! statements are few and fixed, so sqlx's compile-time checks (which want a
@@ -20,6 +22,9 @@
 //! modelled on, pipelines the statements of one transaction, and with
 //! deadpool's small pool adds little to the binary.
 
+mod accounts;
+mod credentials;
+mod links;
 mod writer;
 
 use super::batch::{writer_running, WriteRequest};
@@ -154,6 +159,11 @@ pub const MIGRATIONS: &[Migration] = &[
     $$;
 ",
     },
+    Migration {
+        version: 3,
+        description: "accounts, their sessions and API tokens, and one-time links",
+        sql: accounts::MIGRATION_3,
+    },
 ];
 
 const CREATE_SCHEMA_TABLE: &str = "
@@ -264,6 +274,18 @@ impl PostgresStore {
             let client = pool.get().await.map_err(pool_error)?;
             query(client).await
         })
+    }
+
+    /// Runs `work` on a connection of the pool: account writes, which are
+    /// rare, go beside the message writer's queue (PostgreSQL orders what
+    /// must be, by the locks their transactions take).
+    fn write<T, F, W>(&self, work: W) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+        W: FnOnce(deadpool_postgres::Object) -> F + Send + 'static,
+    {
+        self.read(work)
     }
 }
 
@@ -482,13 +504,19 @@ fn sql_limit(limit: usize) -> i64 {
 }
 
 fn pool_error(err: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::unavailable(err)
+    match err {
+        // `close` closed the pool.
+        deadpool_postgres::PoolError::Closed => StoreError::closed(),
+        err => StoreError::unavailable(err),
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
         let kind = match err.code() {
             Some(code) if *code == SqlState::UNIQUE_VIOLATION => ErrorKind::Conflict,
+            // A row naming an account that does not exist.
+            Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => ErrorKind::NotFound,
             _ => ErrorKind::Unavailable,
         };
         StoreError::new(kind, "database error").with_source(err)

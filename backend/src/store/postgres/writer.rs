@@ -29,7 +29,7 @@
 //! so once, and once more when a commit succeeds again.
 
 use super::{pool_error, to_i64, to_u64, StoreError};
-use crate::store::batch::{gather, Done, WriteRequest};
+use crate::store::batch::{gather, Done, Then, WriteRequest};
 use crate::store::{
     next_message, nonce_cutoff, same_author, unix_millis, Draft, ErrorKind, Posted, MAX_WRITE_BATCH,
 };
@@ -88,7 +88,7 @@ pub(super) async fn run_writer(
     let mut batch: Vec<(Draft, Done)> = Vec::with_capacity(MAX_WRITE_BATCH);
     let mut health = Health::Reachable;
     while let Some(request) = queue.recv().await {
-        let close = gather(request, &mut batch, || queue.try_recv().ok());
+        let then = gather(request, &mut batch, || queue.try_recv().ok());
         if !batch.is_empty() {
             let committed = commit_batch(&pool, &mut batch).await;
             health.after(committed);
@@ -96,9 +96,13 @@ pub(super) async fn run_writer(
                 commits.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if let Some(done) = close {
-            let _ = done.send(());
-            return;
+        match then {
+            Some(Then::Close(done)) => {
+                let _ = done.send(());
+                return;
+            }
+            Some(Then::Job(never)) => match never {},
+            None => {}
         }
     }
 }

@@ -11,7 +11,12 @@
 //!   failure or an operating-system crash too.
 //! - A lock file (`<db>.lock`) keeps a second server process off the same
 //!   database, whose room ids it would otherwise collide with.
+//! - `accounts`, `credentials`, `links`: the [`crate::store::AccountStore`];
+//!   its writes are jobs of the writer thread, its reads use the readers.
 
+mod accounts;
+mod credentials;
+mod links;
 mod reader;
 mod writer;
 
@@ -72,6 +77,11 @@ pub const MIGRATIONS: &[Migration] = &[
     CREATE INDEX messages_by_nonce ON messages (room, nonce) WHERE nonce IS NOT NULL;
 ",
     },
+    Migration {
+        version: 3,
+        description: "accounts, their sessions and API tokens, and one-time links",
+        sql: accounts::MIGRATION_3,
+    },
 ];
 
 /// What a committed message survives.
@@ -100,7 +110,7 @@ impl Durability {
 
 /// The SQLite-backed store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
-    writes: mpsc::Sender<WriteRequest>,
+    writes: mpsc::Sender<writer::Request>,
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Arc<ReaderPool>,
     /// Write transactions committed so far (each holds up to
@@ -215,6 +225,23 @@ impl SqliteStore {
             tokio::task::spawn_blocking(move || readers.with_connection(query))
                 .await
                 .map_err(|_| StoreError::closed())?
+        })
+    }
+
+    /// Runs `work` on the writer's connection, after the writes queued
+    /// before it (see `writer`).
+    fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<T> {
+        let (done, answer) = oneshot::channel();
+        let job: writer::Job = Box::new(move |conn| {
+            let _ = done.send(work(conn));
+        });
+        let queued = self.writes.send(WriteRequest::Job(job));
+        Box::pin(async move {
+            queued.map_err(|_| StoreError::closed())?;
+            answer.await.map_err(|_| StoreError::closed())?
         })
     }
 }
@@ -362,6 +389,9 @@ fn configure_writer(conn: &mut Connection, durability: Durability) -> Result<(),
         tracing::warn!(mode, "SQLite refused WAL mode; reads will wait for writes");
     }
     conn.pragma_update(None, "synchronous", durability.synchronous())?;
+    // Sessions, tokens and links name their accounts (migration 3): the
+    // writer, the only connection that writes, checks that they exist.
+    conn.pragma_update(None, "foreign_keys", true)?;
     migrate(conn)
 }
 
@@ -391,8 +421,14 @@ fn sql_limit(limit: usize) -> i64 {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
-        let kind = match err.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => ErrorKind::Conflict,
+        let kind = match err.sqlite_error() {
+            // A row naming an account that does not exist.
+            Some(error) if error.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                ErrorKind::NotFound
+            }
+            Some(error) if error.code == rusqlite::ErrorCode::ConstraintViolation => {
+                ErrorKind::Conflict
+            }
             _ => ErrorKind::Unavailable,
         };
         StoreError::new(kind, "database error").with_source(err)

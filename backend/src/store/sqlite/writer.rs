@@ -3,8 +3,14 @@
 //! in one transaction, so a busy server pays for one `fsync` per batch
 //! rather than per message (group commit). In that transaction each post
 //! is checked for a repeated nonce, then gets its room's next id.
+//!
+//! Every other write (accounts, sessions, tokens, links; `super::accounts`)
+//! comes as a [`Job`]: a closure run on this connection, after the posts
+//! queued before it are committed, in its own transaction. So the database
+//! has one writer, and a post never meets a lock held by another
+//! connection of this process.
 
-use crate::store::batch::{gather, Done, WriteRequest};
+use crate::store::batch::{gather, Done, Then, WriteRequest};
 use crate::store::{
     next_message, nonce_cutoff, same_author, unix_millis, Draft, Posted, StoreError,
     MAX_WRITE_BATCH,
@@ -30,26 +36,37 @@ const UPSERT_ROOM: &str = "
         last_id = max(last_id, excluded.last_id),
         last_ts = max(last_ts, excluded.last_ts)";
 
+/// A write other than a post, run by the writer thread on its connection;
+/// it answers its caller itself (through a channel it holds).
+pub(super) type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// What the writer's queue carries.
+pub(super) type Request = WriteRequest<Job>;
+
 /// The writer thread: drains the queue in batches until it is closed.
 pub(super) fn run_writer(
     mut conn: Connection,
-    queue: mpsc::Receiver<WriteRequest>,
+    queue: mpsc::Receiver<Request>,
     commits: &AtomicU64,
 ) {
     let mut batch = Vec::with_capacity(MAX_WRITE_BATCH);
     while let Ok(request) = queue.recv() {
-        let close = gather(request, &mut batch, || queue.try_recv().ok());
+        let then = gather(request, &mut batch, || queue.try_recv().ok());
         if !batch.is_empty() {
             commit_batch(&mut conn, &mut batch);
             commits.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(done) = close {
-            drop(queue);
-            if let Err((_, err)) = conn.close() {
-                tracing::warn!(error = %err, "closing the database failed");
+        match then {
+            Some(Then::Job(job)) => job(&mut conn),
+            Some(Then::Close(done)) => {
+                drop(queue);
+                if let Err((_, err)) = conn.close() {
+                    tracing::warn!(error = %err, "closing the database failed");
+                }
+                let _ = done.send(());
+                return;
             }
-            let _ = done.send(());
-            return;
+            None => {}
         }
     }
 }
