@@ -42,6 +42,33 @@ pub enum ErrorCode {
     /// The server could not do it right now (storage failure, shutting
     /// down); retrying later may work.
     Unavailable,
+    /// Protocol version 2: the request needs a signed-in session or an API
+    /// token, and it had none, or one that ended (HTTP 401).
+    Unauthenticated,
+    /// The caller is signed in but may not do this (HTTP 403): a member
+    /// asking for administration, a bot for a password change, a request
+    /// from a foreign `Origin`.
+    Forbidden,
+    /// A wrong username or password; which of the two is never said
+    /// (HTTP 401).
+    InvalidCredentials,
+    /// The username breaks a rule of [`crate::account::Username`].
+    InvalidUsername,
+    /// The password breaks a rule of [`crate::account::Password`].
+    InvalidPassword,
+    /// Another account has this username, ignoring case (HTTP 409).
+    UsernameTaken,
+    /// No such account, session, token or invite (HTTP 404).
+    NotFound,
+    /// The setup, invite or reset link was used up, revoked or expired
+    /// (HTTP 410).
+    LinkInvalid,
+    /// This server does not let people sign up this way (`--signup`;
+    /// HTTP 403).
+    SignupClosed,
+    /// A request of protocol version 1 (a `join` with a `name`): version 2
+    /// takes the name from the account.
+    ProtocolVersion,
 }
 
 impl ErrorCode {
@@ -62,6 +89,16 @@ impl ErrorCode {
             Self::TooManyRooms => "too_many_rooms",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidUsername => "invalid_username",
+            Self::InvalidPassword => "invalid_password",
+            Self::UsernameTaken => "username_taken",
+            Self::NotFound => "not_found",
+            Self::LinkInvalid => "link_invalid",
+            Self::SignupClosed => "signup_closed",
+            Self::ProtocolVersion => "protocol_version",
         }
     }
 }

@@ -1,4 +1,7 @@
-//! Bodies of the HTTP API, and the limits of its history pages.
+//! Bodies of the HTTP API, and the limits of its history pages; the
+//! accounts part is in [`accounts`].
+
+pub mod accounts;
 
 use crate::{ChatMessage, MessageId, RoomName};
 use serde::{Deserialize, Serialize};
