@@ -17,6 +17,8 @@
 //! - [`connection`]: one WebSocket: reads requests, carries them out, writes
 //!   the client's outgoing queue; heartbeats and per-connection limits.
 //! - [`limits`]: the token bucket of rate limits, and the connection caps.
+//! - [`accounts`]: who a request comes from (session cookie or bearer
+//!   token), and the accounts' use cases.
 //! - [`auth`]: the security primitives of accounts: password hashes and
 //!   their bounded pool, secret tokens, sign-in throttling, the session
 //!   cookie, the cross-site request forgery check.
@@ -38,6 +40,7 @@
 //! - A client that does not read never delays anyone else: its bounded
 //!   queue overflows and it alone is disconnected.
 
+pub mod accounts;
 pub mod auth;
 pub mod cluster;
 pub mod commands;
