@@ -51,7 +51,7 @@ pub struct Identity {
 
 impl Identity {
     fn new(account: Account, credential: Credential) -> Option<Self> {
-        (account.state == AccountState::Active).then(|| Self {
+        (account.state == AccountState::Active).then_some(Self {
             user_id: account.id,
             username: account.username,
             display_name: account.display_name,
