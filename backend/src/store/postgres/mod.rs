@@ -88,50 +88,70 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
-        description: "chat_post_batch: a batch of new messages stored in one statement",
-        // What `writer::POST_BATCH` runs: the batch's rooms locked, the
-        // check for stored originals of its nonces, the messages and the
-        // counters written, in one statement and one round trip, committed
-        // on its own. Changing it takes a new migration (`CREATE OR
-        // REPLACE FUNCTION`), as every migration is kept as released.
+        description: "chat_post_batch: a batch of new messages stored in one statement; \
+                      rooms' counters updated in place",
+        // What `writer::POST_BATCH` runs: the batch's rooms locked and
+        // their counters moved on by one update, the check for stored
+        // originals of its nonces, and the messages, in one statement and
+        // one round trip, committed on its own. No index covers the
+        // counters any more (`rooms_by_activity` is dropped; the room list
+        // sorts the rooms instead), so each update of a busy room's row is
+        // a heap-only one, which PostgreSQL prunes in place: with the
+        // index, every update added index entries that every later lock of
+        // the row walked past, until a vacuum. Changing the function takes
+        // a new migration (`CREATE OR REPLACE FUNCTION`): every migration
+        // is kept as released.
         sql: "
+    DROP INDEX rooms_by_activity;
     CREATE FUNCTION chat_post_batch(
-        p_rooms  TEXT[],  -- the batch's rooms, each once, in name order
-        p_room   TEXT[],  -- the messages' rooms, in the batch's order
+        p_rooms  TEXT[],   -- the batch's rooms, each once, in name order
+        p_counts BIGINT[], -- how many messages each of them gets
+        p_room   TEXT[],   -- the messages' rooms, in the batch's order
         p_name   TEXT[],
         p_text   TEXT[],
         p_nonce  TEXT[],
-        p_now    BIGINT,  -- milliseconds since 1970
-        p_cutoff BIGINT   -- the oldest time of a nonce that still counts
+        p_now    BIGINT,   -- milliseconds since 1970
+        p_cutoff BIGINT    -- the oldest time of a nonce that still counts
     ) RETURNS TABLE (new_id BIGINT, new_ts BIGINT)
     LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
-        v_room    TEXT[];
-        v_last_id BIGINT[];
-        v_last_ts BIGINT[];
+        v_room   TEXT[];
+        v_before BIGINT[];
+        v_ts     BIGINT[];
     BEGIN
-        -- The rooms' rows, created when new, are locked in name order (so
-        -- that instances writing the same rooms cannot deadlock) until the
-        -- statement's transaction ends; after a wait, the newest counters.
-        WITH locked AS (
-            INSERT INTO rooms (room, last_id, last_ts)
-            SELECT r, 0, 0 FROM UNNEST(p_rooms) AS r
-            ON CONFLICT (room) DO UPDATE SET room = excluded.room
-            RETURNING rooms.room, rooms.last_id, rooms.last_ts
+        -- New rooms get their row (an existing one is left as it is).
+        INSERT INTO rooms (room, last_id, last_ts)
+        SELECT r, 0, 0 FROM UNNEST(p_rooms) AS r
+        ON CONFLICT (room) DO NOTHING;
+        -- Rows are locked in name order, so that instances writing the
+        -- same rooms cannot deadlock; one room's row is locked by the
+        -- update itself. Locks last until the statement's transaction ends.
+        IF cardinality(p_rooms) > 1 THEN
+            PERFORM 1 FROM rooms WHERE room = ANY (p_rooms) ORDER BY room FOR UPDATE;
+        END IF;
+        -- After a wait for a lock, the update reads the row as committed.
+        WITH counted AS (
+            UPDATE rooms
+            SET last_id = rooms.last_id + b.n, last_ts = GREATEST(rooms.last_ts, p_now)
+            FROM UNNEST(p_rooms, p_counts) AS b (room, n)
+            WHERE rooms.room = b.room
+            RETURNING rooms.room, rooms.last_id - b.n AS before, rooms.last_ts AS ts
         )
-        SELECT array_agg(l.room), array_agg(l.last_id), array_agg(l.last_ts)
-        INTO v_room, v_last_id, v_last_ts
-        FROM locked AS l;
+        SELECT array_agg(c.room), array_agg(c.before), array_agg(c.ts)
+        INTO v_room, v_before, v_ts
+        FROM counted AS c;
         -- A query of its own, so it sees every commit made before the lock
         -- was taken. A stored message with one of the nonces may be an
-        -- original: nothing is written, no row is returned, and the caller
-        -- stores the batch in a transaction that tells repeats apart.
+        -- original: the statement fails (its transaction and the counters
+        -- with it) with CH001, and the caller stores the batch in a
+        -- transaction that tells repeats apart.
         IF EXISTS (
             SELECT 1 FROM messages AS m
             WHERE m.room = ANY (p_rooms) AND m.nonce = ANY (p_nonce)
               AND m.nonce IS NOT NULL AND m.ts >= p_cutoff
         ) THEN
-            RETURN;
+            RAISE EXCEPTION 'a message of the batch may repeat a stored one'
+                USING ERRCODE = 'CH001';
         END IF;
         RETURN QUERY
         WITH drafts AS (
@@ -140,19 +160,12 @@ pub const MIGRATIONS: &[Migration] = &[
             FROM UNNEST(p_room, p_name, p_text, p_nonce)
                  WITH ORDINALITY AS d (room, name, text, nonce, ord)
         ), numbered AS (
-            SELECT d.ord, d.room, c.last_id + d.nth AS id, d.name, d.text,
-                   GREATEST(p_now, c.last_ts) AS ts, d.nonce
+            SELECT d.ord, d.room, c.before + d.nth AS id, d.name, d.text, c.ts, d.nonce
             FROM drafts AS d
-            JOIN UNNEST(v_room, v_last_id, v_last_ts) AS c (room, last_id, last_ts)
-              ON c.room = d.room
+            JOIN UNNEST(v_room, v_before, v_ts) AS c (room, before, ts) ON c.room = d.room
         ), inserted AS (
             INSERT INTO messages (room, id, name, text, ts, nonce)
             SELECT n.room, n.id, n.name, n.text, n.ts, n.nonce FROM numbered AS n
-        ), counted AS (
-            UPDATE rooms SET last_id = newest.id, last_ts = newest.ts
-            FROM (SELECT n.room, max(n.id) AS id, max(n.ts) AS ts
-                  FROM numbered AS n GROUP BY n.room) AS newest
-            WHERE rooms.room = newest.room
         )
         SELECT n.id, n.ts FROM numbered AS n ORDER BY n.ord;
     END

@@ -75,9 +75,15 @@ const WRITE_BATCH: &str = "
     WHERE rooms.room = d.room";
 
 /// Stores a batch that holds no repeat in one statement (see the module
-/// doc): the new messages' ids and times, in the batch's order, or no row
-/// when a stored message carries one of the nonces (nothing is written).
-const POST_BATCH: &str = "SELECT new_id, new_ts FROM chat_post_batch($1, $2, $3, $4, $5, $6, $7)";
+/// doc): the new messages' ids and times, in the batch's order; fails with
+/// [`MAY_REPEAT`] when a stored message carries one of the nonces.
+const POST_BATCH: &str =
+    "SELECT new_id, new_ts FROM chat_post_batch($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The error [`POST_BATCH`] fails with when a stored message carries one
+/// of the batch's nonces: nothing was written, and the batch goes to the
+/// transaction that tells repeats apart.
+const MAY_REPEAT: &str = "CH001";
 
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
@@ -289,7 +295,7 @@ fn repeats_a_nonce(drafts: &[&Draft]) -> bool {
 
 /// Stores `drafts`, none of which repeats another, with [`POST_BATCH`]:
 /// the new messages, or `None` when a stored message carries one of their
-/// nonces and nothing was written.
+/// nonces and nothing was written ([`MAY_REPEAT`]).
 async fn post_new(
     client: &deadpool_postgres::Object,
     drafts: &[&Draft],
@@ -298,6 +304,16 @@ async fn post_new(
     cutoff: i64,
 ) -> Result<Option<Vec<Posted>>, StoreError> {
     let post = client.prepare_cached(POST_BATCH).await?;
+    let counts: Vec<i64> = room_names
+        .iter()
+        .map(|room| {
+            let count = drafts
+                .iter()
+                .filter(|draft| draft.room.as_str() == *room)
+                .count();
+            i64::try_from(count).unwrap_or(i64::MAX)
+        })
+        .collect();
     let rooms: Vec<&str> = drafts.iter().map(|draft| draft.room.as_str()).collect();
     let names: Vec<&str> = drafts.iter().map(|draft| draft.name.as_str()).collect();
     let texts: Vec<&str> = drafts.iter().map(|draft| draft.text.as_str()).collect();
@@ -306,8 +322,9 @@ async fn post_new(
         .map(|draft| draft.nonce.as_ref().map(|nonce| nonce.as_str()))
         .collect();
     let now_ms = to_i64(now);
-    let parameters: [&(dyn ToSql + Sync); 7] = [
+    let parameters: [&(dyn ToSql + Sync); 8] = [
         &room_names,
+        &counts,
         &rooms,
         &names,
         &texts,
@@ -315,10 +332,11 @@ async fn post_new(
         &now_ms,
         &cutoff,
     ];
-    let rows = client.query(&post, &parameters).await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
+    let rows = match client.query(&post, &parameters).await {
+        Ok(rows) => rows,
+        Err(err) if err.code().is_some_and(|code| code.code() == MAY_REPEAT) => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
     if rows.len() != drafts.len() {
         return Err(StoreError::corrupt(format!(
             "chat_post_batch stored {} of {} messages",
