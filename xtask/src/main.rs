@@ -219,7 +219,8 @@ fn test() -> Result {
 /// alone (the store suite, the harness, the database faults), the upgrade
 /// of SQLite files, the unit tests, and cluster mode, whose tests always
 /// run on PostgreSQL.
-const SERVER_TESTS_ON_POSTGRES: &str = "not (kind(lib) | binary(store) | binary(upgrade) \
+const SERVER_TESTS_ON_POSTGRES: &str = "not (kind(lib) | binary(store) | binary(account_store) \
+     | binary(upgrade) \
      | binary(postgres_harness) | binary(database_faults) | binary(cluster) \
      | binary(cluster_instances))";
 

@@ -4,25 +4,25 @@
 //! message (group commit). One transaction at a time: posts commit, and
 //! resolve, in the order they were made.
 //!
-//! The transaction first locks the rows of the batch's rooms (in name
-//! order, so that instances writing the same rooms cannot deadlock;
-//! [`LOCK_ROOMS`]); every
-//! other instance's post to those rooms waits until it commits. So, under
-//! the lock, a repeated nonce is found whichever instance stored its
-//! original, and each room's next ids follow the last committed one: ids
-//! increase by one per message across the cluster, and one room's messages
-//! commit in id order.
+//! A batch is stored by one statement ([`POST_BATCH`], the function
+//! `chat_post_batch` of migration 2), in one round trip and a transaction
+//! of its own: it locks the rows of the batch's rooms (in name order, so
+//! that instances writing the same rooms cannot deadlock) by moving their
+//! counters on in one update, checks that no stored message carries one of
+//! the batch's nonces, and writes the messages. Every other instance's post
+//! to those rooms waits until it commits, so each room's ids follow the
+//! last committed one: ids increase by one per message across the cluster,
+//! and one room's messages commit in id order. A busy room's row gets one
+//! new version per batch, heap-only (no index covers the counters), which
+//! PostgreSQL prunes in place.
 //!
-//! Most batches hold no repeat, and are stored by one statement
-//! ([`POST_BATCH`], the function `chat_post_batch` of migration 2): the
-//! lock, a check that no stored message carries one of the batch's nonces,
-//! and the writes, in one round trip and a transaction of its own. A durable
-//! commit costs PostgreSQL about 200 µs of CPU, and each statement and round
-//! trip more; a message a transaction, as a quiet instance writes, costs
-//! about a fifth less this way than in five statements. A batch that may
-//! hold a repeat (a stored message has one of its nonces, or it has one
-//! nonce twice) is stored by the transaction described above, which tells
-//! repeats apart as every store does ([`same_author`]).
+//! A batch that may hold a repeat (a stored message has one of its nonces:
+//! the function then fails with [`MAY_REPEAT`] and writes nothing; or the
+//! batch has one nonce twice) is stored by a transaction of several
+//! statements ([`LOCK_ROOMS`], [`NONCE_ORIGINALS`], [`WRITE_BATCH`], in two
+//! round trips) which, under the same locks, tells repeats apart as every
+//! store does ([`same_author`]): a repeated nonce is found whichever
+//! instance stored its original.
 //!
 //! When PostgreSQL cannot be reached, a batch fails at once (each post
 //! gets [`ErrorKind::Unavailable`] and its client resends); the log says
