@@ -8,7 +8,7 @@
 //! release's migrations (kept as released in `store::postgres::MIGRATIONS`)
 //! on a fresh database of the test server.
 //!
-//! Accounts came with SQLite's schema version 3 (PostgreSQL's 3): a
+//! Accounts came with SQLite's schema version 3 (PostgreSQL's 2): a
 //! database from before them gets the empty tables and keeps every
 //! message, whose authors are names without accounts.
 

@@ -30,7 +30,7 @@ use tokio_postgres::Row;
 /// never names another session. Token digests are unique; every look-up
 /// has its index. Usernames are unique by their lowered form (the store
 /// keeps them lower case already; the index holds whatever is written).
-pub(super) const MIGRATION_3: &str = "
+pub(super) const MIGRATION_2: &str = "
     CREATE TABLE accounts (
         id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         username      TEXT   NOT NULL,

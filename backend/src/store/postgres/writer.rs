@@ -4,25 +4,14 @@
 //! message (group commit). One transaction at a time: posts commit, and
 //! resolve, in the order they were made.
 //!
-//! A batch is stored by one statement ([`POST_BATCH`], the function
-//! `chat_post_batch` of migration 2), in one round trip and a transaction
-//! of its own: it locks the rows of the batch's rooms (in name order, so
-//! that instances writing the same rooms cannot deadlock) by moving their
-//! counters on in one update, checks that no stored message carries one of
-//! the batch's nonces, and writes the messages. Every other instance's post
-//! to those rooms waits until it commits, so each room's ids follow the
-//! last committed one: ids increase by one per message across the cluster,
-//! and one room's messages commit in id order. A busy room's row gets one
-//! new version per batch, heap-only (no index covers the counters), which
-//! PostgreSQL prunes in place.
-//!
-//! A batch that may hold a repeat (a stored message has one of its nonces:
-//! the function then fails with [`MAY_REPEAT`] and writes nothing; or the
-//! batch has one nonce twice) is stored by a transaction of several
-//! statements ([`LOCK_ROOMS`], [`NONCE_ORIGINALS`], [`WRITE_BATCH`], in two
-//! round trips) which, under the same locks, tells repeats apart as every
-//! store does ([`same_author`]): a repeated nonce is found whichever
-//! instance stored its original.
+//! The transaction first locks the rows of the batch's rooms (in name
+//! order, so that instances writing the same rooms cannot deadlock;
+//! [`LOCK_ROOMS`]); every
+//! other instance's post to those rooms waits until it commits. So, under
+//! the lock, a repeated nonce is found whichever instance stored its
+//! original, and each room's next ids follow the last committed one: ids
+//! increase by one per message across the cluster, and one room's messages
+//! commit in id order.
 //!
 //! When PostgreSQL cannot be reached, a batch fails at once (each post
 //! gets [`ErrorKind::Unavailable`] and its client resends); the log says
@@ -35,7 +24,7 @@ use crate::store::{
 };
 use common::{ChatMessage, MessageId};
 use deadpool_postgres::Pool;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,17 +62,6 @@ const WRITE_BATCH: &str = "
     UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
     FROM UNNEST($7::TEXT[], $8::BIGINT[], $9::BIGINT[]) AS d (room, last_id, last_ts)
     WHERE rooms.room = d.room";
-
-/// Stores a batch that holds no repeat in one statement (see the module
-/// doc): the new messages' ids and times, in the batch's order; fails with
-/// [`MAY_REPEAT`] when a stored message carries one of the nonces.
-const POST_BATCH: &str =
-    "SELECT new_id, new_ts FROM chat_post_batch($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// The error [`POST_BATCH`] fails with when a stored message carries one
-/// of the batch's nonces: nothing was written, and the batch goes to the
-/// transaction that tells repeats apart.
-const MAY_REPEAT: &str = "CH001";
 
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
@@ -178,17 +156,12 @@ async fn write_posts<'a>(
         .iter()
         .filter_map(|draft| Some(draft.nonce.as_ref()?.as_str()))
         .collect();
-    let client = pool.get().await.map_err(pool_error)?;
-    let cutoff = to_i64(nonce_cutoff(now));
-    if !repeats_a_nonce(&drafts) {
-        if let Some(posted) = post_new(&client, &drafts, &room_names, now, cutoff).await? {
-            return Ok(posted);
-        }
-    }
 
+    let client = pool.get().await.map_err(pool_error)?;
     let lock = client.prepare_cached(LOCK_ROOMS).await?;
     let originals = client.prepare_cached(NONCE_ORIGINALS).await?;
     let write = client.prepare_cached(WRITE_BATCH).await?;
+    let cutoff = to_i64(nonce_cutoff(now));
     // The transaction in two round trips: `BEGIN`, the lock and the nonces
     // are sent together, then the writes and `COMMIT` (tokio-postgres
     // pipelines what is polled together). When a statement fails, the
@@ -279,85 +252,6 @@ async fn write_posts<'a>(
     written?;
     committed?;
     Ok(posted)
-}
-
-/// Whether two of `drafts` carry the same nonce in the same room: the
-/// second may be a repeat of the first.
-fn repeats_a_nonce(drafts: &[&Draft]) -> bool {
-    let mut seen = HashSet::with_capacity(drafts.len());
-    drafts.iter().any(|draft| {
-        draft
-            .nonce
-            .as_ref()
-            .is_some_and(|nonce| !seen.insert((draft.room.as_str(), nonce.as_str())))
-    })
-}
-
-/// Stores `drafts`, none of which repeats another, with [`POST_BATCH`]:
-/// the new messages, or `None` when a stored message carries one of their
-/// nonces and nothing was written ([`MAY_REPEAT`]).
-async fn post_new(
-    client: &deadpool_postgres::Object,
-    drafts: &[&Draft],
-    room_names: &[&str],
-    now: u64,
-    cutoff: i64,
-) -> Result<Option<Vec<Posted>>, StoreError> {
-    let post = client.prepare_cached(POST_BATCH).await?;
-    let counts: Vec<i64> = room_names
-        .iter()
-        .map(|room| {
-            let count = drafts
-                .iter()
-                .filter(|draft| draft.room.as_str() == *room)
-                .count();
-            i64::try_from(count).unwrap_or(i64::MAX)
-        })
-        .collect();
-    let rooms: Vec<&str> = drafts.iter().map(|draft| draft.room.as_str()).collect();
-    let names: Vec<&str> = drafts.iter().map(|draft| draft.name.as_str()).collect();
-    let texts: Vec<&str> = drafts.iter().map(|draft| draft.text.as_str()).collect();
-    let nonces: Vec<Option<&str>> = drafts
-        .iter()
-        .map(|draft| draft.nonce.as_ref().map(|nonce| nonce.as_str()))
-        .collect();
-    let now_ms = to_i64(now);
-    let parameters: [&(dyn ToSql + Sync); 8] = [
-        &room_names,
-        &counts,
-        &rooms,
-        &names,
-        &texts,
-        &nonces,
-        &now_ms,
-        &cutoff,
-    ];
-    let rows = match client.query(&post, &parameters).await {
-        Ok(rows) => rows,
-        Err(err) if err.code().is_some_and(|code| code.code() == MAY_REPEAT) => return Ok(None),
-        Err(err) => return Err(err.into()),
-    };
-    if rows.len() != drafts.len() {
-        return Err(StoreError::corrupt(format!(
-            "chat_post_batch stored {} of {} messages",
-            rows.len(),
-            drafts.len()
-        )));
-    }
-    let mut posted = Vec::with_capacity(drafts.len());
-    for (draft, row) in drafts.iter().zip(rows) {
-        let id = to_u64(row.try_get(0)?, "message id")?;
-        let ts = to_u64(row.try_get(1)?, "timestamp")?;
-        posted.push(Posted::New(ChatMessage {
-            room: draft.room.clone(),
-            id,
-            name: draft.name.clone(),
-            text: draft.text.clone(),
-            ts,
-            nonce: draft.nonce.clone(),
-        }));
-    }
-    Ok(Some(posted))
 }
 
 /// A batch as the arrays of [`WRITE_BATCH`]: its messages, and the newest
