@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::store::{Database, Durability};
+use common::api::accounts::SignupMode;
 
 /// Bytes a client's outgoing queue holds by default (see
 /// `--client-queue-bytes`): thousands of ordinary chat frames, so a client
@@ -219,6 +220,46 @@ pub struct Config {
     /// How log lines are written to stderr.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Who may make an account: `invite` (with an invite link an
+    /// administrator made), `open` (anyone who reaches the server) or
+    /// `closed` (only `chat-server admin create-user`).
+    #[arg(long, env = "CHAT_SIGNUP", default_value = "invite", value_parser = parse_signup)]
+    pub signup: SignupMode,
+
+    /// Always mark the session cookie `Secure` (behind a reverse proxy that
+    /// serves the page over HTTPS). Without it the cookie is `Secure` only
+    /// when the request itself came over TLS, which this server does not
+    /// terminate.
+    #[arg(long, env = "CHAT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// The address people reach the server at (`https://chat.example.com`),
+    /// the base of the setup, invite and reset links it prints and returns.
+    /// Default: `http://` and the address it listens on.
+    #[arg(long, env = "CHAT_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+/// The value of `--signup`.
+pub fn parse_signup(value: &str) -> Result<SignupMode, String> {
+    match value {
+        "invite" => Ok(SignupMode::Invite),
+        "open" => Ok(SignupMode::Open),
+        "closed" => Ok(SignupMode::Closed),
+        _ => Err("must be invite, open or closed".to_owned()),
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| "must start with http:// or https://".to_owned())?;
+    if rest.trim_end_matches('/').is_empty() || value.chars().any(char::is_whitespace) {
+        return Err("must name a host, without spaces".to_owned());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 fn parse_duration(value: &str) -> Result<Duration, String> {
@@ -272,6 +313,36 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.durability, Durability::Process);
         assert!(config.metrics_addr.is_none() && !config.no_metrics);
+        assert_eq!(config.signup, SignupMode::Invite);
+        assert!(!config.secure_cookies && config.public_url.is_none());
+    }
+
+    #[test]
+    fn the_accounts_flags_are_checked() {
+        let parse = |flags: &[&str]| {
+            Config::try_parse_from(std::iter::once("chat-server").chain(flags.iter().copied()))
+        };
+        let config = parse(&[
+            "--signup",
+            "open",
+            "--secure-cookies",
+            "--public-url",
+            "https://chat.example.com/",
+        ])
+        .expect("valid");
+        assert_eq!(config.signup, SignupMode::Open);
+        assert!(config.secure_cookies);
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://chat.example.com")
+        );
+        assert_eq!(
+            parse(&["--signup", "closed"]).expect("valid").signup,
+            SignupMode::Closed
+        );
+        assert!(parse(&["--signup", "sometimes"]).is_err());
+        assert!(parse(&["--public-url", "chat.example.com"]).is_err());
+        assert!(parse(&["--public-url", "https://"]).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! because `axum::serve` has no header-read timeout: a client that opens a
 //! connection and sends its headers byte by byte would hold it forever.
 
+use crate::accounts::{AccountSettings, Accounts, AccountsError};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::connection::ConnectionContext;
@@ -52,6 +53,9 @@ pub enum ServerError {
          and nonces are kept there)"
     )]
     ClusterNeedsPostgres,
+    /// The first-run setup link could not be made.
+    #[error("cannot prepare the first-run setup: {0}")]
+    Setup(#[source] AccountsError),
     /// The listener has no local address.
     #[error("cannot read the listening address")]
     Listener(#[source] std::io::Error),
@@ -89,10 +93,10 @@ pub async fn run(
     if config.cluster.is_some() && !config.db.is_postgres() {
         return Err(ServerError::ClusterNeedsPostgres);
     }
+    let stores = config.db.open(config.durability).await?;
     let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
         Some(url) => {
-            let db = config.db.open(config.durability).await?.messages;
-            let cluster = Cluster::connect(url, db, stop.clone()).await?;
+            let cluster = Cluster::connect(url, stores.messages, stop.clone()).await?;
             tracing::info!("cluster mode: history in the database, live events through the broker");
             (Arc::new(cluster.store.clone()), Some(cluster))
         }
@@ -102,9 +106,18 @@ pub async fn run(
                     "history is kept in memory only (--db {MEMORY_DB}): it is lost on exit"
                 );
             }
-            (config.db.open(config.durability).await?.messages, None)
+            (stores.messages, None)
         }
     };
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let accounts = Accounts::new(
+        stores.accounts,
+        AccountSettings::new(config.signup, &public_url),
+    );
+    announce_setup(&accounts).await?;
     let metrics = Metrics::new();
     let presence = cluster.as_ref().map(|cluster| cluster.presence.clone());
     let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());
@@ -118,6 +131,7 @@ pub async fn run(
     let state = AppState {
         hub: hub.clone(),
         store: Arc::clone(&store),
+        accounts,
         settings,
         shutdown: stop.clone(),
         websockets: websockets.clone(),
@@ -179,6 +193,24 @@ pub async fn run(
     }
     store.close().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// On a start without any account: makes a new setup link (revoking older
+/// ones) and prints it on standard output, where the person who started
+/// the server sees it. Never through `tracing`: the link is a secret, and
+/// logs never carry secrets.
+async fn announce_setup(accounts: &Accounts) -> Result<(), ServerError> {
+    if let Some(link) = accounts
+        .setup_link_if_needed()
+        .await
+        .map_err(ServerError::Setup)?
+    {
+        tracing::info!("no account yet: the setup link is printed on standard output");
+        println!(
+            "First start: open {link} to create the administrator account (the link works once)."
+        );
+    }
     Ok(())
 }
 

@@ -4,12 +4,17 @@
 //!   caps, size limits).
 //! - [`api`]: `GET /api/rooms`, `GET /api/rooms/{room}/messages`,
 //!   `GET /healthz`, `GET /metrics`.
+//! - [`accounts`]: the accounts' routes (setup, sessions, sign-up, the
+//!   caller's account, administration, `POST /api/rooms/{room}/messages`)
+//!   and the extractors of who is calling.
 //! - [`frontend`]: everything else, the built web client.
 
+pub mod accounts;
 pub mod api;
 pub mod frontend;
 pub mod ws;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::connection::{ConnectionContext, ConnectionSettings};
 use crate::hub::Hub;
@@ -25,8 +30,11 @@ use tokio_util::task::TaskTracker;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest HTTP request body accepted. No route takes a body today; the
-/// limit keeps anyone from streaming one at the server anyway.
+/// Largest HTTP request body accepted: the accounts' requests are a few
+/// hundred bytes, and the largest, `POST /api/rooms/{room}/messages`,
+/// holds one message of at most 4,000 characters, which fits sent as
+/// UTF-8 (at most 4 bytes a character), as over the WebSocket, whose
+/// default limit (`--max-message-bytes`) is the same 16 KiB.
 pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
 
 /// What every handler can reach. Cheap to clone.
@@ -36,6 +44,8 @@ pub struct AppState {
     pub hub: Hub,
     /// The message history.
     pub store: Arc<dyn MessageStore>,
+    /// The accounts' use cases (and their store).
+    pub accounts: Accounts,
     /// Settings from the configuration.
     pub settings: Arc<HttpSettings>,
     /// Cancelled when the server shuts down.
@@ -63,6 +73,8 @@ pub struct HttpSettings {
     pub connection: ConnectionSettings,
     /// Whether the main router serves `GET /metrics`.
     pub metrics_route: bool,
+    /// Whether the session cookie is always `Secure` (`--secure-cookies`).
+    pub secure_cookies: bool,
 }
 
 impl From<&Config> for HttpSettings {
@@ -72,6 +84,7 @@ impl From<&Config> for HttpSettings {
             allowed_origins: config.allowed_origins.clone(),
             connection: ConnectionSettings::from(config),
             metrics_route: !config.no_metrics && config.metrics_addr.is_none(),
+            secure_cookies: config.secure_cookies,
         }
     }
 }

@@ -15,9 +15,9 @@ pub mod room;
 
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
-use crate::store::MessageStore;
+use crate::store::{MessageStore, Posted};
 use client::ClientHandle;
-use common::{DisplayName, ErrorCode, MessageId, RequestError, RoomName};
+use common::{DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName};
 use room::{Room, RoomHandle};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,6 +96,35 @@ impl Hub {
             "the room could not be joined; try again",
         )
         .about(room, None))
+    }
+
+    /// Posts `text` to `room` as `name` from outside any connection (the
+    /// HTTP API's `POST /api/rooms/{room}/messages`): stored and broadcast
+    /// like a member's `send`, once per `nonce` (a repeat answers the
+    /// original's id).
+    pub async fn post_as(
+        &self,
+        room: &RoomName,
+        name: &DisplayName,
+        text: MessageText,
+        nonce: Nonce,
+    ) -> Result<Posted, RequestError> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let handle = self.room(room);
+            match handle
+                .post_as(name.clone(), text.clone(), nonce.clone())
+                .await
+            {
+                Ok(answer) => return answer,
+                // The room retired as the post arrived: ask again.
+                Err(room::RoomGone) => continue,
+            }
+        }
+        Err(RequestError::new(
+            ErrorCode::Unavailable,
+            "the room could not be reached; try again",
+        )
+        .about(room, Some(&nonce)))
     }
 
     /// The running rooms and how many members each has.

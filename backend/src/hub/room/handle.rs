@@ -2,6 +2,7 @@
 //! sends them.
 
 use crate::hub::client::{ClientHandle, ClientId};
+use crate::store::Posted;
 use common::{DisplayName, MessageId, MessageText, Nonce, RequestError};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
@@ -13,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 pub(in crate::hub) enum Command {
     Join(Box<JoinCommand>),
     Post(Box<PostCommand>),
+    PostAs(Box<PostAsCommand>),
     Leave { client: ClientId },
     Typing { client: ClientId },
 }
@@ -34,6 +36,15 @@ pub(in crate::hub) struct PostCommand {
     pub(in crate::hub) text: MessageText,
     pub(in crate::hub) nonce: Option<Nonce>,
     pub(in crate::hub) permit: OwnedSemaphorePermit,
+}
+
+/// A message from outside any connection (the HTTP API), under a name.
+#[derive(Debug)]
+pub(in crate::hub) struct PostAsCommand {
+    pub(in crate::hub) name: DisplayName,
+    pub(in crate::hub) text: MessageText,
+    pub(in crate::hub) nonce: Nonce,
+    pub(in crate::hub) posted: oneshot::Sender<Result<Posted, RequestError>>,
 }
 
 /// The room is gone (it retired while the command was on its way); ask the
@@ -82,6 +93,26 @@ impl RoomHandle {
             permit,
         })))
         .await
+    }
+
+    /// Posts a message as `name` from outside any connection (no member
+    /// is its author): answered once it is stored (or found a repeat of
+    /// its nonce) and queued for broadcast.
+    pub(in crate::hub) async fn post_as(
+        &self,
+        name: DisplayName,
+        text: MessageText,
+        nonce: Nonce,
+    ) -> Result<Result<Posted, RequestError>, RoomGone> {
+        let (posted, answer) = oneshot::channel();
+        self.send(Command::PostAs(Box::new(PostAsCommand {
+            name,
+            text,
+            nonce,
+            posted,
+        })))
+        .await?;
+        answer.await.map_err(|_| RoomGone)
     }
 
     /// Removes `client` from the room; nothing happens if it is not a member.

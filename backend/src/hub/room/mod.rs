@@ -37,7 +37,7 @@ pub mod pacing;
 pub mod recent;
 
 pub use cluster_link::{CATCH_UP_BATCH, LINK_RETRY_DELAY};
-pub(super) use handle::{Command, JoinCommand, PostCommand};
+pub(super) use handle::{Command, JoinCommand, PostAsCommand, PostCommand};
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 
@@ -66,7 +66,7 @@ use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 /// Commands a room's inbox holds before senders wait. Senders are the
 /// connections of the room's members, so a busy room slows down only those
@@ -111,6 +111,8 @@ struct Written {
     nonce_key: Option<NonceKey>,
     started: Instant,
     result: Result<Posted, StoreError>,
+    /// Where to answer a post from outside any connection.
+    reply: Option<oneshot::Sender<Result<Posted, RequestError>>>,
 }
 
 type PendingWrite = Pin<Box<dyn Future<Output = Written> + Send>>;
@@ -312,7 +314,7 @@ impl Room {
     fn handle(&mut self, command: Command) {
         // What a join, leave or typing notice sends or changes comes after
         // the messages committed before it. (A post sends nothing yet.)
-        if !matches!(command, Command::Post(_)) {
+        if !matches!(command, Command::Post(_) | Command::PostAs(_)) {
             self.send_held();
         }
         match command {
@@ -326,6 +328,7 @@ impl Room {
                 } = *post;
                 self.post(client, text, nonce, permit);
             }
+            Command::PostAs(post) => self.post_as(*post),
             Command::Leave { client } => self.leave(client),
             Command::Typing { client } => self.typing(client),
         }
@@ -497,6 +500,58 @@ impl Room {
                 nonce_key,
                 started,
                 result,
+                reply: None,
+            }
+        }));
+    }
+
+    /// A post from outside any connection (the HTTP API) as `name`: no
+    /// member is its author, and the answer goes back to the caller. A
+    /// nonce the room has seen from the name is answered as a repeat (or,
+    /// while the original is still being stored, as unavailable: send it
+    /// again).
+    fn post_as(&mut self, post: PostAsCommand) {
+        let PostAsCommand {
+            name,
+            text,
+            nonce,
+            posted,
+        } = post;
+        let key: NonceKey = (name.uniqueness_key(), nonce.clone());
+        if let Some(seen) = self.nonces.get_mut(&key) {
+            self.metrics.duplicate_send();
+            let answer = match seen {
+                Seen::Stored(id) => Ok(Posted::Repeat(*id)),
+                Seen::Pending { .. } => Err(RequestError::new(
+                    ErrorCode::Unavailable,
+                    "a message with this nonce is being stored; send it again shortly",
+                )
+                .about(&self.name, Some(&nonce))),
+            };
+            let _ = posted.send(answer);
+            return;
+        }
+        let pending = Seen::Pending {
+            repeated_by: Vec::new(),
+        };
+        self.nonces.insert(key.clone(), pending, unix_millis());
+        let draft = Draft {
+            room: self.name.clone(),
+            name,
+            text,
+            nonce: Some(nonce.clone()),
+        };
+        let write = self.store.post(draft);
+        let author = super::client::next_client_id();
+        let started = Instant::now();
+        self.pending_writes.push_back(Box::pin(async move {
+            Written {
+                author,
+                nonce: Some(nonce),
+                nonce_key: Some(key),
+                started,
+                result: write.await,
+                reply: Some(posted),
             }
         }));
     }
@@ -573,7 +628,19 @@ impl Room {
             nonce_key,
             started,
             result,
+            reply,
         } = written;
+        if let Some(reply) = reply {
+            let answer = match &result {
+                Ok(posted) => Ok(posted.clone()),
+                Err(_) => Err(RequestError::new(
+                    ErrorCode::Unavailable,
+                    "the message could not be stored; send it again",
+                )
+                .about(&self.name, nonce.as_ref())),
+            };
+            let _ = reply.send(answer);
+        }
         match result {
             Ok(Posted::New(message)) => {
                 self.metrics.message_stored(started.elapsed());

@@ -1,0 +1,65 @@
+//! `POST /api/rooms/{room}/messages`: a message from a script, a webhook
+//! or a bot, as the caller's account (its display name), stored and
+//! broadcast through the hub like a member's `send`, once per nonce.
+
+use super::super::AppState;
+use super::{Body, Caller};
+use crate::accounts::AccountsError;
+use crate::store::Posted;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use common::api::accounts::{PostMessage, PostedMessage};
+use common::{ErrorFrame, RoomName};
+
+/// Signed in or a bearer token: 201 for a new message, 200 for a repeat
+/// of a nonce.
+pub async fn post(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    super::Ids(room): super::Ids<String>,
+    Body(message): Body<PostMessage>,
+) -> Result<Response, AccountsError> {
+    let room = match RoomName::parse(room) {
+        Ok(room) => room,
+        Err(err) => {
+            let body = ErrorFrame {
+                code: err.code(),
+                message: err.to_string(),
+                room: None,
+                nonce: None,
+            };
+            return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+        }
+    };
+    let posted = state
+        .hub
+        .post_as(&room, &caller.display_name, message.text, message.nonce)
+        .await;
+    Ok(match posted {
+        Ok(Posted::New(stored)) => {
+            tracing::debug!(room = %room, id = stored.id, user = caller.user_id, "posted over HTTP");
+            let body = PostedMessage {
+                id: stored.id,
+                repeat: false,
+            };
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Ok(Posted::Repeat(id)) => {
+            (StatusCode::OK, Json(PostedMessage { id, repeat: true })).into_response()
+        }
+        Err(refused) => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(ErrorFrame::from(refused)),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(1u64),
+            );
+            response
+        }
+    })
+}
