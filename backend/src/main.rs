@@ -1,9 +1,9 @@
 //! `chat-server`: parses the command line; serves until Ctrl-C or SIGTERM,
-//! or runs one of the subcommands (`backup`, `export`). A failure is one
+//! or runs one of the subcommands (`backup`, `export`, `admin …`). A failure is one
 //! line on stderr and exit status 1.
 
 use anyhow::Context;
-use chat_server::commands::{backup, export, BackupArgs, Cli, Command, ExportArgs};
+use chat_server::commands::{admin, backup, export, BackupArgs, Cli, Command, ExportArgs};
 use chat_server::{shutdown, telemetry, Config};
 use clap::Parser;
 use std::io::Write;
@@ -22,6 +22,11 @@ async fn main() -> ExitCode {
         // an export may be on stdout.
         Some(Command::Backup(args)) => run_backup(&args),
         Some(Command::Export(args)) => run_export(&args).await,
+        Some(Command::Admin(args)) => {
+            let mut input = std::io::stdin().lock();
+            let mut out = std::io::stdout().lock();
+            admin::run(args, &mut input, &mut out).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

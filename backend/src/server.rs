@@ -79,6 +79,18 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    run_observed(listener, config, shutdown, |_| {}).await
+}
+
+/// [`run`], handing `observe` the server's [`Accounts`] once they are
+/// ready (before the first connection is served): in-process tests
+/// subscribe to their events and use them as the command line does.
+pub async fn run_observed(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    observe: impl FnOnce(&Accounts),
+) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
     let metrics_listener = match config.metrics_addr {
         Some(metrics_addr) => Some(TcpListener::bind(metrics_addr).await.map_err(|source| {
@@ -118,6 +130,7 @@ pub async fn run(
         AccountSettings::new(config.signup, &public_url),
     );
     announce_setup(&accounts).await?;
+    observe(&accounts);
     let metrics = Metrics::new();
     let presence = cluster.as_ref().map(|cluster| cluster.presence.clone());
     let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());

@@ -3,7 +3,9 @@
 //!
 //! - `backup`: a consistent copy of a live SQLite database ([`backup`]).
 //! - `export`: rooms' history as JSON Lines ([`export`]).
+//! - `admin`: accounts, invites, reset links and tokens ([`admin`]).
 
+pub mod admin;
 pub mod backup;
 pub mod export;
 
@@ -41,6 +43,9 @@ pub enum Command {
     /// Write the history of every room (or of one) as JSON Lines, one
     /// message per line, to standard output or to --out.
     Export(ExportArgs),
+    /// Administer accounts: create users and bots, reset links, roles,
+    /// deactivation, invites and API tokens.
+    Admin(admin::AdminArgs),
 }
 
 /// `chat-server backup`.

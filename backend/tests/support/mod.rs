@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod accounts;
 pub mod broker;
 pub mod postgres;
 pub mod process;
@@ -128,6 +129,9 @@ impl Endpoint {
 /// (its [`Endpoint`]).
 pub struct TestServer {
     endpoint: Endpoint,
+    /// The server's accounts (their events, and the use cases as the
+    /// command line has them), once it started.
+    pub accounts: Option<chat_server::accounts::Accounts>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), chat_server::server::ServerError>>,
 }
@@ -138,9 +142,20 @@ impl TestServer {
         Self::start_with(db, &[]).await
     }
 
-    /// Starts a server on `db` with extra command-line flags. Set `TEST_LOG`
-    /// (a `RUST_LOG`-style filter) to see the server's logs.
+    /// Starts a server on `db` with extra command-line flags, with a
+    /// reader (a bot's API token that [`get_json`] sends) in its database.
+    /// Set `TEST_LOG` (a `RUST_LOG`-style filter) to see the server's logs.
     pub async fn start_with(db: &Path, flags: &[&str]) -> Self {
+        Self::start_as(db, flags, true).await
+    }
+
+    /// Starts a server on `db` as it is: no account is added, so a new
+    /// database is a first start (the tests of accounts).
+    pub async fn start_bare(db: &Path, flags: &[&str]) -> Self {
+        Self::start_as(db, flags, false).await
+    }
+
+    async fn start_as(db: &Path, flags: &[&str], reader: bool) -> Self {
         if let Ok(filter) = std::env::var("TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(filter)
@@ -178,13 +193,31 @@ impl TestServer {
         }
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).expect("valid flags");
+        if reader {
+            if let Some(token) = accounts::provision_reader(&config.db).await {
+                accounts::register(addr, token);
+            }
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(chat_server::run(listener, config, shutdown));
+        let (ready, accounts) = oneshot::channel();
+        let observe = move |accounts: &chat_server::accounts::Accounts| {
+            let _ = ready.send(accounts.clone());
+        };
+        let task = tokio::spawn(chat_server::server::run_observed(
+            listener, config, shutdown, observe,
+        ));
+        // Given when the database is open; never if the server could not
+        // start (the task's result then says why).
+        let accounts = tokio::time::timeout(Duration::from_secs(30), accounts)
+            .await
+            .ok()
+            .and_then(Result::ok);
         Self {
             endpoint: Endpoint { addr },
+            accounts,
             stop: Some(stop),
             task,
         }
@@ -561,9 +594,14 @@ pub struct Joined {
     pub has_older: bool,
 }
 
-/// `GET url`, expecting a 200 with a JSON body of type `T`.
+/// `GET url`, expecting a 200 with a JSON body of type `T`; with the
+/// reader's token of the server it names, if it has one.
 pub async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> T {
-    let response = reqwest::get(&url).await.expect("GET");
+    let mut request = reqwest::Client::new().get(&url);
+    if let Some(token) = accounts::reader_for_url(&url) {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("GET");
     assert_eq!(response.status(), 200, "GET {url}");
     response.json().await.expect("a JSON body")
 }

@@ -39,6 +39,7 @@ pub struct ServerProcess {
     child: Child,
     endpoint: Endpoint,
     log: Arc<Mutex<Vec<String>>>,
+    printed: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -56,16 +57,33 @@ impl ServerProcess {
     /// Starts the binary with extra flags and environment variables.
     pub fn start_with_env(db: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let db = db.to_str().expect("UTF-8");
-        Self::spawn(&[&["--db", db], flags].concat(), env)
+        Self::spawn(&[&["--db", db], flags].concat(), env, true)
+    }
+
+    /// Starts the binary on `db` as it is: no reader is added, so a new
+    /// database is a first start.
+    pub fn start_bare(db: &Path, flags: &[&str]) -> Self {
+        let db = db.to_str().expect("UTF-8");
+        Self::spawn(&[&["--db", db], flags].concat(), &[], false)
     }
 
     /// Starts an instance of the cluster that shares `broker`, with extra
     /// flags (and no rate limit unless `flags` set one).
     pub fn in_cluster(broker: &Broker, flags: &[&str]) -> Self {
-        Self::spawn(&broker.instance_flags(flags), &[])
+        Self::spawn(&broker.instance_flags(flags), &[], true)
     }
 
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+    fn spawn(args: &[&str], env: &[(&str, &str)], reader: bool) -> Self {
+        // A reader for `get_json` and `all_messages`, in the database the
+        // process is about to open.
+        let db = args
+            .iter()
+            .position(|arg| *arg == "--db")
+            .and_then(|at| args.get(at + 1))
+            .and_then(|db| db.parse().ok());
+        let reader = db
+            .filter(|_| reader)
+            .and_then(super::accounts::provision_reader_blocking);
         let mut command = chat_server();
         command.envs(env.iter().copied());
         command.args(["--addr", "127.0.0.1:0"]);
@@ -75,14 +93,23 @@ impl ServerProcess {
         let mut child = command
             .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn chat-server");
         let stderr = child.stderr.take().expect("piped stderr");
+        let stdout = child.stdout.take().expect("piped stdout");
         let (found, address) = std::sync::mpsc::channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&log);
+        // Standard output (the first start's setup link), kept apart.
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let kept_printed = Arc::clone(&printed);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                kept_printed.lock().expect("stdout lock").push(line);
+            }
+        });
         // Keep draining stderr for the life of the process, so it never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut found = Some(found);
@@ -102,12 +129,38 @@ impl ServerProcess {
         let addr = address
             .recv_timeout(START_TIMEOUT)
             .expect("the server says where it listens");
+        let addr = addr.parse().expect("a socket address");
+        if let Some(token) = reader {
+            super::accounts::register(addr, token);
+        }
         Self {
             child,
-            endpoint: Endpoint {
-                addr: addr.parse().expect("a socket address"),
-            },
+            endpoint: Endpoint { addr },
             log,
+            printed,
+        }
+    }
+
+    /// What the process printed on standard output so far.
+    pub fn printed_lines(&self) -> Vec<String> {
+        self.printed.lock().expect("stdout lock").clone()
+    }
+
+    /// The line of standard output that contains `text`, waiting up to
+    /// [`START_TIMEOUT`] for it.
+    pub fn wait_for_printed(&self, text: &str) -> String {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let printed = self.printed_lines();
+            if let Some(line) = printed.into_iter().find(|line| line.contains(text)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {text:?} printed; log: {:?}",
+                self.log_lines()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
