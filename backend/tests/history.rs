@@ -255,7 +255,7 @@ async fn bad_history_requests_get_json_errors() {
         ("/api/rooms/lobby/messages?limit=-1", ErrorCode::BadRequest),
         ("/api/rooms/lobby/messages?limit=0", ErrorCode::BadRequest),
     ] {
-        let response = reqwest::get(server.url(path)).await.expect("GET");
+        let response = support::accounts::reader_get(&server.url(path)).await;
         assert_eq!(response.status(), 400, "{path}");
         let error: ErrorFrame = response.json().await.expect("JSON error body");
         assert_eq!(error.code, code, "{path}");

@@ -214,7 +214,10 @@ fn test() -> Result {
 
 /// The backend's tests that run a second time with `CHAT_TEST_DB=postgres`
 /// (every `TempDb` is then a PostgreSQL database; see
-/// backend/tests/support/mod.rs): all that start a server on a database.
+/// backend/tests/support/mod.rs): all that start a server on a database,
+/// the accounts' among them (`accounts`, `authorization`,
+/// `admin_commands`), which the filter takes in as it names only what is
+/// left out.
 /// Left out are those that already test every backend, or PostgreSQL
 /// alone (the store suite, the harness, the database faults), the upgrade
 /// of SQLite files, the unit tests, and cluster mode, whose tests always

@@ -37,6 +37,15 @@ pub fn reader_for_url(url: &str) -> Option<String> {
     reader_token(authority.parse().ok()?)
 }
 
+/// `GET url` with the reader's token of the server it names.
+pub async fn reader_get(url: &str) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = reader_for_url(url) {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("GET")
+}
+
 /// Makes a bot with an API token in `db` (not in memory), for a server
 /// about to open it; `None` when the database cannot be opened (a test of
 /// a database that fails on purpose).

@@ -597,11 +597,7 @@ pub struct Joined {
 /// `GET url`, expecting a 200 with a JSON body of type `T`; with the
 /// reader's token of the server it names, if it has one.
 pub async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> T {
-    let mut request = reqwest::Client::new().get(&url);
-    if let Some(token) = accounts::reader_for_url(&url) {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("GET");
+    let response = accounts::reader_get(&url).await;
     assert_eq!(response.status(), 200, "GET {url}");
     response.json().await.expect("a JSON body")
 }

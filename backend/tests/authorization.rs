@@ -1,0 +1,426 @@
+//! Who may do what: one table, every HTTP route × every kind of caller
+//! (no session, a member, an administrator, a deactivated account, a bot
+//! with an API token), each cell the status the server must answer. The
+//! WebSocket's requests join as more rows ([`Row`]).
+//!
+//! `every_route_of_the_api_is_in_the_table` fails when a route of the
+//! accounts API's table (`common/src/api/accounts.rs`) or of the rest of
+//! the router is missing from [`rows`].
+
+mod support;
+
+use serde_json::{json, Value};
+use support::accounts::{setup_token_of, Api};
+use support::{TempDb, TestServer};
+
+/// The callers, in the order of each row's statuses.
+const CALLERS: [&str; 5] = ["nobody", "member", "admin", "deactivated", "bot"];
+
+/// What the rows may name: the ids of accounts and tokens that exist.
+struct Ids {
+    /// A member the administrator changes.
+    target: u64,
+    /// The bot.
+    bot: u64,
+}
+
+/// One request and what each caller gets.
+struct Row {
+    method: &'static str,
+    /// The route as the table writes it (`/api/me/sessions/{id}`).
+    route: &'static str,
+    /// The path requested.
+    path: fn(&Ids) -> String,
+    /// The body (for the caller of this label).
+    body: fn(&str) -> Option<Value>,
+    /// The status for each of [`CALLERS`].
+    expect: [u16; 5],
+}
+
+fn none(_: &str) -> Option<Value> {
+    None
+}
+
+/// Every route, with its cells. Requests that end something (signing
+/// out) come last, so that each caller keeps its credential until then.
+fn rows() -> Vec<Row> {
+    vec![
+        Row {
+            method: "GET",
+            route: "/api/server",
+            path: |_| "/api/server".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/setup",
+            path: |_| "/api/setup".into(),
+            body: |_| {
+                Some(json!({
+                    "token": "0000000000000000000000000000000000000000000",
+                    "username": "intruder",
+                    "display_name": "Intruder",
+                    "password": "intruder-password",
+                }))
+            },
+            // The setup is done: no link works. A script (no Origin) is
+            // refused before that.
+            expect: [410, 410, 410, 410, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/session",
+            path: |_| "/api/session".into(),
+            body: |_| Some(json!({"username": "nobody", "password": "wrong-password"})),
+            expect: [401, 401, 401, 401, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/signup",
+            path: |_| "/api/signup".into(),
+            body: |_| {
+                Some(json!({
+                    "username": "newcomer",
+                    "display_name": "Newcomer",
+                    "password": "newcomer-password",
+                }))
+            },
+            // `--signup invite` without an invite.
+            expect: [403, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/password-reset",
+            path: |_| "/api/password-reset".into(),
+            body: |_| {
+                Some(json!({
+                    "token": "0000000000000000000000000000000000000000000",
+                    "password": "a-new-password",
+                }))
+            },
+            expect: [410, 410, 410, 410, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/me",
+            path: |_| "/api/me".into(),
+            body: none,
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "PATCH",
+            route: "/api/me",
+            path: |_| "/api/me".into(),
+            body: |caller| Some(json!({"display_name": format!("{caller} renamed")})),
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/me/password",
+            path: |_| "/api/me/password".into(),
+            body: |caller| {
+                Some(json!({
+                    "current_password": format!("{caller}-password"),
+                    "new_password": format!("{caller}-password"),
+                }))
+            },
+            expect: [401, 204, 204, 401, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/me/sessions",
+            path: |_| "/api/me/sessions".into(),
+            body: none,
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/me/sessions/{id}",
+            path: |_| "/api/me/sessions/999999".into(),
+            body: none,
+            expect: [401, 404, 404, 401, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/me/tokens",
+            path: |_| "/api/me/tokens".into(),
+            body: none,
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/me/tokens",
+            path: |_| "/api/me/tokens".into(),
+            body: |_| Some(json!({"name": "mine"})),
+            expect: [401, 201, 201, 401, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/me/tokens/{id}",
+            path: |_| "/api/me/tokens/999999".into(),
+            body: none,
+            expect: [401, 404, 404, 401, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/admin/accounts",
+            path: |_| "/api/admin/accounts".into(),
+            body: none,
+            expect: [401, 403, 200, 401, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/admin/accounts",
+            path: |_| "/api/admin/accounts".into(),
+            body: |caller| {
+                Some(json!({
+                    "username": format!("made-by-{caller}"),
+                    "display_name": "Made",
+                    "kind": "person",
+                    "role": "member",
+                    "password": "made-password",
+                }))
+            },
+            expect: [401, 403, 201, 401, 403],
+        },
+        Row {
+            method: "PATCH",
+            route: "/api/admin/accounts/{id}",
+            path: |ids| format!("/api/admin/accounts/{}", ids.target),
+            body: |_| Some(json!({"role": "member"})),
+            expect: [401, 403, 200, 401, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/admin/accounts/{id}/reset-link",
+            path: |ids| format!("/api/admin/accounts/{}/reset-link", ids.target),
+            body: |_| Some(json!({})),
+            expect: [401, 403, 201, 401, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/admin/accounts/{id}/tokens",
+            path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
+            body: none,
+            expect: [401, 403, 200, 401, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/admin/accounts/{id}/tokens",
+            path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
+            body: |_| Some(json!({"name": "another"})),
+            expect: [401, 403, 201, 401, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/admin/accounts/{id}/tokens/{token}",
+            path: |ids| format!("/api/admin/accounts/{}/tokens/999999", ids.bot),
+            body: none,
+            expect: [401, 403, 404, 401, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/admin/invites",
+            path: |_| "/api/admin/invites".into(),
+            body: none,
+            expect: [401, 403, 200, 401, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/admin/invites",
+            path: |_| "/api/admin/invites".into(),
+            body: |_| Some(json!({"max_uses": 1})),
+            expect: [401, 403, 201, 401, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/admin/invites/{id}",
+            path: |_| "/api/admin/invites/999999".into(),
+            body: none,
+            expect: [401, 403, 404, 401, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/rooms",
+            path: |_| "/api/rooms".into(),
+            body: none,
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/rooms/{room}/messages",
+            path: |_| "/api/rooms/lobby/messages".into(),
+            body: none,
+            expect: [401, 200, 200, 401, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/rooms/{room}/messages",
+            path: |_| "/api/rooms/lobby/messages".into(),
+            body: |caller| Some(json!({"text": "hello", "nonce": format!("n-{caller}")})),
+            expect: [401, 201, 201, 401, 201],
+        },
+        Row {
+            method: "GET",
+            route: "/healthz",
+            path: |_| "/healthz".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/metrics",
+            path: |_| "/metrics".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/session",
+            path: |_| "/api/session".into(),
+            body: none,
+            // A bot's API token is not a session: revoke it instead.
+            expect: [401, 204, 204, 401, 400],
+        },
+    ]
+}
+
+/// The routes of the router outside the accounts API's table.
+const OTHER_ROUTES: [(&str, &str); 4] = [
+    ("GET", "/api/rooms"),
+    ("GET", "/api/rooms/{room}/messages"),
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+];
+
+/// The routes of the table in `common/src/api/accounts.rs`'s documentation.
+fn documented_routes() -> Vec<(String, String)> {
+    let source = include_str!("../../common/src/api/accounts.rs");
+    source
+        .lines()
+        .filter_map(|line| {
+            let cell = line.strip_prefix("//! | `")?;
+            let (route, _) = cell.split_once('`')?;
+            let (method, path) = route.split_once(' ')?;
+            Some((method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_of_the_api_is_in_the_table() {
+    let documented = documented_routes();
+    assert!(documented.len() >= 25, "{documented:?}");
+    let table: Vec<(String, String)> = rows()
+        .iter()
+        .map(|row| (row.method.to_owned(), row.route.to_owned()))
+        .collect();
+    let expected = documented.into_iter().chain(
+        OTHER_ROUTES
+            .iter()
+            .map(|(method, path)| ((*method).to_owned(), (*path).to_owned())),
+    );
+    for route in expected {
+        assert!(table.contains(&route), "{route:?} is not in the table");
+    }
+}
+
+/// The five callers, signed in as they are in the table.
+async fn callers(server: &TestServer) -> ([Api; 5], Ids) {
+    let accounts = server.accounts.as_ref().expect("started");
+    let link = accounts
+        .setup_link_if_needed()
+        .await
+        .expect("answers")
+        .expect("a first start");
+    let nobody = Api::new(server.addr);
+    let made = nobody
+        .post(
+            "/api/setup",
+            &json!({
+                "token": setup_token_of(&link).expect("a token"),
+                "username": "admin",
+                "display_name": "Admin",
+                "password": "admin-password",
+            }),
+        )
+        .await;
+    let admin = nobody.with_session(&made.session().expect("a session"));
+    let create = |username: &'static str, kind: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let password = (kind == "person").then(|| format!("{username}-password"));
+            let made = admin
+                .post(
+                    "/api/admin/accounts",
+                    &json!({
+                        "username": username,
+                        "display_name": username,
+                        "kind": kind,
+                        "role": "member",
+                        "password": password,
+                    }),
+                )
+                .await;
+            assert_eq!(made.status, 201, "{made:?}");
+            made.u64("/id")
+        }
+    };
+    create("member", "person").await;
+    let gone = create("deactivated", "person").await;
+    let target = create("target", "person").await;
+    let bot = create("bot", "bot").await;
+    let member = nobody
+        .sign_in("member", "member-password")
+        .await
+        .expect("in");
+    let deactivated = nobody
+        .sign_in("deactivated", "deactivated-password")
+        .await
+        .expect("in");
+    let off = admin
+        .patch(
+            &format!("/api/admin/accounts/{gone}"),
+            &json!({"state": "deactivated"}),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    let token = admin
+        .post(
+            &format!("/api/admin/accounts/{bot}/tokens"),
+            &json!({"name": "t"}),
+        )
+        .await
+        .str("/token");
+    let bot_api = nobody.with_bearer(&token);
+    (
+        [nobody, member, admin, deactivated, bot_api],
+        Ids { target, bot },
+    )
+}
+
+#[tokio::test]
+async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
+    let db = TempDb::new();
+    let server = TestServer::start_bare(&db.path(), &[]).await;
+    let (callers, ids) = callers(&server).await;
+    let mut wrong = Vec::new();
+    for row in rows() {
+        let path = (row.path)(&ids);
+        for (at, caller) in callers.iter().enumerate() {
+            let label = CALLERS[at];
+            let body = (row.body)(label);
+            let method = row.method.parse().expect("a method");
+            let answer = caller.request(method, &path, body.as_ref()).await;
+            if answer.status != row.expect[at] {
+                wrong.push(format!(
+                    "{} {path} as {label}: {} (expected {}) {}",
+                    row.method, answer.status, row.expect[at], answer.body
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    server.stop().await;
+}
