@@ -29,9 +29,9 @@ pub enum AccountsError {
     /// A username, password or display name breaks its rule.
     #[error(transparent)]
     Invalid(#[from] AccountError),
-    /// A display name breaks its rule.
+    /// A display name or a room name breaks its rule.
     #[error(transparent)]
-    InvalidName(#[from] ValidationError),
+    InvalidValue(#[from] ValidationError),
     /// A request that makes no sense (a password for a bot, a bot made an
     /// administrator, …).
     #[error("{0}")]
@@ -80,7 +80,7 @@ impl AccountsError {
             | Self::Malformed(_)
             | Self::Csrf(CsrfError::NotJson) => ErrorCode::BadRequest,
             Self::Csrf(_) => ErrorCode::Forbidden,
-            Self::InvalidName(err) => err.code(),
+            Self::InvalidValue(err) => err.code(),
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::LinkInvalid => ErrorCode::LinkInvalid,

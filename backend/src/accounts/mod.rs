@@ -35,6 +35,8 @@ pub mod events;
 pub mod identity;
 pub mod me;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 pub use error::AccountsError;
 pub use events::AccountEvent;

@@ -29,8 +29,8 @@ pub struct Device {
     pub label: String,
 }
 
-/// A new person's account, as the setup and sign-up forms give it.
-#[derive(Debug)]
+/// A new person's account, as the setup and sign-up forms give it. No
+/// `Debug`: it holds a password.
 pub struct Newcomer {
     /// The username.
     pub username: Username,

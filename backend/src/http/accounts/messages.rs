@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use common::api::accounts::{PostMessage, PostedMessage};
-use common::{ErrorFrame, RoomName};
+use common::RoomName;
 
 /// Signed in or a bearer token: 201 for a new message, 200 for a repeat
 /// of a nonce.
@@ -21,18 +21,7 @@ pub async fn post(
     super::Ids(room): super::Ids<String>,
     Body(message): Body<PostMessage>,
 ) -> Result<Response, AccountsError> {
-    let room = match RoomName::parse(room) {
-        Ok(room) => room,
-        Err(err) => {
-            let body = ErrorFrame {
-                code: err.code(),
-                message: err.to_string(),
-                room: None,
-                nonce: None,
-            };
-            return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
-        }
-    };
+    let room = RoomName::parse(room)?;
     let posted = state
         .hub
         .post_as(&room, &caller.display_name, message.text, message.nonce)
@@ -49,17 +38,12 @@ pub async fn post(
         Ok(Posted::Repeat(id)) => {
             (StatusCode::OK, Json(PostedMessage { id, repeat: true })).into_response()
         }
+        // The hub refuses only when the message could not be stored now.
         Err(refused) => {
-            let mut response = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(ErrorFrame::from(refused)),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(1u64),
-            );
-            response
+            tracing::debug!(room = %room, code = %refused.code, "post over HTTP refused");
+            return Err(AccountsError::Unavailable(
+                "the message could not be stored now; send it again with the same nonce",
+            ));
         }
     })
 }
