@@ -24,17 +24,40 @@ struct Ids {
     bot: u64,
 }
 
+/// How a row's request is made. WebSocket requests join as another
+/// variant (the upgrade with each caller's credential, then a frame),
+/// answered in [`answer`] by the upgrade's status or the frame's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// An HTTP request of this method, with the row's path and body.
+    Http(&'static str),
+}
+
 /// One request and what each caller gets.
 struct Row {
-    method: &'static str,
+    via: Via,
     /// The route as the table writes it (`/api/me/sessions/{id}`).
     route: &'static str,
     /// The path requested.
     path: fn(&Ids) -> String,
     /// The body (for the caller of this label).
     body: fn(&str) -> Option<Value>,
-    /// The status for each of [`CALLERS`].
+    /// The answer (an HTTP status) for each of [`CALLERS`].
     expect: [u16; 5],
+}
+
+/// The answer `caller` (of `label`) gets to `row`.
+async fn answer(row: &Row, ids: &Ids, caller: &Api, label: &str) -> (u16, Value) {
+    match row.via {
+        Via::Http(method) => {
+            let body = (row.body)(label);
+            let method = method.parse().expect("a method");
+            let answer = caller
+                .request(method, &(row.path)(ids), body.as_ref())
+                .await;
+            (answer.status, answer.body)
+        }
+    }
 }
 
 fn none(_: &str) -> Option<Value> {
@@ -46,14 +69,14 @@ fn none(_: &str) -> Option<Value> {
 fn rows() -> Vec<Row> {
     vec![
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/server",
             path: |_| "/api/server".into(),
             body: none,
             expect: [200, 200, 200, 200, 200],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/setup",
             path: |_| "/api/setup".into(),
             body: |_| {
@@ -69,14 +92,14 @@ fn rows() -> Vec<Row> {
             expect: [410, 410, 410, 410, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/session",
             path: |_| "/api/session".into(),
             body: |_| Some(json!({"username": "nobody", "password": "wrong-password"})),
             expect: [401, 401, 401, 401, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/signup",
             path: |_| "/api/signup".into(),
             body: |_| {
@@ -90,7 +113,7 @@ fn rows() -> Vec<Row> {
             expect: [403, 403, 403, 403, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/password-reset",
             path: |_| "/api/password-reset".into(),
             body: |_| {
@@ -102,21 +125,21 @@ fn rows() -> Vec<Row> {
             expect: [410, 410, 410, 410, 403],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/me",
             path: |_| "/api/me".into(),
             body: none,
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "PATCH",
+            via: Via::Http("PATCH"),
             route: "/api/me",
             path: |_| "/api/me".into(),
             body: |caller| Some(json!({"display_name": format!("{caller} renamed")})),
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/me/password",
             path: |_| "/api/me/password".into(),
             body: |caller| {
@@ -128,49 +151,49 @@ fn rows() -> Vec<Row> {
             expect: [401, 204, 204, 401, 403],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/me/sessions",
             path: |_| "/api/me/sessions".into(),
             body: none,
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "DELETE",
+            via: Via::Http("DELETE"),
             route: "/api/me/sessions/{id}",
             path: |_| "/api/me/sessions/999999".into(),
             body: none,
             expect: [401, 404, 404, 401, 404],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/me/tokens",
             path: |_| "/api/me/tokens".into(),
             body: none,
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/me/tokens",
             path: |_| "/api/me/tokens".into(),
             body: |_| Some(json!({"name": "mine"})),
             expect: [401, 201, 201, 401, 403],
         },
         Row {
-            method: "DELETE",
+            via: Via::Http("DELETE"),
             route: "/api/me/tokens/{id}",
             path: |_| "/api/me/tokens/999999".into(),
             body: none,
             expect: [401, 404, 404, 401, 404],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/admin/accounts",
             path: |_| "/api/admin/accounts".into(),
             body: none,
             expect: [401, 403, 200, 401, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/admin/accounts",
             path: |_| "/api/admin/accounts".into(),
             body: |caller| {
@@ -185,98 +208,98 @@ fn rows() -> Vec<Row> {
             expect: [401, 403, 201, 401, 403],
         },
         Row {
-            method: "PATCH",
+            via: Via::Http("PATCH"),
             route: "/api/admin/accounts/{id}",
             path: |ids| format!("/api/admin/accounts/{}", ids.target),
             body: |_| Some(json!({"role": "member"})),
             expect: [401, 403, 200, 401, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/admin/accounts/{id}/reset-link",
             path: |ids| format!("/api/admin/accounts/{}/reset-link", ids.target),
             body: |_| Some(json!({})),
             expect: [401, 403, 201, 401, 403],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/admin/accounts/{id}/tokens",
             path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
             body: none,
             expect: [401, 403, 200, 401, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/admin/accounts/{id}/tokens",
             path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
             body: |_| Some(json!({"name": "another"})),
             expect: [401, 403, 201, 401, 403],
         },
         Row {
-            method: "DELETE",
+            via: Via::Http("DELETE"),
             route: "/api/admin/accounts/{id}/tokens/{token}",
             path: |ids| format!("/api/admin/accounts/{}/tokens/999999", ids.bot),
             body: none,
             expect: [401, 403, 404, 401, 403],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/admin/invites",
             path: |_| "/api/admin/invites".into(),
             body: none,
             expect: [401, 403, 200, 401, 403],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/admin/invites",
             path: |_| "/api/admin/invites".into(),
             body: |_| Some(json!({"max_uses": 1})),
             expect: [401, 403, 201, 401, 403],
         },
         Row {
-            method: "DELETE",
+            via: Via::Http("DELETE"),
             route: "/api/admin/invites/{id}",
             path: |_| "/api/admin/invites/999999".into(),
             body: none,
             expect: [401, 403, 404, 401, 403],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/rooms",
             path: |_| "/api/rooms".into(),
             body: none,
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/api/rooms/{room}/messages",
             path: |_| "/api/rooms/lobby/messages".into(),
             body: none,
             expect: [401, 200, 200, 401, 200],
         },
         Row {
-            method: "POST",
+            via: Via::Http("POST"),
             route: "/api/rooms/{room}/messages",
             path: |_| "/api/rooms/lobby/messages".into(),
             body: |caller| Some(json!({"text": "hello", "nonce": format!("n-{caller}")})),
             expect: [401, 201, 201, 401, 201],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/healthz",
             path: |_| "/healthz".into(),
             body: none,
             expect: [200, 200, 200, 200, 200],
         },
         Row {
-            method: "GET",
+            via: Via::Http("GET"),
             route: "/metrics",
             path: |_| "/metrics".into(),
             body: none,
             expect: [200, 200, 200, 200, 200],
         },
         Row {
-            method: "DELETE",
+            via: Via::Http("DELETE"),
             route: "/api/session",
             path: |_| "/api/session".into(),
             body: none,
@@ -314,7 +337,9 @@ fn every_route_of_the_api_is_in_the_table() {
     assert!(documented.len() >= 25, "{documented:?}");
     let table: Vec<(String, String)> = rows()
         .iter()
-        .map(|row| (row.method.to_owned(), row.route.to_owned()))
+        .map(|row| match row.via {
+            Via::Http(method) => (method.to_owned(), row.route.to_owned()),
+        })
         .collect();
     let expected = documented.into_iter().chain(
         OTHER_ROUTES
@@ -407,16 +432,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
     let (callers, ids) = callers(&server).await;
     let mut wrong = Vec::new();
     for row in rows() {
-        let path = (row.path)(&ids);
         for (at, caller) in callers.iter().enumerate() {
             let label = CALLERS[at];
-            let body = (row.body)(label);
-            let method = row.method.parse().expect("a method");
-            let answer = caller.request(method, &path, body.as_ref()).await;
-            if answer.status != row.expect[at] {
+            let (status, body) = answer(&row, &ids, caller, label).await;
+            if status != row.expect[at] {
                 wrong.push(format!(
-                    "{} {path} as {label}: {} (expected {}) {}",
-                    row.method, answer.status, row.expect[at], answer.body
+                    "{:?} {} as {label}: {status} (expected {}) {body}",
+                    row.via, row.route, row.expect[at]
                 ));
             }
         }
