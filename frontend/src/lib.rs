@@ -14,12 +14,19 @@
 //!   and the "… is typing" line.
 //! - [`linkify`]: splits message text into text and links.
 //! - [`compose`]: the length counter and the typing notice schedule.
-//! - [`route`]: the room in the address (`#/r/lobby`).
+//! - [`route`]: the room in the address (`#/r/lobby`), and the account
+//!   pages' addresses (`#/setup/<token>`, `#/invite/<token>`, …).
+//! - [`account_forms`]: the account pages' forms checked with `common`'s
+//!   rules, and the accounts API's errors in words.
 //!
 //! In the browser:
 //! - [`web`]: the WebSocket task, the HTTP API, local storage and clocks.
+//! - [`api`]: the typed calls of the accounts HTTP API (its errors are
+//!   read on the host too).
 //! - [`ui`]: the components.
 
+pub mod account_forms;
+pub mod api;
 pub mod backoff;
 pub mod compose;
 pub mod linkify;

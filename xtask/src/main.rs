@@ -67,8 +67,9 @@ const PG_STOP_TIMEOUT_SECS: &str = "60";
 const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
 /// Most bytes the web client's WebAssembly and JavaScript may take together,
 /// gzip-compressed (`gzip -9`): what a first visit downloads before the
-/// chat shows.
-const CLIENT_GZIP_BUDGET: u64 = 200 * 1024;
+/// chat shows. 260 KiB from the accounts issue on, for it and the rooms,
+/// messages and search issues together (it was 200 KiB).
+const CLIENT_GZIP_BUDGET: u64 = 260 * 1024;
 /// The origins of `trunk serve` (see Trunk.toml), which `cargo xtask dev`
 /// allows to open WebSockets on the backend behind its proxy.
 const DEV_ORIGINS: [&str; 2] = ["http://127.0.0.1:8081", "http://localhost:8081"];

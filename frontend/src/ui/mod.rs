@@ -8,7 +8,9 @@
 //! - `room`: one room: header, connection status, notices, members.
 //! - `messages`: the message list (the `role="log"`).
 //! - `composer`: the message box.
+//! - [`account`]: the account pages, shown instead of the chat.
 
+pub mod account;
 mod composer;
 mod messages;
 mod name;
@@ -27,6 +29,10 @@ pub fn mount() {
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    // The account pages (setup, sign-up, password reset).
+    if let Some(page) = account::page_for_location() {
+        return page;
+    }
     let client = web::start(route::room_from_hash(&web::location_hash()));
     provide_context(client);
     let chat = client.chat;
@@ -76,6 +82,7 @@ pub fn App() -> impl IntoView {
             <name::NameScreen />
         </Show>
     }
+    .into_any()
 }
 
 /// The media query of the phone layout, where the room list is a drawer:

@@ -1,0 +1,935 @@
+//! The account pages' forms, as plain Rust: each form's fields are checked
+//! with `common`'s rules before anything is sent (so a person learns at
+//! once that a password is too short), and every error of the accounts API
+//! is put in words a person can act on ([`explain`]), next to the field it
+//! is about ([`field_of`]).
+//!
+//! A form is a struct of the fields as typed; its `request` method gives
+//! the API's body, or the [`Problems`] to show, field by field, in the
+//! order of the form (the first one gets the focus).
+
+use crate::api::ApiError;
+use common::account::{Password, PASSWORD_MAX_BYTES};
+use common::api::accounts::{
+    NewAccountRequest, NewInvite, NewToken, PasswordChange, PasswordResetRequest, ProfileUpdate,
+    SetupRequest, SignUpRequest,
+};
+use common::{AccountKind, DisplayName, ErrorCode, Role, Username};
+
+/// Longest API token name, in characters (the server cuts longer ones).
+pub const TOKEN_NAME_MAX_CHARS: usize = 200;
+/// Most accounts one invite may be limited to.
+pub const INVITE_MAX_USES: u32 = 10_000;
+
+/// A field of an account form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The username.
+    Username,
+    /// The display name.
+    DisplayName,
+    /// The password now (to change it).
+    CurrentPassword,
+    /// A new password.
+    Password,
+    /// The new password typed again.
+    PasswordAgain,
+    /// An API token's name.
+    TokenName,
+    /// How many accounts an invite may make.
+    MaxUses,
+}
+
+/// What is wrong with a form, field by field, in the form's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(Vec<(Field, String)>);
+
+impl Problems {
+    /// No problem.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One problem.
+    pub fn one(field: Field, text: impl Into<String>) -> Self {
+        let mut problems = Self::new();
+        problems.add(field, text);
+        problems
+    }
+
+    /// Adds a problem with `field` (the first one said stays).
+    pub fn add(&mut self, field: Field, text: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.0.push((field, text.into()));
+        }
+    }
+
+    /// What is wrong with `field`, if anything.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(which, _)| *which == field)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// The first field with a problem: it gets the focus.
+    pub fn first(&self) -> Option<Field> {
+        self.0.first().map(|(field, _)| *field)
+    }
+
+    /// Whether nothing is wrong.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
+        if self.is_empty() {
+            Ok(value())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// A rule's text (lower case, as `common` writes them to embed) as a
+/// sentence: a capital first and a full stop last.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+fn check_username(raw: &str, problems: &mut Problems) -> Option<Username> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        problems.add(Field::Username, "Choose a username.");
+        return None;
+    }
+    Username::parse(raw)
+        .map_err(|err| problems.add(Field::Username, sentence(&err.to_string())))
+        .ok()
+}
+
+fn check_display_name(raw: &str, problems: &mut Problems) -> Option<DisplayName> {
+    DisplayName::parse(raw)
+        .map_err(|err| {
+            let text = match err {
+                common::ValidationError::NameEmpty => "Choose a display name.".to_owned(),
+                other => sentence(
+                    &other
+                        .to_string()
+                        .replacen("the name", "the display name", 1),
+                ),
+            };
+            problems.add(Field::DisplayName, text);
+        })
+        .ok()
+}
+
+/// A new password and its confirmation.
+fn check_new_password(password: &str, again: &str, problems: &mut Problems) -> Option<String> {
+    if password.is_empty() {
+        problems.add(Field::Password, "Choose a password.");
+        return None;
+    }
+    if let Err(err) = Password::parse(password) {
+        problems.add(Field::Password, sentence(&err.to_string()));
+        return None;
+    }
+    if again.is_empty() {
+        problems.add(Field::PasswordAgain, "Type the password again.");
+        return None;
+    }
+    if again != password {
+        problems.add(
+            Field::PasswordAgain,
+            "The two passwords differ; type the same one twice.",
+        );
+        return None;
+    }
+    Some(password.to_owned())
+}
+
+/// The fields of a new account of one's own: first-run setup and signing
+/// up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewAccountFields {
+    /// The username, as typed.
+    pub username: String,
+    /// The display name, as typed.
+    pub display_name: String,
+    /// The password.
+    pub password: String,
+    /// The password again.
+    pub password_again: String,
+}
+
+impl NewAccountFields {
+    fn check(&self) -> Result<(Username, DisplayName, String), Problems> {
+        let mut problems = Problems::new();
+        let username = check_username(&self.username, &mut problems);
+        let display_name = check_display_name(&self.display_name, &mut problems);
+        let password = check_new_password(&self.password, &self.password_again, &mut problems);
+        match (username, display_name, password) {
+            (Some(username), Some(display_name), Some(password)) if problems.is_empty() => {
+                Ok((username, display_name, password))
+            }
+            _ => Err(problems),
+        }
+    }
+
+    /// `POST /api/setup`'s body, with the setup link's token.
+    pub fn setup_request(&self, token: &str) -> Result<SetupRequest, Problems> {
+        let (username, display_name, password) = self.check()?;
+        Ok(SetupRequest {
+            token: token.to_owned(),
+            username,
+            display_name,
+            password,
+        })
+    }
+
+    /// `POST /api/signup`'s body, with the invite link's token if any.
+    pub fn signup_request(&self, invite: Option<&str>) -> Result<SignUpRequest, Problems> {
+        let (username, display_name, password) = self.check()?;
+        Ok(SignUpRequest {
+            invite: invite.map(str::to_owned),
+            username,
+            display_name,
+            password,
+        })
+    }
+}
+
+/// A new password and its confirmation: the reset link's form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPasswordFields {
+    /// The password.
+    pub password: String,
+    /// The password again.
+    pub password_again: String,
+}
+
+impl NewPasswordFields {
+    /// `POST /api/password-reset`'s body, with the reset link's token.
+    pub fn reset_request(&self, token: &str) -> Result<PasswordResetRequest, Problems> {
+        let mut problems = Problems::new();
+        let password = check_new_password(&self.password, &self.password_again, &mut problems);
+        problems.into_result(|| PasswordResetRequest {
+            token: token.to_owned(),
+            password: password.unwrap_or_default(),
+        })
+    }
+}
+
+/// The settings' password change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordChangeFields {
+    /// The password now.
+    pub current_password: String,
+    /// The new one.
+    pub password: String,
+    /// The new one again.
+    pub password_again: String,
+}
+
+impl PasswordChangeFields {
+    /// `POST /api/me/password`'s body.
+    pub fn request(&self) -> Result<PasswordChange, Problems> {
+        let mut problems = Problems::new();
+        // Only the byte bound: the password now was chosen under the rules
+        // of its day.
+        if self.current_password.is_empty() {
+            problems.add(Field::CurrentPassword, "Type your password now.");
+        } else if self.current_password.len() > PASSWORD_MAX_BYTES {
+            problems.add(Field::CurrentPassword, "Wrong password.");
+        }
+        let password = check_new_password(&self.password, &self.password_again, &mut problems);
+        if password.is_some() && self.password == self.current_password {
+            problems.add(
+                Field::Password,
+                "The new password is the one you have now; choose another.",
+            );
+        }
+        problems.into_result(|| PasswordChange {
+            current_password: self.current_password.clone(),
+            new_password: password.unwrap_or_default(),
+        })
+    }
+}
+
+/// `PATCH /api/me`'s body for the display name as typed.
+pub fn profile_update(display_name: &str) -> Result<ProfileUpdate, Problems> {
+    let mut problems = Problems::new();
+    let display_name = check_display_name(display_name, &mut problems);
+    match display_name {
+        Some(display_name) => Ok(ProfileUpdate { display_name }),
+        None => Err(problems),
+    }
+}
+
+/// A new API token's body for the name as typed.
+pub fn token_request(name: &str) -> Result<NewToken, Problems> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Problems::one(
+            Field::TokenName,
+            "Give the token a name, to tell it from others (\"deploy script\").",
+        ));
+    }
+    if name.chars().count() > TOKEN_NAME_MAX_CHARS {
+        return Err(Problems::one(
+            Field::TokenName,
+            format!("The name is longer than {TOKEN_NAME_MAX_CHARS} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Problems::one(
+            Field::TokenName,
+            "The name contains control characters.",
+        ));
+    }
+    Ok(NewToken {
+        name: name.to_owned(),
+    })
+}
+
+/// An administrator's new account: a person or a bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAccountFields {
+    /// The username, as typed.
+    pub username: String,
+    /// The display name, as typed.
+    pub display_name: String,
+    /// A person or a bot.
+    pub kind: AccountKind,
+    /// Administrator or member.
+    pub role: Role,
+    /// A person's first password; empty for none (the person gets a reset
+    /// link instead). Ignored for a bot.
+    pub password: String,
+}
+
+impl Default for AdminAccountFields {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            display_name: String::new(),
+            kind: AccountKind::Person,
+            role: Role::Member,
+            password: String::new(),
+        }
+    }
+}
+
+impl AdminAccountFields {
+    /// `POST /api/admin/accounts`'s body.
+    pub fn request(&self) -> Result<NewAccountRequest, Problems> {
+        let mut problems = Problems::new();
+        let username = check_username(&self.username, &mut problems);
+        let display_name = check_display_name(&self.display_name, &mut problems);
+        let password = match self.kind {
+            AccountKind::Bot => None,
+            AccountKind::Person if self.password.is_empty() => None,
+            AccountKind::Person => match Password::parse(self.password.as_str()) {
+                Ok(_) => Some(self.password.clone()),
+                Err(err) => {
+                    problems.add(Field::Password, sentence(&err.to_string()));
+                    None
+                }
+            },
+        };
+        match (username, display_name) {
+            (Some(username), Some(display_name)) if problems.is_empty() => Ok(NewAccountRequest {
+                username,
+                display_name,
+                kind: self.kind,
+                role: self.role,
+                password,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// How long a new invite lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InviteExpiry {
+    /// An hour.
+    Hour,
+    /// A day.
+    Day,
+    /// A week.
+    #[default]
+    Week,
+    /// Thirty days.
+    Month,
+    /// Until revoked or used up.
+    Never,
+}
+
+impl InviteExpiry {
+    /// Every choice, in the order offered.
+    pub const ALL: [Self; 5] = [Self::Hour, Self::Day, Self::Week, Self::Month, Self::Never];
+
+    /// Its value in a `<select>`.
+    pub fn value(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Never => "never",
+        }
+    }
+
+    /// Its words in a `<select>`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hour => "1 hour",
+            Self::Day => "1 day",
+            Self::Week => "7 days",
+            Self::Month => "30 days",
+            Self::Never => "Never",
+        }
+    }
+
+    /// The choice with this `<select>` value.
+    pub fn from_value(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|choice| choice.value() == value)
+    }
+
+    /// Seconds until it expires; none for never.
+    pub fn secs(self) -> Option<u64> {
+        const HOUR: u64 = 3_600;
+        match self {
+            Self::Hour => Some(HOUR),
+            Self::Day => Some(24 * HOUR),
+            Self::Week => Some(7 * 24 * HOUR),
+            Self::Month => Some(30 * 24 * HOUR),
+            Self::Never => None,
+        }
+    }
+}
+
+/// `POST /api/admin/invites`'s body: an expiry, and the number of uses as
+/// typed (empty for any number).
+pub fn invite_request(expiry: InviteExpiry, max_uses: &str) -> Result<NewInvite, Problems> {
+    let max_uses = max_uses.trim();
+    let max_uses = if max_uses.is_empty() {
+        None
+    } else {
+        match max_uses.parse::<u32>() {
+            Ok(uses) if (1..=INVITE_MAX_USES).contains(&uses) => Some(uses),
+            _ => {
+                return Err(Problems::one(
+                    Field::MaxUses,
+                    format!(
+                    "Give a number from 1 to {INVITE_MAX_USES}, or leave it empty for any number."
+                ),
+                ))
+            }
+        }
+    };
+    Ok(NewInvite {
+        expires_in_secs: expiry.secs(),
+        max_uses,
+    })
+}
+
+/// A wait in words: "1 second", "30 seconds", "15 minutes".
+pub fn wait_words(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 second".to_owned(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
+/// The server's words as a sentence, or `fallback` when it sent none.
+fn servers_words(error: &ApiError, fallback: &str) -> String {
+    if error.error.message.trim().is_empty() {
+        fallback.to_owned()
+    } else {
+        sentence(&error.error.message)
+    }
+}
+
+/// An error of the accounts API in words a person understands and can act
+/// on.
+pub fn explain(error: &ApiError) -> String {
+    if error.is_offline() {
+        return "No answer from the server; check the connection and try again.".to_owned();
+    }
+    match error.code() {
+        ErrorCode::InvalidCredentials => "Wrong username or password.".to_owned(),
+        ErrorCode::RateLimited => match error.retry_after_secs {
+            Some(secs) => format!("Too many tries; wait {}.", wait_words(secs)),
+            None => "Too many tries; wait a minute and try again.".to_owned(),
+        },
+        ErrorCode::LinkInvalid => {
+            "This link was already used or has expired; ask an administrator for a new one."
+                .to_owned()
+        }
+        ErrorCode::UsernameTaken => "This username is taken; choose another.".to_owned(),
+        ErrorCode::SignupClosed => {
+            "This server does not let people sign up this way; ask an administrator for an invite."
+                .to_owned()
+        }
+        ErrorCode::Unauthenticated => {
+            "You are signed out (the session ended); sign in again.".to_owned()
+        }
+        ErrorCode::Forbidden => servers_words(error, "You may not do this."),
+        ErrorCode::NotFound => {
+            "It is no longer there (someone may have removed it); reload the page.".to_owned()
+        }
+        ErrorCode::InvalidUsername => servers_words(error, "This username is not allowed."),
+        ErrorCode::InvalidPassword => servers_words(error, "This password is not allowed."),
+        ErrorCode::InvalidName => servers_words(error, "This display name is not allowed."),
+        ErrorCode::Unavailable => match error.retry_after_secs {
+            Some(secs) => format!("The server is busy; try again in {}.", wait_words(secs)),
+            None => "The server cannot do this right now; try again in a moment.".to_owned(),
+        },
+        ErrorCode::ProtocolVersion => {
+            "This page is older than the server; reload it to get the new one.".to_owned()
+        }
+        ErrorCode::BadRequest => {
+            let fallback =
+                "The server did not understand the request; reload the page and try again.";
+            servers_words(error, fallback)
+        }
+        // Codes of chat requests, which the accounts routes do not answer
+        // with: the server's words, if it ever does.
+        ErrorCode::Unsupported
+        | ErrorCode::InvalidRoom
+        | ErrorCode::NameTaken
+        | ErrorCode::EmptyText
+        | ErrorCode::TooLong
+        | ErrorCode::InvalidText
+        | ErrorCode::InvalidNonce
+        | ErrorCode::NotJoined
+        | ErrorCode::AlreadyJoined
+        | ErrorCode::TooManyRooms => servers_words(error, "That did not work; try again."),
+    }
+}
+
+/// The field an error is about, when it is about one: it is shown there
+/// and gets the focus.
+pub fn field_of(code: ErrorCode) -> Option<Field> {
+    match code {
+        ErrorCode::InvalidUsername | ErrorCode::UsernameTaken => Some(Field::Username),
+        ErrorCode::InvalidName => Some(Field::DisplayName),
+        ErrorCode::InvalidPassword => Some(Field::Password),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::account::{PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS};
+
+    fn fields(username: &str, display_name: &str, password: &str, again: &str) -> NewAccountFields {
+        NewAccountFields {
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            password: password.to_owned(),
+            password_again: again.to_owned(),
+        }
+    }
+
+    fn error(status: u16, code: &str, message: &str, retry_after: Option<&str>) -> ApiError {
+        let body = format!(r#"{{"code":"{code}","message":"{message}"}}"#);
+        ApiError::from_response(status, &body, retry_after)
+    }
+
+    #[test]
+    fn a_good_setup_form_makes_its_request_with_the_values_as_the_server_keeps_them() {
+        let form = fields("Ann.Lee", "  Ann Lee ", "correct horse", "correct horse");
+        let request = form.setup_request("tok").expect("valid");
+        assert_eq!(request.token, "tok");
+        assert_eq!(request.username.as_str(), "ann.lee");
+        assert_eq!(request.display_name.as_str(), "Ann Lee");
+        assert_eq!(request.password, "correct horse");
+    }
+
+    #[test]
+    fn signup_carries_the_invite_or_none_for_open_signup() {
+        let form = fields("bob", "Bob", "12345678", "12345678");
+        let invited = form.signup_request(Some("inv")).expect("valid");
+        assert_eq!(invited.invite.as_deref(), Some("inv"));
+        assert_eq!(form.signup_request(None).expect("valid").invite, None);
+    }
+
+    #[test]
+    fn every_broken_rule_is_said_at_its_field_in_the_forms_order() {
+        let problems = fields("a", "", "short", "short")
+            .setup_request("t")
+            .expect_err("invalid");
+        assert_eq!(problems.first(), Some(Field::Username));
+        assert_eq!(
+            problems.get(Field::Username),
+            Some("The username must have 2 to 32 characters.")
+        );
+        assert_eq!(
+            problems.get(Field::DisplayName),
+            Some("Choose a display name.")
+        );
+        assert_eq!(
+            problems.get(Field::Password),
+            Some("The password must have at least 8 characters.")
+        );
+        // The confirmation is not judged until the password itself is good.
+        assert_eq!(problems.get(Field::PasswordAgain), None);
+
+        let problems = fields("ann lee", "Ann\u{7}", "12345678", "")
+            .signup_request(None)
+            .expect_err("invalid");
+        assert_eq!(
+            problems.get(Field::Username),
+            Some("The username may only contain a-z, 0-9, '.', '_' and '-'.")
+        );
+        assert_eq!(
+            problems.get(Field::DisplayName),
+            Some("The display name contains control characters.")
+        );
+        assert_eq!(
+            problems.get(Field::PasswordAgain),
+            Some("Type the password again.")
+        );
+    }
+
+    #[test]
+    fn empty_fields_ask_for_what_is_missing() {
+        let problems = fields("  ", "", "", "")
+            .setup_request("t")
+            .expect_err("empty");
+        assert_eq!(problems.get(Field::Username), Some("Choose a username."));
+        assert_eq!(problems.get(Field::Password), Some("Choose a password."));
+    }
+
+    #[test]
+    fn the_confirmation_must_match() {
+        let problems = fields("ann", "Ann", "12345678", "12345679")
+            .setup_request("t")
+            .expect_err("differ");
+        assert_eq!(problems.first(), Some(Field::PasswordAgain));
+        assert_eq!(
+            problems.get(Field::PasswordAgain),
+            Some("The two passwords differ; type the same one twice.")
+        );
+    }
+
+    #[test]
+    fn limits_are_commons() {
+        let longest = "x".repeat(USERNAME_MAX_CHARS);
+        let min = "p".repeat(PASSWORD_MIN_CHARS);
+        assert!(fields(&longest, "X", &min, &min).setup_request("t").is_ok());
+        let too_long = "x".repeat(USERNAME_MAX_CHARS + 1);
+        assert!(fields(&too_long, "X", &min, &min)
+            .setup_request("t")
+            .is_err());
+        let huge = "p".repeat(PASSWORD_MAX_BYTES + 1);
+        let problems = fields("ann", "Ann", &huge, &huge)
+            .setup_request("t")
+            .expect_err("too long");
+        assert_eq!(
+            problems.get(Field::Password),
+            Some("The password is longer than 1024 bytes.")
+        );
+        // Passwords are taken as typed: spaces count and are kept.
+        let spaced = "  spaced  ";
+        let request = fields("ann", "Ann", spaced, spaced)
+            .setup_request("t")
+            .expect("valid");
+        assert_eq!(request.password, spaced);
+    }
+
+    #[test]
+    fn a_reset_needs_a_good_password_twice() {
+        let good = NewPasswordFields {
+            password: "new password".to_owned(),
+            password_again: "new password".to_owned(),
+        };
+        let request = good.reset_request("tok").expect("valid");
+        assert_eq!(
+            (request.token.as_str(), request.password.as_str()),
+            ("tok", "new password")
+        );
+        let bad = NewPasswordFields {
+            password: "new password".to_owned(),
+            password_again: "new passwort".to_owned(),
+        };
+        assert_eq!(
+            bad.reset_request("tok").expect_err("differ").first(),
+            Some(Field::PasswordAgain)
+        );
+    }
+
+    #[test]
+    fn a_password_change_needs_the_old_one_and_a_new_one() {
+        let change = |current: &str, new: &str, again: &str| PasswordChangeFields {
+            current_password: current.to_owned(),
+            password: new.to_owned(),
+            password_again: again.to_owned(),
+        };
+        let request = change("old", "new enough", "new enough")
+            .request()
+            .expect("an old password under older rules is fine");
+        assert_eq!(request.current_password, "old");
+        assert_eq!(request.new_password, "new enough");
+
+        let problems = change("", "short", "").request().expect_err("invalid");
+        assert_eq!(problems.first(), Some(Field::CurrentPassword));
+        assert_eq!(
+            problems.get(Field::CurrentPassword),
+            Some("Type your password now.")
+        );
+        assert!(problems.get(Field::Password).is_some());
+
+        let same = change("same password", "same password", "same password");
+        assert_eq!(
+            same.request().expect_err("unchanged").get(Field::Password),
+            Some("The new password is the one you have now; choose another.")
+        );
+    }
+
+    #[test]
+    fn profile_and_token_names_are_checked() {
+        assert_eq!(
+            profile_update("  Zoë ")
+                .expect("valid")
+                .display_name
+                .as_str(),
+            "Zoë"
+        );
+        assert_eq!(
+            profile_update(" ")
+                .expect_err("empty")
+                .get(Field::DisplayName),
+            Some("Choose a display name.")
+        );
+        assert_eq!(
+            profile_update(&"n".repeat(200))
+                .expect_err("long")
+                .get(Field::DisplayName),
+            Some("The display name is longer than 32 characters.")
+        );
+        assert_eq!(token_request(" deploy ").expect("valid").name, "deploy");
+        assert!(token_request("").is_err());
+        assert!(token_request("a\nb").is_err());
+        assert!(token_request(&"t".repeat(TOKEN_NAME_MAX_CHARS)).is_ok());
+        assert!(token_request(&"t".repeat(TOKEN_NAME_MAX_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn an_administrators_new_account_is_a_person_with_or_without_a_password_or_a_bot() {
+        let mut form = AdminAccountFields {
+            username: "Deploy-Bot".to_owned(),
+            display_name: "Deploy bot".to_owned(),
+            kind: AccountKind::Bot,
+            role: Role::Member,
+            password: "ignored for bots".to_owned(),
+        };
+        let bot = form.request().expect("valid");
+        assert_eq!(bot.username.as_str(), "deploy-bot");
+        assert_eq!(
+            (bot.kind, bot.role, bot.password),
+            (AccountKind::Bot, Role::Member, None)
+        );
+
+        form.kind = AccountKind::Person;
+        form.role = Role::Admin;
+        form.password = String::new();
+        let person = form.request().expect("a reset link gives the password");
+        assert_eq!(
+            (person.kind, person.role, person.password),
+            (AccountKind::Person, Role::Admin, None)
+        );
+
+        form.password = "short".to_owned();
+        assert_eq!(
+            form.request().expect_err("short").first(),
+            Some(Field::Password)
+        );
+        form.password = "long enough".to_owned();
+        assert_eq!(
+            form.request().expect("valid").password.as_deref(),
+            Some("long enough")
+        );
+        assert_eq!(AdminAccountFields::default().kind, AccountKind::Person);
+    }
+
+    #[test]
+    fn invites_have_an_expiry_and_a_number_of_uses() {
+        let invite = invite_request(InviteExpiry::Day, "").expect("valid");
+        assert_eq!(invite.expires_in_secs, Some(86_400));
+        assert_eq!(invite.max_uses, None);
+        let invite = invite_request(InviteExpiry::Never, " 5 ").expect("valid");
+        assert_eq!((invite.expires_in_secs, invite.max_uses), (None, Some(5)));
+        for bad in ["0", "-1", "1.5", "ten", "10001"] {
+            assert_eq!(
+                invite_request(InviteExpiry::Week, bad)
+                    .expect_err(bad)
+                    .first(),
+                Some(Field::MaxUses)
+            );
+        }
+        for choice in InviteExpiry::ALL {
+            assert_eq!(InviteExpiry::from_value(choice.value()), Some(choice));
+        }
+        assert_eq!(InviteExpiry::from_value("year"), None);
+        assert_eq!(InviteExpiry::default(), InviteExpiry::Week);
+        assert_eq!(InviteExpiry::Month.secs(), Some(30 * 86_400));
+    }
+
+    #[test]
+    fn the_errors_of_the_brief_read_as_written() {
+        assert_eq!(
+            explain(&error(
+                401,
+                "invalid_credentials",
+                "wrong username or password",
+                None
+            )),
+            "Wrong username or password."
+        );
+        assert_eq!(
+            explain(&error(429, "rate_limited", "slow down", Some("30"))),
+            "Too many tries; wait 30 seconds."
+        );
+        assert_eq!(
+            explain(&error(410, "link_invalid", "gone", None)),
+            "This link was already used or has expired; ask an administrator for a new one."
+        );
+        assert_eq!(
+            explain(&error(409, "username_taken", "taken", None)),
+            "This username is taken; choose another."
+        );
+        assert_eq!(
+            explain(&error(403, "signup_closed", "closed", None)),
+            "This server does not let people sign up this way; ask an administrator for an invite."
+        );
+    }
+
+    #[test]
+    fn waits_are_in_seconds_then_minutes() {
+        assert_eq!(wait_words(1), "1 second");
+        assert_eq!(wait_words(0), "1 second");
+        assert_eq!(wait_words(59), "59 seconds");
+        assert_eq!(wait_words(119), "119 seconds");
+        assert_eq!(wait_words(120), "2 minutes");
+        assert_eq!(wait_words(900), "15 minutes");
+        assert_eq!(wait_words(901), "16 minutes");
+        assert_eq!(
+            explain(&error(429, "rate_limited", "x", Some("1"))),
+            "Too many tries; wait 1 second."
+        );
+        assert_eq!(
+            explain(&error(429, "rate_limited", "x", None)),
+            "Too many tries; wait a minute and try again."
+        );
+        assert_eq!(
+            explain(&error(503, "unavailable", "x", Some("10"))),
+            "The server is busy; try again in 10 seconds."
+        );
+    }
+
+    /// Every code the server may send, in the status the route table gives
+    /// it: each has words, and none is empty or the bare code.
+    #[test]
+    fn every_code_has_words() {
+        let codes = [
+            ErrorCode::BadRequest,
+            ErrorCode::Unsupported,
+            ErrorCode::InvalidRoom,
+            ErrorCode::InvalidName,
+            ErrorCode::NameTaken,
+            ErrorCode::EmptyText,
+            ErrorCode::TooLong,
+            ErrorCode::InvalidText,
+            ErrorCode::InvalidNonce,
+            ErrorCode::NotJoined,
+            ErrorCode::AlreadyJoined,
+            ErrorCode::TooManyRooms,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::InvalidUsername,
+            ErrorCode::InvalidPassword,
+            ErrorCode::UsernameTaken,
+            ErrorCode::NotFound,
+            ErrorCode::LinkInvalid,
+            ErrorCode::SignupClosed,
+            ErrorCode::ProtocolVersion,
+        ];
+        for code in codes {
+            for message in ["", "the server's own words"] {
+                let words = explain(&error(400, code.as_str(), message, None));
+                assert!(words.len() > 10, "{code}: {words:?}");
+                assert!(!words.contains(code.as_str()), "{code}: {words:?}");
+                assert!(words.starts_with(char::is_uppercase), "{code}: {words:?}");
+                assert!(words.ends_with('.'), "{code}: {words:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rule_errors_keep_the_servers_words_and_point_at_their_field() {
+        let invalid = error(
+            400,
+            "invalid_password",
+            "the password must have at least 8 characters",
+            None,
+        );
+        assert_eq!(
+            explain(&invalid),
+            "The password must have at least 8 characters."
+        );
+        assert_eq!(field_of(invalid.code()), Some(Field::Password));
+        assert_eq!(field_of(ErrorCode::UsernameTaken), Some(Field::Username));
+        assert_eq!(field_of(ErrorCode::InvalidUsername), Some(Field::Username));
+        assert_eq!(field_of(ErrorCode::InvalidName), Some(Field::DisplayName));
+        assert_eq!(field_of(ErrorCode::InvalidCredentials), None);
+        assert_eq!(field_of(ErrorCode::LinkInvalid), None);
+        assert_eq!(
+            explain(&error(403, "forbidden", "", None)),
+            "You may not do this."
+        );
+    }
+
+    #[test]
+    fn no_answer_and_a_proxys_page_are_explained_too() {
+        assert_eq!(
+            explain(&ApiError::offline()),
+            "No answer from the server; check the connection and try again."
+        );
+        let proxy = ApiError::from_response(502, "<html>Bad Gateway</html>", None);
+        assert_eq!(
+            explain(&proxy),
+            "The server cannot do this right now; try again in a moment."
+        );
+        let signed_out = ApiError::from_response(401, "", None);
+        assert_eq!(
+            explain(&signed_out),
+            "You are signed out (the session ended); sign in again."
+        );
+    }
+
+    #[test]
+    fn sentences_start_with_a_capital_and_end_with_a_stop() {
+        assert_eq!(sentence("the name is empty"), "The name is empty.");
+        assert_eq!(sentence("Done!"), "Done!");
+        assert_eq!(sentence("  "), "");
+        assert_eq!(sentence("über."), "Über.");
+    }
+}
