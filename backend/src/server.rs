@@ -223,12 +223,6 @@ async fn announce_setup(accounts: &Accounts) -> Result<(), ServerError> {
         println!(
             "First start: open {link} to create the administrator account (the link works once)."
         );
-        // The web client's account pages are not released yet: until then
-        // the same account is made from a shell.
-        println!(
-            "(Until the web client has its account pages, make it with: \
-             chat-server admin create-user --username NAME --display-name \"Your Name\" --admin)"
-        );
     }
     Ok(())
 }
