@@ -49,11 +49,17 @@ pub enum CloseCode {
     /// unanswered while frames waited). Nothing is wrong with its requests:
     /// reconnect and re-join with `since`.
     TryAgainLater = 1013,
+    /// 4001 (the first of RFC 6455's private range the protocol uses): the
+    /// session or API token the connection signed in with ended (signed
+    /// out, ended from the list of sessions, a password change, the
+    /// account deactivated, the token revoked). Sign in again; reconnecting
+    /// with the same credential is refused with HTTP 401.
+    SessionEnded = 4001,
 }
 
 impl CloseCode {
     /// Every code, in increasing order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Normal,
         Self::GoingAway,
         Self::ProtocolError,
@@ -62,6 +68,7 @@ impl CloseCode {
         Self::MessageTooBig,
         Self::InternalError,
         Self::TryAgainLater,
+        Self::SessionEnded,
     ];
 
     /// The number on the wire.
@@ -92,7 +99,7 @@ mod tests {
             assert_eq!(CloseCode::from_code(code.code()), Some(code));
         }
         // 1006 (abnormal closure) is only ever reported locally; 4000 is
-        // free for applications, and this one does not use it.
+        // in the private range, and this protocol does not use it.
         assert_eq!(CloseCode::from_code(1006), None);
         assert_eq!(CloseCode::from_code(4000), None);
     }

@@ -1,6 +1,7 @@
 //! The frames of the WebSocket protocol. Each frame is one JSON object in a
 //! text frame, told apart by its `type` field.
 
+use crate::account::{UserId, Username};
 use crate::{DisplayName, ErrorCode, MessageText, Nonce, RoomName, ValidationError};
 use serde::{Deserialize, Serialize};
 
@@ -15,12 +16,13 @@ pub type MessageId = u64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "RawClientFrame")]
 pub enum ClientFrame {
-    /// Join `room` as `name`; answered by [`ServerFrame::Joined`].
+    /// Join `room` as the signed-in account; answered by
+    /// [`ServerFrame::Joined`]. The name shown is the account's display
+    /// name: version 2 has no `name` field (one gets
+    /// [`ErrorCode::ProtocolVersion`]).
     Join {
         /// The room to join.
         room: RoomName,
-        /// The name to appear under in this room.
-        name: DisplayName,
         /// The last message id this client has seen in the room; the join's
         /// history then holds the messages after it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,7 +89,9 @@ impl ClientFrame {
 enum RawClientFrame {
     Join {
         room: String,
-        name: String,
+        /// Version 1's field: present only to be refused in words.
+        #[serde(default)]
+        name: Option<serde::de::IgnoredAny>,
         #[serde(default)]
         since: Option<MessageId>,
     },
@@ -110,9 +114,11 @@ impl RawClientFrame {
         match self {
             Self::Join { room, name, since } => {
                 let room = RoomName::parse(room).map_err(RequestError::invalid(None, None))?;
-                let name =
-                    DisplayName::parse(name).map_err(RequestError::invalid(Some(&room), None))?;
-                Ok(ClientFrame::Join { room, name, since })
+                if name.is_some() {
+                    return Err(RequestError::new(ErrorCode::ProtocolVersion, JOIN_NAME_REMOVED)
+                        .about(&room, None));
+                }
+                Ok(ClientFrame::Join { room, since })
             }
             Self::Send { room, text, nonce } => {
                 let room = RoomName::parse(room).map_err(RequestError::invalid(None, None))?;
@@ -142,6 +148,10 @@ impl TryFrom<RawClientFrame> for ClientFrame {
         raw.parse()
     }
 }
+
+/// The message of the error a version-1 `join` (one with a `name`) gets.
+pub const JOIN_NAME_REMOVED: &str = "protocol version 2: `join` no longer carries a name; \
+     you appear under your account's display name (sign in first, and leave `name` out)";
 
 /// Why a client frame could not be carried out; becomes an `error` frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,6 +200,18 @@ impl RequestError {
     }
 }
 
+/// An account as rooms show it: in member lists, presence and typing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Person {
+    /// The account's number: what identifies the person.
+    pub user_id: UserId,
+    /// The account's username (unique, never changes).
+    pub username: Username,
+    /// The name shown: the account's display name, which may change (a
+    /// `presence` frame's `updated` says so).
+    pub display_name: DisplayName,
+}
+
 /// One stored chat message, as broadcast and as listed in histories.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -197,8 +219,16 @@ pub struct ChatMessage {
     pub room: RoomName,
     /// Its id within the room.
     pub id: MessageId,
-    /// The author's display name in the room.
+    /// The author's display name when the message was posted.
     pub name: DisplayName,
+    /// The author's account. Absent on messages written before accounts
+    /// (protocol version 1): their author is only a name, and clients show
+    /// them as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// The author's username; absent exactly when `user_id` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Username>,
     /// The text, as written.
     pub text: MessageText,
     /// When the server accepted it, in milliseconds since the Unix epoch.
@@ -242,10 +272,11 @@ pub enum ServerFrame {
     Joined {
         /// The room joined.
         room: RoomName,
-        /// The name the client joined under, as the server stored it (trimmed).
-        name: DisplayName,
-        /// The names of all members, the joiner included, in order of joining.
-        members: Vec<DisplayName>,
+        /// The account the client joined as.
+        you: Person,
+        /// The people in the room, the joiner included, each once however
+        /// many connections they have in it, in order of joining.
+        members: Vec<Person>,
         /// Recent messages, oldest first: the last ones of the room, or with
         /// `since`, the ones after it.
         history: Vec<ChatMessage>,
@@ -258,23 +289,30 @@ pub enum ServerFrame {
     Message(ChatMessage),
     /// The members of a joined room changed since the last `presence` (or
     /// the `joined`) this client got for it. Changes that happen close
-    /// together come in one frame. Apply `left` (remove those names), then
-    /// `joined` (add those names, at the end); both are idempotent.
+    /// together come in one frame. Apply `left` (remove those people),
+    /// then `joined` (add them, at the end), then `updated` (replace the
+    /// person of that `user_id` in place); each is idempotent.
     Presence {
         /// The room.
         room: RoomName,
-        /// Names that joined, in order of joining.
+        /// People who joined, in order of joining.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        joined: Vec<DisplayName>,
-        /// Names that left.
+        joined: Vec<Person>,
+        /// The accounts of people who left (their last connection in the
+        /// room did).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        left: Vec<DisplayName>,
+        left: Vec<UserId>,
+        /// Members who changed their display name.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        updated: Vec<Person>,
     },
     /// Another member of a joined room is typing.
     Typing {
         /// The room.
         room: RoomName,
         /// Who is typing.
+        user_id: UserId,
+        /// Their display name.
         name: DisplayName,
     },
     /// A request failed; the connection stays usable.

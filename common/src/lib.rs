@@ -1,4 +1,4 @@
-//! Wire protocol v1 of the chat, shared by the server (`backend`) and the web
+//! Wire protocol version 2 of the chat, shared by the server (`backend`) and the web
 //! client (`frontend`), and readable by any third-party client.
 //!
 //! The protocol itself is described for humans in `docs/PROTOCOL.md`; this
@@ -31,8 +31,10 @@ pub mod values;
 pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};
 pub use close::CloseCode;
 pub use error::ErrorCode;
-pub use frames::{ChatMessage, ClientFrame, ErrorFrame, MessageId, RequestError, ServerFrame};
+pub use frames::{
+    ChatMessage, ClientFrame, ErrorFrame, MessageId, Person, RequestError, ServerFrame,
+};
 pub use values::{DisplayName, MessageText, Nonce, RoomName, ValidationError};
 
 /// The protocol version this crate implements; `docs/PROTOCOL.md` describes it.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;

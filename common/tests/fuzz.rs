@@ -72,11 +72,6 @@ fn valid_room() -> impl Strategy<Value = RoomName> {
     "[a-z0-9_-]{1,64}".prop_map(|raw| RoomName::parse(raw).expect("generated room is valid"))
 }
 
-fn valid_name() -> impl Strategy<Value = DisplayName> {
-    "[A-Za-zÀ-ÿ0-9 ._-]{0,30}[A-Za-zÀ-ÿ0-9]"
-        .prop_map(|raw| DisplayName::parse(raw).expect("generated name is valid"))
-}
-
 fn valid_text() -> impl Strategy<Value = MessageText> {
     "[^\\p{Cc}]{0,200}[a-zA-Z0-9<>&\"'\\\\]"
         .prop_map(|raw| MessageText::parse(raw).expect("generated text is valid"))
@@ -88,8 +83,8 @@ fn valid_nonce() -> impl Strategy<Value = Nonce> {
 
 fn valid_client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (valid_room(), valid_name(), prop::option::of(any::<u64>()))
-            .prop_map(|(room, name, since)| ClientFrame::Join { room, name, since }),
+        (valid_room(), prop::option::of(any::<u64>()))
+            .prop_map(|(room, since)| ClientFrame::Join { room, since }),
         (valid_room(), valid_text(), prop::option::of(valid_nonce()))
             .prop_map(|(room, text, nonce)| ClientFrame::Send { room, text, nonce }),
         valid_room().prop_map(|room| ClientFrame::Leave { room }),

@@ -6,7 +6,7 @@
 use common::api::{MessagePage, RoomSummary};
 use common::{
     ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MessageText, Nonce,
-    RoomName, ServerFrame,
+    Person, RoomName, ServerFrame, Username,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
@@ -23,11 +23,20 @@ fn text(s: &str) -> MessageText {
 fn nonce(s: &str) -> Nonce {
     Nonce::parse(s).expect("valid nonce")
 }
+fn person(user_id: u64, username: &str, display_name: &str) -> Person {
+    Person {
+        user_id,
+        username: Username::parse(username).expect("valid username"),
+        display_name: name(display_name),
+    }
+}
 fn message(id: u64, nonce_value: Option<&str>) -> ChatMessage {
     ChatMessage {
         room: room("lobby"),
         id,
         name: name("Ann"),
+        user_id: Some(1),
+        username: Some(Username::parse("ann").expect("valid username")),
         text: text("hi <b>all</b>"),
         ts: 1_700_000_000_000,
         nonce: nonce_value.map(nonce),
@@ -50,18 +59,37 @@ fn join_frame() {
     assert_contract(
         ClientFrame::Join {
             room: room("lobby"),
-            name: name("Ann"),
             since: None,
         },
-        r#"{"type":"join","room":"lobby","name":"Ann"}"#,
+        r#"{"type":"join","room":"lobby"}"#,
     );
     assert_contract(
         ClientFrame::Join {
             room: room("lobby"),
-            name: name("Ann"),
             since: Some(41),
         },
-        r#"{"type":"join","room":"lobby","name":"Ann","since":41}"#,
+        r#"{"type":"join","room":"lobby","since":41}"#,
+    );
+}
+
+#[test]
+fn a_version_1_join_with_a_name_is_refused_in_words() {
+    let err = decode_error(r#"{"type":"join","room":"lobby","name":"Ann"}"#);
+    assert_eq!(err.code, ErrorCode::ProtocolVersion);
+    assert_eq!(err.room, Some(room("lobby")));
+    assert!(err.message.contains("no longer carries a name"), "{err}");
+}
+
+#[test]
+fn a_message_from_before_accounts_has_only_a_name() {
+    let legacy = ChatMessage {
+        user_id: None,
+        username: None,
+        ..message(3, None)
+    };
+    assert_contract(
+        ServerFrame::Message(legacy),
+        r#"{"type":"message","room":"lobby","id":3,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000}"#,
     );
 }
 
@@ -110,14 +138,16 @@ fn joined_frame() {
     assert_contract(
         ServerFrame::Joined {
             room: room("lobby"),
-            name: name("Ann"),
-            members: vec![name("Bob"), name("Ann")],
+            you: person(1, "ann", "Ann"),
+            members: vec![person(2, "bob", "Bob"), person(1, "ann", "Ann")],
             history: vec![message(7, None)],
             has_older: true,
         },
         concat!(
-            r#"{"type":"joined","room":"lobby","name":"Ann","members":["Bob","Ann"],"#,
-            r#""history":[{"room":"lobby","id":7,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000}],"#,
+            r#"{"type":"joined","room":"lobby","you":{"user_id":1,"username":"ann","display_name":"Ann"},"#,
+            r#""members":[{"user_id":2,"username":"bob","display_name":"Bob"},"#,
+            r#"{"user_id":1,"username":"ann","display_name":"Ann"}],"#,
+            r#""history":[{"room":"lobby","id":7,"name":"Ann","user_id":1,"username":"ann","text":"hi <b>all</b>","ts":1700000000000}],"#,
             r#""has_older":true}"#
         ),
     );
@@ -128,7 +158,7 @@ fn message_frame() {
     assert_contract(
         ServerFrame::Message(message(8, Some("n-1"))),
         concat!(
-            r#"{"type":"message","room":"lobby","id":8,"name":"Ann","text":"hi <b>all</b>","#,
+            r#"{"type":"message","room":"lobby","id":8,"name":"Ann","user_id":1,"username":"ann","text":"hi <b>all</b>","#,
             r#""ts":1700000000000,"nonce":"n-1"}"#
         ),
     );
@@ -139,18 +169,23 @@ fn presence_frame() {
     assert_contract(
         ServerFrame::Presence {
             room: room("lobby"),
-            joined: vec![name("Cid"), name("Dee")],
-            left: vec![name("Ann")],
+            joined: vec![person(3, "cid", "Cid")],
+            left: vec![1],
+            updated: vec![person(2, "bob", "Bobby")],
         },
-        r#"{"type":"presence","room":"lobby","joined":["Cid","Dee"],"left":["Ann"]}"#,
+        concat!(
+            r#"{"type":"presence","room":"lobby","joined":[{"user_id":3,"username":"cid","display_name":"Cid"}],"#,
+            r#""left":[1],"updated":[{"user_id":2,"username":"bob","display_name":"Bobby"}]}"#
+        ),
     );
     assert_contract(
         ServerFrame::Presence {
             room: room("lobby"),
             joined: vec![],
-            left: vec![name("Bob")],
+            left: vec![2],
+            updated: vec![],
         },
-        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
+        r#"{"type":"presence","room":"lobby","left":[2]}"#,
     );
 }
 
@@ -159,9 +194,10 @@ fn server_typing_frame() {
     assert_contract(
         ServerFrame::Typing {
             room: room("lobby"),
+            user_id: 1,
             name: name("Ann"),
         },
-        r#"{"type":"typing","room":"lobby","name":"Ann"}"#,
+        r#"{"type":"typing","room":"lobby","user_id":1,"name":"Ann"}"#,
     );
 }
 
@@ -239,7 +275,7 @@ fn documented_close_codes() -> Vec<(u16, &'static str)> {
 #[test]
 fn every_close_code_has_the_number_the_protocol_documents() {
     // Which rows of the table each code stands for, by their reason.
-    let codes: [(CloseCode, &[&str]); 7] = [
+    let codes: [(CloseCode, &[&str]); 8] = [
         (
             CloseCode::GoingAway,
             &["server shutting down", "idle timeout: nothing received"],
@@ -258,6 +294,10 @@ fn every_close_code_has_the_number_the_protocol_documents() {
         (
             CloseCode::TryAgainLater,
             &["slow consumer: ...", "stalled: ..."],
+        ),
+        (
+            CloseCode::SessionEnded,
+            &["session ended", "account deactivated", "token revoked"],
         ),
     ];
     let rows = documented_close_codes();
@@ -306,7 +346,7 @@ fn http_api_bodies() {
             has_older: false,
         },
         concat!(
-            r#"{"room":"lobby","messages":[{"room":"lobby","id":3,"name":"Ann","#,
+            r#"{"room":"lobby","messages":[{"room":"lobby","id":3,"name":"Ann","user_id":1,"username":"ann","#,
             r#""text":"hi <b>all</b>","ts":1700000000000}],"has_older":false}"#
         ),
     );
@@ -318,13 +358,12 @@ fn decode_error(text: &str) -> common::RequestError {
 
 #[test]
 fn decode_accepts_valid_frames_and_ignores_unknown_fields() {
-    let frame = ClientFrame::decode(r#"{"type":"join","room":"lobby","name":" Ann ","extra":1}"#)
+    let frame = ClientFrame::decode(r#"{"type":"join","room":"lobby","extra":1}"#)
         .expect("valid frame");
     assert_eq!(
         frame,
         ClientFrame::Join {
             room: room("lobby"),
-            name: name("Ann"),
             since: None
         }
     );
@@ -377,12 +416,8 @@ fn decode_maps_each_rule_to_its_code() {
             ErrorCode::InvalidRoom,
         ),
         (
-            r#"{"type":"join","room":"lobby","name":"  "}"#,
-            ErrorCode::InvalidName,
-        ),
-        (
-            r#"{"type":"join","room":"lobby","name":"a\u0007"}"#,
-            ErrorCode::InvalidName,
+            r#"{"type":"join","room":"lobby","name":"Ann"}"#,
+            ErrorCode::ProtocolVersion,
         ),
         (
             r#"{"type":"send","room":"lobby","text":" "}"#,
