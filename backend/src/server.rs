@@ -10,7 +10,7 @@
 use crate::accounts::{AccountSettings, Accounts, AccountsError};
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::connection::ConnectionContext;
+use crate::connection::{account_events, ConnectionContext};
 use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
@@ -133,13 +133,19 @@ pub async fn run_observed(
     observe(&accounts);
     let metrics = Metrics::new();
     let presence = cluster.as_ref().map(|cluster| cluster.presence.clone());
-    let hub = Hub::new(Arc::clone(&store), cluster, metrics.clone());
+    let hub = Hub::new(Arc::clone(&store), cluster.clone(), metrics.clone());
     let websockets = TaskTracker::new();
     let settings = Arc::new(HttpSettings::from(&config));
     let connections = Arc::new(ConnectionContext::new(
         hub.clone(),
         metrics.clone(),
         settings.connection,
+    ));
+    tokio::spawn(account_events::follow(
+        accounts.clone(),
+        Arc::clone(&connections),
+        cluster,
+        stop.clone(),
     ));
     let state = AppState {
         hub: hub.clone(),

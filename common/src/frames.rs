@@ -115,8 +115,10 @@ impl RawClientFrame {
             Self::Join { room, name, since } => {
                 let room = RoomName::parse(room).map_err(RequestError::invalid(None, None))?;
                 if name.is_some() {
-                    return Err(RequestError::new(ErrorCode::ProtocolVersion, JOIN_NAME_REMOVED)
-                        .about(&room, None));
+                    return Err(
+                        RequestError::new(ErrorCode::ProtocolVersion, JOIN_NAME_REMOVED)
+                            .about(&room, None),
+                    );
                 }
                 Ok(ClientFrame::Join { room, since })
             }

@@ -358,8 +358,8 @@ fn decode_error(text: &str) -> common::RequestError {
 
 #[test]
 fn decode_accepts_valid_frames_and_ignores_unknown_fields() {
-    let frame = ClientFrame::decode(r#"{"type":"join","room":"lobby","extra":1}"#)
-        .expect("valid frame");
+    let frame =
+        ClientFrame::decode(r#"{"type":"join","room":"lobby","extra":1}"#).expect("valid frame");
     assert_eq!(
         frame,
         ClientFrame::Join {

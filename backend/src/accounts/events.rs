@@ -15,8 +15,10 @@ use tokio::sync::broadcast;
 /// Events a subscriber may be behind before it lags.
 pub const EVENT_CAPACITY: usize = 1024;
 
-/// A change to accounts that open connections must act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A change to accounts that open connections must act on. Serializable:
+/// in cluster mode it travels to the other instances (`cluster::accounts`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AccountEvent {
     /// These sessions ended (signed out, ended from the list of sessions,
     /// a password change or reset, a deactivation, idle expiry): their

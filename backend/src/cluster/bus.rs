@@ -9,11 +9,12 @@
 //! catch up. A room that falls [`EVENTS_PER_ROOM`] events behind is caught
 //! up the same way, so a busy room costs bounded memory.
 
+use super::accounts::{self, AccountChannel};
 use super::broker_error;
 use super::keys;
-use super::presence::InstanceId;
+use super::presence::{InstanceId, MemberTag};
 use crate::store::StoreError;
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName, UserId, Username};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 use serde::Deserialize;
@@ -55,7 +56,7 @@ pub enum RoomEvent {
     /// dead: messages posted meanwhile must be read from the database,
     /// and the room's members registered again.
     BrokerBack,
-    /// Members of another instance joined (claimed their names).
+    /// Members of another instance joined (or re-registered, renamed).
     MembersJoined(PresenceChange),
     /// Members of another instance left, or their instance died.
     MembersLeft(PresenceChange),
@@ -67,8 +68,11 @@ pub struct PresenceChange {
     /// The instance they are (or were) connected to.
     #[serde(deserialize_with = "instance_from_string")]
     pub instance: InstanceId,
-    /// Their names.
-    pub names: Vec<DisplayName>,
+    /// Each one's connection and person. (The field is `names`: the
+    /// broker's scripts publish what a member is held as, see
+    /// `presence::MemberTag`.)
+    #[serde(rename = "names")]
+    pub members: Vec<MemberTag>,
 }
 
 /// Identifies one subscription of a room, so that a retiring room does not
@@ -148,6 +152,8 @@ fn room_channel(subscription: SubscriptionId, capacity: usize) -> (RoomSender, R
 
 struct BusInner {
     rooms: Mutex<HashMap<RoomName, RoomSender>>,
+    /// Where account changes published by other instances go.
+    accounts: AccountChannel,
     /// The way to subscribe while connected; `None` while the broker is lost.
     sink: Mutex<Option<PubSubSink>>,
     next_id: AtomicU64,
@@ -168,6 +174,10 @@ struct PublishedMessage {
     id: MessageId,
     ts: u64,
     name: DisplayName,
+    #[serde(default)]
+    user_id: Option<UserId>,
+    #[serde(default)]
+    username: Option<Username>,
     text: MessageText,
     #[serde(default)]
     nonce: Option<Nonce>,
@@ -186,11 +196,13 @@ impl Bus {
     /// `shutdown` is cancelled.
     pub(super) async fn start(
         client: redis::Client,
+        accounts: AccountChannel,
         shutdown: CancellationToken,
     ) -> Result<Self, StoreError> {
         let bus = Self {
             inner: Arc::new(BusInner {
                 rooms: Mutex::default(),
+                accounts,
                 sink: Mutex::default(),
                 next_id: AtomicU64::new(1),
             }),
@@ -271,13 +283,12 @@ impl Bus {
             .map_err(|_| StoreError::broker("connecting to the broker timed out"))?
             .map_err(broker_error)?;
         let (mut sink, stream) = pubsub.split();
-        let channels: Vec<String> = self.inner.rooms().keys().map(keys::channel).collect();
-        if !channels.is_empty() {
-            tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channels))
-                .await
-                .map_err(|_| StoreError::broker("the broker did not answer a subscription"))?
-                .map_err(broker_error)?;
-        }
+        let mut channels: Vec<String> = self.inner.rooms().keys().map(keys::channel).collect();
+        channels.push(accounts::CHANNEL.to_owned());
+        tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channels))
+            .await
+            .map_err(|_| StoreError::broker("the broker did not answer a subscription"))?
+            .map_err(broker_error)?;
         *self.inner.sink() = Some(sink);
         Ok(stream)
     }
@@ -318,10 +329,15 @@ impl Bus {
             };
             tracing::info!("reconnected to the cluster broker");
             self.tell_every_room(&RoomEvent::BrokerBack);
+            self.inner.accounts.missed();
         }
     }
 
     fn route(&self, message: &redis::Msg) {
+        if message.get_channel_name() == accounts::CHANNEL {
+            self.inner.accounts.received(message.get_payload_bytes());
+            return;
+        }
         let Some(room) = keys::room_of_channel(message.get_channel_name()) else {
             return;
         };
@@ -338,6 +354,8 @@ impl Bus {
                 room: room.clone(),
                 id: published.id,
                 name: published.name,
+                user_id: published.user_id,
+                username: published.username,
                 text: published.text,
                 ts: published.ts,
                 nonce: published.nonce,
@@ -380,21 +398,26 @@ mod tests {
 
     #[test]
     fn presence_publications_keep_every_digit_of_the_instance_number() {
-        let body = r#"{"joined":{"instance":"120949013429028","names":["Ann","Bob Lee"]}}"#;
+        let body = r#"{"joined":{"instance":"120949013429028","names":["4 1 ann Ann","5 2 bob Bob Lee"]}}"#;
         let Ok(Publication::Joined(change)) = serde_json::from_str(body) else {
             panic!("a joined publication");
         };
         assert_eq!(change.instance, 120_949_013_429_028);
-        let names: Vec<&str> = change.names.iter().map(DisplayName::as_str).collect();
+        let names: Vec<&str> = change
+            .members
+            .iter()
+            .map(|tag| tag.person.display_name.as_str())
+            .collect();
         assert_eq!(names, ["Ann", "Bob Lee"]);
-        let left = r#"{"left":{"instance":"1.2e14","names":["Ann"]}}"#;
+        assert_eq!(change.members[1].holder, 5);
+        let left = r#"{"left":{"instance":"1.2e14","names":["4 1 ann Ann"]}}"#;
         assert!(serde_json::from_str::<Publication>(left).is_err());
     }
 
     fn presence(name: &str) -> RoomEvent {
         RoomEvent::MembersJoined(PresenceChange {
             instance: 7,
-            names: vec![DisplayName::parse(name).expect("valid name")],
+            members: vec![MemberTag::parse(&format!("1 1 user {name}")).expect("a tag")],
         })
     }
 
@@ -404,7 +427,9 @@ mod tests {
             .await
             .expect("an event comes");
         match event {
-            Some(RoomEvent::MembersJoined(change)) => change.names[0].as_str().to_owned(),
+            Some(RoomEvent::MembersJoined(change)) => {
+                change.members[0].person.display_name.as_str().to_owned()
+            }
             Some(RoomEvent::BrokerBack) => "back".to_owned(),
             other => format!("{other:?}"),
         }

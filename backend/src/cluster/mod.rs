@@ -11,8 +11,10 @@
 //! - [`bus`]: the instance's pub/sub subscription, which brings each room
 //!   the messages posted on any instance (the room orders them by id and
 //!   reads what it missed from the database).
-//! - [`presence`]: who is in each room on every instance, names unique
-//!   across instances, and the heartbeat that reaps dead instances.
+//! - [`presence`]: who is in each room on every instance, and the
+//!   heartbeat that reaps dead instances.
+//! - [`accounts`]: account changes (sessions ended, renames) carried to
+//!   every instance.
 //! - `keys` and `scripts`: the broker's key names and its Lua scripts.
 //!
 //! The rooms themselves run as in single-node mode (`hub::room`), each on
@@ -20,6 +22,7 @@
 //! database, publish what they stored, and broadcast it in id order with
 //! what the bus brings from the other instances.
 
+pub mod accounts;
 pub mod bus;
 mod keys;
 pub mod presence;
@@ -27,8 +30,9 @@ pub mod publisher;
 mod scripts;
 pub mod store;
 
+pub use accounts::{AccountChannel, Heard};
 pub use bus::{Bus, PresenceChange, RoomEvent, RoomEvents, SubscriptionId};
-pub use presence::{Claim, InstanceId, Presence, RemoteMember, Resync};
+pub use presence::{Claim, InstanceId, MemberTag, Presence, RemoteMember, Resync};
 pub use publisher::Publisher;
 pub use store::ClusterStore;
 
@@ -56,6 +60,8 @@ pub struct Cluster {
     pub bus: Bus,
     /// The instance's members as the cluster knows them.
     pub presence: Presence,
+    /// Account changes to and from the other instances.
+    pub accounts: AccountChannel,
 }
 
 impl Cluster {
@@ -80,8 +86,9 @@ impl Cluster {
         .await
         .map_err(|_| StoreError::broker("no answer from the broker"))?
         .map_err(|err| StoreError::broker(format!("cannot reach the broker: {err}")))?;
-        let bus = Bus::start(client, shutdown.clone()).await?;
         let presence = Presence::join(connection.clone()).await?;
+        let accounts = AccountChannel::new(connection.clone(), presence.instance());
+        let bus = Bus::start(client, accounts.clone(), shutdown.clone()).await?;
         tracing::info!(instance = presence.instance(), "joined the cluster");
         tokio::spawn(presence.clone().run(bus.clone(), shutdown));
         Ok(Self {
@@ -89,6 +96,7 @@ impl Cluster {
             publisher: Publisher::start(connection),
             bus,
             presence,
+            accounts,
         })
     }
 }

@@ -1,13 +1,18 @@
-//! Cluster-wide presence: who is in each room on every instance, names
-//! unique across instances, and the members of a dead instance removed.
+//! Cluster-wide presence: who is in each room on every instance, and the
+//! members of a dead instance removed.
 //!
-//! Each room has a hash in the broker, `chat:{room}:members`, from a
-//! member's name key (`DisplayName::uniqueness_key`) to `<instance>
-//! <holder> <name>`, where the holder is the member's client id on that
-//! instance. Claiming a name and releasing it are atomic scripts
+//! Each room has a hash in the broker, `chat:{room}:members`, with one
+//! entry per member (a connection): from `<instance>:<holder>`, where the
+//! holder is the member's client id on that instance, to `<instance>
+//! <holder> <tag>`, the tag ([`MemberTag`]) being `<holder> <user id>
+//! <username> <display name>`: what the scripts publish, so a room on
+//! another instance knows which connection of whom joined or left.
+//! Registering a member and releasing it are atomic scripts
 //! (`scripts::CLAIM`, `scripts::RELEASE`) that also publish the change on
 //! the room's channel, in order with the room's messages; every instance's
-//! room merges these into its member list (`hub::room`).
+//! room merges these into its member list (`hub::room`). Registering a
+//! member again with a new display name publishes it as joined again,
+//! which the others apply as a rename.
 //!
 //! Each instance takes a random number when it starts, and renews its
 //! entry in `chat:instances` every [`HEARTBEAT_INTERVAL`] for
@@ -22,7 +27,7 @@ use super::keys::{self, RoomKeys};
 use super::{scripts, Bus};
 use crate::hub::client::ClientId;
 use crate::store::{StoreError, StoreFuture};
-use common::{DisplayName, RoomName};
+use common::{DisplayName, Person, RoomName, Username};
 use redis::aio::ConnectionManager;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -70,34 +75,76 @@ fn new_instance_id() -> InstanceId {
 pub struct RemoteMember {
     /// The instance it is connected to.
     pub instance: InstanceId,
-    /// Its name.
-    pub name: DisplayName,
+    /// Its client id there.
+    pub holder: ClientId,
+    /// Who it is.
+    pub person: Person,
+}
+
+/// A member as the broker's scripts publish it: `<holder> <user id>
+/// <username> <display name>` (a username has no spaces; a display name
+/// may).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct MemberTag {
+    /// Its client id on its instance.
+    pub holder: ClientId,
+    /// Who it is.
+    pub person: Person,
+}
+
+impl MemberTag {
+    /// The tag of `holder`, signed in as `person`.
+    pub fn encode(holder: ClientId, person: &Person) -> String {
+        format!(
+            "{holder} {} {} {}",
+            person.user_id, person.username, person.display_name
+        )
+    }
+
+    /// A tag from its text.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(4, ' ');
+        let holder = parts.next()?.parse().ok()?;
+        let user_id = parts.next()?.parse().ok()?;
+        let username = Username::parse(parts.next()?).ok()?;
+        let display_name = DisplayName::parse(parts.next()?).ok()?;
+        Some(Self {
+            holder,
+            person: Person {
+                user_id,
+                username,
+                display_name,
+            },
+        })
+    }
+}
+
+impl TryFrom<String> for MemberTag {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+            .ok_or_else(|| "a member tag is `<holder> <user> <username> <name>`".into())
+    }
 }
 
 /// What registering a room's members again found.
 #[derive(Debug)]
 pub struct Resync {
-    /// Local members whose names members of other instances took meanwhile.
+    /// Local members the broker refused (none: each connection has an
+    /// entry of its own; kept so that a refusal could never go unnoticed).
     pub refused: Vec<ClientId>,
     /// The members of other instances.
     pub remote: Vec<RemoteMember>,
 }
 
-/// A member as the broker holds it.
-#[derive(Debug, PartialEq, Eq)]
-struct Held {
-    remote: RemoteMember,
-    /// Its client id on its instance.
-    holder: ClientId,
-}
-
-/// A local member to claim a name for.
+/// A local member to register.
 #[derive(Debug, Clone)]
 pub struct Claim {
     /// The member's client id on this instance.
     pub holder: ClientId,
-    /// The name it asks for.
-    pub name: DisplayName,
+    /// Who it is.
+    pub person: Person,
 }
 
 /// This instance's part in the cluster's presence. Cheap to clone.
@@ -124,8 +171,8 @@ impl Presence {
         self.instance
     }
 
-    /// Claims names in `room` for local members; returns the holders whose
-    /// names another instance's members hold.
+    /// Registers local members in `room`; returns the holders refused
+    /// (none, as each has an entry of its own).
     pub fn claim(&self, room: &RoomName, claims: Vec<Claim>) -> StoreFuture<Vec<ClientId>> {
         let mut connection = self.connection.clone();
         let instance = self.instance;
@@ -146,9 +193,9 @@ impl Presence {
                     .arg(ttl_ms());
                 for claim in batch {
                     invocation
-                        .arg(claim.name.uniqueness_key())
+                        .arg(field(instance, claim.holder))
                         .arg(claim.holder)
-                        .arg(claim.name.as_str());
+                        .arg(MemberTag::encode(claim.holder, &claim.person));
                 }
                 let batch_refused: Vec<ClientId> = invocation
                     .invoke_async(&mut connection)
@@ -160,19 +207,15 @@ impl Presence {
         })
     }
 
-    /// Releases `name` in `room` if `holder` still holds it.
-    pub fn release(
-        &self,
-        room: &RoomName,
-        holder: ClientId,
-        name: &DisplayName,
-    ) -> StoreFuture<()> {
+    /// Releases the member `holder` (signed in as `person`) in `room`, if
+    /// it is still held as such.
+    pub fn release(&self, room: &RoomName, holder: ClientId, person: &Person) -> StoreFuture<()> {
         let mut connection = self.connection.clone();
         let keys = RoomKeys::new(room);
-        let held = held_value(self.instance, holder, name);
-        let key = name.uniqueness_key();
+        let tag = MemberTag::encode(holder, person);
+        let held = held_value(self.instance, holder, &tag);
+        let key = field(self.instance, holder);
         let instance = self.instance;
-        let name = name.clone();
         Box::pin(async move {
             let _released: u8 = scripts::RELEASE
                 .key(&keys.members)
@@ -180,7 +223,7 @@ impl Presence {
                 .arg(held)
                 .arg(&keys.channel)
                 .arg(instance)
-                .arg(name.as_str())
+                .arg(tag)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(broker_error)?;
@@ -198,9 +241,9 @@ impl Presence {
         })
     }
 
-    /// Registers the room's local members again after the broker came
-    /// back or had taken this instance for dead: claims their names,
-    /// releases what this instance still holds for members who left
+    /// Registers the room's local members again (as they are now) after
+    /// the broker came back, had taken this instance for dead, or a member
+    /// was renamed; releases what this instance still holds for members who left
     /// meanwhile (a release that failed while the broker was away), and
     /// reads the members of other instances.
     pub fn resync(&self, room: &RoomName, local: Vec<Claim>) -> StoreFuture<Resync> {
@@ -210,12 +253,10 @@ impl Presence {
             let refused = presence.claim(&room, local.clone()).await?;
             let held = presence.held(&room).await?;
             for member in &held {
-                let still_here = local
-                    .iter()
-                    .any(|claim| claim.holder == member.holder && claim.name == member.remote.name);
-                if member.remote.instance == presence.instance && !still_here {
+                let still_here = local.iter().any(|claim| claim.holder == member.holder);
+                if member.instance == presence.instance && !still_here {
                     presence
-                        .release(&room, member.holder, &member.remote.name)
+                        .release(&room, member.holder, &member.person)
                         .await?;
                 }
             }
@@ -227,7 +268,7 @@ impl Presence {
     }
 
     /// Every member of `room` in the broker, with its holder.
-    async fn held(&self, room: &RoomName) -> Result<Vec<Held>, StoreError> {
+    async fn held(&self, room: &RoomName) -> Result<Vec<RemoteMember>, StoreError> {
         let mut connection = self.connection.clone();
         let held: Vec<(String, String)> = redis::cmd("HGETALL")
             .arg(RoomKeys::new(room).members)
@@ -238,7 +279,7 @@ impl Presence {
             .map(|(_, value)| {
                 parse_held(&value).ok_or_else(|| {
                     StoreError::corrupt(format!(
-                        "a member of room {room} is not `<instance> <holder> <name>`"
+                        "a member of room {room} is not `<instance> <holder> <tag>`"
                     ))
                 })
             })
@@ -246,10 +287,9 @@ impl Presence {
     }
 
     /// The members of other instances among `held`.
-    fn others(&self, held: Vec<Held>) -> Vec<RemoteMember> {
+    fn others(&self, held: Vec<RemoteMember>) -> Vec<RemoteMember> {
         held.into_iter()
-            .filter(|member| member.remote.instance != self.instance)
-            .map(|member| member.remote)
+            .filter(|member| member.instance != self.instance)
             .collect()
     }
 
@@ -349,20 +389,25 @@ fn ttl_ms() -> u64 {
     u64::try_from(INSTANCE_TTL.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// How a member is held in a room's members hash.
-fn held_value(instance: InstanceId, holder: ClientId, name: &DisplayName) -> String {
-    format!("{instance} {holder} {name}")
+/// A member's field in a room's members hash: its instance and connection.
+fn field(instance: InstanceId, holder: ClientId) -> String {
+    format!("{instance}:{holder}")
 }
 
-/// A member from its held value, `<instance> <holder> <name>`.
-fn parse_held(value: &str) -> Option<Held> {
-    let mut parts = value.splitn(3, ' ');
-    let instance = parts.next()?.parse().ok()?;
-    let holder = parts.next()?.parse().ok()?;
-    let name = DisplayName::parse(parts.next()?).ok()?;
-    Some(Held {
-        remote: RemoteMember { instance, name },
-        holder,
+/// How a member is held in a room's members hash.
+fn held_value(instance: InstanceId, holder: ClientId, tag: &str) -> String {
+    format!("{instance} {holder} {tag}")
+}
+
+/// A member from its held value, `<instance> <holder> <tag>`.
+fn parse_held(value: &str) -> Option<RemoteMember> {
+    let (instance, rest) = value.split_once(' ')?;
+    let (_, tag) = rest.split_once(' ')?;
+    let tag = MemberTag::parse(tag)?;
+    Some(RemoteMember {
+        instance: instance.parse().ok()?,
+        holder: tag.holder,
+        person: tag.person,
     })
 }
 
@@ -372,16 +417,22 @@ mod tests {
 
     #[test]
     fn a_held_value_gives_back_its_instance_and_a_name_with_spaces() {
-        let name = DisplayName::parse("Ann Lee").expect("valid");
-        let held = held_value(3, 42, &name);
-        assert_eq!(held, "3 42 Ann Lee");
-        let expected = Held {
-            remote: RemoteMember { instance: 3, name },
+        let person = Person {
+            user_id: 9,
+            username: Username::parse("ann").expect("valid"),
+            display_name: DisplayName::parse("Ann Lee").expect("valid"),
+        };
+        let held = held_value(3, 42, &MemberTag::encode(42, &person));
+        assert_eq!(held, "3 42 42 9 ann Ann Lee");
+        let expected = RemoteMember {
+            instance: 3,
             holder: 42,
+            person,
         };
         assert_eq!(parse_held(&held), Some(expected));
-        assert_eq!(parse_held("3 Ann"), None);
-        assert_eq!(parse_held("x 42 Ann"), None);
+        assert_eq!(parse_held("3 42 Ann"), None);
+        assert_eq!(parse_held("x 42 42 9 ann Ann"), None);
+        assert_eq!(MemberTag::parse("42 x ann Ann"), None);
     }
 
     #[test]

@@ -33,6 +33,10 @@ struct PublishedMessage<'a> {
     id: u64,
     ts: u64,
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
@@ -62,6 +66,8 @@ impl Publisher {
                 id: message.id,
                 ts: message.ts,
                 name: message.name.as_str(),
+                user_id: message.user_id,
+                username: message.username.as_ref().map(|username| username.as_str()),
                 text: message.text.as_str(),
                 nonce: message.nonce.as_ref().map(|nonce| nonce.as_str()),
             },
@@ -101,13 +107,15 @@ mod tests {
                 id: 7,
                 ts: 1_000,
                 name: "Ann",
+                user_id: Some(3),
+                username: Some("ann"),
                 text: "hi \"there\"",
                 nonce: None,
             },
         };
         assert_eq!(
             serde_json::to_string(&body).expect("encodes"),
-            r#"{"message":{"id":7,"ts":1000,"name":"Ann","text":"hi \"there\""}}"#
+            r#"{"message":{"id":7,"ts":1000,"name":"Ann","user_id":3,"username":"ann","text":"hi \"there\""}}"#
         );
     }
 }

@@ -55,24 +55,23 @@ return out
     )
 });
 
-/// Claims names in a room for members of one instance, or finds them
-/// taken.
+/// Registers members of one instance in a room (a field of one's own
+/// each, so nobody else holds it; an entry of this instance registered
+/// again is one whose release is still on its way, see [`RELEASE`], or a
+/// member renamed).
 ///
 /// A member is held in the room's members hash as `<instance> <holder>
-/// <name>` under its name's uniqueness key. A name is free when no one
-/// holds it, or when this instance holds it: the room on this instance
-/// knows its own members, so an entry of its own that it claims again is
-/// one whose release is still on its way (see [`RELEASE`], which then finds
-/// another holder and leaves it alone). Claimed names are published as
-/// `{"joined": {"instance": "n", "names": [...]}}` (the number as a
-/// string: cjson writes numbers with 14 significant digits). The instance is entered
+/// <tag>` under `<instance>:<holder>` (see `presence`). New and changed
+/// entries are published as `{"joined": {"instance": "n", "names":
+/// [tag, ...]}}` (the number as a string: cjson writes numbers with 14
+/// significant digits). The instance is entered
 /// among the live ones if it was missing (the broker lost it, or took the
 /// instance for dead), so that its members are reaped should it die.
 ///
 /// KEYS: members (hash), the instance's rooms (set), instances (sorted
 /// set), occupied rooms (sorted set, see [`ROOM_MEMBERS`]). ARGV:
 /// instance, room, channel, time to live (ms), then for each member its
-/// name key, holder and name. Returns the holders refused.
+/// field, holder and tag. Returns the holders refused.
 pub(super) static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -111,11 +110,11 @@ return refused
     )
 });
 
-/// Releases one member's name, if the member still holds it, and
-/// publishes `{"left": {"instance": "n", "names": [name]}}`.
+/// Releases one member, if it is still held as it was, and publishes
+/// `{"left": {"instance": "n", "names": [tag]}}`.
 ///
-/// KEYS: members (hash). ARGV: name key, the held value (`<instance>
-/// <holder> <name>`), channel, instance, name. Returns 1 if released.
+/// KEYS: members (hash). ARGV: field, the held value (`<instance>
+/// <holder> <tag>`), channel, instance, tag. Returns 1 if released.
 pub(super) static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -144,7 +143,7 @@ local function reap(instance)
     for i = 1, #held, 2 do
       if string.sub(held[i + 1], 1, #mark) == mark then
         redis.call('HDEL', members_key, held[i])
-        table.insert(names, string.match(held[i + 1], '^%S+ %S+ (.*)$'))
+        table.insert(names, string.match(held[i + 1], '^%S+ %S+ (.*)$'))  -- the tag
       end
     end
     if #names > 0 then

@@ -455,7 +455,7 @@ impl Connection {
             session.leave_all(client.id()).await;
         };
         tokio::join!(leave, writer.finish(&socket, &client, close));
-        context.forget(client.id());
+        context.forget(&client);
         context.metrics.connection_closed(reason.label());
         event_in_span!(
             &client,

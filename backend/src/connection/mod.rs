@@ -17,12 +17,19 @@
 //! see `docs/BENCHMARKS.md`): one task with one timer, its state in place,
 //! no read buffer, and a queue that holds memory only while frames wait.
 //!
+//! Every connection is signed in (the upgrade checked the session or API
+//! token, see `http::ws`): it joins rooms as its account, and closes with
+//! code 4001 when its credential ends ([`ConnectionContext::apply`], fed by
+//! [`account_events`]).
+//!
 //! Limits enforced here (see [`ConnectionSettings`] and [`crate::limits`]):
-//! a size limit on messages, a rate limit on `send` and on `join`, a cap on
+//! a size limit on messages, a rate limit on `send` (per connection, and
+//! one budget shared by all of an account's connections) and on `join`, a cap on
 //! rooms, a throttle on typing notices, a join timeout for connections that
 //! never join, and heartbeats: the connection pings, and closes one that
 //! has sent nothing for the idle timeout.
 //!
+//! - [`account_events`]: what account changes do to open connections.
 //! - `driver`: the task; what happens when, and how the connection ends.
 //! - `reader`: bytes from the socket to messages.
 //! - `session`: what the client asked for, and its limits.
@@ -40,6 +47,7 @@ macro_rules! event_in_span {
     };
 }
 
+pub mod account_events;
 mod driver;
 pub mod heartbeat;
 mod reader;
@@ -57,18 +65,22 @@ pub use writer::{CLOSE_TIMEOUT, WRITE_BURST};
 /// this much longer, not the server anything more.
 pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
+use crate::accounts::{AccountEvent, Credential, Identity};
 use crate::config::Config;
 use crate::hub::client::{next_client_id, ClientHandle, ClientId, CloseReason};
 use crate::hub::Hub;
-use crate::limits::{AdmissionTicket, Rate, JOINS_PER_SECOND, JOIN_BURST_EXTRA};
+use crate::limits::{
+    AdmissionTicket, Rate, RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA,
+};
 use crate::metrics::Metrics;
 use bytes::Bytes;
+use common::{DisplayName, Person, UserId};
 use driver::Connection;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tracing::{Level, Span};
 
@@ -153,8 +165,26 @@ pub struct ConnectionContext {
 #[derive(Default)]
 struct Live {
     clients: HashMap<ClientId, ClientHandle>,
+    /// Each signed-in account's budget for posting, shared by all its
+    /// connections (three tabs post as fast as one), with how many it has.
+    accounts: HashMap<UserId, AccountBudget>,
     /// The server shuts down: a connection that opens now closes at once.
     shut_down: bool,
+}
+
+/// One account's share of [`Live`].
+struct AccountBudget {
+    connections: usize,
+    sends: RateLimit,
+}
+
+/// What an account change asks of the hub once the connections took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    /// Whose display name changed.
+    pub user: UserId,
+    /// The new one.
+    pub display_name: DisplayName,
 }
 
 impl ConnectionContext {
@@ -190,10 +220,88 @@ impl ConnectionContext {
             return;
         }
         live.clients.insert(client.id(), client.clone());
+        let rate = self.settings.send_rate();
+        live.accounts
+            .entry(client.user_id())
+            .or_insert_with(|| AccountBudget {
+                connections: 0,
+                sends: RateLimit::new(rate, Instant::now()),
+            })
+            .connections += 1;
     }
 
-    fn forget(&self, client: ClientId) {
-        self.live().clients.remove(&client);
+    fn forget(&self, client: &ClientHandle) {
+        let mut live = self.live();
+        if live.clients.remove(&client.id()).is_none() {
+            return; // Never registered (the server was shutting down).
+        }
+        let user = client.user_id();
+        if let Some(budget) = live.accounts.get_mut(&user) {
+            budget.connections -= 1;
+            if budget.connections == 0 {
+                live.accounts.remove(&user);
+            }
+        }
+    }
+
+    /// Whether `user`'s shared budget allows one more post now.
+    fn account_allows_send(&self, user: UserId) -> bool {
+        let rate = self.settings.send_rate();
+        let mut live = self.live();
+        live.accounts
+            .get_mut(&user)
+            .is_none_or(|budget| budget.sends.check(rate, Instant::now()) == Verdict::Allow)
+    }
+
+    /// Carries out what `event` asks of the open connections: those of an
+    /// ended session, a revoked token or a deactivated account close (code
+    /// 4001); those of a renamed account show the new name in the rooms
+    /// they join from now on. Returns the rename the hub must show in the
+    /// rooms these connections are in.
+    pub fn apply(&self, event: &AccountEvent) -> Option<Rename> {
+        let clients: Vec<ClientHandle> = self.live().clients.values().cloned().collect();
+        let close = |matches: &dyn Fn(&ClientHandle) -> bool, reason| {
+            for client in clients.iter().filter(|client| matches(client)) {
+                client.close(reason);
+            }
+        };
+        match event {
+            AccountEvent::SessionsEnded(sessions) => close(
+                &|client| matches!(client.credential(), Credential::Session(id) if sessions.contains(&id)),
+                CloseReason::SessionEnded,
+            ),
+            AccountEvent::AccountDeactivated(user) => close(
+                &|client| client.user_id() == *user,
+                CloseReason::AccountDeactivated,
+            ),
+            AccountEvent::ApiTokenRevoked(token) => close(
+                &|client| client.credential() == Credential::ApiToken(*token),
+                CloseReason::TokenRevoked,
+            ),
+            AccountEvent::ProfileChanged { user, display_name } => {
+                for client in clients.iter().filter(|client| client.user_id() == *user) {
+                    client.rename(display_name);
+                }
+                return Some(Rename {
+                    user: *user,
+                    display_name: display_name.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// The open connections, grouped by account: what a check of every
+    /// credential against the store goes through.
+    pub fn by_account(&self) -> HashMap<UserId, Vec<ClientHandle>> {
+        let mut accounts: HashMap<UserId, Vec<ClientHandle>> = HashMap::new();
+        for client in self.live().clients.values() {
+            accounts
+                .entry(client.user_id())
+                .or_default()
+                .push(client.clone());
+        }
+        accounts
     }
 
     fn live(&self) -> MutexGuard<'_, Live> {
@@ -206,7 +314,8 @@ impl ConnectionContext {
 /// Serves one upgraded WebSocket (its TCP stream, and the bytes the HTTP
 /// server read past the upgrade request) until either side closes it or
 /// the server shuts down. `ticket` counts the connection against the
-/// server's caps until it ends.
+/// server's caps until it ends. The connection acts as `identity`, whom
+/// the upgrade request proved itself to be.
 ///
 /// A plain function returning the future, with the shared context behind
 /// an `Arc`: an `async fn` would keep its arguments next to the future it
@@ -216,9 +325,21 @@ pub fn serve(
     read_ahead: Bytes,
     peer: SocketAddr,
     ticket: AdmissionTicket,
+    identity: Identity,
     context: Arc<ConnectionContext>,
 ) -> impl Future<Output = ()> + Send {
-    let client = ClientHandle::new(next_client_id(), peer, context.settings.client_queue_bytes);
+    let person = Person {
+        user_id: identity.user_id,
+        username: identity.username,
+        display_name: identity.display_name,
+    };
+    let client = ClientHandle::new(
+        next_client_id(),
+        peer,
+        context.settings.client_queue_bytes,
+        person,
+        identity.credential,
+    );
     event_in_span!(&client, Level::DEBUG, "connected");
     context.metrics.connection_opened();
     context.register(&client);
@@ -230,5 +351,5 @@ pub fn serve(
 /// a span costs the subscriber some 400 bytes for as long as it lives,
 /// which every idle connection would carry, and a connection logs little.
 pub fn connection_span(client: &ClientHandle) -> Span {
-    tracing::info_span!("connection", client = client.id(), peer = %client.peer())
+    tracing::info_span!("connection", client = client.id(), user = client.user_id(), peer = %client.peer())
 }

@@ -153,11 +153,11 @@ impl Handler {
 
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), RequestError> {
         match frame {
-            ClientFrame::Join { room, name, since } => {
+            ClientFrame::Join { room, since } => {
                 // A room this session counts as joined is asked all the
-                // same: it may have removed the member (in cluster mode, a
-                // name someone else took while this server was cut off),
-                // and it answers `already_joined` itself otherwise.
+                // same: it may have removed the member (a slow consumer's
+                // room, or in cluster mode one the broker lost), and it
+                // answers `already_joined` itself otherwise.
                 let listed = self
                     .session
                     .rooms
@@ -172,11 +172,7 @@ impl Handler {
                     .about(&room, None));
                 }
                 self.check_rate(FrameKind::Join, &room, None)?;
-                let handle = self
-                    .context
-                    .hub
-                    .join(&room, &self.client, &name, since)
-                    .await?;
+                let handle = self.context.hub.join(&room, &self.client, since).await?;
                 self.session.ever_joined = true;
                 let joined = JoinedRoom {
                     name: room,
@@ -267,7 +263,14 @@ impl Handler {
             _ => (&mut self.session.send_limit, settings.send_rate()),
         };
         match limit.check(rate, Instant::now().into_std()) {
-            Verdict::Allow => return Ok(()),
+            // Posts also draw on the budget all the account's connections share.
+            Verdict::Allow
+                if kind == FrameKind::Join
+                    || self.context.account_allows_send(self.client.user_id()) =>
+            {
+                return Ok(())
+            }
+            Verdict::Allow => {}
             Verdict::Refuse => {}
             Verdict::Flooding => {
                 event_in_span!(

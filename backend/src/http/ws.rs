@@ -1,9 +1,12 @@
-//! `GET /ws`: checks where the request comes from and whether the server
-//! has room for it, then upgrades it to a WebSocket served by
-//! [`crate::connection`]. Every refusal happens before the upgrade, as a
-//! plain HTTP error with a one-line explanation.
+//! `GET /ws`: checks where the request comes from, who sends it (a
+//! session cookie or `Authorization: Bearer`, as every signed-in route:
+//! none is 401) and whether the server has room for it, then upgrades it
+//! to a WebSocket served by [`crate::connection`] as that account. Every
+//! refusal happens before the upgrade, as a plain HTTP error with a
+//! one-line explanation (the accounts API's JSON error for a 401).
 
 use super::AppState;
+use crate::accounts::{AccountsError, Identity};
 use crate::connection::{self, ConnectionContext};
 use crate::limits::{AdmissionTicket, Refusal};
 use crate::websocket::{NotWebSocket, UpgradeRequest};
@@ -48,6 +51,20 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    // Before the caps: a caller who may not connect takes no place.
+    let identity = match state.accounts.authenticate(&headers).await {
+        Ok(Some(identity)) => identity,
+        Ok(None) => {
+            tracing::debug!(%peer, "WebSocket refused: not signed in");
+            state.metrics.connection_refused("unauthenticated");
+            return AccountsError::Unauthenticated.into_response();
+        }
+        Err(err) => {
+            tracing::warn!(%peer, error = %err, "WebSocket refused: cannot check the credential");
+            state.metrics.connection_refused("unavailable");
+            return err.into_response();
+        }
+    };
     let ticket = match state.admission.admit(peer.ip()) {
         Ok(ticket) => ticket,
         Err(Refusal::ServerFull) => {
@@ -72,14 +89,19 @@ pub async fn upgrade(
     };
     let context = Arc::clone(&state.connections);
     let (response, stream) = upgrade.accept();
-    state
-        .websockets
-        .spawn(connection_task(stream, peer, ticket, context));
+    state.websockets.spawn(connection_task(
+        stream,
+        peer,
+        ticket,
+        Box::new(identity),
+        context,
+    ));
     response
 }
 
 /// The task of one WebSocket: waits for the upgraded stream, then serves
-/// it. A failed upgrade ends the task, and the ticket with it.
+/// it as `identity`. A failed upgrade ends the task, and the ticket with
+/// it. The identity is boxed: it waits inside the task's future (see below).
 ///
 /// `then`, not an `async` block: what the block captured would stay in the
 /// task for as long as the connection lives, next to the connection's own
@@ -89,12 +111,13 @@ fn connection_task(
     upgraded: impl Future<Output = Result<(TcpStream, Bytes), impl Display>> + Send,
     peer: SocketAddr,
     ticket: AdmissionTicket,
+    identity: Box<Identity>,
     context: Arc<ConnectionContext>,
 ) -> impl Future<Output = ()> + Send {
     upgraded.then(move |upgraded| match upgraded {
-        Ok((stream, read_ahead)) => {
-            Either::Left(connection::serve(stream, read_ahead, peer, ticket, context))
-        }
+        Ok((stream, read_ahead)) => Either::Left(connection::serve(
+            stream, read_ahead, peer, ticket, *identity, context,
+        )),
         Err(err) => {
             tracing::debug!(%peer, error = %err, "WebSocket upgrade failed");
             Either::Right(future::ready(()))
@@ -177,8 +200,16 @@ mod tests {
         let context = Arc::new(ConnectionContext::new(hub, metrics, settings));
         let ticket = Admission::new(1, 1).admit(peer.ip()).expect("room for one");
         let upgraded = future::ready(Ok::<_, Infallible>((socket, Bytes::new())));
-        let task =
-            TaskTracker::new().track_future(connection_task(upgraded, peer, ticket, context));
+        let identity = Box::new(Identity {
+            user_id: 1,
+            username: common::Username::parse("ann").expect("valid"),
+            display_name: common::DisplayName::parse("Ann").expect("valid"),
+            role: common::Role::Member,
+            kind: common::AccountKind::Person,
+            credential: crate::accounts::Credential::Session(1),
+        });
+        let task = TaskTracker::new()
+            .track_future(connection_task(upgraded, peer, ticket, identity, context));
 
         let future = std::mem::size_of_val(&task);
         let cell = (TOKIO_TASK_BYTES + future).next_multiple_of(TOKIO_CELL_STEP);

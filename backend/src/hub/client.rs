@@ -8,8 +8,9 @@
 //! once one is given, and the connection's waker. Rooms never wait on it:
 //! queuing a frame is a short lock, never a wait for the client.
 
+use crate::accounts::Credential;
 use crate::websocket::OutgoingFrame;
-use common::CloseCode;
+use common::{CloseCode, DisplayName, Person, UserId};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -55,11 +56,18 @@ pub enum CloseReason {
     /// The client closed the connection, or it broke. The server sends no
     /// close frame of its own (the WebSocket layer answers the client's).
     ClientClosed,
+    /// The session the client signed in with ended (signed out, ended from
+    /// the list of sessions, a password change or reset).
+    SessionEnded,
+    /// The client's account was deactivated.
+    AccountDeactivated,
+    /// The API token the client signed in with was revoked.
+    TokenRevoked,
 }
 
 impl CloseReason {
     /// Every reason, in declaration order (so `ALL[reason as usize] == reason`).
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 14] = [
         Self::SlowConsumer,
         Self::Stalled,
         Self::ProtocolError,
@@ -71,6 +79,9 @@ impl CloseReason {
         Self::IdleTimeout,
         Self::JoinTimeout,
         Self::ClientClosed,
+        Self::SessionEnded,
+        Self::AccountDeactivated,
+        Self::TokenRevoked,
     ];
 
     /// The WebSocket close code sent with this reason.
@@ -90,6 +101,10 @@ impl CloseReason {
             // restart.
             Self::IdleTimeout => CloseCode::GoingAway,
             Self::ClientClosed => CloseCode::Normal,
+            // Signing in again is the only way back.
+            Self::SessionEnded | Self::AccountDeactivated | Self::TokenRevoked => {
+                CloseCode::SessionEnded
+            }
         }
     }
 
@@ -107,6 +122,9 @@ impl CloseReason {
             Self::IdleTimeout => "heartbeat",
             Self::JoinTimeout => "join_timeout",
             Self::ClientClosed => "client_closed",
+            Self::SessionEnded => "session_ended",
+            Self::AccountDeactivated => "account_deactivated",
+            Self::TokenRevoked => "token_revoked",
         }
     }
 
@@ -126,6 +144,9 @@ impl CloseReason {
             Self::IdleTimeout => "idle timeout: nothing received",
             Self::JoinTimeout => "no room joined in time",
             Self::ClientClosed => "bye",
+            Self::SessionEnded => "session ended",
+            Self::AccountDeactivated => "account deactivated",
+            Self::TokenRevoked => "token revoked",
         }
     }
 }
@@ -138,6 +159,11 @@ struct Outbox {
     peer: SocketAddr,
     /// The most bytes of frames that may wait.
     limit: usize,
+    /// Who the client signed in as; replaced when they rename themselves.
+    person: Mutex<Arc<Person>>,
+    /// The session or API token it signed in with: the connection closes
+    /// when it ends.
+    credential: Credential,
     /// Bytes of frames waiting: queued, or taken by the connection and not
     /// written yet. Bounded in bytes rather than frames, so a burst of short
     /// chat lines fits where a few long ones would not, and the memory a
@@ -165,13 +191,21 @@ struct Waiting {
 pub struct ClientHandle(Arc<Outbox>);
 
 impl ClientHandle {
-    /// The handle of a new client, connected from `peer`, whose outbox may
-    /// hold `limit` bytes.
-    pub fn new(id: ClientId, peer: SocketAddr, limit: usize) -> Self {
+    /// The handle of a new client, connected from `peer` and signed in as
+    /// `person` with `credential`, whose outbox may hold `limit` bytes.
+    pub fn new(
+        id: ClientId,
+        peer: SocketAddr,
+        limit: usize,
+        person: Person,
+        credential: Credential,
+    ) -> Self {
         Self(Arc::new(Outbox {
             id,
             peer,
             limit,
+            person: Mutex::new(Arc::new(person)),
+            credential,
             queued: AtomicUsize::new(0),
             reason: AtomicU8::new(0),
             waiting: Mutex::default(),
@@ -186,6 +220,30 @@ impl ClientHandle {
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.0.peer
+    }
+
+    /// Who the client is signed in as, now.
+    pub fn person(&self) -> Arc<Person> {
+        Arc::clone(&lock(&self.0.person))
+    }
+
+    /// The account the client is signed in as.
+    pub fn user_id(&self) -> UserId {
+        lock(&self.0.person).user_id
+    }
+
+    /// The session or API token the client signed in with.
+    pub fn credential(&self) -> Credential {
+        self.0.credential
+    }
+
+    /// Shows the client under `display_name` in the rooms it joins from
+    /// now on (the rooms it is in are told apart, see [`super::Hub::rename`]).
+    pub fn rename(&self, display_name: &DisplayName) {
+        let mut person = lock(&self.0.person);
+        let mut renamed = Person::clone(&person);
+        renamed.display_name = display_name.clone();
+        *person = Arc::new(renamed);
     }
 
     /// Queues `frame` for the client without ever waiting. Returns false
@@ -336,26 +394,44 @@ impl ClientHandle {
     }
 
     fn lock(&self) -> MutexGuard<'_, Waiting> {
-        // Every critical section is a plain queue operation that cannot be
-        // left half-done, so a panic elsewhere does not poison the data.
-        self.0
-            .waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.0.waiting)
     }
 }
 
+/// Locks one of the outbox's mutexes. Every critical section is a plain
+/// operation that cannot be left half-done, so a panic elsewhere does not
+/// poison the data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     const PEER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
 
+    /// A client of `person` with a roomy outbox, for the hub's unit tests.
+    pub(crate) fn client_of(id: ClientId, person: Person) -> ClientHandle {
+        let credential = Credential::ApiToken(id);
+        ClientHandle::new(id, PEER, 1 << 20, person, credential)
+    }
+
+    fn ann(id: ClientId, limit: usize) -> ClientHandle {
+        let person = Person {
+            user_id: 1,
+            username: common::Username::parse("ann").expect("valid"),
+            display_name: DisplayName::parse("Ann").expect("valid"),
+        };
+        let credential = Credential::ApiToken(id);
+        ClientHandle::new(id, PEER, limit, person, credential)
+    }
+
     #[test]
     fn every_close_reason_survives_the_outbox() {
         for reason in CloseReason::ALL {
-            let client = ClientHandle::new(1, PEER, 100);
+            let client = ann(1, 100);
             assert_eq!(client.close_reason(), None);
             client.close(reason);
             client.close(CloseReason::ClientClosed);
@@ -403,7 +479,7 @@ mod tests {
 
     #[test]
     fn the_outbox_is_bounded_in_bytes_and_holds_no_memory_once_taken() {
-        let client = ClientHandle::new(1, PEER, 10);
+        let client = ann(1, 10);
         let frame = OutgoingFrame::text("abc"); // 5 bytes on the wire
         assert!(client.deliver(frame.clone()));
         assert!(client.deliver(frame.clone()));

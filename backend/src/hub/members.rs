@@ -1,35 +1,38 @@
 //! The members of one room and the fan-out to them. Owned by the room's
 //! task, like everything else of the room.
 //!
-//! Presence is sent as deltas (who joined, who left), and changes are
-//! gathered until the room calls [`Members::flush_presence`] (a delay that
-//! grows with the room): a storm of joins costs one small frame per member
-//! per burst, not the whole member list per join (which made joins
-//! O(members²)). A joiner's `joined` frame lists the members as last
-//! announced, so the next delta continues exactly from it.
+//! A member is one connection; a person (an account) with three tabs in the
+//! room is three members, and is listed once: member lists and presence
+//! are about people, by user id. A person joins the list with their first
+//! connection in the room and leaves it with their last.
+//!
+//! Presence is sent as deltas (who joined, who left, who changed their
+//! display name), and changes are gathered until the room calls
+//! [`Members::flush_presence`] (a delay that grows with the room): a storm
+//! of joins costs one small frame per member per burst, not the whole list
+//! per join (which made joins O(members²)). A joiner's `joined` frame lists
+//! the people as last announced, so the next delta continues exactly from it.
 //!
 //! In cluster mode the list also holds the members of the room on other
-//! instances (see `cluster::presence`): they are listed and their names
-//! taken, but frames go to local members only. Local members who leave are
-//! kept as departures until the room releases their names in the broker.
+//! instances (see `cluster::presence`), by instance and connection: they
+//! are listed, but frames go to local members only. Local members who leave
+//! are kept as departures until the room releases them in the broker.
 
 use super::client::{ClientHandle, ClientId};
 use super::TRACER;
 use crate::cluster::{InstanceId, RemoteMember};
 use crate::websocket::OutgoingFrame;
-use common::{DisplayName, MessageId, RoomName, ServerFrame};
+use common::{DisplayName, MessageId, Person, RoomName, ServerFrame, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A member of the room.
+/// A member of the room: one connection.
 pub(super) struct Member {
     pub(super) client: ClientHandle,
-    pub(super) name: DisplayName,
-    /// A hash of the name's uniqueness key: most comparisons end with it,
-    /// and a hash costs 8 bytes per member where the key would cost a
-    /// string of its own (every idle connection is a member).
-    key_hash: u64,
+    /// Who it is signed in as, as the room shows them (shared with the
+    /// connection's own copy until a rename).
+    pub(super) person: Arc<Person>,
     /// The last message id of the member's history: every later message
     /// reaches it by broadcast.
     history_end: MessageId,
@@ -41,21 +44,11 @@ pub(super) struct Member {
 }
 
 impl Member {
-    /// The member's name as compared for uniqueness.
-    pub(super) fn uniqueness_key(&self) -> String {
-        self.name.uniqueness_key()
-    }
-
     /// Whether a message reaches (or reached) the member by broadcast
     /// rather than in its history: it then needs no other answer to a
     /// `send` repeated with the message's nonce.
     pub(super) fn receives_by_broadcast(&self, id: MessageId) -> bool {
         id > self.history_end
-    }
-
-    /// Whether the member's name has uniqueness key `key` (with hash `hash`).
-    fn has_key(&self, key: &str, hash: u64) -> bool {
-        self.key_hash == hash && self.name.uniqueness_key() == key
     }
 
     /// Whether the member has its `joined` frame (its history is loaded).
@@ -66,18 +59,17 @@ impl Member {
 
 /// A member of the room on another instance (cluster mode).
 struct Remote {
-    instance: InstanceId,
-    name: DisplayName,
+    person: Person,
     /// When it was first listed here: remote members are listed in this
     /// order, after the local ones.
     listed: u64,
 }
 
-/// A local member who left, whose name the room is to release in the
-/// broker (cluster mode).
+/// A local member who left, whom the room is to release in the broker
+/// (cluster mode).
 pub(super) struct Departure {
     pub(super) client: ClientId,
-    pub(super) name: DisplayName,
+    pub(super) person: Arc<Person>,
 }
 
 /// Which members get a frame that is not for everyone.
@@ -99,13 +91,13 @@ pub(super) struct Members {
     /// Shared with the hub's registry, so the room list can count members
     /// without asking the room.
     count: Arc<AtomicUsize>,
-    /// The names live members were last told about (their `joined` frame
+    /// The people live members were last told about (their `joined` frame
     /// or the last presence delta), in order of joining.
-    announced: Vec<DisplayName>,
-    /// Whether members joined or left since `announced`.
+    announced: Vec<Person>,
+    /// Whether members joined, left or were renamed since `announced`.
     presence_changed: bool,
-    /// Members on other instances, by name key (cluster mode).
-    remote: HashMap<String, Remote>,
+    /// Members on other instances, by instance and connection (cluster mode).
+    remote: HashMap<(InstanceId, ClientId), Remote>,
     /// The next [`Remote::listed`].
     next_listed: u64,
     /// Local members who left, while `keeps_departures` (cluster mode).
@@ -150,73 +142,29 @@ impl Members {
         self.list.iter()
     }
 
-    /// Whether a local member already goes by `name`, ignoring case.
-    ///
-    /// Members of other instances are not asked: what this room last heard
-    /// of them may be behind, and the broker's claim decides (see
-    /// [`Members::forget_remote`]).
-    pub(super) fn name_taken(&self, name: &DisplayName) -> bool {
-        self.holds_locally(&name.uniqueness_key())
-    }
-
-    /// Forgets a member of another instance who went by `name`: the broker
-    /// gave the name to a local member, so that member has left, whatever
-    /// this room heard so far.
-    pub(super) fn forget_remote(&mut self, name: &DisplayName) {
-        if self.remote.remove(&name.uniqueness_key()).is_some() {
-            self.presence_changed = true;
-            self.store_count();
-        }
-    }
-
-    fn holds_locally(&self, key: &str) -> bool {
-        let hash = key_hash(key);
-        self.list.iter().any(|member| member.has_key(key, hash))
-    }
-
-    /// Lists members of another instance who joined. A name a local member
-    /// holds is left alone: the broker gave it to one of them, and the room
-    /// learns which when it registers its members again.
-    pub(super) fn remote_joined(&mut self, instance: InstanceId, names: Vec<DisplayName>) {
-        for name in names {
-            let key = name.uniqueness_key();
-            if self.holds_locally(&key) {
-                continue;
-            }
-            if let Some(remote) = self.remote.get_mut(&key) {
-                if remote.instance == instance && remote.name == name {
-                    continue;
+    /// Lists (or updates) members of another instance who joined, each
+    /// its connection there (`holder`) and its person.
+    pub(super) fn remote_joined(&mut self, instance: InstanceId, members: Vec<(ClientId, Person)>) {
+        for (holder, person) in members {
+            match self.remote.get_mut(&(instance, holder)) {
+                Some(remote) if remote.person == person => continue,
+                Some(remote) => remote.person = person,
+                None => {
+                    let listed = self.next_listed;
+                    self.next_listed += 1;
+                    self.remote
+                        .insert((instance, holder), Remote { person, listed });
                 }
-                remote.instance = instance;
-                remote.name = name;
-            } else {
-                let listed = self.next_listed;
-                self.next_listed += 1;
-                self.remote.insert(
-                    key,
-                    Remote {
-                        instance,
-                        name,
-                        listed,
-                    },
-                );
             }
             self.presence_changed = true;
         }
         self.store_count();
     }
 
-    /// Removes members of another instance who left (if they still belong
-    /// to that instance here).
-    pub(super) fn remote_left(&mut self, instance: InstanceId, names: &[DisplayName]) {
-        for name in names {
-            let key = name.uniqueness_key();
-            if self
-                .remote
-                .get(&key)
-                .is_some_and(|remote| remote.instance == instance)
-            {
-                self.remote.remove(&key);
+    /// Removes members of another instance who left.
+    pub(super) fn remote_left(&mut self, instance: InstanceId, holders: &[ClientId]) {
+        for holder in holders {
+            if self.remote.remove(&(instance, *holder)).is_some() {
                 self.presence_changed = true;
             }
         }
@@ -228,29 +176,42 @@ impl Members {
     pub(super) fn replace_remote(&mut self, members: Vec<RemoteMember>) {
         let mut before = std::mem::take(&mut self.remote);
         for member in members {
-            let key = member.name.uniqueness_key();
-            if self.holds_locally(&key) {
-                continue;
-            }
+            let key = (member.instance, member.holder);
             let listed = match before.remove(&key) {
-                Some(old) if old.instance == member.instance && old.name == member.name => {
+                Some(old) => {
+                    self.presence_changed |= old.person != member.person;
                     old.listed
                 }
-                _ => {
+                None => {
                     self.presence_changed = true;
                     self.next_listed += 1;
                     self.next_listed - 1
                 }
             };
             let remote = Remote {
-                instance: member.instance,
-                name: member.name,
+                person: member.person,
                 listed,
             };
             self.remote.insert(key, remote);
         }
         self.presence_changed |= !before.is_empty();
         self.store_count();
+    }
+
+    /// Shows `user`'s new display name on their local members; returns
+    /// whether the room has any.
+    pub(super) fn rename(&mut self, user: UserId, display_name: &DisplayName) -> bool {
+        let mut renamed = false;
+        for member in &mut self.list {
+            if member.person.user_id == user && member.person.display_name != *display_name {
+                let mut person = Person::clone(&member.person);
+                person.display_name = display_name.clone();
+                member.person = Arc::new(person);
+                renamed = true;
+            }
+        }
+        self.presence_changed |= renamed;
+        renamed
     }
 
     /// The local members who left since the last call (cluster mode).
@@ -261,18 +222,12 @@ impl Members {
     /// Adds a member whose history is still loading and ends at
     /// `history_end`; the others are told at the next
     /// [`Members::flush_presence`].
-    pub(super) fn add_loading(
-        &mut self,
-        client: ClientHandle,
-        name: DisplayName,
-        history_end: MessageId,
-    ) {
-        tracing::debug!(target: TRACER, room = %self.room, client = client.id(), name = %name, "join");
-        let key_hash = key_hash(&name.uniqueness_key());
+    pub(super) fn add_loading(&mut self, client: ClientHandle, history_end: MessageId) {
+        let person = client.person();
+        tracing::debug!(target: TRACER, room = %self.room, client = client.id(), user = person.user_id, "join");
         self.list.push(Member {
             client,
-            name,
-            key_hash,
+            person,
             history_end,
             backlog: Some(Box::default()),
         });
@@ -317,26 +272,30 @@ impl Members {
         }
     }
 
-    /// The names live members were last told of, and `joiner` (at the end,
-    /// unless it is already there): the member list of a `joined` frame,
-    /// which the next presence delta continues from.
-    pub(super) fn announced_with(&self, joiner: &DisplayName) -> Vec<DisplayName> {
-        let mut names = self.announced.clone();
-        if !names.contains(joiner) {
-            names.push(joiner.clone());
+    /// The people live members were last told of, and `joiner` (at the
+    /// end, unless they are already there): the member list of a `joined`
+    /// frame, which the next presence delta continues from.
+    pub(super) fn announced_with(&self, joiner: &Person) -> Vec<Person> {
+        let mut people = self.announced.clone();
+        if !people.iter().any(|person| person.user_id == joiner.user_id) {
+            people.push(joiner.clone());
         }
-        names
+        people
     }
 
-    /// The members' names: local ones in order of joining, then those of
-    /// other instances in the order they were listed here.
-    pub(super) fn names(&self) -> Vec<DisplayName> {
+    /// The people in the room, each once: those with local members in
+    /// order of joining, then those of other instances in the order they
+    /// were listed here.
+    pub(super) fn people(&self) -> Vec<Person> {
         let mut remote: Vec<&Remote> = self.remote.values().collect();
         remote.sort_unstable_by_key(|remote| remote.listed);
+        let mut seen = HashSet::new();
         self.list
             .iter()
-            .map(|member| member.name.clone())
-            .chain(remote.into_iter().map(|remote| remote.name.clone()))
+            .map(|member| &*member.person)
+            .chain(remote.into_iter().map(|remote| &remote.person))
+            .filter(|person| seen.insert(person.user_id))
+            .cloned()
             .collect()
     }
 
@@ -368,28 +327,37 @@ impl Members {
         // again; loop rather than recurse, as each round only shrinks the room.
         while self.presence_changed {
             self.presence_changed = false;
-            let now = self.names();
-            let before: HashSet<&DisplayName> = self.announced.iter().collect();
-            let after: HashSet<&DisplayName> = now.iter().collect();
-            let joined: Vec<DisplayName> = now
-                .iter()
-                .filter(|name| !before.contains(name))
-                .cloned()
-                .collect();
-            let left: Vec<DisplayName> = self
+            let now = self.people();
+            let before: HashMap<UserId, &Person> = self
                 .announced
                 .iter()
-                .filter(|name| !after.contains(name))
-                .cloned()
+                .map(|person| (person.user_id, person))
+                .collect();
+            let after: HashSet<UserId> = now.iter().map(|person| person.user_id).collect();
+            let mut joined = Vec::new();
+            let mut updated = Vec::new();
+            for person in &now {
+                match before.get(&person.user_id) {
+                    None => joined.push(person.clone()),
+                    Some(known) if *known != person => updated.push(person.clone()),
+                    Some(_) => {}
+                }
+            }
+            let left: Vec<UserId> = self
+                .announced
+                .iter()
+                .map(|person| person.user_id)
+                .filter(|user| !after.contains(user))
                 .collect();
             self.announced = now;
-            if joined.is_empty() && left.is_empty() {
+            if joined.is_empty() && left.is_empty() && updated.is_empty() {
                 continue;
             }
             let frame = encode(&ServerFrame::Presence {
                 room: self.room.clone(),
                 joined,
                 left,
+                updated,
             });
             self.fan_out(&frame, Audience::Live);
         }
@@ -429,7 +397,7 @@ impl Members {
             if !ids.contains(&member.client.id()) {
                 return true;
             }
-            tracing::debug!(target: TRACER, room = %room, client = member.client.id(), name = %member.name, "leave");
+            tracing::debug!(target: TRACER, room = %room, client = member.client.id(), user = member.person.user_id, "leave");
             if let Some(backlog) = &member.backlog {
                 // A member that leaves while loading frees what it reserved.
                 member.client.unreserve(backlog.iter().map(|frame| frame.len()).sum());
@@ -437,7 +405,7 @@ impl Members {
             if keeps_departures {
                 departures.push(Departure {
                     client: member.client.id(),
-                    name: member.name.clone(),
+                    person: Arc::clone(&member.person),
                 });
             }
             false
@@ -445,16 +413,6 @@ impl Members {
         self.store_count();
         self.presence_changed = true;
     }
-}
-
-/// The hash of a name's uniqueness key that members keep. The default
-/// hasher's keys are fixed: the same key always has the same hash, and a
-/// collision costs only one more comparison of the keys themselves.
-fn key_hash(key: &str) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Serializes a frame once, to be shared by every recipient.
@@ -465,15 +423,21 @@ pub(super) fn encode(frame: &ServerFrame) -> OutgoingFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::client::tests::client_of;
 
-    fn name(name: &str) -> DisplayName {
-        DisplayName::parse(name).expect("valid")
+    fn person(user_id: UserId, name: &str) -> Person {
+        Person {
+            user_id,
+            username: common::Username::parse(name.to_lowercase()).expect("valid"),
+            display_name: DisplayName::parse(name).expect("valid"),
+        }
     }
 
-    fn remote(instance: InstanceId, who: &str) -> RemoteMember {
+    fn remote(instance: InstanceId, holder: ClientId, user_id: UserId, who: &str) -> RemoteMember {
         RemoteMember {
             instance,
-            name: name(who),
+            holder,
+            person: person(user_id, who),
         }
     }
 
@@ -484,69 +448,96 @@ mod tests {
     }
 
     fn listed(members: &Members) -> Vec<String> {
-        members.names().iter().map(ToString::to_string).collect()
+        members
+            .people()
+            .iter()
+            .map(|person| person.display_name.to_string())
+            .collect()
     }
 
     #[test]
-    fn remote_members_are_listed_after_local_ones_and_take_their_names() {
+    fn a_person_with_several_connections_is_listed_once_and_leaves_with_the_last() {
         let (mut members, count) = cluster_room();
-        let peer = "127.0.0.1:1".parse().expect("address");
-        members.add_loading(ClientHandle::new(1, peer, 1 << 20), name("Ann"), 0);
-        members.remote_joined(2, vec![name("Bob"), name("ANN"), name("Cid")]);
-        // "ANN" is Ann's name: the broker gave it to one of them, and the
-        // room learns which when it registers its members again.
-        assert_eq!(listed(&members), ["Ann", "Bob", "Cid"]);
-        assert!(members.name_taken(&name("ann")));
-        assert_eq!(count.load(Ordering::Relaxed), 3);
-
-        // A leave from an instance that no longer holds the name is stale.
-        members.remote_left(3, &[name("Bob")]);
-        members.remote_left(2, &[name("Cid")]);
+        members.add_loading(client_of(1, person(10, "Ann")), 0);
+        members.add_loading(client_of(2, person(10, "Ann")), 0);
+        members.remote_joined(7, vec![(5, person(10, "Ann")), (6, person(11, "Bob"))]);
         assert_eq!(listed(&members), ["Ann", "Bob"]);
-        assert_eq!(count.load(Ordering::Relaxed), 2);
-        // The broker gave Bob's name to someone here: he is gone.
-        members.forget_remote(&name("BOB"));
-        assert_eq!(listed(&members), ["Ann"]);
+        // Connections are counted: the room list shows how busy a room is.
+        assert_eq!(count.load(Ordering::Relaxed), 4);
+        members.flush_presence();
+
+        members.remove(&[1]);
+        members.remote_left(7, &[5]);
+        assert_eq!(listed(&members), ["Ann", "Bob"]);
+        members.remove(&[2]);
+        assert_eq!(listed(&members), ["Bob"]);
+    }
+
+    #[test]
+    fn presence_tells_who_joined_left_and_was_renamed() {
+        let (mut members, _) = cluster_room();
+        members.add_loading(client_of(1, person(10, "Ann")), 0);
+        members.remote_joined(7, vec![(6, person(11, "Bob"))]);
+        members.flush_presence();
+        assert_eq!(members.announced.len(), 2);
+
+        assert!(members.rename(10, &DisplayName::parse("Annie").expect("valid")));
+        assert!(!members.rename(12, &DisplayName::parse("Cid").expect("valid")));
+        members.remote_left(7, &[6]);
+        members.remote_joined(7, vec![(8, person(12, "Cid"))]);
+        assert!(members.presence_changed());
+        let annie = Person {
+            display_name: DisplayName::parse("Annie").expect("valid"),
+            ..person(10, "Ann")
+        };
+        assert_eq!(members.people(), [annie, person(12, "Cid")]);
     }
 
     #[test]
     fn a_fresh_read_of_the_broker_replaces_remote_members_keeping_their_places() {
         let (mut members, _) = cluster_room();
-        members.remote_joined(2, vec![name("Bob"), name("Cid")]);
+        members.remote_joined(2, vec![(1, person(11, "Bob")), (2, person(12, "Cid"))]);
         members.flush_presence();
         assert!(!members.presence_changed());
 
-        members.replace_remote(vec![remote(2, "Dee"), remote(2, "Cid"), remote(2, "Bob")]);
+        members.replace_remote(vec![
+            remote(2, 3, 13, "Dee"),
+            remote(2, 2, 12, "Cid"),
+            remote(2, 1, 11, "Bob"),
+        ]);
         assert_eq!(listed(&members), ["Bob", "Cid", "Dee"]);
         assert!(members.presence_changed());
         members.flush_presence();
 
         // Nothing new: no presence to send.
-        members.replace_remote(vec![remote(2, "Cid"), remote(2, "Bob"), remote(2, "Dee")]);
+        members.replace_remote(vec![
+            remote(2, 2, 12, "Cid"),
+            remote(2, 1, 11, "Bob"),
+            remote(2, 3, 13, "Dee"),
+        ]);
         assert!(!members.presence_changed());
         // Bob gone (his instance died while the broker was away).
-        members.replace_remote(vec![remote(2, "Cid"), remote(2, "Dee")]);
+        members.replace_remote(vec![remote(2, 2, 12, "Cid"), remote(2, 3, 13, "Dee")]);
         assert!(members.presence_changed());
         assert_eq!(listed(&members), ["Cid", "Dee"]);
     }
 
     #[test]
     fn local_members_who_leave_are_kept_as_departures_in_cluster_mode_only() {
-        let peer = "127.0.0.1:1".parse().expect("address");
         let (mut members, _) = cluster_room();
-        members.add_loading(ClientHandle::new(7, peer, 1 << 20), name("Ann"), 0);
+        members.add_loading(client_of(7, person(10, "Ann")), 0);
         members.remove(&[7]);
         let departures = members.take_departures();
         assert_eq!(departures.len(), 1);
         assert_eq!(
-            (departures[0].client, departures[0].name.as_str()),
-            (7, "Ann")
+            (departures[0].client, departures[0].person.user_id),
+            (7, 10)
         );
         assert!(members.take_departures().is_empty());
 
         let room = RoomName::parse("lobby").expect("valid");
         let mut single = Members::new(room, Arc::new(AtomicUsize::new(0)), false);
-        single.add_loading(ClientHandle::new(8, peer, 1 << 20), name("Bob"), 0);
+        single.add_loading(client_of(8, person(11, "Bob")), 0);
         single.remove(&[8]);
         assert!(single.take_departures().is_empty());
     }

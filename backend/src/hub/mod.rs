@@ -17,7 +17,9 @@ use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::store::{MessageStore, Posted};
 use client::ClientHandle;
-use common::{DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName};
+use common::{
+    DisplayName, ErrorCode, MessageId, MessageText, Nonce, Person, RequestError, RoomName, UserId,
+};
 use room::{Room, RoomHandle};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,19 +74,18 @@ impl Hub {
         }
     }
 
-    /// Joins `client` to `room` as `name`. The `joined` frame follows through
-    /// the client's queue once the history is read; the returned handle
-    /// reaches the room from then on.
+    /// Joins `client` to `room` as the person it is signed in as. The
+    /// `joined` frame follows through the client's queue once the history
+    /// is read; the returned handle reaches the room from then on.
     pub async fn join(
         &self,
         room: &RoomName,
         client: &ClientHandle,
-        name: &DisplayName,
         since: Option<MessageId>,
     ) -> Result<RoomHandle, RequestError> {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = self.room(room);
-            match handle.join(client.clone(), name.clone(), since).await {
+            match handle.join(client.clone(), since).await {
                 Ok(answer) => return answer.map(|()| handle),
                 // The room retired as the join arrived: the next lookup
                 // starts a new one.
@@ -98,21 +99,21 @@ impl Hub {
         .about(room, None))
     }
 
-    /// Posts `text` to `room` as `name` from outside any connection (the
+    /// Posts `text` to `room` by `author` from outside any connection (the
     /// HTTP API's `POST /api/rooms/{room}/messages`): stored and broadcast
     /// like a member's `send`, once per `nonce` (a repeat answers the
     /// original's id).
     pub async fn post_as(
         &self,
         room: &RoomName,
-        name: &DisplayName,
+        author: &Person,
         text: MessageText,
         nonce: Nonce,
     ) -> Result<Posted, RequestError> {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = self.room(room);
             match handle
-                .post_as(name.clone(), text.clone(), nonce.clone())
+                .post_as(author.clone(), text.clone(), nonce.clone())
                 .await
             {
                 Ok(answer) => return answer,
@@ -125,6 +126,20 @@ impl Hub {
             "the room could not be reached; try again",
         )
         .about(room, Some(&nonce)))
+    }
+
+    /// Shows `user`'s new display name in every running room they are in
+    /// on this instance (the rooms tell their members, and in cluster mode
+    /// the other instances). Rooms without them pass it by.
+    pub async fn rename(&self, user: UserId, display_name: &DisplayName) {
+        let rooms: Vec<RoomHandle> = lock_registry(&self.registry)
+            .values()
+            .map(|entry| entry.handle.clone())
+            .collect();
+        for room in rooms {
+            // A room that retired meanwhile had no members left.
+            let _ = room.rename(user, display_name.clone()).await;
+        }
     }
 
     /// The running rooms and how many members each has.

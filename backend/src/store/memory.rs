@@ -67,7 +67,7 @@ impl MessageStore for MemoryStore {
                 .take_while(|message| message.ts >= cutoff)
                 .find(|message| {
                     message.nonce.as_ref() == Some(nonce)
-                        && same_author(&draft, message.name.as_str())
+                        && same_author(&draft, message.user_id, message.name.as_str())
                 });
             if let Some(original) = original {
                 return ready(Ok(Posted::Repeat(original.id)));
@@ -122,6 +122,7 @@ impl MessageStore for MemoryStore {
                 Some(NonceRecord {
                     id: message.id,
                     name: message.name.clone(),
+                    user_id: message.user_id,
                     nonce: message.nonce.clone()?,
                     ts: message.ts,
                 })

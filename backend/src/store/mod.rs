@@ -42,7 +42,7 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore};
 
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName, UserId, Username};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -58,8 +58,12 @@ pub const NONCE_WINDOW: Duration = Duration::from_secs(10 * 60);
 pub struct Draft {
     /// The room.
     pub room: RoomName,
-    /// The author's name.
+    /// The author's display name.
     pub name: DisplayName,
+    /// The author's account and its username; `None` only for what was
+    /// written without one (messages from before accounts, in tests of
+    /// them).
+    pub author: Option<(UserId, Username)>,
     /// The text.
     pub text: MessageText,
     /// The nonce of the author's `send`, if it had one.
@@ -101,18 +105,25 @@ pub(crate) fn next_message(
         room: draft.room,
         id: last_id + 1,
         name: draft.name,
+        user_id: draft.author.as_ref().map(|(id, _)| *id),
+        username: draft.author.map(|(_, username)| username),
         text: draft.text,
         ts: now.max(last_ts),
         nonce: draft.nonce,
     }
 }
 
-/// Whether a stored message by `stored_name` with the draft's nonce is the
-/// draft's original: the same author (names compared by their uniqueness
-/// key, as the room compares them).
-pub(crate) fn same_author(draft: &Draft, stored_name: &str) -> bool {
-    DisplayName::parse(stored_name)
-        .is_ok_and(|stored| stored.uniqueness_key() == draft.name.uniqueness_key())
+/// Whether a stored message by `stored_user` (its account, if it has one)
+/// named `stored_name` with the draft's nonce is the draft's original: the
+/// same account, or for authors without one, the same name (compared by
+/// its uniqueness key, as the room compares them).
+pub(crate) fn same_author(draft: &Draft, stored_user: Option<UserId>, stored_name: &str) -> bool {
+    match (&draft.author, stored_user) {
+        (Some((user, _)), Some(stored)) => *user == stored,
+        (None, None) => DisplayName::parse(stored_name)
+            .is_ok_and(|stored| stored.uniqueness_key() == draft.name.uniqueness_key()),
+        _ => false,
+    }
 }
 
 /// The future every store operation returns. Boxed so that the store can be
@@ -199,6 +210,8 @@ pub struct NonceRecord {
     pub id: MessageId,
     /// Its author's name.
     pub name: DisplayName,
+    /// Its author's account (`None` for a message from before accounts).
+    pub user_id: Option<UserId>,
     /// The nonce its `send` carried.
     pub nonce: Nonce,
     /// When it was accepted, in milliseconds since the Unix epoch.

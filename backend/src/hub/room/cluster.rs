@@ -1,5 +1,5 @@
-//! What a room does in cluster mode only: claims of joiners' names, and
-//! what the bus brings (messages in id
+//! What a room does in cluster mode only: registering joiners in the
+//! broker, and what the bus brings (messages in id
 //! order, presence of other instances, the broker's loss and return). The
 //! room's state and its single-node behaviour are in `room` itself; the
 //! link to the broker is `cluster_link`.
@@ -10,21 +10,17 @@ use super::Room;
 use crate::cluster::{Claim, Resync, RoomEvent};
 use crate::hub::members::{encode, Audience};
 use crate::store::StoreError;
-use common::{ChatMessage, ErrorCode, RequestError, ServerFrame};
+use common::{ChatMessage, ErrorCode, Person, RequestError, ServerFrame};
 
 impl Room {
-    /// The claim of a joiner's name ended (cluster mode).
+    /// Registering a joiner in the broker ended (cluster mode). Each
+    /// connection has an entry of its own there, so a registration is
+    /// never refused; only an unreachable broker fails it.
     pub(super) fn on_claimed(&mut self, join: JoinCommand, claimed: Result<bool, StoreError>) {
         match claimed {
-            Ok(true) => {
-                self.members.forget_remote(&join.name);
-                self.admit(join);
-            }
-            Ok(false) => {
-                let _ = join.accepted.send(Err(self.name_taken(&join.name)));
-            }
+            Ok(_) => self.admit(join),
             Err(err) => {
-                tracing::warn!(room = %self.name, error = %err, "cannot claim a joiner's name in the cluster");
+                tracing::warn!(room = %self.name, error = %err, "cannot register a joiner in the cluster");
                 let error = RequestError::new(
                     ErrorCode::Unavailable,
                     "the server cannot reach the cluster; join again",
@@ -77,16 +73,25 @@ impl Room {
             link.catch_up(&self.name);
         }
         if retry.resync {
-            let local = self
-                .members
-                .local()
-                .map(|member| Claim {
-                    holder: member.client.id(),
-                    name: member.name.clone(),
-                })
-                .collect();
-            link.resync(&self.name, local);
+            self.resync_members();
         }
+    }
+
+    /// Registers the room's local members in the broker again, as they are
+    /// now (cluster mode; nothing otherwise).
+    pub(super) fn resync_members(&mut self) {
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        let local = self
+            .members
+            .local()
+            .map(|member| Claim {
+                holder: member.client.id(),
+                person: Person::clone(&member.person),
+            })
+            .collect();
+        link.resync(&self.name, local);
     }
 
     /// Members of another instance joined or left (cluster mode); changes
@@ -95,18 +100,25 @@ impl Room {
         let own = self.link.as_ref().map(ClusterLink::instance);
         match event {
             RoomEvent::MembersJoined(change) if Some(change.instance) != own => {
-                self.members.remote_joined(change.instance, change.names);
+                let members = change
+                    .members
+                    .into_iter()
+                    .map(|tag| (tag.holder, tag.person))
+                    .collect();
+                self.members.remote_joined(change.instance, members);
             }
             RoomEvent::MembersLeft(change) if Some(change.instance) != own => {
-                self.members.remote_left(change.instance, &change.names);
+                let holders: Vec<_> = change.members.iter().map(|tag| tag.holder).collect();
+                self.members.remote_left(change.instance, &holders);
             }
             _ => {}
         }
     }
 
-    /// Registering the members again ended (cluster mode): members whose
-    /// names were taken meanwhile are told and removed, and the members of
-    /// other instances are as read, with the changes since applied again.
+    /// Registering the members again ended (cluster mode): members the
+    /// broker refused (none, as each connection has its own entry; kept
+    /// for safety) are told and removed, and the members of other
+    /// instances are as read, with the changes since applied again.
     pub(super) fn on_resynced(
         &mut self,
         result: Result<Resync, StoreError>,
@@ -130,11 +142,8 @@ impl Room {
                 continue;
             };
             let error = RequestError::new(
-                ErrorCode::NameTaken,
-                format!(
-                    "while this server was cut off from the cluster, someone else took the name {}; join again",
-                    member.name
-                ),
+                ErrorCode::NotJoined,
+                "the cluster could not take you back into this room; join it again",
             )
             .about(&self.name, None);
             member.client.deliver(encode(&error.into()));

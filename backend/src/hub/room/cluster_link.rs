@@ -23,9 +23,9 @@ use crate::cluster::{
 };
 use crate::hub::client::ClientId;
 use crate::store::{MessageStore, StoreError, StoreFuture};
-use common::{ChatMessage, DisplayName, MessageId, RoomName};
+use common::{ChatMessage, MessageId, Person, RoomName};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -81,8 +81,6 @@ pub(super) struct ClusterLink {
     presence: Presence,
     /// Joins waiting for their names to be claimed.
     claims: FuturesUnordered<PendingClaim>,
-    /// The name keys being claimed, taken meanwhile.
-    claiming: HashSet<String>,
     /// Registering the members again, and the presence changes that came
     /// meanwhile.
     resync: Option<(StoreFuture<Resync>, Vec<RoomEvent>)>,
@@ -110,7 +108,6 @@ impl ClusterLink {
             catch_up: None,
             presence: cluster.presence.clone(),
             claims: FuturesUnordered::new(),
-            claiming: HashSet::new(),
             resync: None,
             retry: None,
         })
@@ -129,13 +126,12 @@ impl ClusterLink {
         self.presence.instance()
     }
 
-    /// Starts claiming `join`'s name across the cluster; the join goes on
+    /// Starts registering `join` in the broker; the join goes on
     /// when [`LinkEvent::Claimed`] comes.
     pub(super) fn claim(&mut self, room: &RoomName, join: Box<JoinCommand>) {
-        self.claiming.insert(join.name.uniqueness_key());
         let claim = Claim {
             holder: join.client.id(),
-            name: join.name.clone(),
+            person: Person::clone(&join.client.person()),
         };
         let claimed = self.presence.claim(room, vec![claim]);
         self.claims.push(Box::pin(async move {
@@ -144,16 +140,11 @@ impl ClusterLink {
         }));
     }
 
-    /// Whether a join being claimed asks for `name`.
-    pub(super) fn is_claiming(&self, name: &DisplayName) -> bool {
-        !self.claiming.is_empty() && self.claiming.contains(&name.uniqueness_key())
-    }
-
-    /// Releases the name of a member who left, in the background: a
-    /// release that fails (the broker is away) is made good by the next
+    /// Releases a member who left, in the background: a release that
+    /// fails (the broker is away) is made good by the next
     /// [`ClusterLink::resync`], or by the instance's end.
-    pub(super) fn release(&self, room: &RoomName, holder: ClientId, name: &DisplayName) {
-        let release = self.presence.release(room, holder, name);
+    pub(super) fn release(&self, room: &RoomName, holder: ClientId, person: &Person) {
+        let release = self.presence.release(room, holder, person);
         let room = room.clone();
         tokio::spawn(async move {
             if let Err(err) = release.await {
@@ -234,7 +225,6 @@ impl ClusterLink {
             Some(event) = self.events.recv() => LinkEvent::Bus(event),
             read = read => LinkEvent::Read(read),
             Some((join, result)) = self.claims.next(), if !self.claims.is_empty() => {
-                self.claiming.remove(&join.name.uniqueness_key());
                 LinkEvent::Claimed(join, result)
             }
             (result, noted) = resynced => LinkEvent::Resynced(result, noted),

@@ -3,7 +3,7 @@
 
 use crate::hub::client::{ClientHandle, ClientId};
 use crate::store::Posted;
-use common::{DisplayName, MessageId, MessageText, Nonce, RequestError};
+use common::{DisplayName, MessageId, MessageText, Nonce, Person, RequestError, UserId};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 /// What a room can be asked to do. Two words wide: the room's inbox
@@ -15,15 +15,20 @@ pub(in crate::hub) enum Command {
     Join(Box<JoinCommand>),
     Post(Box<PostCommand>),
     PostAs(Box<PostAsCommand>),
-    Leave { client: ClientId },
-    Typing { client: ClientId },
+    Leave {
+        client: ClientId,
+    },
+    Typing {
+        client: ClientId,
+    },
+    /// An account's display name changed: its members here show it.
+    Rename(Box<(UserId, DisplayName)>),
 }
 
-/// A member to add.
+/// A member to add, as the person its client is signed in as.
 #[derive(Debug)]
 pub(in crate::hub) struct JoinCommand {
     pub(in crate::hub) client: ClientHandle,
-    pub(in crate::hub) name: DisplayName,
     pub(in crate::hub) since: Option<MessageId>,
     pub(in crate::hub) accepted: oneshot::Sender<Result<(), RequestError>>,
 }
@@ -38,10 +43,10 @@ pub(in crate::hub) struct PostCommand {
     pub(in crate::hub) permit: OwnedSemaphorePermit,
 }
 
-/// A message from outside any connection (the HTTP API), under a name.
+/// A message from outside any connection (the HTTP API), by an account.
 #[derive(Debug)]
 pub(in crate::hub) struct PostAsCommand {
-    pub(in crate::hub) name: DisplayName,
+    pub(in crate::hub) author: Person,
     pub(in crate::hub) text: MessageText,
     pub(in crate::hub) nonce: Nonce,
     pub(in crate::hub) posted: oneshot::Sender<Result<Posted, RequestError>>,
@@ -62,13 +67,11 @@ impl RoomHandle {
     pub(in crate::hub) async fn join(
         &self,
         client: ClientHandle,
-        name: DisplayName,
         since: Option<MessageId>,
     ) -> Result<Result<(), RequestError>, RoomGone> {
         let (accepted, answer) = oneshot::channel();
         self.send(Command::Join(Box::new(JoinCommand {
             client,
-            name,
             since,
             accepted,
         })))
@@ -95,18 +98,18 @@ impl RoomHandle {
         .await
     }
 
-    /// Posts a message as `name` from outside any connection (no member
+    /// Posts a message by `author` from outside any connection (no member
     /// is its author): answered once it is stored (or found a repeat of
     /// its nonce) and queued for broadcast.
     pub(in crate::hub) async fn post_as(
         &self,
-        name: DisplayName,
+        author: Person,
         text: MessageText,
         nonce: Nonce,
     ) -> Result<Result<Posted, RequestError>, RoomGone> {
         let (posted, answer) = oneshot::channel();
         self.send(Command::PostAs(Box::new(PostAsCommand {
-            name,
+            author,
             text,
             nonce,
             posted,
@@ -124,6 +127,17 @@ impl RoomHandle {
     /// ephemeral, so one is dropped rather than waited for when the room is busy.
     pub fn typing(&self, client: ClientId) {
         let _ = self.commands.try_send(Command::Typing { client });
+    }
+
+    /// Shows `user`'s new display name on their members here, if any; a
+    /// room too busy to take it at once gets it when it can.
+    pub(in crate::hub) async fn rename(
+        &self,
+        user: UserId,
+        display_name: DisplayName,
+    ) -> Result<(), RoomGone> {
+        self.send(Command::Rename(Box::new((user, display_name))))
+            .await
     }
 
     async fn send(&self, command: Command) -> Result<(), RoomGone> {

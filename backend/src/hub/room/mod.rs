@@ -9,21 +9,20 @@
 //! is shown that could be lost, and every member sees one room's messages
 //! in id order.
 //!
-//! A `send` with a nonce that the room has seen from the same name within
+//! A `send` with a nonce that the room has seen from the same author within
 //! [`DEDUP_WINDOW`] is not stored again (see [`nonces`]): the original's
 //! broadcast answers it, or, for a member that joined after that broadcast,
 //! the original `message` read back; so a client that resends what it did
 //! not see confirmed gets exactly-once delivery.
 //!
-//! A join's path: the member is added at once (its name is taken from then
-//! on) but is *loading*: its history is read from the store while messages
+//! A join's path: the member is added at once but is *loading*: its history is read from the store while messages
 //! broadcast meanwhile are kept in its backlog. When the history arrives the
 //! member gets `joined` and then its backlog, and is *live*. The history
 //! ends at the last broadcast id of the moment of joining and the backlog
 //! starts after it, so the member misses nothing and sees nothing twice.
 //!
 //! In cluster mode the room runs on every instance with members of it
-//! (`cluster`, `cluster_link`): a join first claims its name in the
+//! (`cluster`, `cluster_link`): a join is first registered in the
 //! broker; a post is stored in the database all instances share, which
 //! assigns the id and tells repeated nonces from every instance, then
 //! published; the room broadcasts its own and what the bus brings from
@@ -53,8 +52,8 @@ use crate::websocket::OutgoingFrame;
 use cluster_link::{ClusterLink, LinkEvent};
 use common::api::{JOIN_HISTORY_LIMIT, SINCE_HISTORY_LIMIT};
 use common::{
-    ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, RequestError, RoomName,
-    ServerFrame,
+    ChatMessage, DisplayName, ErrorCode, MessageId, MessageText, Nonce, Person, RequestError,
+    RoomName, ServerFrame, UserId,
 };
 use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use nonces::{NonceKey, RecentNonces, Seen};
@@ -248,10 +247,10 @@ impl Room {
                         }
                     }
                 }
-                // In cluster mode the names of members who left are released.
+                // In cluster mode members who left are released.
                 if let Some(link) = &self.link {
                     for departure in self.members.take_departures() {
-                        link.release(&self.name, departure.client, &departure.name);
+                        link.release(&self.name, departure.client, &departure.person);
                     }
                 }
                 // In a large room presence changes are gathered for a while and
@@ -305,7 +304,7 @@ impl Room {
         // Oldest first, as if accepted now.
         recent.reverse();
         for record in recent {
-            let key = (record.name.uniqueness_key(), record.nonce);
+            let key = (author_key(record.user_id, &record.name), record.nonce);
             self.nonces.insert(key, Seen::Stored(record.id), record.ts);
         }
         Ok(())
@@ -331,13 +330,20 @@ impl Room {
             Command::PostAs(post) => self.post_as(*post),
             Command::Leave { client } => self.leave(client),
             Command::Typing { client } => self.typing(client),
+            Command::Rename(rename) => {
+                let (user, display_name) = *rename;
+                self.rename(user, &display_name);
+            }
         }
     }
 
-    /// A join: refused at once, or (in cluster mode) once the name is
-    /// claimed across the cluster, admitted.
+    /// A join: refused at once, or admitted (in cluster mode, once it is
+    /// registered in the broker).
     fn join(&mut self, join: Box<JoinCommand>) {
-        if let Err(refusal) = self.may_join(&join.client, &join.name) {
+        if self.members.get(join.client.id()).is_some() {
+            let refusal =
+                RequestError::new(ErrorCode::AlreadyJoined, "you are already in this room")
+                    .about(&self.name, None);
             let _ = join.accepted.send(Err(refusal));
             return;
         }
@@ -347,50 +353,22 @@ impl Room {
         }
     }
 
-    /// Whether `client` may join as `name`, as far as this room knows.
-    fn may_join(&self, client: &ClientHandle, name: &DisplayName) -> Result<(), RequestError> {
-        if self.members.get(client.id()).is_some() {
-            return Err(RequestError::new(
-                ErrorCode::AlreadyJoined,
-                "you are already in this room",
-            )
-            .about(&self.name, None));
-        }
-        let claimed_here = self
-            .link
-            .as_ref()
-            .is_some_and(|link| link.is_claiming(name));
-        if claimed_here || self.members.name_taken(name) {
-            return Err(self.name_taken(name));
-        }
-        Ok(())
-    }
-
-    fn name_taken(&self, name: &DisplayName) -> RequestError {
-        RequestError::new(
-            ErrorCode::NameTaken,
-            format!("the name {name} is already taken in this room"),
-        )
-        .about(&self.name, None)
-    }
-
     /// Adds a member whose join was accepted and answers it. A joiner that
     /// stopped waiting for the answer (its connection closed) is not kept.
     fn admit(&mut self, join: JoinCommand) {
         let JoinCommand {
             client,
-            name,
             since,
             accepted,
         } = join;
         let id = client.id();
-        self.add_member(client, name, since);
+        self.add_member(client, since);
         if accepted.send(Ok(())).is_err() {
             self.members.remove(&[id]);
         }
     }
 
-    fn add_member(&mut self, client: ClientHandle, name: DisplayName, since: Option<MessageId>) {
+    fn add_member(&mut self, client: ClientHandle, since: Option<MessageId>) {
         // History ends at the last broadcast message; anything after it
         // reaches the new member through its backlog.
         let (after, limit) = match since {
@@ -402,7 +380,7 @@ impl Room {
             // first (in a small room), so its member list includes itself
             // and no presence frame about itself follows.
             let id = client.id();
-            self.members.add_loading(client, name, self.last_broadcast);
+            self.members.add_loading(client, self.last_broadcast);
             if presence_delay(self.members.len()).is_zero() {
                 self.members.flush_presence();
             }
@@ -418,7 +396,7 @@ impl Room {
         let id = client.id();
         self.pending_history
             .push(Box::pin(async move { (id, history.await) }));
-        self.members.add_loading(client, name, self.last_broadcast);
+        self.members.add_loading(client, self.last_broadcast);
     }
 
     fn on_history(&mut self, client: ClientId, result: Result<HistoryPage, StoreError>) {
@@ -431,8 +409,8 @@ impl Room {
                 // the joiner): the next presence delta continues from it.
                 let joined = ServerFrame::Joined {
                     room: self.name.clone(),
-                    name: member.name.clone(),
-                    members: self.members.announced_with(&member.name),
+                    you: Person::clone(&member.person),
+                    members: self.members.announced_with(&member.person),
                     history: page.messages,
                     has_older: page.has_older,
                 };
@@ -467,10 +445,13 @@ impl Room {
             author.deliver(encode(&error.into()));
             return;
         };
-        let name = member.name.clone();
-        let nonce_key = nonce
-            .as_ref()
-            .map(|nonce| (member.uniqueness_key(), nonce.clone()));
+        let person = Arc::clone(&member.person);
+        let nonce_key = nonce.as_ref().map(|nonce| {
+            (
+                author_key(Some(person.user_id), &person.display_name),
+                nonce.clone(),
+            )
+        });
         let started = Instant::now();
         // A repeat from a member of this room is answered here; the store
         // tells a repeat of a message stored before the room started, or
@@ -486,7 +467,8 @@ impl Room {
         }
         let draft = Draft {
             room: self.name.clone(),
-            name,
+            name: person.display_name.clone(),
+            author: Some((person.user_id, person.username.clone())),
             text,
             nonce: nonce.clone(),
         };
@@ -505,19 +487,22 @@ impl Room {
         }));
     }
 
-    /// A post from outside any connection (the HTTP API) as `name`: no
+    /// A post from outside any connection (the HTTP API) by `author`: no
     /// member is its author, and the answer goes back to the caller. A
-    /// nonce the room has seen from the name is answered as a repeat (or,
+    /// nonce the room has seen from the account is answered as a repeat (or,
     /// while the original is still being stored, as unavailable: send it
     /// again).
     fn post_as(&mut self, post: PostAsCommand) {
         let PostAsCommand {
-            name,
+            author,
             text,
             nonce,
             posted,
         } = post;
-        let key: NonceKey = (name.uniqueness_key(), nonce.clone());
+        let key: NonceKey = (
+            author_key(Some(author.user_id), &author.display_name),
+            nonce.clone(),
+        );
         if let Some(seen) = self.nonces.get_mut(&key) {
             self.metrics.duplicate_send();
             let answer = match seen {
@@ -537,7 +522,8 @@ impl Room {
         self.nonces.insert(key.clone(), pending, unix_millis());
         let draft = Draft {
             room: self.name.clone(),
-            name,
+            name: author.display_name,
+            author: Some((author.user_id, author.username)),
             text,
             nonce: Some(nonce.clone()),
         };
@@ -754,9 +740,20 @@ impl Room {
         };
         let frame = encode(&ServerFrame::Typing {
             room: self.name.clone(),
-            name: member.name.clone(),
+            user_id: member.person.user_id,
+            name: member.person.display_name.clone(),
         });
         self.members.fan_out(&frame, Audience::LiveExcept(client));
+    }
+
+    /// `user` changed their display name: their members here show it, the
+    /// others are told with the next presence delta, and in cluster mode
+    /// the broker (and so the other instances) learns it as the room
+    /// registers its members again.
+    fn rename(&mut self, user: UserId, display_name: &DisplayName) {
+        if self.members.rename(user, display_name) {
+            self.resync_members();
+        }
     }
 
     fn is_idle(&self) -> bool {
@@ -826,6 +823,17 @@ async fn sleep_until_due(due: Option<tokio::time::Instant>) {
     }
 }
 
+/// Who a nonce is remembered for: the author's account, or for an author
+/// without one (a message from before accounts) the name's uniqueness key.
+/// An account's key starts with a character no name may hold, so the two
+/// kinds never meet.
+fn author_key(user: Option<UserId>, name: &DisplayName) -> String {
+    match user {
+        Some(user) => format!("\u{1}{user}"),
+        None => name.uniqueness_key(),
+    }
+}
+
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -834,7 +842,7 @@ fn unix_millis() -> u64 {
 
 /// The answer to a request about `room` from a client the room removed
 /// (or that retired with the client removed): a slow consumer, or in
-/// cluster mode a member whose name was taken while its server was cut off.
+/// cluster mode a member the broker lost while its server was cut off.
 pub fn no_longer_in(room: &RoomName) -> RequestError {
     RequestError::new(
         ErrorCode::NotJoined,
@@ -855,6 +863,8 @@ mod tests {
             room: RoomName::parse("lobby").expect("valid"),
             id,
             name: DisplayName::parse("Ann").expect("valid"),
+            user_id: Some(1),
+            username: Some(common::Username::parse("ann").expect("valid")),
             text: MessageText::parse(format!("message {id}")).expect("valid"),
             ts: id,
             nonce: None,

@@ -34,7 +34,7 @@ use super::{
     page_from_newest, Draft, ErrorKind, HistoryPage, HistoryQuery, MessageStore, NonceRecord,
     Posted, RoomActivity, StoreError, StoreFuture,
 };
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName, Username};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,6 +91,15 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "accounts, their sessions and API tokens, and one-time links",
         sql: accounts::MIGRATION_2,
     },
+    Migration {
+        version: 3,
+        description: "messages keep their author's account (protocol version 2)",
+        // Messages written before accounts keep NULL: authors with a name only.
+        sql: "
+    ALTER TABLE messages ADD COLUMN user_id BIGINT;
+    ALTER TABLE messages ADD COLUMN username TEXT;
+",
+    },
 ];
 
 const CREATE_SCHEMA_TABLE: &str = "
@@ -104,15 +113,15 @@ const SET_SCHEMA_VERSION: &str = "
     ON CONFLICT (only_row) DO UPDATE SET version = excluded.version";
 const LAST_ID: &str = "SELECT last_id FROM rooms WHERE room = $1";
 const HISTORY: &str = "
-    SELECT id, name, text, ts, nonce FROM messages
+    SELECT id, name, text, ts, nonce, user_id, username FROM messages
     WHERE room = $1 AND id > $2 AND id < $3
     ORDER BY id DESC LIMIT $4";
 const MESSAGES_AFTER: &str = "
-    SELECT id, name, text, ts, nonce FROM messages
+    SELECT id, name, text, ts, nonce, user_id, username FROM messages
     WHERE room = $1 AND id > $2
     ORDER BY id LIMIT $3";
 const RECENT_NONCES: &str = "
-    SELECT id, name, nonce, ts FROM messages
+    SELECT id, name, nonce, ts, user_id FROM messages
     WHERE room = $1 AND nonce IS NOT NULL AND ts >= $2
     ORDER BY id DESC LIMIT $3";
 const RECENT_ROOMS: &str = "SELECT room, last_id FROM rooms ORDER BY last_ts DESC, room LIMIT $1";
@@ -296,6 +305,10 @@ impl MessageStore for PostgresStore {
                         nonce: Nonce::parse(row.try_get::<_, String>(2)?)
                             .map_err(|err| StoreError::corrupt(err.to_string()))?,
                         ts: to_u64(row.try_get(3)?, "timestamp")?,
+                        user_id: row
+                            .try_get::<_, Option<i64>>(4)?
+                            .map(|id| to_u64(id, "user id"))
+                            .transpose()?,
                     })
                 })
                 .collect()
@@ -404,6 +417,15 @@ fn row_to_message(room: &RoomName, row: &Row) -> Result<ChatMessage, StoreError>
         room: room.clone(),
         id: to_u64(row.try_get(0)?, "message id")?,
         name: DisplayName::parse(row.try_get::<_, String>(1)?).map_err(corrupt)?,
+        user_id: row
+            .try_get::<_, Option<i64>>(5)?
+            .map(|id| to_u64(id, "user id"))
+            .transpose()?,
+        username: row
+            .try_get::<_, Option<String>>(6)?
+            .map(Username::parse)
+            .transpose()
+            .map_err(|err| StoreError::corrupt(err.to_string()))?,
         text: MessageText::parse(row.try_get::<_, String>(2)?).map_err(corrupt)?,
         ts: to_u64(row.try_get(3)?, "timestamp")?,
         nonce: row

@@ -48,7 +48,7 @@ const LOCK_ROOMS: &str = "
 /// caller, which looks pairs up exactly. `nonce IS NOT NULL` is spelled
 /// out so that the planner may use the partial index.
 const NONCE_ORIGINALS: &str = "
-    SELECT room, nonce, name, id FROM messages
+    SELECT room, nonce, name, id, user_id FROM messages
     WHERE room = ANY($1::TEXT[]) AND nonce = ANY($2::TEXT[]) AND nonce IS NOT NULL
       AND ts >= $3";
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
@@ -56,12 +56,17 @@ const NONCE_ORIGINALS: &str = "
 /// whatever the batch's size.
 const WRITE_BATCH: &str = "
     WITH inserted AS (
-        INSERT INTO messages (room, id, name, text, ts, nonce)
-        SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[])
+        INSERT INTO messages (room, id, name, text, ts, nonce, user_id, username)
+        SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[],
+                             $10::BIGINT[], $11::TEXT[])
     )
     UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
     FROM UNNEST($7::TEXT[], $8::BIGINT[], $9::BIGINT[]) AS d (room, last_id, last_ts)
     WHERE rooms.room = d.room";
+
+/// A stored message carrying one of the batch's nonces: its author's name
+/// and account, and its id.
+type Stored = (String, Option<u64>, MessageId);
 
 /// The writer task: drains the queue in batches until it is closed.
 pub(super) async fn run_writer(
@@ -195,11 +200,17 @@ async fn write_posts<'a>(
         rooms.insert(row.try_get(0)?, (last_id, last_ts));
     }
     // Under the lock: every post to these rooms committed before is seen.
-    let mut seen: HashMap<(String, String), Vec<(String, MessageId)>> = HashMap::new();
+    let mut seen: HashMap<(String, String), Vec<Stored>> = HashMap::new();
     for row in found {
         let key = (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?);
         let id = to_u64(row.try_get(3)?, "message id")?;
-        seen.entry(key).or_default().push((row.try_get(2)?, id));
+        let user = row
+            .try_get::<_, Option<i64>>(4)?
+            .map(|user| to_u64(user, "user id"))
+            .transpose()?;
+        seen.entry(key)
+            .or_default()
+            .push((row.try_get(2)?, user, id));
     }
 
     let mut posted = Vec::with_capacity(drafts.len());
@@ -210,8 +221,8 @@ async fn write_posts<'a>(
             let original = seen.get(&key).and_then(|stored| {
                 stored
                     .iter()
-                    .find(|(name, _)| same_author(draft, name))
-                    .map(|(_, id)| *id)
+                    .find(|(name, user, _)| same_author(draft, *user, name))
+                    .map(|(_, _, id)| *id)
             });
             if let Some(id) = original {
                 posted.push(Posted::Repeat(id));
@@ -225,15 +236,17 @@ async fn write_posts<'a>(
         *last = (message.id, message.ts);
         if let Some(nonce) = &message.nonce {
             let key = (message.room.as_str().to_owned(), nonce.as_str().to_owned());
-            seen.entry(key)
-                .or_default()
-                .push((message.name.as_str().to_owned(), message.id));
+            seen.entry(key).or_default().push((
+                message.name.as_str().to_owned(),
+                message.user_id,
+                message.id,
+            ));
         }
         columns.push(&message);
         posted.push(Posted::New(message));
     }
     let (room_rows, last_ids, last_ts) = columns.rooms();
-    let parameters: [&(dyn ToSql + Sync); 9] = [
+    let parameters: [&(dyn ToSql + Sync); 11] = [
         &columns.room,
         &columns.id,
         &columns.name,
@@ -243,6 +256,8 @@ async fn write_posts<'a>(
         &room_rows,
         &last_ids,
         &last_ts,
+        &columns.user_id,
+        &columns.username,
     ];
     let (written, committed) = tokio::join!(
         client.execute(&write, &parameters),
@@ -264,6 +279,8 @@ struct Columns {
     text: Vec<String>,
     ts: Vec<i64>,
     nonce: Vec<Option<String>>,
+    user_id: Vec<Option<i64>>,
+    username: Vec<Option<String>>,
     newest: BTreeMap<String, (i64, i64)>,
 }
 
@@ -280,6 +297,13 @@ impl Columns {
                 .nonce
                 .as_ref()
                 .map(|nonce| nonce.as_str().to_owned()),
+        );
+        self.user_id.push(message.user_id.map(to_i64));
+        self.username.push(
+            message
+                .username
+                .as_ref()
+                .map(|username| username.as_str().to_owned()),
         );
         let newest = self
             .newest

@@ -82,6 +82,15 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "accounts, their sessions and API tokens, and one-time links",
         sql: accounts::MIGRATION_3,
     },
+    Migration {
+        version: 4,
+        description: "messages keep their author's account (protocol version 2)",
+        // Messages written before accounts keep NULL: authors with a name only.
+        sql: "
+    ALTER TABLE messages ADD COLUMN user_id INTEGER;
+    ALTER TABLE messages ADD COLUMN username TEXT;
+",
+    },
 ];
 
 /// What a committed message survives.

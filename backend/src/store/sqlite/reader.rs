@@ -3,7 +3,7 @@
 
 use super::BUSY_TIMEOUT;
 use crate::store::{page_from_newest, HistoryPage, HistoryQuery, NonceRecord, StoreError};
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName, UserId, Username};
 use rusqlite::{params, Connection, OpenFlags, Row};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ pub(super) fn read_history(
     let after = query.after.unwrap_or(0);
     let before = query.before.unwrap_or(i64::MAX as MessageId);
     let mut statement = conn.prepare_cached(
-        "SELECT id, name, text, ts, nonce FROM messages
+        "SELECT id, name, text, ts, nonce, user_id, username FROM messages
          WHERE room = ?1 AND id > ?2 AND id < ?3
          ORDER BY id DESC LIMIT ?4",
     )?;
@@ -44,7 +44,7 @@ pub(super) fn read_recent_nonces(
     // Walks the room's newest messages backwards by primary key and stops
     // at the first one older than the window: cheap however long the room.
     let mut statement = conn.prepare_cached(
-        "SELECT id, name, nonce, ts FROM messages
+        "SELECT id, name, nonce, ts, user_id FROM messages
          WHERE room = ?1 AND nonce IS NOT NULL AND ts >= ?2
          ORDER BY id DESC LIMIT ?3",
     )?;
@@ -56,15 +56,17 @@ pub(super) fn read_recent_nonces(
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, u64>(3)?,
+                row.get::<_, Option<UserId>>(4)?,
             ))
         },
     )?;
     let corrupt = |err: common::ValidationError| StoreError::corrupt(err.to_string());
     rows.map(|row| {
-        let (id, name, nonce, ts) = row?;
+        let (id, name, nonce, ts, user_id) = row?;
         Ok(NonceRecord {
             id,
             name: DisplayName::parse(name).map_err(corrupt)?,
+            user_id,
             nonce: Nonce::parse(nonce).map_err(corrupt)?,
             ts,
         })
@@ -79,7 +81,7 @@ pub(super) fn read_messages_after(
     limit: usize,
 ) -> Result<Vec<ChatMessage>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT id, name, text, ts, nonce FROM messages
+        "SELECT id, name, text, ts, nonce, user_id, username FROM messages
          WHERE room = ?1 AND id > ?2
          ORDER BY id LIMIT ?3",
     )?;
@@ -97,6 +99,12 @@ fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreEr
         room: room.clone(),
         id: row.get(0)?,
         name: DisplayName::parse(row.get::<_, String>(1)?).map_err(corrupt)?,
+        user_id: row.get(5)?,
+        username: row
+            .get::<_, Option<String>>(6)?
+            .map(Username::parse)
+            .transpose()
+            .map_err(|err| StoreError::corrupt(err.to_string()))?,
         text: MessageText::parse(row.get::<_, String>(2)?).map_err(corrupt)?,
         ts: row.get(3)?,
         nonce: row

@@ -10,6 +10,7 @@ fn draft(room: &str, text: &str) -> Draft {
     Draft {
         room: RoomName::parse(room).expect("valid room"),
         name: DisplayName::parse("Ann").expect("valid name"),
+        author: None,
         text: MessageText::parse(text).expect("valid text"),
         nonce: None,
     }

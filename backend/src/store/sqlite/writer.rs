@@ -15,7 +15,7 @@ use crate::store::{
     next_message, nonce_cutoff, same_author, unix_millis, Draft, Posted, StoreError,
     MAX_WRITE_BATCH,
 };
-use common::{MessageId, Nonce};
+use common::{MessageId, Nonce, UserId, Username};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +23,12 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (room, id, name, text, ts, nonce) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO messages (room, id, name, text, ts, nonce, user_id, username)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const ROOM_LAST: &str = "SELECT last_id, last_ts FROM rooms WHERE room = ?1";
 /// Uses the index `messages_by_nonce` (migration 2).
 const NONCE_ORIGINALS: &str = "
-    SELECT id, name FROM messages
+    SELECT id, name, user_id FROM messages
     WHERE room = ?1 AND nonce = ?2 AND ts >= ?3
     ORDER BY id DESC";
 const UPSERT_ROOM: &str = "
@@ -136,6 +137,8 @@ fn write_posts(
                 message.text.as_str(),
                 message.ts,
                 message.nonce.as_ref().map(Nonce::as_str),
+                message.user_id,
+                message.username.as_ref().map(Username::as_str),
             ])?;
             upsert.execute(params![message.room.as_str(), message.id, message.ts])?;
             rooms.insert(room, (message.id, message.ts));
@@ -158,11 +161,17 @@ fn original(
     let mut statement = tx.prepare_cached(NONCE_ORIGINALS)?;
     let rows = statement.query_map(
         params![draft.room.as_str(), nonce.as_str(), nonce_cutoff(now)],
-        |row| Ok((row.get::<_, MessageId>(0)?, row.get::<_, String>(1)?)),
+        |row| {
+            Ok((
+                row.get::<_, MessageId>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<UserId>>(2)?,
+            ))
+        },
     )?;
     for row in rows {
-        let (id, name) = row?;
-        if same_author(draft, &name) {
+        let (id, name, user) = row?;
+        if same_author(draft, user, &name) {
             return Ok(Some(id));
         }
     }
