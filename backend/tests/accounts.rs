@@ -643,8 +643,8 @@ async fn a_post_with_a_nonce_sent_twice_is_stored_once_and_broadcast() {
         .await
         .str("/token");
     let hook = Api::new(server.addr).with_bearer(&token);
-    let mut reader = server.connect().await;
-    reader.join("lobby", "Reader").await;
+    let mut reader = server.connect_as("Reader").await;
+    reader.join("lobby").await;
     let message = json!({"text": "deployed 1.2.3", "nonce": "deploy-123"});
     let first = hook.post("/api/rooms/lobby/messages", &message).await;
     assert_eq!(first.status, 201, "{first:?}");

@@ -23,8 +23,8 @@ fn run(args: &[&str]) -> Output {
 
 /// Posts `count` numbered messages to `room` as `name`, waiting for each.
 async fn post(server: &ServerProcess, room: &str, name: &str, from: usize, count: usize) {
-    let mut client = server.connect().await;
-    client.join(room, name).await;
+    let mut client = server.connect_as(name).await;
+    client.join(room).await;
     for n in from..from + count {
         client.say(room, &text_of(n), None).await;
         client.next_message().await;
@@ -37,8 +37,8 @@ async fn a_backup_taken_under_traffic_restores_every_message_it_holds() {
     let server = ServerProcess::start(&db.path());
     post(&server, "lobby", "Ann", 0, 50).await;
     // A writer goes on posting while the backup runs.
-    let mut writer = server.connect().await;
-    writer.join("lobby", "Bob").await;
+    let mut writer = server.connect_as("Bob").await;
+    writer.join("lobby").await;
     let writing = tokio::spawn(async move {
         for n in 1_000..1_400 {
             writer.say("lobby", &text_of(n), None).await;

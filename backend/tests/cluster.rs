@@ -20,10 +20,10 @@ async fn two_instances(broker: &Broker) -> (TestServer, TestServer) {
 
 /// Ann on instance `a` and then Bob on `b`, both joined to the lobby.
 async fn ann_on_a_and_bob_on_b(a: &TestServer, b: &TestServer) -> (Client, Client) {
-    let mut ann = a.connect().await;
-    ann.join("lobby", "Ann").await;
-    let mut bob = b.connect().await;
-    bob.join("lobby", "Bob").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join("lobby").await;
+    let mut bob = b.connect_as("Bob").await;
+    bob.join("lobby").await;
     (ann, bob)
 }
 
@@ -74,8 +74,8 @@ async fn history_since_and_the_history_route_work_from_any_instance() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join("lobby").await;
     for i in 0..5 {
         ann.say("lobby", &format!("m{i}"), None).await;
     }
@@ -90,13 +90,13 @@ async fn history_since_and_the_history_route_work_from_any_instance() {
     assert_eq!(lobby.map(|room| (room.members, room.last_id)), Some((1, 5)));
 
     // A first join on the other instance gets the history from the broker.
-    let mut bob = b.connect().await;
-    let joined = bob.join("lobby", "Bob").await;
+    let mut bob = b.connect_as("Bob").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(ids(&joined.history), [1, 2, 3, 4, 5]);
 
     // A resume with `since` gets exactly what came after.
-    let mut cid = b.connect().await;
-    let joined = cid.join_since("lobby", "Cid", Some(3)).await;
+    let mut cid = b.connect_as("Cid").await;
+    let joined = cid.join_since("lobby", Some(3)).await;
     assert_eq!(ids(&joined.history), [4, 5]);
 
     // The history route answers the same from either instance.
@@ -116,11 +116,11 @@ async fn a_nonce_sent_again_through_another_instance_is_stored_once() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut watcher = a.connect().await;
-    watcher.join("lobby", "Watcher").await;
+    let mut watcher = a.connect_as("Watcher").await;
+    watcher.join("lobby").await;
 
-    let mut ann = a.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join("lobby").await;
     ann.say("lobby", "once", Some("n-1")).await;
     let original = ann.next_message().await;
     assert_eq!(watcher.next_message().await, original);
@@ -128,8 +128,8 @@ async fn a_nonce_sent_again_through_another_instance_is_stored_once() {
 
     // Ann's client did not see the confirmation, reconnects elsewhere and
     // sends the same message again.
-    let mut ann = b.connect().await;
-    let joined = ann.join_since("lobby", "Ann", Some(original.id)).await;
+    let mut ann = b.connect_as("Ann").await;
+    let joined = ann.join_since("lobby", Some(original.id)).await;
     assert!(joined.history.is_empty());
     ann.say("lobby", "once", Some("n-1")).await;
     assert_eq!(
@@ -291,20 +291,8 @@ fn set(names: &[String]) -> BTreeSet<&str> {
     names.iter().map(String::as_str).collect()
 }
 
-/// Joins `room` as `name` and returns the error code it is refused with.
-async fn refused_join(client: &mut Client, room: &str, name: &str) -> ErrorCode {
-    client
-        .send(&common::ClientFrame::Join {
-            room: support::room_name(room),
-            name: common::DisplayName::parse(name).expect("valid"),
-            since: None,
-        })
-        .await;
-    client.expect_error().await.code
-}
-
 #[tokio::test]
-async fn member_lists_merge_across_instances_and_names_are_unique_across_them() {
+async fn member_lists_merge_across_instances_and_list_each_person_once() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
@@ -313,54 +301,33 @@ async fn member_lists_merge_across_instances_and_names_are_unique_across_them() 
     assert_eq!(set(&listed), BTreeSet::from(["Ann", "Bob"]));
     await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
 
-    // A name is taken on every instance, whatever its case.
-    let mut other = b.connect().await;
+    // Bob in a second tab, on the other instance: still one Bob.
+    let mut second_bob = a.connect_as("Bob").await;
+    let joined = second_bob.join("lobby").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
+    let mut cid = a.connect_as("Cid").await;
+    cid.join("lobby").await;
+    await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
     assert_eq!(
-        refused_join(&mut other, "lobby", "ANN").await,
-        ErrorCode::NameTaken
-    );
-    let mut other = a.connect().await;
-    assert_eq!(
-        refused_join(&mut other, "lobby", "bob").await,
-        ErrorCode::NameTaken
+        ann.members_of("lobby").len(),
+        3,
+        "{:?}",
+        ann.members_of("lobby")
     );
 
-    // Two joins with one name on two instances at once: the broker gives
-    // it to exactly one of them.
-    let mut on_a = a.connect().await;
-    let mut on_b = b.connect().await;
-    let join = |name: &str| common::ClientFrame::Join {
-        room: support::room_name("lobby"),
-        name: common::DisplayName::parse(name).expect("valid"),
-        since: None,
-    };
-    let (upper, lower) = (join("Dee"), join("dee"));
-    tokio::join!(on_a.send(&upper), on_b.send(&lower));
-    let (first, second) = tokio::join!(on_a.recv(), on_b.recv());
-    let outcomes: Vec<&str> = [&first, &second]
-        .iter()
-        .map(|frame| match frame {
-            ServerFrame::Joined { .. } => "joined",
-            ServerFrame::Error(error) if error.code == ErrorCode::NameTaken => "taken",
-            other => panic!("unexpected answer {other:?}"),
-        })
-        .collect();
-    let mut sorted = outcomes.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, ["joined", "taken"], "answers: {outcomes:?}");
-    let dee = if matches!(first, ServerFrame::Joined { .. }) {
-        "Dee"
-    } else {
-        "dee"
-    };
-    await_members(&mut ann, "lobby", &["Ann", "Bob", dee]).await;
-
-    // Bob goes: Ann sees him leave, and his name is free on the other instance.
+    // Bob closes one tab: he stays; he closes the other: he is gone.
     drop(bob);
-    await_members(&mut ann, "lobby", &["Ann", dee]).await;
-    let mut new_bob = a.connect().await;
-    let joined = new_bob.join("lobby", "Bob").await;
-    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", dee]));
+    cid.say("lobby", "still here?", None).await;
+    assert_eq!(ann.next_message().await.text.as_str(), "still here?");
+    assert_eq!(
+        set(&ann.members_of("lobby")),
+        BTreeSet::from(["Ann", "Bob", "Cid"])
+    );
+    drop(second_bob);
+    await_members(&mut ann, "lobby", &["Ann", "Cid"]).await;
+    let mut new_bob = b.connect_as("Bob").await;
+    let joined = new_bob.join("lobby").await;
+    assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", "Cid"]));
 }
 
 #[tokio::test]
@@ -368,12 +335,12 @@ async fn the_room_list_shows_rooms_without_messages_on_every_instance() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    ann.join("quiet", "Ann").await;
-    let mut bob = a.connect().await;
-    bob.join("quiet", "Bob").await;
-    let mut cid = b.connect().await;
-    cid.join("busy", "Cid").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join("quiet").await;
+    let mut bob = a.connect_as("Bob").await;
+    bob.join("quiet").await;
+    let mut cid = b.connect_as("Cid").await;
+    cid.join("busy").await;
     cid.say("busy", "hello", None).await;
     cid.next_message().await;
 
@@ -427,7 +394,7 @@ async fn the_room_list_walks_and_prunes_many_quiet_rooms() {
     for holder in 0..HOLDERS {
         let mut client = a.connect().await;
         for room in (holder..QUIET_ROOMS).step_by(HOLDERS) {
-            client.join(&name(room), "Ann").await;
+            client.join(&name(room)).await;
         }
         holders.push(client);
     }
@@ -470,16 +437,16 @@ async fn an_instance_that_shuts_down_takes_its_members_with_it() {
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
     let (mut ann, _bob) = ann_on_a_and_bob_on_b(&a, &b).await;
-    let mut cid = b.connect().await;
-    cid.join("lobby", "Cid").await;
+    let mut cid = b.connect_as("Cid").await;
+    cid.join("lobby").await;
     await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
 
     b.stop().await;
     await_members(&mut ann, "lobby", &["Ann"]).await;
     assert_eq!(broker.command("HLEN chat:{lobby}:members"), ":1");
     // Bob, reconnecting to the instance that is left, gets his name back.
-    let mut bob = a.connect().await;
-    let joined = bob.join("lobby", "Bob").await;
+    let mut bob = a.connect_as("Bob").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob"]));
 }
 
@@ -509,14 +476,9 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
         "the instances register their members again",
     )
     .await;
-    // Names are taken again across instances, and lists are whole.
-    let mut other = b.connect().await;
-    assert_eq!(
-        refused_join(&mut other, "lobby", "ann").await,
-        ErrorCode::NameTaken
-    );
-    let mut cid = b.connect().await;
-    let joined = cid.join("lobby", "Cid").await;
+    // Lists are whole again.
+    let mut cid = b.connect_as("Cid").await;
+    let joined = cid.join("lobby").await;
     assert_eq!(set(&joined.members), BTreeSet::from(["Ann", "Bob", "Cid"]));
     await_members(&mut ann, "lobby", &["Ann", "Bob", "Cid"]).await;
 
@@ -530,88 +492,6 @@ async fn instances_register_their_members_again_with_a_broker_that_lost_its_data
     }
 }
 
-#[tokio::test]
-async fn a_member_whose_name_was_taken_while_cut_off_is_told_and_may_join_again() {
-    name_taken_while_cut_off(false).await;
-}
-
-#[tokio::test]
-async fn a_member_whose_name_was_taken_while_cut_off_beside_others_is_told_and_may_join_again() {
-    name_taken_while_cut_off(true).await;
-}
-
-/// Ann's name is taken on instance B while Ann's instance A is cut off from
-/// the broker. With `neighbour`, Dan stays in the room on A, so the room
-/// itself answers Ann's requests; without, the room retires once Ann is
-/// removed.
-async fn name_taken_while_cut_off(neighbour: bool) {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let (a, b) = two_instances(&broker).await;
-    let (mut ann, mut bob) = ann_on_a_and_bob_on_b(&a, &b).await;
-    let mut dan = a.connect().await;
-    if neighbour {
-        dan.join("lobby", "Dan").await;
-        await_members(&mut ann, "lobby", &["Ann", "Bob", "Dan"]).await;
-    } else {
-        await_members(&mut ann, "lobby", &["Ann", "Bob"]).await;
-    }
-
-    // While the instances hear nothing from the broker, Ann's claim is lost
-    // (as with a broker that lost some of its data) and someone on the other
-    // instance takes her name.
-    broker.cut_subscriptions();
-    assert_eq!(broker.command("HDEL chat:{lobby}:members ann"), ":1");
-    let mut other = b.connect().await;
-    other.join("lobby", "ANN").await;
-    broker.allow_subscriptions();
-
-    // Registering again, Ann's instance finds the name taken, and tells her.
-    let deadline = tokio::time::Instant::now() + RECOVERY_TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let error = tokio::time::timeout(left, expect_error_frame(&mut ann))
-            .await
-            .expect("Ann hears that her name was taken");
-        assert_eq!(error.room.as_ref().map(|room| room.as_str()), Some("lobby"));
-        assert_eq!(error.nonce, None);
-        if error.code == ErrorCode::NameTaken {
-            break;
-        }
-        // The cut itself is reported as `unavailable` first.
-        assert_eq!(error.code, ErrorCode::Unavailable, "{error:?}");
-    }
-    // She is out of the room: what she sends there is refused, and joining
-    // again is refused for the name, not as already joined.
-    ann.say("lobby", "still here?", Some("n-1")).await;
-    let refused = ann.expect_error().await;
-    assert_eq!(refused.code, ErrorCode::NotJoined, "{refused:?}");
-    assert_eq!(
-        refused.nonce.as_ref().map(|nonce| nonce.as_str()),
-        Some("n-1")
-    );
-    assert_eq!(
-        refused_join(&mut ann, "lobby", "Ann").await,
-        ErrorCode::NameTaken
-    );
-    // Once the name is free again, she joins again under it.
-    drop(other);
-    let stayed: &[&str] = if neighbour { &["Bob", "Dan"] } else { &["Bob"] };
-    await_members(&mut bob, "lobby", stayed).await;
-    await_broker(
-        &broker,
-        "HEXISTS chat:{lobby}:members ann",
-        ":0",
-        &mut [&mut ann, &mut bob, &mut dan],
-        "the name is released",
-    )
-    .await;
-    let joined = ann.join("lobby", "Ann").await;
-    let mut expected = BTreeSet::from(["Ann"]);
-    expected.extend(stayed);
-    assert_eq!(set(&joined.members), expected);
-}
-
 /// Times a member leaves and joins again at once in the test below: each
 /// retires the room on its instance and starts it again, racing the old
 /// room's unsubscription with the new room's subscription.
@@ -622,15 +502,15 @@ async fn a_room_that_retires_and_starts_again_at_once_keeps_hearing_the_others()
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = two_instances(&broker).await;
-    let mut ann = a.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join("lobby").await;
     for round in 0..RESTARTS {
         // The leaving member is B's only one: its leaving retires B's room.
-        let mut leaving = b.connect().await;
-        leaving.join("lobby", &format!("Bob {round}")).await;
+        let mut leaving = b.connect_as(&format!("Bob {round}")).await;
+        leaving.join("lobby").await;
         drop(leaving);
-        let mut bob = b.connect().await;
-        bob.join("lobby", &format!("Cid {round}")).await;
+        let mut bob = b.connect_as(&format!("Cid {round}")).await;
+        bob.join("lobby").await;
         ann.say("lobby", &format!("round {round}"), None).await;
         let message = bob.next_message().await;
         assert_eq!(message.text.as_str(), format!("round {round}"));

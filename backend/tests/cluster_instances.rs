@@ -296,10 +296,10 @@ async fn sigterm_closes_an_instances_clients_with_1001_and_another_instance_keep
     let (mut ann_on_a, _) = ann.reconnect(&a.ws_url()).await;
     // An idle member of A, which must get the close frame (the writer may
     // get a reset instead: see the single-node SIGTERM test).
-    let mut idle = a.connect().await;
-    idle.join(ROOM, "Idle").await;
-    let mut bob = b.connect().await;
-    bob.join(ROOM, "Bob").await;
+    let mut idle = a.connect_as("Idle").await;
+    idle.join(ROOM).await;
+    let mut bob = b.connect_as("Bob").await;
+    bob.join(ROOM).await;
 
     let writing = tokio::spawn(async move {
         ann.send_new(&mut ann_on_a, SENT).await;
@@ -407,10 +407,10 @@ async fn an_oversize_message_closes_that_connection_with_1009_in_cluster_mode() 
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = (broker.instance(&[]).await, broker.instance(&[]).await);
-    let mut ann = a.connect().await;
-    ann.join(ROOM, "Ann").await;
-    let mut bob = b.connect().await;
-    bob.join(ROOM, "Bob").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join(ROOM).await;
+    let mut bob = b.connect_as("Bob").await;
+    bob.join(ROOM).await;
 
     ann.send_text(&oversize_send_frame()).await;
     assert_eq!(
@@ -426,8 +426,8 @@ async fn an_oversize_message_closes_that_connection_with_1009_in_cluster_mode() 
     bob.say(ROOM, "still here", None).await;
     let message = bob.next_message().await;
     assert_eq!((message.id, message.text.as_str()), (1, "still here"));
-    let mut cid = a.connect().await;
-    let joined = cid.join(ROOM, "Cid").await;
+    let mut cid = a.connect_as("Cid").await;
+    let joined = cid.join(ROOM).await;
     assert_eq!(joined.history, [message]);
 }
 
@@ -439,8 +439,8 @@ async fn sends_past_the_rate_limit_are_refused_and_stored_nowhere_in_cluster_mod
         .instance(&["--rate-limit-burst", "3", "--rate-limit-per-second", "2"])
         .await;
     let b = broker.instance(&[]).await;
-    let mut ann = a.connect().await;
-    ann.join(ROOM, "Ann").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join(ROOM).await;
     for i in 0..5 {
         ann.say(ROOM, &format!("burst {i}"), Some(&format!("n{i}")))
             .await;
@@ -454,8 +454,8 @@ async fn sends_past_the_rate_limit_are_refused_and_stored_nowhere_in_cluster_mod
         2.0
     );
     // The other instance has exactly what was accepted.
-    let mut bob = b.connect().await;
-    let joined = bob.join(ROOM, "Bob").await;
+    let mut bob = b.connect_as("Bob").await;
+    let joined = bob.join(ROOM).await;
     let texts: Vec<_> = joined.history.iter().map(|m| m.text.to_string()).collect();
     assert_eq!(texts, stored);
 }
@@ -509,8 +509,8 @@ async fn a_resend_answered_after_the_original_reached_the_member_comes_once() {
     let dir = TempDb::new();
     let broker = Broker::start(dir.dir());
     let (a, b) = (broker.instance(&[]).await, broker.instance(&[]).await);
-    let mut bob = b.connect().await;
-    bob.join(ROOM, "Bob").await;
+    let mut bob = b.connect_as("Bob").await;
+    bob.join(ROOM).await;
     let mut ann = ResendingWriter::new(ROOM, "Ann", 1);
     let (mut ann_on_a, _) = ann.reconnect(&a.ws_url()).await;
 
@@ -556,10 +556,10 @@ async fn the_members_of_a_killed_instance_disappear_from_the_others_lists() {
     let broker = Broker::start(dir.dir());
     let a = ServerProcess::in_cluster(&broker, &[]);
     let b = broker.instance(&[]).await;
-    let mut ann = a.connect().await;
-    ann.join(ROOM, "Ann").await;
-    let mut bob = b.connect().await;
-    let joined = bob.join(ROOM, "Bob").await;
+    let mut ann = a.connect_as("Ann").await;
+    ann.join(ROOM).await;
+    let mut bob = b.connect_as("Bob").await;
+    let joined = bob.join(ROOM).await;
     let listed: BTreeSet<&str> = joined.members.iter().map(String::as_str).collect();
     assert_eq!(listed, BTreeSet::from(["Ann", "Bob"]));
 
@@ -579,8 +579,8 @@ async fn the_members_of_a_killed_instance_disappear_from_the_others_lists() {
         killed.elapsed()
     );
     // Her name is free: she can come back through B.
-    let mut ann = b.connect().await;
-    let joined = ann.join(ROOM, "Ann").await;
+    let mut ann = b.connect_as("Ann").await;
+    let joined = ann.join(ROOM).await;
     let listed: BTreeSet<&str> = joined.members.iter().map(String::as_str).collect();
     assert_eq!(listed, BTreeSet::from(["Ann", "Bob"]));
 }

@@ -83,8 +83,8 @@ async fn a_database_lost_under_traffic_refuses_posts_then_recovers_by_itself() {
     let pg = PgServer::start_private().await;
     let database = pg.fresh_database().await;
     let server = ServerProcess::start(std::path::Path::new(database.url()));
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     let mut stored = BTreeMap::new();
     for n in 0..5 {
         stored.insert(post(&mut ann, n).await.expect("stored"), n);

@@ -20,7 +20,7 @@ async fn assert_rejected(client: &mut Client, frame: &str, code: ErrorCode) -> c
 
 async fn assert_still_usable(client: &mut Client) {
     client
-        .send_text(r#"{"type":"join","room":"still-usable","name":"probe"}"#)
+        .send_text(r#"{"type":"join","room":"still-usable"}"#)
         .await;
     let joined = client.expect_joined().await;
     assert_eq!(joined.room, "still-usable");
@@ -33,14 +33,14 @@ async fn assert_still_usable(client: &mut Client) {
 async fn malformed_frames_get_bad_request_and_the_connection_stays_usable() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut client = server.connect().await;
+    let mut client = server.connect_as("Ann").await;
     for frame in [
         "not json",
         "{",
         "[]",
         r#"{"room":"lobby"}"#,
         r#"{"type":"shout","room":"lobby"}"#,
-        r#"{"type":"join","room":"lobby"}"#,
+        r#"{"type":"join"}"#,
         r#"{"type":"send","room":"lobby"}"#,
         r#"{"type":"join","room":"lobby","name":"a","since":"yesterday"}"#,
     ] {
@@ -54,7 +54,7 @@ async fn malformed_frames_get_bad_request_and_the_connection_stays_usable() {
 async fn binary_frames_are_unsupported() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut client = server.connect().await;
+    let mut client = server.connect_as("Ann").await;
     client
         .ws
         .send(Message::binary(vec![1, 2, 3]))
@@ -69,36 +69,27 @@ async fn binary_frames_are_unsupported() {
 async fn each_validation_rule_has_its_code_over_the_wire() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut client = server.connect().await;
-    client.join("lobby", "Ann").await;
+    let mut client = server.connect_as("Ann").await;
+    client.join("lobby").await;
     let long_text = "x".repeat(common::values::TEXT_MAX_CHARS + 1);
-    let long_name = "n".repeat(common::values::NAME_MAX_CHARS + 1);
     let long_room = "r".repeat(common::values::ROOM_MAX_CHARS + 1);
     let long_nonce = "z".repeat(common::values::NONCE_MAX_CHARS + 1);
     let cases = [
         (
-            r#"{"type":"join","room":"","name":"Ann"}"#.to_owned(),
+            r#"{"type":"join","room":""}"#.to_owned(),
             ErrorCode::InvalidRoom,
         ),
         (
-            format!(r#"{{"type":"join","room":"{long_room}","name":"Ann"}}"#),
+            format!(r#"{{"type":"join","room":"{long_room}"}}"#),
             ErrorCode::InvalidRoom,
         ),
         (
-            r#"{"type":"join","room":"Lobby","name":"Ann"}"#.to_owned(),
+            r#"{"type":"join","room":"Lobby"}"#.to_owned(),
             ErrorCode::InvalidRoom,
         ),
         (
-            r#"{"type":"join","room":"other","name":"   "}"#.to_owned(),
-            ErrorCode::InvalidName,
-        ),
-        (
-            format!(r#"{{"type":"join","room":"other","name":"{long_name}"}}"#),
-            ErrorCode::InvalidName,
-        ),
-        (
-            r#"{"type":"join","room":"other","name":"a\u0000b"}"#.to_owned(),
-            ErrorCode::InvalidName,
+            r#"{"type":"join","room":"other"}"#.to_owned(),
+            ErrorCode::ProtocolVersion,
         ),
         (
             r#"{"type":"send","room":"lobby","text":" \n "}"#.to_owned(),
@@ -126,8 +117,8 @@ async fn each_validation_rule_has_its_code_over_the_wire() {
 async fn errors_name_the_room_and_nonce_of_the_failed_send() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut client = server.connect().await;
-    client.join("lobby", "Ann").await;
+    let mut client = server.connect_as("Ann").await;
+    client.join("lobby").await;
     let long_text = "x".repeat(common::values::TEXT_MAX_CHARS + 1);
     let frame = format!(r#"{{"type":"send","room":"lobby","text":"{long_text}","nonce":"n-7"}}"#);
     let error = assert_rejected(&mut client, &frame, ErrorCode::TooLong).await;
@@ -137,23 +128,26 @@ async fn errors_name_the_room_and_nonce_of_the_failed_send() {
 }
 
 #[tokio::test]
-async fn a_name_is_taken_case_insensitively_until_its_holder_leaves() {
+async fn one_account_on_two_connections_is_one_member_until_both_leave() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
-    let mut other = server.connect().await;
-    for name in ["Ann", "ann", " ANN "] {
-        let frame = format!(r#"{{"type":"join","room":"lobby","name":"{name}"}}"#);
-        assert_rejected(&mut other, &frame, ErrorCode::NameTaken).await;
-    }
-    // The same name is free in another room.
-    other.join("elsewhere", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
+    let mut second_tab = server.connect_as("Ann").await;
+    let joined = second_tab.join("lobby").await;
+    assert_eq!(joined.members, ["Ann"]);
+    let mut bob = server.connect_as("Bob").await;
+    assert_eq!(bob.join("lobby").await.members, ["Ann", "Bob"]);
 
     ann.send_text(r#"{"type":"leave","room":"lobby"}"#).await;
     ann.round_trip().await;
-    let joined = other.join("lobby", "ann").await;
-    assert_eq!(joined.members, ["ann"]);
+    second_tab.say("lobby", "still here", None).await;
+    assert_eq!(bob.next_message().await.text.as_str(), "still here");
+    assert_eq!(bob.members_of("lobby"), ["Ann", "Bob"]);
+    second_tab
+        .send_text(r#"{"type":"leave","room":"lobby"}"#)
+        .await;
+    assert_eq!(bob.expect_presence().await, ["Bob"]);
     server.stop().await;
 }
 
@@ -161,9 +155,9 @@ async fn a_name_is_taken_case_insensitively_until_its_holder_leaves() {
 async fn requests_for_rooms_not_joined_are_refused() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    bob.join("lobby", "Bob").await;
+    let mut ann = server.connect_as("Ann").await;
+    let mut bob = server.connect_as("Bob").await;
+    bob.join("lobby").await;
     for frame in [
         r#"{"type":"send","room":"lobby","text":"hi","nonce":"n1"}"#,
         r#"{"type":"typing","room":"lobby"}"#,
@@ -181,11 +175,11 @@ async fn requests_for_rooms_not_joined_are_refused() {
 async fn joining_a_room_twice_is_refused() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     assert_rejected(
         &mut ann,
-        r#"{"type":"join","room":"lobby","name":"Ann2"}"#,
+        r#"{"type":"join","room":"lobby"}"#,
         ErrorCode::AlreadyJoined,
     )
     .await;

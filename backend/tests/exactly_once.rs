@@ -18,8 +18,8 @@ async fn a_writer_cut_off_at_random_points_is_seen_exactly_once_in_order() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
     let mut rng = Rng::from_env();
-    let mut observer = server.connect().await;
-    observer.join("lobby", "Observer").await;
+    let mut observer = server.connect_as("Observer").await;
+    observer.join("lobby").await;
     let observing = tokio::spawn(async move {
         let mut seen: Vec<ChatMessage> = Vec::new();
         while seen.len() < MESSAGES {
@@ -80,8 +80,8 @@ async fn a_writer_cut_off_at_random_points_is_seen_exactly_once_in_order() {
     assert_eq!(ids, contiguous, "ids without gaps");
 
     // The history agrees, and the repeats were recognised, not stored.
-    let mut check = server.connect().await;
-    let joined = check.join_since("lobby", "Check", Some(0)).await;
+    let mut check = server.connect_as("Check").await;
+    let joined = check.join_since("lobby", Some(0)).await;
     assert_eq!(joined.history.len(), MESSAGES);
     let counted = metrics(&server).await;
     assert_eq!(counted.value("chat_messages_stored_total"), MESSAGES as f64);
@@ -112,8 +112,8 @@ async fn a_repeated_send_is_answered_with_the_original_message() {
     // by its key, so a change of case is the same author.
     drop(ann);
     assert_eq!(bob.expect_presence().await, ["Bob"]);
-    let mut again = server.connect().await;
-    again.join("lobby", "ANN").await;
+    let mut again = server.connect_as("ANN").await;
+    again.join("lobby").await;
     again.say("lobby", "once", Some("n-1")).await;
     assert_eq!(again.next_message().await, original);
     bob.expect_presence().await;
@@ -129,15 +129,15 @@ async fn a_repeated_send_is_answered_with_the_original_message() {
 async fn nonces_are_remembered_across_a_restart() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     ann.say("lobby", "before the restart", Some("n-7")).await;
     let original = ann.next_message().await;
     server.stop().await;
 
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join_since("lobby", "Ann", Some(0)).await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join_since("lobby", Some(0)).await;
     ann.say("lobby", "before the restart", Some("n-7")).await;
     assert_eq!(ann.next_message().await, original);
     ann.say("lobby", "after the restart", Some("n-8")).await;

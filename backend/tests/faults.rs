@@ -17,10 +17,10 @@ async fn the_server_pings_and_closes_a_client_that_answers_nothing() {
         &["--ping-interval", "100ms", "--idle-timeout", "600ms"],
     )
     .await;
-    let mut alive = server.connect().await;
-    alive.join("lobby", "Alive").await;
-    let mut silent = server.connect().await;
-    silent.join("lobby", "Silent").await;
+    let mut alive = server.connect_as("Alive").await;
+    alive.join("lobby").await;
+    let mut silent = server.connect_as("Silent").await;
+    silent.join("lobby").await;
     let started = Instant::now();
 
     // `alive` reads all the time, so its WebSocket layer answers every
@@ -57,8 +57,8 @@ async fn a_connection_that_never_joins_is_closed_after_the_join_timeout() {
     let server = TestServer::start_with(&db.path(), &["--join-timeout", "300ms"]).await;
     let started = Instant::now();
     let mut idle = server.connect().await;
-    let mut member = server.connect().await;
-    member.join("lobby", "Member").await;
+    let mut member = server.connect_as("Member").await;
+    member.join("lobby").await;
 
     let (code, reason) = idle.expect_close().await;
     assert_eq!(code, CloseCode::PolicyViolation.code());
@@ -86,10 +86,10 @@ async fn a_write_that_cannot_finish_closes_that_client_only() {
         ],
     )
     .await;
-    let mut stuck = server.connect().await;
-    stuck.join("lobby", "Stuck").await;
-    let mut author = server.connect().await;
-    author.join("lobby", "Author").await;
+    let mut stuck = server.connect_as("Stuck").await;
+    stuck.join("lobby").await;
+    let mut author = server.connect_as("Author").await;
+    author.join("lobby").await;
 
     // ~4 KB per message: the stuck client's socket buffers fill within a
     // few thousand messages, then its writer cannot make progress.
@@ -162,8 +162,8 @@ async fn metrics_can_move_to_another_address_or_be_turned_off() {
         .port();
     let metrics_addr = format!("127.0.0.1:{port}");
     let moved = TestServer::start_with(&db.path(), &["--metrics-addr", &metrics_addr]).await;
-    let mut ann = moved.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = moved.connect_as("Ann").await;
+    ann.join("lobby").await;
     assert_no_metrics_at(&moved.url("/metrics")).await;
     let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
         .await

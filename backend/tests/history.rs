@@ -30,19 +30,19 @@ async fn post(client: &mut Client, room: &str, count: usize) -> Vec<u64> {
 async fn a_join_gets_the_last_messages_oldest_first() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     post(&mut ann, "lobby", 3).await;
 
-    let mut bob = server.connect().await;
-    let joined = bob.join("lobby", "Bob").await;
+    let mut bob = server.connect_as("Bob").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(ids(&joined.history), [1, 2, 3]);
     assert_eq!(joined.history[0].text.as_str(), "message 0");
     assert!(!joined.has_older);
 
     post(&mut ann, "lobby", JOIN_HISTORY_LIMIT).await;
-    let mut cid = server.connect().await;
-    let joined = cid.join("lobby", "Cid").await;
+    let mut cid = server.connect_as("Cid").await;
+    let joined = cid.join("lobby").await;
     let expected: Vec<u64> = (4..=3 + JOIN_HISTORY_LIMIT as u64).collect();
     assert_eq!(
         ids(&joined.history),
@@ -57,10 +57,10 @@ async fn a_join_gets_the_last_messages_oldest_first() {
 async fn since_returns_exactly_the_missed_messages() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
-    let mut bob = server.connect().await;
-    bob.join("lobby", "Bob").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
+    let mut bob = server.connect_as("Bob").await;
+    bob.join("lobby").await;
     post(&mut ann, "lobby", 5).await;
     let mut last_seen = 0;
     for _ in 0..5 {
@@ -76,8 +76,8 @@ async fn since_returns_exactly_the_missed_messages() {
         "the server saw Bob go"
     );
     let missed = post(&mut ann, "lobby", 7).await;
-    let mut bob = server.connect().await;
-    let joined = bob.join_since("lobby", "Bob", Some(last_seen)).await;
+    let mut bob = server.connect_as("Bob").await;
+    let joined = bob.join_since("lobby", Some(last_seen)).await;
     assert_eq!(ids(&joined.history), missed);
     assert!(!joined.has_older);
 
@@ -86,8 +86,8 @@ async fn since_returns_exactly_the_missed_messages() {
     assert_eq!(bob.next_message().await.id, 13);
 
     // Up to date: an empty history.
-    let mut cid = server.connect().await;
-    let joined = cid.join_since("lobby", "Cid", Some(13)).await;
+    let mut cid = server.connect_as("Cid").await;
+    let joined = cid.join_since("lobby", Some(13)).await;
     assert!(joined.history.is_empty());
     assert!(!joined.has_older);
     server.stop().await;
@@ -97,13 +97,13 @@ async fn since_returns_exactly_the_missed_messages() {
 async fn since_is_capped_and_says_so() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     let total = SINCE_HISTORY_LIMIT + 5;
     post(&mut ann, "lobby", total).await;
 
-    let mut bob = server.connect().await;
-    let joined = bob.join_since("lobby", "Bob", Some(0)).await;
+    let mut bob = server.connect_as("Bob").await;
+    let joined = bob.join_since("lobby", Some(0)).await;
     assert_eq!(joined.history.len(), SINCE_HISTORY_LIMIT);
     assert_eq!(
         joined.history.first().map(|m| m.id),
@@ -125,15 +125,15 @@ async fn since_is_capped_and_says_so() {
 async fn history_and_ids_survive_a_restart() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     post(&mut ann, "lobby", 3).await;
     drop(ann);
     server.stop().await;
 
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let joined = ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    let joined = ann.join("lobby").await;
     assert_eq!(ids(&joined.history), [1, 2, 3]);
     assert_eq!(joined.history[2].text.as_str(), "message 2");
     assert_eq!(
@@ -152,13 +152,13 @@ async fn history_and_ids_survive_a_restart() {
 async fn the_room_list_shows_members_and_last_ids() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("busy", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("busy").await;
     post(&mut ann, "busy", 2).await;
-    let mut bob = server.connect().await;
-    bob.join("quiet", "Bob").await;
-    let mut cid = server.connect().await;
-    cid.join("busy", "Cid").await;
+    let mut bob = server.connect_as("Bob").await;
+    bob.join("quiet").await;
+    let mut cid = server.connect_as("Cid").await;
+    cid.join("busy").await;
 
     let rooms: Vec<RoomSummary> = support::get_json(server.url("/api/rooms")).await;
     let summary: Vec<(String, u32, u64)> = rooms
@@ -198,8 +198,8 @@ async fn the_room_list_shows_members_and_last_ids() {
 async fn history_pages_go_back_in_time() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     post(&mut ann, "lobby", 10).await;
     let page = |query: &str| {
         support::get_json::<MessagePage>(server.url(&format!("/api/rooms/lobby/messages{query}")))
@@ -229,8 +229,8 @@ async fn history_pages_go_back_in_time() {
 async fn history_page_limit_is_capped() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     post(&mut ann, "lobby", MAX_PAGE_LIMIT + 1).await;
     let url = server.url(&format!(
         "/api/rooms/lobby/messages?limit={}",
@@ -271,8 +271,8 @@ async fn bad_history_requests_get_json_errors() {
 async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("noisy", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("noisy").await;
     // A quote or a backslash takes two bytes in JSON: each message is 8 KB
     // on the wire for 4 KB of text, so a history cut by raw text size would
     // hold twice the budget once encoded.
@@ -285,8 +285,8 @@ async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
         ann.next_message().await;
     }
 
-    let mut bob = server.connect().await;
-    let joined = bob.join_since("noisy", "Bob", Some(0)).await;
+    let mut bob = server.connect_as("Bob").await;
+    let joined = bob.join_since("noisy", Some(0)).await;
     assert!(joined.has_older, "the history was cut to fit");
     assert!(!joined.history.is_empty());
     let encoded: usize = joined
@@ -307,11 +307,11 @@ async fn an_in_memory_server_keeps_history_while_it_runs_and_writes_no_file() {
     let server =
         TestServer::start_with(&db.path(), &["--db", ":memory:", "--signup", "open"]).await;
     support::accounts::sign_up_reader(&server).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     let posted = post(&mut ann, "lobby", 3).await;
-    let mut bob = server.connect().await;
-    let joined = bob.join("lobby", "Bob").await;
+    let mut bob = server.connect_as("Bob").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(ids(&joined.history), posted);
     let page: MessagePage = support::get_json(server.url("/api/rooms/lobby/messages")).await;
     assert_eq!(ids(&page.messages), posted);

@@ -99,16 +99,21 @@ async fn a_plain_get_on_the_websocket_path_is_a_client_error() {
     let response = reqwest::get(server.url("/ws")).await.expect("GET");
     assert!(response.status().is_client_error(), "{}", response.status());
     // And the server carries on.
-    let mut client = server.connect().await;
-    client.join("lobby", "Ann").await;
+    let mut client = server.connect_as("Ann").await;
+    client.join("lobby").await;
     server.stop().await;
 }
 
 async fn handshake_with_origin(server: &TestServer, origin: &str) -> Result<u16, u16> {
+    let bearer = server.bearer("Ann").await;
     let mut request = server.ws_url().into_client_request().expect("request");
     request
         .headers_mut()
         .insert("origin", HeaderValue::from_str(origin).expect("header"));
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&bearer).expect("header"),
+    );
     match tokio_tungstenite::connect_async(request).await {
         Ok((_, response)) => Ok(response.status().as_u16()),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {

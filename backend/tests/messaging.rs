@@ -40,8 +40,8 @@ async fn two_clients_see_each_others_messages_in_the_same_order() {
 async fn a_message_reaches_its_author_with_its_nonce_text_and_server_time() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     let before = unix_millis();
     let text = "  <img src=x onerror=alert(1)> 🦀\nsecond line ";
     ann.say("lobby", text, Some("nonce-1")).await;
@@ -64,18 +64,18 @@ async fn a_message_reaches_its_author_with_its_nonce_text_and_server_time() {
 async fn presence_follows_joins_leaves_and_disconnects() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let joined = ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    let joined = ann.join("lobby").await;
     assert_eq!(joined.members, ["Ann"]);
 
-    let mut bob = server.connect().await;
-    let joined = bob.join("lobby", " Bob ").await;
+    let mut bob = server.connect_as(" Bob ").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(joined.name, "Bob", "the name is trimmed");
     assert_eq!(joined.members, ["Ann", "Bob"]);
     assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
 
-    let mut cid = server.connect().await;
-    cid.join("lobby", "Cid").await;
+    let mut cid = server.connect_as("Cid").await;
+    cid.join("lobby").await;
     assert_eq!(ann.expect_presence().await, ["Ann", "Bob", "Cid"]);
     assert_eq!(bob.expect_presence().await, ["Ann", "Bob", "Cid"]);
 
@@ -97,10 +97,10 @@ async fn presence_follows_joins_leaves_and_disconnects() {
 async fn a_member_of_one_room_gets_nothing_from_another() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    ann.join("room-a", "Ann").await;
-    bob.join("room-b", "Bob").await;
+    let mut ann = server.connect_as("Ann").await;
+    let mut bob = server.connect_as(" Bob ").await;
+    ann.join("room-a").await;
+    bob.join("room-b").await;
 
     ann.say("room-a", "only for a", None).await;
     ann.send_text(r#"{"type":"typing","room":"room-a"}"#).await;
@@ -119,15 +119,15 @@ async fn a_member_of_one_room_gets_nothing_from_another() {
 }
 
 #[tokio::test]
-async fn one_connection_can_be_in_several_rooms_under_different_names() {
+async fn one_connection_can_be_in_several_rooms_under_its_accounts_name() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let mut bob = server.connect().await;
-    ann.join("work", "Ann Smith").await;
-    ann.join("fun", "annie").await;
-    bob.join("fun", "Bob").await;
-    assert_eq!(ann.expect_presence().await, ["annie", "Bob"]);
+    let mut ann = server.connect_as("Ann Smith").await;
+    let mut bob = server.connect_as("Bob").await;
+    ann.join("work").await;
+    ann.join("fun").await;
+    bob.join("fun").await;
+    assert_eq!(ann.expect_presence().await, ["Ann Smith", "Bob"]);
 
     bob.say("fun", "hi annie", None).await;
     let message = ann.next_message().await;
@@ -152,7 +152,7 @@ async fn typing_reaches_the_other_members_only() {
 
     ann.send_text(r#"{"type":"typing","room":"lobby"}"#).await;
     match bob.recv().await {
-        ServerFrame::Typing { room, name } => {
+        ServerFrame::Typing { room, name, .. } => {
             assert_eq!((room.as_str(), name.as_str()), ("lobby", "Ann"));
         }
         other => panic!("expected typing, got {other:?}"),
@@ -172,8 +172,8 @@ fn unix_millis() -> u64 {
 async fn shutting_down_closes_every_socket_with_1001_and_keeps_what_was_sent() {
     let db = TempDb::new();
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     ann.say("lobby", "before the shutdown", None).await;
     ann.next_message().await;
     server.stop().await;
@@ -189,8 +189,8 @@ async fn shutting_down_closes_every_socket_with_1001_and_keeps_what_was_sent() {
     assert_eq!(close.reason.as_str(), "server shutting down");
 
     let server = TestServer::start(&db.path()).await;
-    let mut bob = server.connect().await;
-    let joined = bob.join("lobby", "Bob").await;
+    let mut bob = server.connect_as(" Bob ").await;
+    let joined = bob.join("lobby").await;
     assert_eq!(joined.history.len(), 1);
     server.stop().await;
 }

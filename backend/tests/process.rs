@@ -80,8 +80,8 @@ async fn messages_that_clients_saw_survive_kill_9() {
     );
 
     // Ids go on after the newest stored one.
-    let mut writer = server.connect().await;
-    writer.join("lobby", "Writer").await;
+    let mut writer = server.connect_as("Writer").await;
+    writer.join("lobby").await;
     writer.say("lobby", "after the crash", None).await;
     assert_eq!(writer.next_message().await.id, last + 1);
 }
@@ -221,6 +221,13 @@ fn help_documents_every_flag_and_its_environment_variable() {
 #[test]
 fn trace_logs_room_activity_without_message_text() {
     let db = TempDb::new();
+    let database = db
+        .path()
+        .to_str()
+        .expect("UTF-8")
+        .parse()
+        .expect("a database");
+    let reader = support::accounts::provision_reader_blocking(database).expect("a reader");
     let mut child = chat_server()
         .args([
             "--addr",
@@ -248,8 +255,10 @@ fn trace_logs_room_activity_without_message_text() {
         .expect("the server says where it listens");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let mut client = Client::connect(&format!("ws://{addr}/ws")).await;
-        client.join("lobby", "Ann").await;
+        let addr = addr.parse().expect("a socket address");
+        support::accounts::register(addr, reader);
+        let mut client = support::Endpoint { addr }.connect_as("Ann").await;
+        client.join("lobby").await;
         client.say("lobby", "a secret text", None).await;
         client.next_message().await;
     });
@@ -334,8 +343,8 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
     assert!(confirmed.len() >= TERMINATE_AFTER);
 
     let server = ServerProcess::start(&db.path());
-    let mut check = server.connect().await;
-    let joined = check.join_since("lobby", "Check", Some(0)).await;
+    let mut check = server.connect_as("Check").await;
+    let joined = check.join_since("lobby", Some(0)).await;
     assert!(!joined.has_older || confirmed.len() > common::api::SINCE_HISTORY_LIMIT);
     let stored: BTreeMap<u64, ChatMessage> = server.all_messages("lobby").await;
     for message in &confirmed {
@@ -356,10 +365,10 @@ async fn sigterm_under_traffic_closes_with_1001_keeps_every_accepted_message_and
 
 /// A writer and an observer, each on its own connection, in `lobby`.
 async fn writer_and_observer(server: &ServerProcess) -> (Client, Client) {
-    let mut writer = server.connect().await;
-    let mut observer = server.connect().await;
-    writer.join("lobby", "Writer").await;
-    observer.join("lobby", "Observer").await;
+    let mut writer = server.connect_as("Writer").await;
+    let mut observer = server.connect_as("Observer").await;
+    writer.join("lobby").await;
+    observer.join("lobby").await;
     (writer, observer)
 }
 
@@ -434,8 +443,8 @@ async fn json_logs_carry_the_connection_span_and_never_message_text() {
         &["--log-format", "json", "--trace"],
         &[("RUST_LOG", "info,chat_server=debug")],
     );
-    let mut ann = server.connect().await;
-    ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    ann.join("lobby").await;
     ann.say("lobby", "a secret text", None).await;
     ann.next_message().await;
     ann.send_text("not json").await;

@@ -73,9 +73,9 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     )
     .await;
     let mut slow = connect_with_small_buffer(&server).await;
-    slow.join("lobby", "Slow").await;
-    let mut fast = server.connect().await;
-    fast.join("lobby", "Fast").await;
+    slow.join("lobby").await;
+    let mut fast = server.connect_as("Fast").await;
+    fast.join("lobby").await;
 
     // `slow` reads nothing until the server has dropped it from the room.
     let (dropped, dropped_seen) = oneshot::channel::<()>();
@@ -97,7 +97,8 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
                 match fast.recv().await {
                     ServerFrame::Message(_) => received += 1,
                     ServerFrame::Presence { left, .. } => {
-                        if left.iter().any(|member| member.as_str() == "Slow") {
+                        let members = fast.members_of("lobby");
+                        if !left.is_empty() && !members.iter().any(|name| name == "Slow") {
                             if let Some(dropped) = dropped.take() {
                                 let _ = dropped.send(());
                             }
@@ -131,8 +132,8 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     );
 
     // It comes back and resumes right after what it saw.
-    let mut back = server.connect().await;
-    let joined = back.join_since("lobby", "Slow", Some(last_seen)).await;
+    let mut back = server.connect_as("Slow").await;
+    let joined = back.join_since("lobby", Some(last_seen)).await;
     let ids = support::ids(&joined.history);
     assert_eq!(
         ids.last(),
@@ -153,8 +154,8 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
 async fn a_client_that_posts_faster_than_it_reads_is_slowed_down_not_dropped() {
     let db = TempDb::new();
     let server = TestServer::start_with(&db.path(), &["--client-queue-bytes", "1048576"]).await;
-    let mut client = server.connect().await;
-    client.join("lobby", "Flood").await;
+    let mut client = server.connect_as("Flood").await;
+    client.join("lobby").await;
     let (mut socket_out, mut socket_in) = client.ws.split();
 
     // ~10 MB of posts, written as fast as the socket takes them ...
@@ -203,9 +204,9 @@ async fn a_client_that_stops_reading_is_closed_as_stalled_within_seconds() {
     let server = TestServer::start_with(&db.path(), &["--stall-timeout", "1s"]).await;
     // It reads nothing after its join: no frame, and so no ping either.
     let mut stalled = connect_with_small_buffer(&server).await;
-    stalled.join("lobby", "Stalled").await;
-    let mut talker = server.connect().await;
-    talker.join("lobby", "Talker").await;
+    stalled.join("lobby").await;
+    let mut talker = server.connect_as("Talker").await;
+    talker.join("lobby").await;
 
     // A message every 100 ms: far too little to fill the stalled client's
     // queue, so only the unanswered ping can tell that it stopped reading.
@@ -225,7 +226,8 @@ async fn a_client_that_stops_reading_is_closed_as_stalled_within_seconds() {
             .await
         {
             if let ServerFrame::Presence { left, .. } = frame {
-                if left.iter().any(|name| name.as_str() == "Stalled") {
+                let members = talker.members_of("lobby");
+                if !left.is_empty() && !members.iter().any(|name| name == "Stalled") {
                     break 'watch;
                 }
             }

@@ -130,6 +130,7 @@ fn room(name: &str) -> RoomName {
 
 fn draft(room_name: &str, text: &str) -> Draft {
     Draft {
+        author: None,
         room: room(room_name),
         name: DisplayName::parse("Ann").expect("valid name"),
         text: MessageText::parse(text).expect("valid text"),

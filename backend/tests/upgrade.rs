@@ -120,6 +120,7 @@ async fn a_nonce_used_after_the_upgrade_is_told_as_a_repeat() {
     let db = copy_of("release-1.db");
     let store = SqliteStore::open(&db.path()).expect("opens and migrates");
     let draft = Draft {
+        author: None,
         room: RoomName::parse("lobby").expect("valid"),
         name: common::DisplayName::parse("Ann").expect("valid"),
         text: common::MessageText::parse("after the upgrade").expect("valid"),
@@ -140,8 +141,8 @@ async fn a_nonce_used_after_the_upgrade_is_told_as_a_repeat() {
 async fn a_server_on_a_release_1_database_continues_each_room() {
     let db = copy_of("release-1.db");
     let server = TestServer::start(&db.path()).await;
-    let mut ann = server.connect().await;
-    let joined = ann.join("lobby", "Ann").await;
+    let mut ann = server.connect_as("Ann").await;
+    let joined = ann.join("lobby").await;
     assert_eq!(
         joined.history.last().map(|message| message.id),
         Some(12),
@@ -259,6 +260,7 @@ async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continue
     // A nonce release 1 stored, within the window, is a repeat; a new
     // post gets the room's next id.
     let draft = |text: &str, nonce: &str| Draft {
+        author: None,
         room: lobby.clone(),
         name: common::DisplayName::parse(AUTHORS[2]).expect("valid"),
         text: common::MessageText::parse(text).expect("valid"),

@@ -315,6 +315,7 @@ pub(super) async fn account_writes_queue_beside_posts(backend: Backend) {
     let posts: Vec<_> = (0..POSTS)
         .map(|n| {
             stores.messages.post(Draft {
+                author: None,
                 room: room.clone(),
                 name: DisplayName::parse("Ann").expect("valid"),
                 text: MessageText::parse(format!("m{n}")).expect("valid"),
@@ -331,6 +332,7 @@ pub(super) async fn account_writes_queue_beside_posts(backend: Backend) {
         })
         .collect();
     let more = stores.messages.post(Draft {
+        author: None,
         room: room.clone(),
         name: DisplayName::parse("Ann").expect("valid"),
         text: MessageText::parse("after").expect("valid"),

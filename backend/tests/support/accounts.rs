@@ -1,6 +1,8 @@
 //! Accounts in tests: a reader's API token for the servers the other
 //! tests start (the room list and history need a signed-in caller since
-//! accounts came), and an HTTP client for the accounts' API.
+//! accounts came), the accounts test clients connect as
+//! ([`token_for`], made by the reader, an administrator bot), and an HTTP
+//! client for the accounts' API.
 //!
 //! [`provision_reader`] writes a bot and its token into a database before
 //! a server opens it (SQLite allows one server at a time); [`register`]
@@ -46,26 +48,32 @@ pub async fn reader_get(url: &str) -> reqwest::Response {
     request.send().await.expect("GET")
 }
 
-/// Makes a bot with an API token in `db` (not in memory), for a server
-/// about to open it; `None` when the database cannot be opened (a test of
-/// a database that fails on purpose).
+/// Makes the reader (an administrator bot) with an API token in `db` (not
+/// in memory), for a server about to open it; `None` when the database
+/// cannot be opened (a test of a database that fails on purpose).
 pub async fn provision_reader(db: &Database) -> Option<String> {
     if *db == Database::Memory {
         return None;
     }
-    static NEXT: AtomicU64 = AtomicU64::new(0);
     let stores = db.open(Default::default()).await.ok()?;
+    let made = provision_reader_in(&*stores.accounts).await;
+    let _ = stores.messages.close().await;
+    made
+}
+
+/// Makes the reader in `store`, and returns its API token.
+pub async fn provision_reader_in(store: &dyn chat_server::store::AccountStore) -> Option<String> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let username = format!("reader-{}-{n}", std::process::id());
     let token = chat_server::auth::Token::generate();
     let made = async {
-        let account = stores
-            .accounts
+        let account = store
             .create_account(
                 NewAccount {
                     username: Username::parse(username).ok()?,
                     display_name: DisplayName::parse("Test reader").ok()?,
-                    role: Role::Member,
+                    role: Role::Admin,
                     kind: AccountKind::Bot,
                     password_hash: None,
                 },
@@ -73,8 +81,7 @@ pub async fn provision_reader(db: &Database) -> Option<String> {
             )
             .await
             .ok()?;
-        stores
-            .accounts
+        store
             .create_api_token(
                 account.id,
                 "tests".to_owned(),
@@ -85,8 +92,67 @@ pub async fn provision_reader(db: &Database) -> Option<String> {
             .ok()
     }
     .await;
-    let _ = stores.messages.close().await;
     made.map(|_| token.encode_api())
+}
+
+/// An API token of the account shown as `display_name` on the server at
+/// `addr` (made by its reader the first time: a bot whose username comes
+/// from the name), for a test client to connect with.
+pub async fn token_for(addr: SocketAddr, display_name: &str) -> String {
+    let reader = reader_token(addr).expect("the server has a reader to make accounts");
+    let api = Api::new(addr).with_bearer(&reader);
+    let username = username_for(display_name);
+    let made = api
+        .post(
+            "/api/admin/accounts",
+            &serde_json::json!({
+                "username": username,
+                "display_name": display_name,
+                "kind": "bot",
+                "role": "member",
+            }),
+        )
+        .await;
+    let id = match made.status {
+        200 | 201 => made.u64("/id"),
+        // Made before (by this test, or on another instance of a cluster).
+        409 => {
+            let listed = api.get("/api/admin/accounts").await;
+            let accounts = listed.body.as_array().expect("a list of accounts");
+            accounts
+                .iter()
+                .find(|account| account["username"] == username.as_str())
+                .and_then(|account| account["id"].as_u64())
+                .expect("the account that has the username")
+        }
+        _ => panic!("cannot make an account for {display_name}: {made:?}"),
+    };
+    let token = api
+        .post(
+            &format!("/api/admin/accounts/{id}/tokens"),
+            &serde_json::json!({ "name": "test client" }),
+        )
+        .await;
+    assert!(
+        token.status == 200 || token.status == 201,
+        "a token for {display_name}: {token:?}"
+    );
+    token.str("/token")
+}
+
+/// The username of a test person called `display_name`: its letters and
+/// digits in lower case, others as `-`, 2 to 32 characters.
+pub fn username_for(display_name: &str) -> String {
+    let mut username: String = display_name
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(32)
+        .collect();
+    while username.len() < 2 {
+        username.push('-');
+    }
+    username
 }
 
 /// [`provision_reader`] from synchronous code, on a runtime of its own.

@@ -1,6 +1,11 @@
 //! Test support: the real server on a real TCP port (port 0) with a
 //! temporary database, and a real WebSocket client (tokio-tungstenite).
 //!
+//! Every WebSocket client is signed in (protocol version 2): a server the
+//! tests start has a reader, an administrator bot, whose API token makes
+//! the accounts the clients connect as ([`Endpoint::connect_as`], see
+//! [`accounts::token_for`]): bots, named as the tests name people.
+//!
 //! The database of [`TempDb::new`] is a SQLite file in a temporary
 //! directory, or, when [`TEST_DB_ENV`] is `postgres`, a fresh database on
 //! the tests' PostgreSQL server (`postgres`): `cargo xtask test` runs the
@@ -16,7 +21,7 @@ pub mod resend;
 
 use chat_server::Config;
 use clap::Parser;
-use common::{ChatMessage, ClientFrame, DisplayName, ErrorFrame, MessageId, ServerFrame};
+use common::{ChatMessage, ClientFrame, ErrorFrame, MessageId, Person, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -120,8 +125,25 @@ impl Endpoint {
         format!("http://{}{path}", self.addr)
     }
 
+    /// A client signed in as `name` (its account is made the first time).
+    pub async fn connect_as(&self, name: &str) -> Client {
+        let token = accounts::token_for(self.addr, name).await;
+        Client::connect_with_token(&self.ws_url(), &token).await
+    }
+
+    /// The `Authorization` header value of `name` (its account is made the
+    /// first time), for tests that open a WebSocket by hand.
+    pub async fn bearer(&self, name: &str) -> String {
+        format!("Bearer {}", accounts::token_for(self.addr, name).await)
+    }
+
+    /// A client signed in as an account of its own, for tests that do not
+    /// care who it is.
     pub async fn connect(&self) -> Client {
-        Client::connect(&self.ws_url()).await
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.connect_as(&format!("User {n}")).await
     }
 }
 
@@ -193,7 +215,8 @@ impl TestServer {
         }
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).expect("valid flags");
-        if reader {
+        let in_memory = config.db == chat_server::store::Database::Memory;
+        if reader && !in_memory {
             if let Some(token) = accounts::provision_reader(&config.db).await {
                 accounts::register(addr, token);
             }
@@ -215,6 +238,12 @@ impl TestServer {
             .await
             .ok()
             .and_then(Result::ok);
+        if let (true, true, Some(accounts)) = (reader, in_memory, &accounts) {
+            // Nothing can be written to a memory database before it opens.
+            if let Some(token) = accounts::provision_reader_in(accounts.store()).await {
+                accounts::register(addr, token);
+            }
+        }
         Self {
             endpoint: Endpoint { addr },
             accounts,
@@ -238,10 +267,10 @@ impl TestServer {
     /// Ann and Bob, each on a connection of their own, in `lobby`; Ann has
     /// seen Bob arrive, so neither has a frame waiting.
     pub async fn ann_and_bob_in_lobby(&self) -> (Client, Client) {
-        let mut ann = self.connect().await;
-        let mut bob = self.connect().await;
-        ann.join("lobby", "Ann").await;
-        bob.join("lobby", "Bob").await;
+        let mut ann = self.connect_as("Ann").await;
+        let mut bob = self.connect_as("Bob").await;
+        ann.join("lobby").await;
+        bob.join("lobby").await;
         assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
         (ann, bob)
     }
@@ -261,15 +290,17 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 /// member list from `joined` and the `presence` deltas after it.
 pub struct Client {
     pub ws: Socket,
-    members: HashMap<String, Vec<String>>,
+    members: HashMap<String, Vec<Person>>,
 }
 
 impl Client {
-    pub async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("WebSocket handshake");
-        Self::from_socket(ws)
+    /// Connects to `url` with `token` as the bearer.
+    pub async fn connect_with_token(url: &str, token: &str) -> Self {
+        let bearer = format!("Bearer {token}");
+        match Self::try_connect(url, &[("authorization", &bearer)]).await {
+            Ok(client) => client,
+            Err((status, body)) => panic!("WebSocket handshake refused: {status} {body}"),
+        }
     }
 
     /// A client over an already upgraded socket.
@@ -284,14 +315,26 @@ impl Client {
     fn track(&mut self, frame: &ServerFrame) {
         match frame {
             ServerFrame::Joined { room, members, .. } => {
-                self.members.insert(room.to_string(), names(members));
+                self.members.insert(room.to_string(), members.clone());
             }
-            ServerFrame::Presence { room, joined, left } => {
+            ServerFrame::Presence {
+                room,
+                joined,
+                left,
+                updated,
+            } => {
                 let list = self.members.entry(room.to_string()).or_default();
-                list.retain(|name| !left.iter().any(|gone| gone.as_str() == name));
-                for name in joined {
-                    if !list.iter().any(|present| present == name.as_str()) {
-                        list.push(name.to_string());
+                list.retain(|person| !left.contains(&person.user_id));
+                for person in joined {
+                    if !list.iter().any(|present| present.user_id == person.user_id) {
+                        list.push(person.clone());
+                    }
+                }
+                for person in updated {
+                    for present in list.iter_mut() {
+                        if present.user_id == person.user_id {
+                            *present = person.clone();
+                        }
                     }
                 }
             }
@@ -299,9 +342,12 @@ impl Client {
         }
     }
 
-    /// The members of `room` as this client knows them.
+    /// The members of `room` as this client knows them, by display name.
     pub fn members_of(&self, room: &str) -> Vec<String> {
-        self.members.get(room).cloned().unwrap_or_default()
+        self.members
+            .get(room)
+            .map(|people| names(people))
+            .unwrap_or_default()
     }
 
     /// Opens a WebSocket with extra request headers; a refused handshake
@@ -464,15 +510,14 @@ impl Client {
         }
     }
 
-    /// Joins `room` as `name` and returns the `joined` frame's parts.
-    pub async fn join(&mut self, room: &str, name: &str) -> Joined {
-        self.join_since(room, name, None).await
+    /// Joins `room` and returns the `joined` frame's parts.
+    pub async fn join(&mut self, room: &str) -> Joined {
+        self.join_since(room, None).await
     }
 
-    pub async fn join_since(&mut self, room: &str, name: &str, since: Option<MessageId>) -> Joined {
+    pub async fn join_since(&mut self, room: &str, since: Option<MessageId>) -> Joined {
         self.send(&ClientFrame::Join {
             room: room_name(room),
-            name: DisplayName::parse(name).expect("valid name"),
             since,
         })
         .await;
@@ -483,13 +528,14 @@ impl Client {
         match self.recv().await {
             ServerFrame::Joined {
                 room,
-                name,
+                you,
                 members,
                 history,
                 has_older,
             } => Joined {
                 room: room.to_string(),
-                name: name.to_string(),
+                name: you.display_name.to_string(),
+                user_id: you.user_id,
                 members: names(&members),
                 history,
                 has_older,
@@ -589,6 +635,7 @@ pub async fn post_at_once(
 pub struct Joined {
     pub room: String,
     pub name: String,
+    pub user_id: common::UserId,
     pub members: Vec<String>,
     pub history: Vec<ChatMessage>,
     pub has_older: bool,
@@ -630,8 +677,12 @@ impl Metrics {
     }
 }
 
-pub fn names(members: &[DisplayName]) -> Vec<String> {
-    members.iter().map(ToString::to_string).collect()
+/// The display names of `people`.
+pub fn names(people: &[Person]) -> Vec<String> {
+    people
+        .iter()
+        .map(|person| person.display_name.to_string())
+        .collect()
 }
 
 pub fn ids(messages: &[ChatMessage]) -> Vec<MessageId> {
