@@ -134,7 +134,9 @@ async fn room_messages(
     }
     let query = HistoryQuery {
         after: None,
-        before: params.before,
+        // Every stored id is at most MAX_STORED_ID: older than a larger
+        // one is older than that.
+        before: params.before.map(|id| id.min(super::MAX_STORED_ID)),
         limit: limit.min(MAX_PAGE_LIMIT),
     };
     let page = state.store.history(&room, query).await?;

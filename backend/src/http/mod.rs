@@ -40,6 +40,13 @@ use tower_http::trace::TraceLayer;
 /// default limit (`--max-message-bytes`) is the same 16 KiB.
 pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
 
+/// The largest id a store gives (of a message, an account, a session, a
+/// token, an invite): both keep ids as signed 64-bit integers. A larger
+/// number in a path or a query names nothing, and is answered as such
+/// before it reaches a store, which could not look it up (SQLite refuses
+/// to bind it).
+pub const MAX_STORED_ID: u64 = i64::MAX as u64;
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,7 +1,7 @@
 //! Administration, `/api/admin/…`: only for [`Admin`] callers.
 
 use super::super::AppState;
-use super::{Admin, Body, Ids};
+use super::{Admin, Body, Ids, StoredId};
 use crate::accounts::AccountsError;
 use crate::http::openapi::responses::{
     BadRequest, Conflict, Forbidden, NotFound, NotJson, TooLarge, Unauthenticated, Unavailable,
@@ -71,7 +71,7 @@ pub async fn create_account(
     tag = "admin",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The account's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The account's number."),
     ),
     request_body = AccountUpdate,
     responses(
@@ -88,7 +88,7 @@ pub async fn create_account(
 pub async fn update_account(
     State(state): State<AppState>,
     _: Admin,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
     Body(update): Body<AccountUpdate>,
 ) -> Result<Json<AccountInfo>, AccountsError> {
     Ok(Json(state.accounts.update_account(id, update).await?))
@@ -102,7 +102,7 @@ pub async fn update_account(
     tag = "admin",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The account's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The account's number."),
     ),
     responses(
         (status = 201, description = "A one-time reset link for a person.", body = CreatedLink),
@@ -117,7 +117,7 @@ pub async fn update_account(
 pub async fn reset_link(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<(StatusCode, Json<CreatedLink>), AccountsError> {
     let link = state
         .accounts
@@ -135,7 +135,7 @@ pub async fn reset_link(
     description = "A bot's (a person's own are theirs: 403).",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The account's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The account's number."),
     ),
     responses(
         (status = 200, description = "The bot's API tokens.", body = Vec<TokenInfo>),
@@ -148,7 +148,7 @@ pub async fn reset_link(
 pub async fn tokens(
     State(state): State<AppState>,
     _: Admin,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<Json<Vec<TokenInfo>>, AccountsError> {
     Ok(Json(state.accounts.bot_tokens(id).await?))
 }
@@ -162,7 +162,7 @@ pub async fn tokens(
     description = "A bot's (a person makes their own: 403).",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The account's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The account's number."),
     ),
     request_body = NewToken,
     responses(
@@ -179,7 +179,7 @@ pub async fn tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     _: Admin,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
     Body(request): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AccountsError> {
     let created = state.accounts.create_bot_token(id, &request.name).await?;
@@ -194,8 +194,8 @@ pub async fn create_token(
     tag = "admin",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The account's number."),
-        ("token" = u64, Path, description = "The token's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The account's number."),
+        ("token" = u64, Path, maximum = 9223372036854775807_u64, description = "The token's number."),
     ),
     responses(
         (status = 204, description = "Revoked; its WebSockets closed."),
@@ -209,7 +209,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     _: Admin,
-    Ids((id, token)): Ids<(u64, u64)>,
+    Ids((StoredId(id), StoredId(token))): Ids<(StoredId, StoredId)>,
 ) -> Result<StatusCode, AccountsError> {
     state.accounts.revoke_account_token(id, token).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -274,7 +274,7 @@ pub async fn create_invite(
     tag = "admin",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The invite's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The invite's number."),
     ),
     responses(
         (status = 204, description = "Revoked."),
@@ -288,7 +288,7 @@ pub async fn create_invite(
 pub async fn revoke_invite(
     State(state): State<AppState>,
     _: Admin,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<StatusCode, AccountsError> {
     state.accounts.revoke_invite(id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! The caller's own account: `/api/me`, its password, sessions and tokens.
 
 use super::super::AppState;
-use super::{Body, Caller, Ids};
+use super::{Body, Caller, Ids, StoredId};
 use crate::accounts::AccountsError;
 use crate::http::openapi::responses::{
     BadRequest, Forbidden, NotFound, NotJson, TooLarge, Unauthenticated, Unavailable,
@@ -122,7 +122,7 @@ pub async fn sessions(
     tag = "me",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The session's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The session's number."),
     ),
     responses(
         (status = 204, description = "Ended; its WebSockets closed."),
@@ -136,7 +136,7 @@ pub async fn sessions(
 pub async fn end_session(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<StatusCode, AccountsError> {
     state.accounts.end_session(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -201,7 +201,7 @@ pub async fn create_token(
     tag = "me",
     security(("session" = []), ("bearer" = [])),
     params(
-        ("id" = u64, Path, description = "The token's number."),
+        ("id" = u64, Path, maximum = 9223372036854775807_u64, description = "The token's number."),
     ),
     responses(
         (status = 204, description = "Revoked; its WebSockets closed."),
@@ -215,7 +215,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Ids(id): Ids<u64>,
+    Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<StatusCode, AccountsError> {
     state.accounts.revoke_own_token(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
