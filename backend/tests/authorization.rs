@@ -5,7 +5,11 @@
 //!
 //! `every_route_of_the_api_is_in_the_table` fails when a route of the
 //! accounts API's table (`common/src/api/accounts.rs`) or of the rest of
-//! the router is missing from [`rows`].
+//! the router is missing from [`rows`], and
+//! `the_table_and_the_openapi_document_have_the_same_routes` when the
+//! table and the served OpenAPI document (`/api/openapi.json`, which
+//! tests/openapi.rs checks against the router) differ by a route, either
+//! way.
 
 mod support;
 
@@ -286,6 +290,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             via: Via::Http("GET"),
+            route: "/api/openapi.json",
+            path: |_| "/api/openapi.json".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            via: Via::Http("GET"),
             route: "/healthz",
             path: |_| "/healthz".into(),
             body: none,
@@ -310,12 +321,28 @@ fn rows() -> Vec<Row> {
 }
 
 /// The routes of the router outside the accounts API's table.
-const OTHER_ROUTES: [(&str, &str); 4] = [
+const OTHER_ROUTES: [(&str, &str); 5] = [
     ("GET", "/api/rooms"),
     ("GET", "/api/rooms/{room}/messages"),
+    ("GET", "/api/openapi.json"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
 ];
+
+/// Routes of the OpenAPI document that have no row yet: the WebSocket's
+/// upgrade joins the table with its rows (a variant of [`Via`]), and is
+/// checked by tests/http.rs until then.
+const NOT_IN_THE_TABLE_YET: [(&str, &str); 1] = [("GET", "/ws")];
+
+/// The routes of the table, as `(METHOD, /route)`.
+fn table_routes() -> Vec<(String, String)> {
+    rows()
+        .iter()
+        .map(|row| match row.via {
+            Via::Http(method) => (method.to_owned(), row.route.to_owned()),
+        })
+        .collect()
+}
 
 /// The routes of the table in `common/src/api/accounts.rs`'s documentation.
 fn documented_routes() -> Vec<(String, String)> {
@@ -335,12 +362,7 @@ fn documented_routes() -> Vec<(String, String)> {
 fn every_route_of_the_api_is_in_the_table() {
     let documented = documented_routes();
     assert!(documented.len() >= 25, "{documented:?}");
-    let table: Vec<(String, String)> = rows()
-        .iter()
-        .map(|row| match row.via {
-            Via::Http(method) => (method.to_owned(), row.route.to_owned()),
-        })
-        .collect();
+    let table = table_routes();
     let expected = documented.into_iter().chain(
         OTHER_ROUTES
             .iter()
@@ -349,6 +371,41 @@ fn every_route_of_the_api_is_in_the_table() {
     for route in expected {
         assert!(table.contains(&route), "{route:?} is not in the table");
     }
+}
+
+/// The table has a row for every operation of the OpenAPI document the
+/// server serves, and the document an operation for every row: the
+/// document is checked against the router itself in tests/openapi.rs.
+#[tokio::test]
+async fn the_table_and_the_openapi_document_have_the_same_routes() {
+    let db = TempDb::new();
+    let server = TestServer::start_bare(&db.path(), &[]).await;
+    let doc: Value = reqwest::get(server.url("/api/openapi.json"))
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().expect("a path item").keys();
+            methods
+                .filter(|method| {
+                    ["get", "post", "put", "patch", "delete"].contains(&method.as_str())
+                })
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .filter(|(method, path)| !NOT_IN_THE_TABLE_YET.contains(&(method.as_str(), path.as_str())))
+        .collect();
+    documented.sort();
+    let mut table = table_routes();
+    table.sort();
+    table.dedup();
+    assert_eq!(table, documented);
+    server.stop().await;
 }
 
 /// The five callers, signed in as they are in the table.

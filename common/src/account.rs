@@ -207,6 +207,7 @@ macro_rules! named_enum {
 }
 
 /// What an account may do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -219,6 +220,7 @@ pub enum Role {
 named_enum!(Role, "role", { Admin => "admin", Member => "member" });
 
 /// Who uses an account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
@@ -230,6 +232,7 @@ pub enum AccountKind {
 named_enum!(AccountKind, "account kind", { Person => "person", Bot => "bot" });
 
 /// Whether an account may be used.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {

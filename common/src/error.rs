@@ -7,6 +7,7 @@ use std::fmt;
 /// snake_case; the human-readable `message` beside it says more.
 ///
 /// Clients should branch on the code, never on the message text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -215,6 +215,7 @@ pub struct Person {
 }
 
 /// One stored chat message, as broadcast and as listed in histories.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// The room it was posted to.
@@ -241,6 +242,7 @@ pub struct ChatMessage {
 }
 
 /// The body of an `error` frame.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorFrame {
     /// The machine-readable reason.

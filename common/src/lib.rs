@@ -20,12 +20,18 @@
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
 //! - [`account`]: accounts' values ([`Username`], [`Password`], [`UserId`],
 //!   [`Role`], [`AccountKind`], [`AccountState`]) and [`AccountError`].
+//! - `openapi` (feature `openapi`, which only the server enables): the JSON
+//!   schemas of the validated values, with their rules, for the server's
+//!   OpenAPI document; the other wire types derive theirs under the same
+//!   feature.
 
 pub mod account;
 pub mod api;
 pub mod close;
 pub mod error;
 pub mod frames;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod values;
 
 pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};

@@ -9,7 +9,11 @@
 //! cargo xtask test                            install what is missing, then every check:
 //!                                             formatting, clippy, docs, the web client's
 //!                                             release build and its size, the release
-//!                                             server, and all tests (browser tests included)
+//!                                             server, schemathesis against it (every HTTP
+//!                                             route fuzzed), and all tests (browser tests
+//!                                             included)
+//! cargo xtask fuzz                            only the schemathesis step of `test`, against
+//!                                             $CHAT_SERVER_BIN if set, else the release server
 //! cargo xtask screenshot                      build, then retake docs/screenshot.png (and
 //!                                             docs/screenshot-phone.png) with the browser test
 //! cargo xtask setup                           only install what is missing
@@ -26,7 +30,10 @@
 //! when they are missing), Debian's `redis-server`, the broker of the
 //! cluster tests, and Debian's `postgresql`, whose `initdb` and `pg_ctl`
 //! the tests run (they start their own servers; `cargo xtask test` stops
-//! them when the tests end).
+//! them when the tests end). `cargo xtask test` also installs schemathesis
+//! from PyPI into `target/schemathesis-venv` (see [`schemathesis`]).
+
+mod schemathesis;
 
 use std::env;
 use std::ffi::OsString;
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("dev") => dev(&args[1..]),
         Some("test") => test(),
+        Some("fuzz") => fuzz(),
         Some("screenshot") => screenshot(),
         Some("setup") => setup(),
         _ => Err(usage()),
@@ -97,7 +105,7 @@ fn main() -> ExitCode {
 
 fn usage() -> String {
     "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask dev [-- <chat-server flags>] \
-     | cargo xtask test | cargo xtask screenshot | cargo xtask setup"
+     | cargo xtask test | cargo xtask fuzz | cargo xtask screenshot | cargo xtask setup"
         .to_owned()
 }
 
@@ -185,6 +193,17 @@ fn test() -> Result {
         .check()?;
     build_client(&root)?;
     let server = build_server(&root)?;
+    step(&format!(
+        "fuzzing every HTTP route (schemathesis {}, {} requests per operation and phase)",
+        schemathesis::SCHEMATHESIS_VERSION,
+        schemathesis::EXAMPLES_PER_OPERATION
+    ));
+    // Before the tests, so that the output still ends with their summary;
+    // a failure here fails the run once the tests have run too.
+    let fuzzed = schemathesis::run(&target_dir(&root), &server);
+    if let Err(err) = &fuzzed {
+        eprintln!("xtask: {err}");
+    }
     step("tests (cargo nextest run --workspace)");
     let tested = cargo()
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
@@ -210,7 +229,7 @@ fn test() -> Result {
     // The tests share a PostgreSQL server that outlives them (see
     // backend/tests/support/postgres.rs): stopped here, whatever the result.
     stop_test_postgres(&target_dir(&root).join(PG_TEST_DIR));
-    tested.and(tested_on_postgres)
+    tested.and(tested_on_postgres).and(fuzzed)
 }
 
 /// The backend's tests that run a second time with `CHAT_TEST_DB=postgres`
@@ -304,6 +323,19 @@ fn pg_ctl_stop(data: &Path) -> Result {
             String::from_utf8_lossy(&result.stderr).trim()
         ))
     }
+}
+
+/// The fuzzing step of [`test`] alone: against `CHAT_SERVER_BIN` when it
+/// names a server (a debug build is enough to try a change), else the
+/// release server, built first.
+fn fuzz() -> Result {
+    let root = workspace_root();
+    let server = match env::var_os("CHAT_SERVER_BIN") {
+        Some(server) => PathBuf::from(server),
+        None => build_server(&root)?,
+    };
+    step("fuzzing every HTTP route (schemathesis)");
+    schemathesis::run(&target_dir(&root), &server)
 }
 
 /// Builds everything, then retakes the README's screenshots with the

@@ -35,6 +35,18 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /api/rooms`: rooms with messages, the most recently active first,
 /// then rooms that have members but no messages yet.
+#[utoipa::path(
+    get,
+    path = "/api/rooms",
+    operation_id = "list_rooms",
+    tag = "rooms",
+    security(("session" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "At most `ROOM_LIST_LIMIT` (500) rooms: those with messages, the most recently active first, then those with members and no messages yet, by name.", body = Vec<RoomSummary>),
+        (status = 401, response = crate::http::openapi::responses::Unauthenticated),
+        (status = 503, response = crate::http::openapi::responses::Unavailable),
+    ),
+)]
 async fn list_rooms(State(state): State<AppState>) -> Result<Json<Vec<RoomSummary>>, ApiError> {
     let stored = state.store.recent_rooms(ROOM_LIST_LIMIT).await?;
     let mut live: HashMap<RoomName, usize> = state.hub.live_rooms().into_iter().collect();
@@ -80,6 +92,24 @@ struct PageParams {
 
 /// `GET /api/rooms/{room}/messages?before={id}&limit={n}`: a page of older
 /// history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{room}/messages",
+    operation_id = "room_messages",
+    tag = "rooms",
+    security(("session" = []), ("bearer" = [])),
+    params(
+        ("room" = RoomName, Path, description = "The room."),
+        ("before" = Option<u64>, Query, minimum = 0, description = "Only messages older than this id; the newest when absent."),
+        ("limit" = Option<u64>, Query, minimum = 1, description = "How many messages: 50 (`DEFAULT_PAGE_LIMIT`) when absent; more than 200 (`MAX_PAGE_LIMIT`) is lowered to 200."),
+    ),
+    responses(
+        (status = 200, description = "The page, oldest first; fewer messages when their text passes `HISTORY_MAX_BYTES`.", body = MessagePage),
+        (status = 400, response = crate::http::openapi::responses::BadRequest),
+        (status = 401, response = crate::http::openapi::responses::Unauthenticated),
+        (status = 503, response = crate::http::openapi::responses::Unavailable),
+    ),
+)]
 async fn room_messages(
     State(state): State<AppState>,
     Path(room): Path<String>,
@@ -104,7 +134,9 @@ async fn room_messages(
     }
     let query = HistoryQuery {
         after: None,
-        before: params.before,
+        // Every stored id is at most MAX_STORED_ID: older than a larger
+        // one is older than that.
+        before: params.before.map(|id| id.min(super::MAX_STORED_ID)),
         limit: limit.min(MAX_PAGE_LIMIT),
     };
     let page = state.store.history(&room, query).await?;
@@ -116,12 +148,32 @@ async fn room_messages(
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "server",
+    responses(
+        (status = 200, description = "The database answers.", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 503, response = crate::http::openapi::responses::Unavailable),
+    ),
+)]
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.check().await?;
     Ok("ok\n")
 }
 
 /// `GET /metrics`: the server's metrics in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "server",
+    description = "Served here unless `--no-metrics` or `--metrics-addr` (then it is absent from this document).",
+    responses(
+        (status = 200, description = "The metrics, in the Prometheus text format 0.0.4.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let rooms = state.hub.live_rooms();
     let members = rooms.iter().map(|(_, members)| members).sum();

@@ -7,11 +7,14 @@
 //! - [`accounts`]: the accounts' routes (setup, sessions, sign-up, the
 //!   caller's account, administration, `POST /api/rooms/{room}/messages`)
 //!   and the extractors of who is calling.
+//! - [`openapi`]: `GET /api/openapi.json`, the OpenAPI 3.1 document of
+//!   every route here, made from the handlers' annotations.
 //! - [`frontend`]: everything else, the built web client.
 
 pub mod accounts;
 pub mod api;
 pub mod frontend;
+pub mod openapi;
 pub mod ws;
 
 use crate::accounts::Accounts;
@@ -22,7 +25,7 @@ use crate::limits::Admission;
 use crate::metrics::Metrics;
 use crate::store::MessageStore;
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +39,13 @@ use tower_http::trace::TraceLayer;
 /// UTF-8 (at most 4 bytes a character), as over the WebSocket, whose
 /// default limit (`--max-message-bytes`) is the same 16 KiB.
 pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
+
+/// The largest id a store gives (of a message, an account, a session, a
+/// token, an invite): both keep ids as signed 64-bit integers. A larger
+/// number in a path or a query names nothing, and is answered as such
+/// before it reaches a store, which could not look it up (SQLite refuses
+/// to bind it).
+pub const MAX_STORED_ID: u64 = i64::MAX as u64;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -96,7 +106,12 @@ pub fn router(state: AppState) -> Router {
     if state.settings.metrics_route {
         router = router.route("/metrics", get(api::metrics));
     }
+    let document = openapi::Document::new(state.settings.metrics_route);
     router
+        .route(
+            "/api/openapi.json",
+            get(openapi::serve).layer(Extension(document)),
+        )
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(api::healthz))
         .nest("/api", api::routes())

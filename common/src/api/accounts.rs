@@ -45,6 +45,7 @@ use crate::{DisplayName, MessageId, MessageText, Nonce};
 use serde::{Deserialize, Serialize};
 
 /// Which way a new person may get an account (`--signup`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignupMode {
@@ -59,6 +60,7 @@ pub enum SignupMode {
 
 /// `GET /api/server`: what the sign-in page needs to know before anyone
 /// signs in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
     /// The protocol version the server speaks ([`crate::PROTOCOL_VERSION`]).
@@ -72,6 +74,7 @@ pub struct ServerInfo {
 
 /// `POST /api/setup`: the first administrator, made with the one-time
 /// setup link (`#/setup/<token>`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupRequest {
     /// The token of the setup link.
@@ -81,10 +84,12 @@ pub struct SetupRequest {
     /// Its display name.
     pub display_name: DisplayName,
     /// Its password (see [`crate::account::Password`] for the rules).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Password))]
     pub password: String,
 }
 
 /// `POST /api/session`: signing in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInRequest {
     /// The username (capitals are lowered, as [`Username::parse`] does).
@@ -95,6 +100,7 @@ pub struct SignInRequest {
 
 /// `POST /api/signup`: a new account, with an invite's token when
 /// `--signup invite`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignUpRequest {
     /// The invite link's token (`#/invite/<token>`); needed unless signup
@@ -106,22 +112,26 @@ pub struct SignUpRequest {
     /// Its display name.
     pub display_name: DisplayName,
     /// Its password.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Password))]
     pub password: String,
 }
 
 /// `POST /api/password-reset`: a new password with a reset link an
 /// administrator made (`#/reset/<token>`); every session of the account
 /// ends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordResetRequest {
     /// The reset link's token.
     pub token: String,
     /// The new password.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Password))]
     pub password: String,
 }
 
 /// The answer to a sign-in, a sign-up or the setup: the account, and the
 /// session now in the `chat_session` cookie.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     /// The signed-in account.
@@ -129,6 +139,7 @@ pub struct SignedIn {
 }
 
 /// `GET /api/me`: the caller's own account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     /// The account's number.
@@ -145,6 +156,7 @@ pub struct Me {
 
 /// `PATCH /api/me`: a new display name, sent to every room the account is
 /// in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileUpdate {
     /// The new display name.
@@ -152,15 +164,18 @@ pub struct ProfileUpdate {
 }
 
 /// `POST /api/me/password`: every other session of the account ends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
     /// The password now.
     pub current_password: String,
     /// The new one.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Password))]
     pub new_password: String,
 }
 
 /// One of the caller's sessions, as `GET /api/me/sessions` lists them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// The session's number (not its token, which is never shown again).
@@ -176,6 +191,7 @@ pub struct SessionInfo {
 }
 
 /// An API token, as listed (never with the token itself).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
     /// The token's number.
@@ -190,6 +206,7 @@ pub struct TokenInfo {
 }
 
 /// `POST …/tokens`: a new API token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewToken {
     /// A name to tell it by ("deploy bot", "backup script").
@@ -197,6 +214,7 @@ pub struct NewToken {
 }
 
 /// A token just made: the only time it is shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
     /// What is listed from now on.
@@ -206,6 +224,7 @@ pub struct CreatedToken {
 }
 
 /// An account, as administrators see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountInfo {
     /// The account's number.
@@ -226,6 +245,7 @@ pub struct AccountInfo {
 
 /// `POST /api/admin/accounts`: a person (with a password) or a bot
 /// (without; it uses API tokens).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccountRequest {
     /// The username.
@@ -239,11 +259,13 @@ pub struct NewAccountRequest {
     /// A person's first password; none for a bot. A person made without
     /// one gets it from a reset link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Password>))]
     pub password: Option<String>,
 }
 
 /// `PATCH /api/admin/accounts/{id}`: what changes (absent fields stay).
 /// Deactivating ends the account's sessions and closes its sockets.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AccountUpdate {
     /// A new role.
@@ -255,6 +277,7 @@ pub struct AccountUpdate {
 }
 
 /// `POST /api/admin/invites`: a new invite link.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NewInvite {
     /// Seconds until it expires; never when absent.
@@ -266,6 +289,7 @@ pub struct NewInvite {
 }
 
 /// An invite, as listed (never with its token).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteInfo {
     /// The invite's number.
@@ -289,6 +313,7 @@ pub struct InviteInfo {
 
 /// A one-time link just made (an invite or a reset link): the only time
 /// its token is shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedLink {
     /// The link's number.
@@ -302,6 +327,7 @@ pub struct CreatedLink {
 
 /// `POST /api/rooms/{room}/messages`: a message from a script or a
 /// webhook, as the caller's account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostMessage {
     /// The text.
@@ -312,6 +338,7 @@ pub struct PostMessage {
 }
 
 /// The answer to [`PostMessage`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostedMessage {
     /// The message's id in its room.

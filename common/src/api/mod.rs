@@ -25,6 +25,7 @@ pub const MAX_PAGE_LIMIT: usize = 200;
 pub const ROOM_LIST_LIMIT: usize = 500;
 
 /// One entry of `GET /api/rooms`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomSummary {
     /// The room.
@@ -36,6 +37,7 @@ pub struct RoomSummary {
 }
 
 /// The body of `GET /api/rooms/{room}/messages`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagePage {
     /// The room.

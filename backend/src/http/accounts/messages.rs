@@ -5,6 +5,9 @@
 use super::super::AppState;
 use super::{Body, Caller};
 use crate::accounts::AccountsError;
+use crate::http::openapi::responses::{
+    BadRequest, Forbidden, NotJson, TooLarge, Unauthenticated, Unavailable,
+};
 use crate::store::Posted;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +18,28 @@ use common::{Person, RoomName};
 
 /// Signed in or a bearer token: 201 for a new message, 200 for a repeat
 /// of a nonce.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{room}/messages",
+    operation_id = "post_message",
+    tag = "rooms",
+    description = "A message as the caller's account (its display name), once per nonce: for scripts, webhooks and bots.",
+    security(("session" = []), ("bearer" = [])),
+    params(
+        ("room" = RoomName, Path, description = "The room."),
+    ),
+    request_body = PostMessage,
+    responses(
+        (status = 201, description = "Stored and sent to the room's members.", body = PostedMessage),
+        (status = 200, description = "This nonce made the message already; nothing new was stored.", body = PostedMessage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 413, response = TooLarge),
+        (status = 415, response = NotJson),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn post(
     State(state): State<AppState>,
     Caller(caller): Caller,

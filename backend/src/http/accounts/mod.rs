@@ -33,7 +33,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use common::ErrorFrame;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
 
 /// The accounts routes, under `/api`.
 pub fn routes() -> Router<AppState> {
@@ -109,8 +110,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A stored row's number in a path (an account, a session, a token, an
+/// invite): 0 to [`super::MAX_STORED_ID`]. A larger number names nothing
+/// and is refused while the path is read, as a 404 like a path that is not
+/// a number, rather than reaching a store that cannot look it up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredId(pub u64);
+
+impl<'de> Deserialize<'de> for StoredId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = u64::deserialize(deserializer)?;
+        if id > super::MAX_STORED_ID {
+            return Err(D::Error::custom("beyond the largest stored id"));
+        }
+        Ok(Self(id))
+    }
+}
+
 /// A path's parameters, whose rejection is a 404 (an id that is not a
-/// number names nothing).
+/// number, or not a [`StoredId`], names nothing).
 pub struct Ids<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Ids<T> {
