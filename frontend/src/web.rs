@@ -259,7 +259,17 @@ async fn connection_task(client: Client, mut commands: UnboundedReceiver<ToSocke
                     Ended::PageGone => return,
                 }
             }
-            None => None,
+            None => {
+                // The upgrade is refused with HTTP 401 when the session
+                // has ended (the browser reports only a failure): ask.
+                if let Err(error) = crate::api::me().await {
+                    if error.is_signed_out() {
+                        client.session_ended();
+                        continue;
+                    }
+                }
+                None
+            }
         };
         let delay = backoff.next_delay_ms(js_sys::Math::random());
         client
