@@ -16,7 +16,7 @@
 use common::api::accounts::{
     AccountInfo, AccountUpdate, CreatedLink, CreatedToken, InviteInfo, Me, NewAccountRequest,
     NewInvite, NewToken, PasswordChange, PasswordResetRequest, ProfileUpdate, ServerInfo,
-    SessionInfo, SetupRequest, SignUpRequest, SignedIn, TokenInfo,
+    SessionInfo, SetupRequest, SignInRequest, SignUpRequest, SignedIn, TokenInfo,
 };
 use common::{ErrorCode, ErrorFrame, UserId};
 use gloo_net::http::{Method, RequestBuilder};
@@ -243,6 +243,11 @@ pub fn server_info() -> Call<ServerInfo> {
 /// `POST /api/setup`: the first administrator; signs in.
 pub fn setup(request: &SetupRequest) -> Call<SignedIn> {
     call(Method::POST, "/api/setup", Some(request))
+}
+
+/// `POST /api/session`: signs in.
+pub fn sign_in(request: &SignInRequest) -> Call<SignedIn> {
+    call(Method::POST, "/api/session", Some(request))
 }
 
 /// `DELETE /api/session`: signs out.

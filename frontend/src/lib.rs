@@ -9,6 +9,10 @@
 //!   the socket opening and closing, and what the person does go in;
 //!   frames to send come out.
 //! - [`outbox`]: the offline queue of messages not confirmed yet.
+//! - [`saved`]: what is kept in local storage per account (rooms, drafts,
+//!   the outbox) across a session's end and a reload.
+//! - [`sign_in`]: the sign-in form checked before it is sent, and what
+//!   the sign-in page offers (sign-up, setup) as the server allows.
 //! - [`backoff`]: the reconnect schedule (exponential, with jitter).
 //! - [`timeline`]: the rows of the message list: grouping, pending messages,
 //!   and the "… is typing" line.
@@ -32,6 +36,8 @@ pub mod compose;
 pub mod linkify;
 pub mod outbox;
 pub mod route;
+pub mod saved;
+pub mod sign_in;
 pub mod state;
 pub mod timeline;
 pub mod ui;

@@ -9,6 +9,7 @@
 //! is sent again, with the same nonce, once the room's history (which holds
 //! any copy the server did store) has been read.
 
+use crate::saved::SavedPending;
 use common::{MessageText, Nonce};
 
 /// Where a pending message stands.
@@ -130,6 +131,40 @@ impl Outbox {
             .collect()
     }
 
+    /// The queue as kept across pages ([`crate::saved`]): whether each
+    /// message went out does not matter to the next page, which sends it
+    /// again (with its nonce) unless it was refused.
+    pub fn saved(&self) -> Vec<SavedPending> {
+        self.items
+            .iter()
+            .map(|item| SavedPending {
+                nonce: item.nonce.clone(),
+                text: item.text.clone(),
+                failed: match &item.state {
+                    PendingState::Failed(reason) => Some(reason.clone()),
+                    PendingState::Queued | PendingState::Sent { .. } => None,
+                },
+            })
+            .collect()
+    }
+
+    /// The queue an earlier page kept ([`Outbox::saved`]): queued, or
+    /// refused with its reason.
+    pub fn restored(saved: Vec<SavedPending>) -> Self {
+        Self {
+            items: saved
+                .into_iter()
+                .map(|kept| Pending {
+                    nonce: kept.nonce,
+                    text: kept.text,
+                    state: kept
+                        .failed
+                        .map_or(PendingState::Queued, PendingState::Failed),
+                })
+                .collect(),
+        }
+    }
+
     /// The pending messages, oldest first.
     pub fn items(&self) -> &[Pending] {
         &self.items
@@ -216,6 +251,28 @@ mod tests {
         assert_eq!(outbox.items().len(), 1);
         assert!(!outbox.fail(&nonce("nope"), "x"));
         assert!(!outbox.retry(&nonce("nope")));
+    }
+
+    #[test]
+    fn a_kept_queue_comes_back_queued_except_what_was_refused() {
+        let mut outbox = queue(&["a", "b", "c"]);
+        outbox.take_unsent(1);
+        outbox.push(nonce("d"), text("not sent yet"));
+        outbox.fail(&nonce("b"), "too fast");
+        let mut back = Outbox::restored(outbox.saved());
+        let states: Vec<_> = back.items().iter().map(|p| p.state.clone()).collect();
+        assert_eq!(
+            states,
+            [
+                PendingState::Queued,
+                PendingState::Failed("too fast".to_owned()),
+                PendingState::Queued,
+                PendingState::Queued,
+            ]
+        );
+        assert_eq!(back.items()[3].text.as_str(), "not sent yet");
+        // The next connection sends them again with their own nonces.
+        assert_eq!(nonces(&back.take_unsent(1)), ["a", "c", "d"]);
     }
 
     #[test]

@@ -12,13 +12,20 @@
 //!   `since` = the newest id seen, and a history with `has_older` (a gap
 //!   larger than the server sends at once) replaces what was shown, with
 //!   older pages to load;
-//! - nothing written is lost: see [`crate::outbox`].
+//! - nothing written is lost: see [`crate::outbox`]; what is queued and
+//!   drafted survives the session ending (the page signs in again and
+//!   sends it) and, through [`Chat::saved`], a reload.
+//!
+//! People are accounts (protocol version 2): members, typing and one's own
+//! messages are told apart by user id, never by display name, which is
+//! neither unique nor fixed.
 
 use crate::outbox::Outbox;
+use crate::saved::{Saved, SavedRoom};
 use common::api::MessagePage;
 use common::{
     ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MessageId,
-    MessageText, Nonce, RoomName, ServerFrame,
+    MessageText, Nonce, Person, RoomName, ServerFrame, UserId,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,8 +36,8 @@ use std::collections::{BTreeMap, HashSet};
 pub const TYPING_SHOWN_MS: f64 = 5_000.0;
 
 /// How long to wait before joining a room again after the server refused a
-/// re-join for a reason that passes (the name still held by this client's
-/// lost connection, the room briefly unavailable), in milliseconds.
+/// re-join for a reason that passes (the room briefly unavailable), in
+/// milliseconds.
 pub const REJOIN_DELAY_MS: u32 = 3_000;
 
 /// How many times in a row such a re-join is tried before the person is
@@ -61,7 +68,7 @@ pub enum Connection {
     },
     /// The page closed the connection (it is being left or hidden).
     Closed,
-    /// No connection is needed: no name chosen yet, or no room open. The
+    /// No connection is needed: not signed in, or no room open. The
     /// server closes connections that join nothing, so none is kept open.
     Idle,
 }
@@ -69,7 +76,7 @@ pub enum Connection {
 /// Where this client stands in one room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Membership {
-    /// Not joined: waiting for a connection, or for a name.
+    /// Not joined: waiting for a connection, or for signing in.
     Waiting,
     /// The `join` is sent; waiting for `joined`.
     Joining,
@@ -128,7 +135,7 @@ impl Incoming {
         let frame = match kind.as_str() {
             "joined" => serde_json::from_str::<JoinedBody>(text).map(|body| ServerFrame::Joined {
                 room: body.room,
-                name: body.name,
+                you: body.you,
                 members: body.members,
                 history: body.history,
                 has_older: body.has_older,
@@ -139,10 +146,12 @@ impl Incoming {
                     room: body.room,
                     joined: body.joined,
                     left: body.left,
+                    updated: body.updated,
                 })
             }
             "typing" => serde_json::from_str::<TypingBody>(text).map(|body| ServerFrame::Typing {
                 room: body.room,
+                user_id: body.user_id,
                 name: body.name,
             }),
             "error" => {
@@ -197,8 +206,8 @@ struct Tag {
 #[derive(serde::Deserialize)]
 struct JoinedBody {
     room: RoomName,
-    name: DisplayName,
-    members: Vec<DisplayName>,
+    you: Person,
+    members: Vec<Person>,
     history: Vec<ChatMessage>,
     has_older: bool,
 }
@@ -208,15 +217,18 @@ struct JoinedBody {
 struct PresenceBody {
     room: RoomName,
     #[serde(default)]
-    joined: Vec<DisplayName>,
+    joined: Vec<Person>,
     #[serde(default)]
-    left: Vec<DisplayName>,
+    left: Vec<UserId>,
+    #[serde(default)]
+    updated: Vec<Person>,
 }
 
 /// The fields of a `typing` frame ([`ServerFrame::Typing`]).
 #[derive(serde::Deserialize)]
 struct TypingBody {
     room: RoomName,
+    user_id: UserId,
     name: DisplayName,
 }
 
@@ -224,17 +236,18 @@ struct TypingBody {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Room {
     name: RoomName,
-    /// The name this client has in the room, as the server stored it.
-    my_name: Option<DisplayName>,
+    /// The account this client joined the room as (the `joined`'s `you`).
+    me: Option<Person>,
     membership: Membership,
     messages: BTreeMap<MessageId, ChatMessage>,
-    /// (author, nonce) of every message shown.
+    /// (author, nonce) of every message shown; see [`author_key`].
     nonces: HashSet<(String, String)>,
     outbox: Outbox,
     unread: u32,
-    members: Vec<DisplayName>,
-    /// Who is typing, and until when (milliseconds since the epoch).
-    typing: Vec<(DisplayName, f64)>,
+    members: Vec<Person>,
+    /// Who is typing (account, name shown), and until when (milliseconds
+    /// since the epoch).
+    typing: Vec<(UserId, DisplayName, f64)>,
     has_older: bool,
     loading_older: bool,
     notice: Option<String>,
@@ -249,7 +262,7 @@ impl Room {
     fn new(name: RoomName) -> Self {
         Self {
             name,
-            my_name: None,
+            me: None,
             membership: Membership::Waiting,
             messages: BTreeMap::new(),
             nonces: HashSet::new(),
@@ -276,9 +289,9 @@ impl Room {
         &self.name
     }
 
-    /// The name this client has in the room, once joined.
-    pub fn my_name(&self) -> Option<&DisplayName> {
-        self.my_name.as_ref()
+    /// The account this client is in the room as, once joined.
+    pub fn me(&self) -> Option<&Person> {
+        self.me.as_ref()
     }
 
     /// Where this client stands in the room.
@@ -312,7 +325,7 @@ impl Room {
     }
 
     /// The members, in the order they joined.
-    pub fn members(&self) -> &[DisplayName] {
+    pub fn members(&self) -> &[Person] {
         &self.members
     }
 
@@ -331,12 +344,12 @@ impl Room {
         self.notice.as_deref()
     }
 
-    /// Whether `name` is this client's own name in the room. The server
-    /// sends a member's name exactly as it stored it at the join, so equal
-    /// strings mean the same member (and a name that only looks alike, from
-    /// someone in the room before, is someone else).
-    pub fn is_me(&self, name: &DisplayName) -> bool {
-        self.my_name.as_ref() == Some(name)
+    /// Whether the account `user_id` (a message's author, a member) is
+    /// this client's. `None`, the author of a message from before
+    /// accounts, is never anyone: a display name is not an identity (two
+    /// people may share one, and anyone could take a free one then).
+    pub fn is_me(&self, user_id: Option<UserId>) -> bool {
+        matches!((&self.me, user_id), (Some(me), Some(id)) if me.user_id == id)
     }
 
     /// Who is typing at `now` (milliseconds since the epoch), in the order
@@ -344,8 +357,8 @@ impl Room {
     pub fn typing(&self, now: f64) -> Vec<&DisplayName> {
         self.typing
             .iter()
-            .filter(|(_, until)| *until > now)
-            .map(|(name, _)| name)
+            .filter(|(_, _, until)| *until > now)
+            .map(|(_, name, _)| name)
             .collect()
     }
 
@@ -355,7 +368,7 @@ impl Room {
             return false;
         }
         if let Some(nonce) = &message.nonce {
-            let key = (message.name.as_str().to_owned(), nonce.as_str().to_owned());
+            let key = (author_key(&message), nonce.as_str().to_owned());
             if !self.nonces.insert(key) {
                 return false;
             }
@@ -369,35 +382,102 @@ impl Room {
         self.nonces.clear();
     }
 
-    fn stop_typing(&mut self, name: &DisplayName) {
-        self.typing.retain(|(typist, _)| typist != name);
+    fn stop_typing(&mut self, user_id: UserId) {
+        self.typing.retain(|(typist, _, _)| *typist != user_id);
+    }
+
+    /// A `presence`: those who left go, then those who came are added at
+    /// the end, then the updated are replaced where they are. Each step is
+    /// idempotent.
+    fn presence(&mut self, joined: Vec<Person>, left: &[UserId], updated: Vec<Person>) {
+        self.members
+            .retain(|member| !left.contains(&member.user_id));
+        for person in joined {
+            match self
+                .members
+                .iter_mut()
+                .find(|member| member.user_id == person.user_id)
+            {
+                Some(member) => *member = person,
+                None => self.members.push(person),
+            }
+        }
+        for person in updated {
+            if let Some(member) = self
+                .members
+                .iter_mut()
+                .find(|member| member.user_id == person.user_id)
+            {
+                *member = person.clone();
+            }
+            for (typist, name, _) in &mut self.typing {
+                if *typist == person.user_id {
+                    *name = person.display_name.clone();
+                }
+            }
+            if let Some(me) = self.me.as_mut().filter(|me| me.user_id == person.user_id) {
+                *me = person;
+            }
+        }
+        let members = &self.members;
+        self.typing
+            .retain(|(typist, _, _)| members.iter().any(|member| member.user_id == *typist));
+    }
+
+    /// What of the room is kept across reloads.
+    fn saved(&self) -> SavedRoom {
+        SavedRoom {
+            room: self.name.clone(),
+            draft: self.draft.clone(),
+            outbox: self.outbox.saved(),
+        }
+    }
+}
+
+/// Who wrote a message, as a key: the account, or for a message from
+/// before accounts, its name (which nobody can post under any more, so it
+/// never collides with an account's key).
+pub fn author_key(message: &ChatMessage) -> String {
+    match message.user_id {
+        Some(id) => format!("u{id}"),
+        None => format!("n{}", message.name),
     }
 }
 
 /// Everything the page shows, and what it takes to keep it right.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chat {
-    name: Option<DisplayName>,
+    /// The signed-in account; `None` before signing in and once the
+    /// session ended.
+    me: Option<Person>,
+    /// The account whose rooms, drafts and outbox these are: kept when the
+    /// session ends, so that signing in again as the same person goes on
+    /// where they were, and someone else starts from their own.
+    owner: Option<UserId>,
+    /// The session ended under the page (signed out elsewhere, the
+    /// password changed, the account deactivated).
+    session_ended: bool,
     rooms: Vec<Room>,
     active: Option<RoomName>,
     connection: Connection,
     /// The number of the open connection, while one is open.
     socket: Option<u64>,
-    name_problem: Option<String>,
     notice: Option<String>,
 }
 
 impl Chat {
-    /// The state at page load: the remembered name and rooms, and the room
-    /// to show (the one in the address), which is added to the rooms.
-    pub fn new(name: Option<DisplayName>, rooms: Vec<RoomName>, active: Option<RoomName>) -> Self {
+    /// The state at page load: the signed-in account (if known yet), the
+    /// remembered rooms, and the room to show (the one in the address),
+    /// which is added to the rooms.
+    pub fn new(me: Option<Person>, rooms: Vec<RoomName>, active: Option<RoomName>) -> Self {
         let mut chat = Self {
-            name,
+            owner: me.as_ref().map(|me| me.user_id),
+            me,
+            session_ended: false,
             rooms: Vec::new(),
             active: None,
             connection: Connection::Connecting,
             socket: None,
-            name_problem: None,
             notice: None,
         };
         for room in rooms {
@@ -411,9 +491,52 @@ impl Chat {
         chat
     }
 
-    /// The name this client joins rooms under.
-    pub fn name(&self) -> Option<&DisplayName> {
-        self.name.as_ref()
+    /// The state of `me`'s from an earlier page ([`Chat::saved`]): their
+    /// rooms with drafts and queued messages (sent once the rooms are
+    /// joined), and the room to show (the address's, else the saved one).
+    pub fn restored(me: Person, saved: Saved, active: Option<RoomName>) -> Self {
+        let active = active.or(saved.active);
+        let mut chat = Self::new(
+            Some(me),
+            saved.rooms.iter().map(|room| room.room.clone()).collect(),
+            None,
+        );
+        for kept in saved.rooms {
+            if let Some(room) = chat.room_mut(&kept.room) {
+                room.draft = kept.draft;
+                room.outbox = Outbox::restored(kept.outbox);
+            }
+        }
+        if let Some(room) = active.or_else(|| chat.rooms.first().map(|room| room.name.clone())) {
+            chat.open_room(room);
+        }
+        chat
+    }
+
+    /// What to keep for the next page of the same account: rooms, drafts
+    /// and the outbox (never messages of others).
+    pub fn saved(&self) -> Saved {
+        Saved {
+            rooms: self.rooms.iter().map(Room::saved).collect(),
+            active: self.active.clone(),
+        }
+    }
+
+    /// The signed-in account.
+    pub fn me(&self) -> Option<&Person> {
+        self.me.as_ref()
+    }
+
+    /// The account whose rooms, drafts and outbox these are (the last one
+    /// signed in).
+    pub fn owner(&self) -> Option<UserId> {
+        self.owner
+    }
+
+    /// Whether the session ended under the page (the sign-in page says
+    /// so).
+    pub fn session_ended(&self) -> bool {
+        self.session_ended
     }
 
     /// The rooms, in the order they were opened.
@@ -446,20 +569,16 @@ impl Chat {
         self.socket
     }
 
-    /// Why the name must be changed, when it must (in the server's words).
-    pub fn name_problem(&self) -> Option<&str> {
-        self.name_problem.as_deref()
-    }
-
     /// The last problem not about any room, in words.
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
 
-    /// Whether the page needs a connection: it has a name and a room to
-    /// join. The server closes a connection that joins nothing in time.
+    /// Whether the page needs a connection: it is signed in and has a room
+    /// to join. The server closes a connection that joins nothing in time,
+    /// and refuses one without a session.
     pub fn wants_connection(&self) -> bool {
-        self.name.is_some() && !self.rooms.is_empty()
+        self.me.is_some() && !self.rooms.is_empty()
     }
 
     /// No connection is needed for now (see [`Chat::wants_connection`]).
@@ -475,12 +594,11 @@ impl Chat {
 
     fn join_frame(&mut self, room: &RoomName) -> Option<ClientFrame> {
         self.socket?;
-        let name = self.name.clone()?;
+        self.me.as_ref()?;
         let entry = self.room_mut(room)?;
         entry.membership = Membership::Joining;
         Some(ClientFrame::Join {
             room: room.clone(),
-            name,
             since: entry.last_id(),
         })
     }
@@ -532,6 +650,11 @@ impl Chat {
             Some(retry_in_ms) => Connection::Offline { retry_in_ms },
             None => Connection::Closed,
         };
+        if close_code == Some(CloseCode::SessionEnded) {
+            // Reconnecting with the same cookie is refused: sign in again.
+            // What was queued stays, to go out after that.
+            self.session_ends();
+        }
         for room in &mut self.rooms {
             if matches!(room.membership, Membership::Joined | Membership::Joining) {
                 room.membership = Membership::Waiting;
@@ -544,28 +667,44 @@ impl Chat {
         }
     }
 
-    /// The person chose a name (or a new one): rooms not joined yet are
-    /// joined, and rooms joined under another name are left and joined
-    /// again under this one.
-    pub fn set_name(&mut self, name: DisplayName) -> Vec<ClientFrame> {
-        self.name = Some(name.clone());
-        self.name_problem = None;
+    /// The session ended: an API call answered 401, or the socket closed
+    /// with [`CloseCode::SessionEnded`]. The page shows the sign-in page;
+    /// rooms, drafts and the outbox stay for [`Chat::signed_in`].
+    pub fn session_ends(&mut self) {
+        if self.me.take().is_some() {
+            self.session_ended = true;
+        }
+        for room in &mut self.rooms {
+            room.membership = Membership::Waiting;
+            room.typing.clear();
+            room.loading_older = false;
+        }
+    }
+
+    /// The person signed out: as [`Chat::session_ends`], without saying
+    /// that the session ended by itself.
+    pub fn signed_out(&mut self) {
+        self.session_ends();
+        self.session_ended = false;
+    }
+
+    /// `me` signed in (the owner of this state: see [`Chat::owner`]; a
+    /// page for someone else starts from [`Chat::restored`]): every room
+    /// not joined is joined, and what waited in the outbox goes out after
+    /// each room's history.
+    pub fn signed_in(&mut self, me: Person) -> Vec<ClientFrame> {
+        self.owner = Some(me.user_id);
+        self.me = Some(me);
+        self.session_ended = false;
         let mut frames = Vec::new();
         let names: Vec<RoomName> = self.rooms.iter().map(|room| room.name.clone()).collect();
         for room in names {
-            let Some(entry) = self.room(&room) else {
-                continue;
-            };
-            let rename =
-                entry.membership == Membership::Joined && entry.my_name.as_ref() != Some(&name);
-            let join = rename
-                || matches!(
+            let join = self.room(&room).is_some_and(|entry| {
+                matches!(
                     entry.membership,
                     Membership::Waiting | Membership::Refused(_)
-                );
-            if rename && self.socket.is_some() {
-                frames.push(ClientFrame::Leave { room: room.clone() });
-            }
+                )
+            });
             if join {
                 if let Some(entry) = self.room_mut(&room) {
                     entry.membership = Membership::Waiting;
@@ -736,7 +875,7 @@ impl Chat {
     /// Typing notices older than [`TYPING_SHOWN_MS`] at `now` are dropped.
     pub fn expire_typing(&mut self, now: f64) {
         for room in &mut self.rooms {
-            room.typing.retain(|(_, until)| *until > now);
+            room.typing.retain(|(_, _, until)| *until > now);
         }
     }
 
@@ -745,12 +884,12 @@ impl Chat {
         match incoming {
             Incoming::Frame(ServerFrame::Joined {
                 room,
-                name,
+                you,
                 members,
                 history,
                 has_older,
             }) => self
-                .joined(room, name, members, history, has_older)
+                .joined(room, you, members, history, has_older)
                 .into_iter()
                 .map(Command::Send)
                 .collect(),
@@ -758,26 +897,27 @@ impl Chat {
                 self.message(message);
                 Vec::new()
             }
-            Incoming::Frame(ServerFrame::Presence { room, joined, left }) => {
-                // Changes since the last list: those who left go, then those
-                // who came are added at the end. Both steps are idempotent.
+            Incoming::Frame(ServerFrame::Presence {
+                room,
+                joined,
+                left,
+                updated,
+            }) => {
                 if let Some(entry) = self.room_mut(&room) {
-                    entry.members.retain(|member| !left.contains(member));
-                    for name in joined {
-                        if !entry.members.contains(&name) {
-                            entry.members.push(name);
-                        }
-                    }
-                    let members = &entry.members;
-                    entry.typing.retain(|(typist, _)| members.contains(typist));
+                    entry.presence(joined, &left, updated);
                 }
                 Vec::new()
             }
-            Incoming::Frame(ServerFrame::Typing { room, name }) => {
+            Incoming::Frame(ServerFrame::Typing {
+                room,
+                user_id,
+                name,
+            }) => {
                 if let Some(entry) = self.room_mut(&room) {
-                    if !entry.is_me(&name) {
-                        entry.stop_typing(&name);
-                        entry.typing.push((name, now + TYPING_SHOWN_MS));
+                    // One's own other tabs type too; they are not news.
+                    if !entry.is_me(Some(user_id)) {
+                        entry.stop_typing(user_id);
+                        entry.typing.push((user_id, name, now + TYPING_SHOWN_MS));
                     }
                 }
                 Vec::new()
@@ -804,8 +944,8 @@ impl Chat {
     fn joined(
         &mut self,
         room: RoomName,
-        name: DisplayName,
-        members: Vec<DisplayName>,
+        you: Person,
+        members: Vec<Person>,
         history: Vec<ChatMessage>,
         has_older: bool,
     ) -> Vec<ClientFrame> {
@@ -824,7 +964,7 @@ impl Chat {
         if !rejoin || has_older {
             entry.has_older = has_older;
         }
-        entry.my_name = Some(name);
+        entry.me = Some(you);
         entry.members = members;
         entry.membership = Membership::Joined;
         entry.was_joined = true;
@@ -834,7 +974,7 @@ impl Chat {
             if let Some(nonce) = &message.nonce {
                 entry.outbox.confirm(nonce);
             }
-            let mine = entry.is_me(&message.name);
+            let mine = entry.is_me(message.user_id);
             if entry.insert(message) && rejoin && !active && !mine {
                 entry.unread += 1;
             }
@@ -850,8 +990,10 @@ impl Chat {
         if let Some(nonce) = &message.nonce {
             entry.outbox.confirm(nonce);
         }
-        entry.stop_typing(&message.name);
-        let mine = entry.is_me(&message.name);
+        if let Some(author) = message.user_id {
+            entry.stop_typing(author);
+        }
+        let mine = entry.is_me(message.user_id);
         if entry.insert(message) && !active && !mine {
             entry.unread += 1;
         }
@@ -878,8 +1020,8 @@ impl Chat {
             }
             if code == Some(ErrorCode::NotJoined) && entry.outbox.requeue(&nonce) {
                 // Not stored: the server removed this client from the room
-                // (its name was taken while the server was cut off from its
-                // cluster). The message waits for the next join, with its
+                // (while it was cut off from its cluster, say). The message
+                // waits for the next join, with its
                 // nonce; a rejoin is on its way unless one already is.
                 if entry.membership == Membership::Joined && entry.rejoin_attempts < REJOIN_ATTEMPTS
                 {
@@ -895,22 +1037,14 @@ impl Chat {
             return Vec::new();
         }
         match code {
-            Some(ErrorCode::NameTaken)
-                if entry.was_joined && entry.rejoin_attempts < REJOIN_ATTEMPTS =>
-            {
-                // Most likely this client's own lost connection, which the
-                // server has not noticed yet, still holds the name.
-                entry.rejoin_attempts += 1;
-                entry.membership = Membership::Waiting;
-                entry.notice = Some(format!("{message}; joining again shortly"));
-                vec![Command::RejoinLater(room)]
-            }
-            Some(ErrorCode::NameTaken | ErrorCode::InvalidName) => {
+            Some(ErrorCode::AlreadyJoined) => Vec::new(),
+            // Not for this client to fix by waiting: a newer (or older)
+            // protocol, or no right to the room.
+            Some(ErrorCode::ProtocolVersion | ErrorCode::Forbidden) => {
                 entry.membership = Membership::Refused(message.clone());
-                self.name_problem = Some(message);
+                entry.notice = Some(message);
                 Vec::new()
             }
-            Some(ErrorCode::AlreadyJoined) => Vec::new(),
             _ if entry.rejoin_attempts < REJOIN_ATTEMPTS
                 && (matches!(code, Some(ErrorCode::Unavailable | ErrorCode::NotJoined))
                     || entry.membership == Membership::Joining) =>

@@ -3,8 +3,8 @@
 //! starts a group (a new author, or a pause) and whether it is one's own.
 
 use crate::outbox::PendingState;
-use crate::state::Room;
-use common::{DisplayName, MessageId, Nonce};
+use crate::state::{author_key, Room};
+use common::{DisplayName, MessageId, Nonce, Person};
 
 /// Consecutive messages of one author further apart than this start a new
 /// group (with the name and time shown again), in milliseconds.
@@ -33,8 +33,12 @@ pub struct Row {
     pub id: Option<MessageId>,
     /// The nonce, for pending messages (to retry or discard them).
     pub nonce: Option<Nonce>,
-    /// Who wrote it.
+    /// Who wrote it: the display name at posting.
     pub author: String,
+    /// Whether the author has no account: a message from before accounts,
+    /// whose name anyone could have used. The list says so beside the
+    /// name.
+    pub no_account: bool,
     /// What was written (plain text, never HTML).
     pub text: String,
     /// When the server accepted it (milliseconds since the epoch).
@@ -47,34 +51,38 @@ pub struct Row {
     pub status: RowStatus,
 }
 
-/// The rows of `room`; `me` is the name pending messages are shown under
-/// before the room is joined.
-pub fn rows(room: &Room, me: Option<&DisplayName>) -> Vec<Row> {
+/// The rows of `room`; `me` is the account pending messages are shown
+/// under before the room is joined.
+pub fn rows(room: &Room, me: Option<&Person>) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::with_capacity(room.message_count() + room.outbox().items().len());
+    // Rows are grouped by who wrote them (the account, not the name).
+    let mut authors: Vec<String> = Vec::with_capacity(rows.capacity());
     for message in room.messages() {
+        authors.push(author_key(message));
         rows.push(Row {
             key: String::new(),
             id: Some(message.id),
             nonce: None,
             author: message.name.to_string(),
+            no_account: message.user_id.is_none(),
             text: message.text.to_string(),
             ts: Some(message.ts),
-            own: room.is_me(&message.name),
+            own: room.is_me(message.user_id),
             starts_group: false,
             status: RowStatus::Confirmed,
         });
     }
-    let author = room
-        .my_name()
-        .or(me)
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let me = room.me().or(me);
+    let author = me.map(|me| me.display_name.to_string()).unwrap_or_default();
+    let my_key = me.map(|me| format!("u{}", me.user_id)).unwrap_or_default();
     for pending in room.outbox().items() {
+        authors.push(my_key.clone());
         rows.push(Row {
             key: String::new(),
             id: None,
             nonce: Some(pending.nonce.clone()),
             author: author.clone(),
+            no_account: false,
             text: pending.text.to_string(),
             ts: None,
             own: true,
@@ -87,8 +95,7 @@ pub fn rows(room: &Room, me: Option<&DisplayName>) -> Vec<Row> {
         });
     }
     let mut previous: Option<(String, Option<u64>)> = None;
-    for row in &mut rows {
-        let author_key = row.author.clone();
+    for (row, author_key) in rows.iter_mut().zip(authors) {
         row.starts_group = match &previous {
             None => true,
             Some((previous_author, previous_ts)) => {
@@ -148,10 +155,26 @@ pub fn hue_of(name: &str) -> u16 {
 mod tests {
     use super::*;
     use crate::state::{Chat, Incoming};
-    use common::{ChatMessage, MessageText, RoomName, ServerFrame};
+    use common::{ChatMessage, MessageText, RoomName, ServerFrame, UserId, Username};
 
     fn name(n: &str) -> DisplayName {
         DisplayName::parse(n).expect("valid name")
+    }
+
+    /// Ann is account 1, Bob 2.
+    fn id_of(n: &str) -> UserId {
+        match n {
+            "Ann" => 1,
+            _ => 2,
+        }
+    }
+
+    fn person(n: &str) -> Person {
+        Person {
+            user_id: id_of(n),
+            username: Username::parse(n.to_lowercase()).expect("valid username"),
+            display_name: name(n),
+        }
     }
 
     fn lobby() -> RoomName {
@@ -159,10 +182,22 @@ mod tests {
     }
 
     fn msg(id: MessageId, author: &str, ts: u64) -> Incoming {
+        let mut message = old_msg(id, author, ts);
+        if let Incoming::Frame(ServerFrame::Message(message)) = &mut message {
+            message.user_id = Some(id_of(author));
+            message.username = Some(person(author).username);
+        }
+        message
+    }
+
+    /// A message from before accounts.
+    fn old_msg(id: MessageId, author: &str, ts: u64) -> Incoming {
         Incoming::Frame(ServerFrame::Message(ChatMessage {
             room: lobby(),
             id,
             name: name(author),
+            user_id: None,
+            username: None,
             text: MessageText::parse(format!("message {id}")).expect("valid"),
             ts,
             nonce: None,
@@ -170,13 +205,13 @@ mod tests {
     }
 
     fn chat_with(messages: Vec<Incoming>) -> Chat {
-        let mut chat = Chat::new(Some(name("Ann")), vec![], Some(lobby()));
+        let mut chat = Chat::new(Some(person("Ann")), vec![], Some(lobby()));
         chat.connected(1);
         chat.receive(
             Incoming::Frame(ServerFrame::Joined {
                 room: lobby(),
-                name: name("Ann"),
-                members: vec![name("Ann")],
+                you: person("Ann"),
+                members: vec![person("Ann")],
                 history: vec![],
                 has_older: false,
             }),
@@ -209,6 +244,26 @@ mod tests {
         assert_eq!(own, [false, false, true, true, false, false]);
         assert_eq!(rows[0].text, "message 1");
         assert_eq!(rows[0].ts, Some(0));
+    }
+
+    #[test]
+    fn messages_from_before_accounts_are_nobodys_and_say_so() {
+        // "Ann" wrote before accounts existed; Ann's account is someone
+        // who may or may not be the same person.
+        let chat = chat_with(vec![
+            old_msg(1, "Ann", 0),
+            msg(2, "Ann", 1),
+            old_msg(3, "Ann", 2),
+            old_msg(4, "Ann", 3),
+        ]);
+        let rows = rows(chat.room(&lobby()).expect("room"), None);
+        let marks: Vec<(bool, bool)> = rows.iter().map(|r| (r.no_account, r.own)).collect();
+        assert_eq!(
+            marks,
+            [(true, false), (false, true), (true, false), (true, false)]
+        );
+        assert_eq!(starts(&rows), [true, true, true, false]);
+        assert!(rows.iter().all(|row| row.author == "Ann"));
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //! sends again whatever the new connection needs.
 
 use crate::backoff::Backoff;
+use crate::saved::{self, Saved};
 use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS, RESEND_DELAY_MS};
+use common::api::accounts::Me;
 use common::api::MessagePage;
-use common::{ClientFrame, CloseCode, DisplayName, ErrorFrame, MessageId, Nonce, RoomName};
+use common::{ClientFrame, CloseCode, ErrorFrame, MessageId, Nonce, Person, RoomName, UserId};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
@@ -28,11 +30,8 @@ use wasm_bindgen::JsCast;
 pub const SOCKET_PATH: &str = "/ws";
 /// Messages asked for per page of older history.
 pub const OLDER_PAGE_LIMIT: usize = 50;
-/// Local storage key of the display name.
-const NAME_KEY: &str = "chat.name";
-/// Local storage key of the open rooms, comma-separated (room names never
-/// contain a comma).
-const ROOMS_KEY: &str = "chat.rooms";
+/// The room a person who has none yet starts in.
+pub const DEFAULT_ROOM: &str = "lobby";
 
 /// What the page asks of the socket task.
 #[derive(Debug)]
@@ -42,7 +41,7 @@ enum ToSocket {
     /// Close the connection cleanly and do not reconnect (the page is left).
     Close,
     /// Reconnect now: the network is back, the page is shown again, the
-    /// person asked, or a connection became needed (a name and a room).
+    /// person asked, or a connection became needed (signed in, a room).
     Reconnect,
 }
 
@@ -52,6 +51,10 @@ thread_local! {
     static OPEN_SOCKET: RefCell<Option<web_sys::WebSocket>> = const { RefCell::new(None) };
     /// Makes nonces unique within this page.
     static NONCE_COUNTER: Cell<u64> = const { Cell::new(0) };
+    /// What was last written to local storage, so that an unchanged state
+    /// is not written again at every frame.
+    static LAST_SAVED: RefCell<(String, String)> =
+        const { RefCell::new((String::new(), String::new())) };
 }
 
 /// The client: its state, and the way to the socket task. Cheap to copy
@@ -78,9 +81,83 @@ impl Client {
             self.tell_socket(ToSocket::Frames(socket, frames));
         }
         if now_wanted {
-            // The first name and room: time to connect.
+            // Signed in with a room: time to connect.
             self.tell_socket(ToSocket::Reconnect);
         }
+    }
+
+    /// `me` signed in (at page load, or on the sign-in page). The same
+    /// person as before goes on where they were (rooms, drafts, outbox);
+    /// anyone else starts from what this browser kept for them, never
+    /// from someone else's.
+    pub fn sign_in(&self, me: &Me) {
+        let person = Person {
+            user_id: me.id,
+            username: me.username.clone(),
+            display_name: me.display_name.clone(),
+        };
+        if self.chat.with_untracked(Chat::owner) == Some(me.id) {
+            self.act(|chat| chat.signed_in(person));
+            return;
+        }
+        let saved = load_account(me.id).unwrap_or_default();
+        let address = crate::route::room_from_hash(&location_hash());
+        let fresh = saved.rooms.is_empty() && address.is_none();
+        let mut chat = Chat::restored(person, saved, address);
+        if fresh {
+            if let Ok(lobby) = RoomName::parse(DEFAULT_ROOM) {
+                chat.open_room(lobby);
+            }
+        }
+        // No socket is open while nobody is signed in: the new state starts
+        // without one, and the task connects for it.
+        self.chat.set(chat);
+        self.tell_socket(ToSocket::Reconnect);
+    }
+
+    /// The person signs out: the page's WebSocket closes at once, then the
+    /// session ends on the server (in this order, so that the server's
+    /// 4001 for the ended session is not taken for one that ended by
+    /// itself). What was written stays for their next sign-in.
+    pub fn sign_out(&self) {
+        self.save();
+        self.chat.update(Chat::signed_out);
+        self.tell_socket(ToSocket::Close);
+        leptos::task::spawn_local(async {
+            // A 401 means it had ended already; offline, the cookie stays
+            // but this page no longer uses it.
+            let _ = crate::api::sign_out().await;
+        });
+    }
+
+    /// An API call answered 401: the session ended. The page goes back to
+    /// sign-in, keeping what was written.
+    pub fn session_ended(&self) {
+        self.save();
+        self.chat.update(Chat::session_ends);
+        self.tell_socket(ToSocket::Close);
+    }
+
+    /// Keeps the message box of `room` (on every edit, so that a reload
+    /// or a session's end loses nothing typed).
+    pub fn keep_draft(&self, room: &RoomName, draft: String) {
+        // Nothing shown depends on drafts: no need to wake anything.
+        self.chat
+            .update_untracked(|chat| chat.keep_draft(room, draft));
+        self.save();
+    }
+
+    /// Writes the owner's rooms, drafts and outbox to local storage, if
+    /// they changed since the last write.
+    pub fn save(&self) {
+        let Some((owner, saved)) = self
+            .chat
+            .try_with_untracked(|chat| chat.owner().map(|owner| (owner, chat.saved())))
+            .flatten()
+        else {
+            return;
+        };
+        save_account(owner, &saved);
     }
 
     /// Reconnects at once instead of waiting for the backoff.
@@ -104,21 +181,25 @@ impl Client {
         else {
             return;
         };
+        let client = *self;
         let chat = self.chat;
         leptos::task::spawn_local(async move {
             match fetch_older(&room, before).await {
                 Ok(page) => chat.update(|chat| chat.older_loaded(page)),
-                Err(reason) => chat.update(|chat| chat.older_failed(&room, reason)),
+                // The load is dropped with the session; the next page of
+                // the room loads it again.
+                Err(Older::SignedOut) => client.session_ended(),
+                Err(Older::Failed(reason)) => chat.update(|chat| chat.older_failed(&room, reason)),
             }
         });
     }
 }
 
-/// Starts the client: restores the name and rooms, opens the connection,
-/// and reconnects whenever it is lost. `active` is the room in the address.
+/// Starts the client, signed out: the connection opens once someone signs
+/// in ([`Client::sign_in`]), and reconnects whenever it is lost. `active`
+/// is the room in the address.
 pub fn start(active: Option<RoomName>) -> Client {
-    let (name, rooms) = load_saved();
-    let chat = RwSignal::new(Chat::new(name, rooms, active));
+    let chat = RwSignal::new(Chat::new(None, Vec::new(), active));
     let (sender, receiver) = mpsc::unbounded();
     let client = Client {
         chat,
@@ -129,6 +210,7 @@ pub fn start(active: Option<RoomName>) -> Client {
     // Leaving the page closes the socket with a close frame rather than
     // letting it drop; coming back (from the back/forward cache) reopens it.
     let _ = window_event_listener(leptos::ev::pagehide, move |_| {
+        client.save();
         OPEN_SOCKET.with_borrow_mut(|socket| {
             if let Some(socket) = socket.take() {
                 let _ = socket.close_with_code_and_reason(CloseCode::Normal.code(), "page closed");
@@ -177,7 +259,17 @@ async fn connection_task(client: Client, mut commands: UnboundedReceiver<ToSocke
                     Ended::PageGone => return,
                 }
             }
-            None => None,
+            None => {
+                // The upgrade is refused with HTTP 401 when the session
+                // has ended (the browser reports only a failure): ask.
+                if let Err(error) = crate::api::me().await {
+                    if error.is_signed_out() {
+                        client.session_ended();
+                        continue;
+                    }
+                }
+                None
+            }
         };
         let delay = backoff.next_delay_ms(js_sys::Math::random());
         client
@@ -373,17 +465,29 @@ fn socket_url() -> Option<String> {
     Some(format!("{scheme}//{}{SOCKET_PATH}", location.host().ok()?))
 }
 
+/// Why older messages did not come.
+enum Older {
+    /// The session ended (401): sign in again.
+    SignedOut,
+    /// Anything else, in words.
+    Failed(String),
+}
+
 /// `GET /api/rooms/{room}/messages?before={before}`, with the browser's
-/// `fetch` (gloo-net's HTTP client would add size for one request).
-async fn fetch_older(room: &RoomName, before: MessageId) -> Result<MessagePage, String> {
+/// `fetch` (gloo-net's HTTP client would add size for one request); the
+/// session cookie goes along (same origin).
+async fn fetch_older(room: &RoomName, before: MessageId) -> Result<MessagePage, Older> {
     let url = format!("/api/rooms/{room}/messages?before={before}&limit={OLDER_PAGE_LIMIT}");
-    let failed = |why: &str| format!("older messages could not be loaded: {why}");
+    let failed = |why: &str| Older::Failed(format!("older messages could not be loaded: {why}"));
     let response = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(&url))
         .await
         .map_err(|_| failed("no connection"))?;
     let response: web_sys::Response = response
         .dyn_into()
         .map_err(|_| failed("unexpected answer"))?;
+    if response.status() == 401 {
+        return Err(Older::SignedOut);
+    }
     let body = match response.text() {
         Ok(body) => wasm_bindgen_futures::JsFuture::from(body)
             .await
@@ -405,40 +509,29 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// The name and rooms remembered from an earlier visit.
-fn load_saved() -> (Option<DisplayName>, Vec<RoomName>) {
-    let Some(storage) = storage() else {
-        return (None, Vec::new());
-    };
-    let name = storage
-        .get_item(NAME_KEY)
-        .ok()
-        .flatten()
-        .and_then(|name| DisplayName::parse(name).ok());
-    let rooms = storage
-        .get_item(ROOMS_KEY)
-        .ok()
-        .flatten()
-        .map(|rooms| {
-            rooms
-                .split(',')
-                .filter_map(|room| RoomName::parse(room).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    (name, rooms)
+/// What this browser kept for the account `user` ([`crate::saved`]).
+fn load_account(user: UserId) -> Option<Saved> {
+    let text = storage()?.get_item(&saved::key_for(user)).ok().flatten()?;
+    Saved::decode(&text)
 }
 
-/// Remembers the name and rooms for the next visit.
-pub fn save(name: Option<&DisplayName>, rooms: &[RoomName]) {
+/// Keeps `saved` for the account `owner`, unless it is what was written
+/// last.
+fn save_account(owner: UserId, saved: &Saved) {
     let Some(storage) = storage() else {
         return;
     };
-    if let Some(name) = name {
-        let _ = storage.set_item(NAME_KEY, name.as_str());
+    let text = saved.encode();
+    let key = saved::key_for(owner);
+    let unchanged =
+        LAST_SAVED.with_borrow(|(last_key, last_text)| *last_key == key && *last_text == text);
+    if unchanged {
+        return;
     }
-    let rooms: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
-    let _ = storage.set_item(ROOMS_KEY, &rooms.join(","));
+    // Full storage: the state stays in the page, kept at the next write.
+    if storage.set_item(&key, &text).is_ok() {
+        LAST_SAVED.with_borrow_mut(|last| *last = (key, text));
+    }
 }
 
 /// Milliseconds since the Unix epoch.

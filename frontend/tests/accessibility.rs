@@ -51,29 +51,32 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     let mut audit = Audit::default();
     let bob = Page::join(&driver, &server, "Bob", "lobby").await;
 
-    // The first screen, empty, then with a refused name.
+    // The first screen, empty, then with a wrong password.
     let ann = Page::first_visit(&driver, &server, "Ann", "lobby").await;
-    audit.check_views(&ann, "name screen").await;
-    let field = ann.find("#name").await;
-    field.send_keys("bob").await.expect("type");
-    field.send_keys(keys::ENTER).await.expect("join");
-    eventually("the name screen to say the name is taken", || async {
-        let error = ann.client.find(Locator::Css("#name-error")).await.ok()?;
-        error
-            .text()
-            .await
-            .ok()?
-            .contains("already taken")
-            .then_some(())
-    })
+    ann.wait_for(".offer").await;
+    audit.check_views(&ann, "sign-in screen").await;
+    ann.sign_in_with("ann", "not the password").await;
+    eventually(
+        "the sign-in screen to say the password is wrong",
+        || async {
+            let error = ann
+                .client
+                .find(Locator::Css("form [role=alert]"))
+                .await
+                .ok()?;
+            error
+                .text()
+                .await
+                .ok()?
+                .contains("Wrong username or password")
+                .then_some(())
+        },
+    )
     .await;
-    audit.check_views(&ann, "name screen, name taken").await;
-    let field = ann.find("#name").await;
-    field.clear().await.expect("clear");
-    field.send_keys("Ann").await.expect("type");
-    field.send_keys(keys::ENTER).await.expect("save");
-    ann.wait_for(MESSAGE_BOX).await;
-    ann.wait_until_connected().await;
+    audit
+        .check_views(&ann, "sign-in screen, wrong password")
+        .await;
+    ann.sign_in().await;
 
     // A second room, which gets news while Ann reads the first.
     let join = ann.find("#join-room").await;
@@ -192,23 +195,6 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     }
     ann.set_view(VIEWS[0]).await;
 
-    // Changing the name: the name screen with Cancel.
-    ann.find(".me .link-button")
-        .await
-        .click()
-        .await
-        .expect("change name");
-    ann.wait_for("#name").await;
-    audit
-        .check_views(&ann, "name screen, changing the name")
-        .await;
-    ann.find(".actions .secondary")
-        .await
-        .click()
-        .await
-        .expect("cancel");
-    ann.wait_for(MESSAGE_BOX).await;
-
     // Every room left: the screen that says how to join one.
     for room in ["lobby", "second"] {
         ann.find(&format!("a[data-room='{room}']"))
@@ -228,9 +214,38 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     ann.wait_for(".empty-room").await;
     audit.check_views(&ann, "no room open").await;
 
+    // Signed out by the server (her session ended from another device):
+    // the sign-in screen says so.
+    let join = ann.find("#join-room").await;
+    join.send_keys("lobby").await.expect("type");
+    join.send_keys(keys::ENTER).await.expect("join");
+    ann.wait_for(MESSAGE_BOX).await;
+    ann.wait_until_connected().await;
+    end_other_sessions(&server, "Ann").await;
+    ann.wait_for("#username").await;
+    ann.wait_for(".banner").await;
+    audit
+        .check_views(&ann, "sign-in screen, session ended")
+        .await;
+
     audit.assert_clean();
     for page in [ann, bob, cy] {
         page.close().await;
+    }
+}
+
+/// Ends every session of `name` but a new one made over HTTP, as the
+/// list of sessions of another device does.
+async fn end_other_sessions(server: &Server, name: &str) {
+    use support::accounts::request;
+    let session = server.session_of(name).await;
+    let sessions = request(server.addr, "GET", "/api/me/sessions", Some(&session), None).await;
+    for other in sessions.body.as_array().expect("a list of sessions") {
+        if other["current"] != json!(true) {
+            let path = format!("/api/me/sessions/{}", other["id"]);
+            let ended = request(server.addr, "DELETE", &path, Some(&session), None).await;
+            assert_eq!(ended.status, 204, "{ended:?}");
+        }
     }
 }
 
@@ -246,18 +261,21 @@ async fn everything_can_be_done_from_the_keyboard_with_the_focus_shown() {
     let bob = Page::join(&driver, &server, "Bob", "lobby").await;
     bob.send("Hi! Notes: https://example.com/notes").await;
 
-    // The name screen: the name field has the focus, then the room, then Join.
+    // The sign-in screen: the username has the focus, then the password,
+    // then Sign in.
     let ann = Page::first_visit(&driver, &server, "Ann", "lobby").await;
-    ann.wait_for_focus("#name").await;
-    let stops = ann.walk("name screen").await;
+    ann.wait_for(".offer").await;
+    ann.wait_for_focus("#username").await;
+    let stops = ann.walk("sign-in screen").await;
     assert_eq!(
         stops.iter().map(|s| s.what.as_str()).collect::<Vec<_>>(),
-        ["input#name", "input#first-room", "button.primary"],
-        "name screen"
+        ["input#username", "input#password", "button.primary"],
+        "sign-in screen"
     );
-    ann.type_keys("Ann").await;
+    ann.wait_for_focus("#username").await;
+    ann.type_keys("ann").await;
     ann.press(TAB, false).await;
-    ann.press(TAB, false).await;
+    ann.type_keys(support::accounts::PASSWORD).await;
     ann.press(ENTER, false).await;
     ann.wait_for(MESSAGE_BOX).await;
     ann.wait_until_connected().await;
@@ -276,7 +294,7 @@ async fn everything_can_be_done_from_the_keyboard_with_the_focus_shown() {
             "#lobby",
             "input#join-room",
             "Join",
-            "Change name",
+            "Sign out",
             "Leave #lobby",
             "https://example.com/notes",
             "textarea#message",
@@ -352,13 +370,13 @@ async fn everything_can_be_done_from_the_keyboard_with_the_focus_shown() {
         .await;
     ann.wait_for_focus("#message").await;
 
-    // Changing the name, then thinking better of it.
-    ann.tab_to(".me .link-button", true).await;
+    // Signing out, and in again, from the keyboard.
+    ann.tab_to("#sign-out", true).await;
     ann.press(ENTER, false).await;
-    ann.wait_for_focus("#name").await;
-    let stops = ann.walk("name screen, changing the name").await;
-    assert_eq!(names(&stops), ["Ann", "Cancel", "Save"]);
-    ann.tab_to(".actions .secondary", false).await;
+    ann.wait_for_focus("#username").await;
+    ann.type_keys("ann").await;
+    ann.press(TAB, false).await;
+    ann.type_keys(support::accounts::PASSWORD).await;
     ann.press(ENTER, false).await;
     ann.wait_for(MESSAGE_BOX).await;
     ann.wait_for_focus("#message").await;
@@ -393,13 +411,17 @@ async fn text_at_200_percent_loses_no_content_or_function() {
     bob.send("Did the deploy go out? Notes at https://example.com/releases/1.0")
         .await;
 
-    // Zoom: the name screen, then the chat, then the room list drawer.
+    // Zoom: the sign-in screen, then the chat, then the room list drawer.
     let ann = Page::first_visit(&driver, &server, "Ann", "lobby").await;
+    ann.wait_for(".offer").await;
     ann.zoom(DESKTOP, 2).await;
-    assert_nothing_lost(&ann, "name screen at 200 % zoom").await;
-    ann.wait_for_focus("#name").await;
-    ann.walk("name screen at 200 % zoom").await;
-    ann.type_keys("Ann").await;
+    assert_nothing_lost(&ann, "sign-in screen at 200 % zoom").await;
+    ann.wait_for_focus("#username").await;
+    ann.walk("sign-in screen at 200 % zoom").await;
+    ann.wait_for_focus("#username").await;
+    ann.type_keys("ann").await;
+    ann.press(TAB, false).await;
+    ann.type_keys(support::accounts::PASSWORD).await;
     ann.press(ENTER, false).await;
     ann.wait_for(MESSAGE_BOX).await;
     ann.wait_until_connected().await;
@@ -435,11 +457,12 @@ async fn text_at_200_percent_loses_no_content_or_function() {
         client,
         name: "Cy".to_owned(),
     };
-    cy.wait_for("#name").await;
+    cy.wait_for("#username").await;
+    cy.wait_for(".offer").await;
     let sizes = cy
         .eval(
             "return [parseFloat(getComputedStyle(document.documentElement).fontSize), \
-             parseFloat(getComputedStyle(document.querySelector('#name')).fontSize)]",
+             parseFloat(getComputedStyle(document.querySelector('#username')).fontSize)]",
         )
         .await;
     let sizes: Vec<f64> = serde_json::from_value(sizes).expect("two sizes");
@@ -447,9 +470,12 @@ async fn text_at_200_percent_loses_no_content_or_function() {
         sizes.iter().all(|size| *size >= 28.0),
         "the page's text does not follow the browser's text size of 32 px: {sizes:?} px"
     );
-    assert_nothing_lost(&cy, "name screen at 200 % text").await;
-    cy.walk("name screen at 200 % text").await;
-    cy.type_keys("Cy").await;
+    assert_nothing_lost(&cy, "sign-in screen at 200 % text").await;
+    cy.walk("sign-in screen at 200 % text").await;
+    cy.wait_for_focus("#username").await;
+    cy.type_keys("cy").await;
+    cy.press(TAB, false).await;
+    cy.type_keys(support::accounts::PASSWORD).await;
     cy.press(ENTER, false).await;
     cy.wait_for(MESSAGE_BOX).await;
     cy.wait_until_connected().await;

@@ -8,8 +8,28 @@ fn room(name: &str) -> RoomName {
     RoomName::parse(name).expect("valid room")
 }
 
-fn person(name: &str) -> DisplayName {
+fn dname(name: &str) -> DisplayName {
     DisplayName::parse(name).expect("valid name")
+}
+
+/// The account of each name of these tests: Ann is 1, Bob 2, Cy 3, Di 4,
+/// anyone else 9.
+fn id_of(name: &str) -> UserId {
+    match name {
+        "Ann" => 1,
+        "Bob" => 2,
+        "Cy" => 3,
+        "Di" => 4,
+        _ => 9,
+    }
+}
+
+fn person(name: &str) -> Person {
+    Person {
+        user_id: id_of(name),
+        username: common::Username::parse(name.to_lowercase()).expect("valid username"),
+        display_name: dname(name),
+    }
 }
 
 fn text(t: &str) -> MessageText {
@@ -30,7 +50,9 @@ fn message(
     ChatMessage {
         room: room(room_name),
         id,
-        name: person(author),
+        name: dname(author),
+        user_id: Some(id_of(author)),
+        username: Some(person(author).username),
         text: text(body),
         ts: 1_700_000_000_000 + id,
         nonce: n.map(nonce),
@@ -40,7 +62,7 @@ fn message(
 fn joined(room_name: &str, me: &str, history: Vec<ChatMessage>, has_older: bool) -> Incoming {
     Incoming::Frame(ServerFrame::Joined {
         room: room(room_name),
-        name: person(me),
+        you: person(me),
         members: vec![person(me), person("Bob")],
         history,
         has_older,
@@ -83,14 +105,16 @@ fn sent_nonces(frames: &[ClientFrame]) -> Vec<String> {
 
 #[test]
 fn decode_understands_known_frames_and_survives_newer_ones() {
-    let frame =
-        Incoming::decode(r#"{"type":"presence","room":"lobby","joined":["Cid"],"left":["Bob"]}"#);
+    let frame = Incoming::decode(
+        r#"{"type":"presence","room":"lobby","joined":[{"user_id":3,"username":"cy","display_name":"Cy"}],"left":[2]}"#,
+    );
     assert_eq!(
         frame,
         Incoming::Frame(ServerFrame::Presence {
             room: room("lobby"),
-            joined: vec![person("Cid")],
-            left: vec![person("Bob")],
+            joined: vec![person("Cy")],
+            left: vec![2],
+            updated: vec![],
         })
     );
     let known = Incoming::decode(
@@ -138,12 +162,10 @@ fn connecting_joins_every_room_and_reconnecting_joins_with_since() {
         [
             ClientFrame::Join {
                 room: room("lobby"),
-                name: person("Ann"),
                 since: None
             },
             ClientFrame::Join {
                 room: room("dev"),
-                name: person("Ann"),
                 since: None
             },
         ]
@@ -172,12 +194,10 @@ fn connecting_joins_every_room_and_reconnecting_joins_with_since() {
         [
             ClientFrame::Join {
                 room: room("lobby"),
-                name: person("Ann"),
                 since: Some(4)
             },
             ClientFrame::Join {
                 room: room("dev"),
-                name: person("Ann"),
                 since: None
             },
         ]
@@ -194,21 +214,6 @@ fn connecting_joins_every_room_and_reconnecting_joins_with_since() {
     );
     chat.receive(live(message("lobby", 5, "Bob", "missed", None)), 0.0);
     assert_eq!(texts(&chat, "lobby"), ["hi", "there?", "missed"]);
-}
-
-#[test]
-fn without_a_name_nothing_is_joined_until_one_is_chosen() {
-    let mut chat = Chat::new(None, vec![], Some(room("lobby")));
-    assert!(chat.connected(1).is_empty());
-    assert_eq!(
-        chat.set_name(person("Ann")),
-        [ClientFrame::Join {
-            room: room("lobby"),
-            name: person("Ann"),
-            since: None
-        }]
-    );
-    assert_eq!(chat.name(), Some(&person("Ann")));
 }
 
 #[test]
@@ -420,73 +425,6 @@ fn a_failed_load_of_older_messages_is_shown_and_can_be_tried_again() {
 }
 
 #[test]
-fn a_taken_name_sends_the_person_back_to_the_name_field() {
-    let mut chat = Chat::new(Some(person("Ann")), vec![], Some(room("lobby")));
-    chat.connected(1);
-    let commands = chat.receive(
-        Incoming::Error {
-            code: Some(ErrorCode::NameTaken),
-            message: "the name Ann is already taken in this room".into(),
-            room: Some(room("lobby")),
-            nonce: None,
-        },
-        0.0,
-    );
-    assert!(commands.is_empty());
-    assert_eq!(
-        chat.name_problem(),
-        Some("the name Ann is already taken in this room")
-    );
-    assert!(matches!(
-        chat.room(&room("lobby")).expect("room").membership(),
-        Membership::Refused(_)
-    ));
-    let frames = chat.set_name(person("Ann2"));
-    assert_eq!(
-        frames,
-        [ClientFrame::Join {
-            room: room("lobby"),
-            name: person("Ann2"),
-            since: None
-        }]
-    );
-    assert_eq!(chat.name_problem(), None);
-}
-
-#[test]
-fn a_name_still_held_by_the_lost_connection_is_retried_later() {
-    let mut chat = ann_in(&["lobby"]);
-    chat.disconnected(Some(500), None);
-    chat.connected(2);
-    let taken = Incoming::Error {
-        code: Some(ErrorCode::NameTaken),
-        message: "the name Ann is already taken in this room".into(),
-        room: Some(room("lobby")),
-        nonce: None,
-    };
-    assert_eq!(
-        chat.receive(taken.clone(), 0.0),
-        [Command::RejoinLater(room("lobby"))]
-    );
-    assert_eq!(chat.name_problem(), None);
-    assert_eq!(
-        chat.rejoin(&room("lobby")),
-        [ClientFrame::Join {
-            room: room("lobby"),
-            name: person("Ann"),
-            since: None
-        }]
-    );
-    // Not forever: after REJOIN_ATTEMPTS the person is asked.
-    for _ in 1..REJOIN_ATTEMPTS {
-        assert_eq!(chat.receive(taken.clone(), 0.0).len(), 1);
-        chat.rejoin(&room("lobby"));
-    }
-    assert!(chat.receive(taken, 0.0).is_empty());
-    assert!(chat.name_problem().is_some());
-}
-
-#[test]
 fn an_unknown_refusal_of_a_join_is_retried_later() {
     let mut chat = Chat::new(Some(person("Ann")), vec![], Some(room("lobby")));
     chat.connected(1);
@@ -588,33 +526,28 @@ fn typing_is_shown_for_a_while_and_ends_with_a_message_or_a_leave() {
     let typing = |name: &str| {
         Incoming::Frame(ServerFrame::Typing {
             room: room("lobby"),
-            name: person(name),
+            user_id: id_of(name),
+            name: dname(name),
         })
     };
+    chat.receive(presence(&["Cy"], &[]), 0.0);
     chat.receive(typing("Bob"), 1_000.0);
     chat.receive(typing("Ann"), 1_000.0);
     chat.receive(typing("Cy"), 2_000.0);
     let lobby = chat.room(&room("lobby")).expect("room");
     assert_eq!(
         lobby.typing(1_500.0),
-        [&person("Bob"), &person("Cy")],
+        [&dname("Bob"), &dname("Cy")],
         "never oneself"
     );
-    assert_eq!(lobby.typing(1_000.0 + TYPING_SHOWN_MS), [&person("Cy")]);
+    assert_eq!(lobby.typing(1_000.0 + TYPING_SHOWN_MS), [&dname("Cy")]);
 
     chat.receive(live(message("lobby", 1, "Bob", "done", None)), 2_100.0);
     assert_eq!(
         chat.room(&room("lobby")).expect("room").typing(2_200.0),
-        [&person("Cy")]
+        [&dname("Cy")]
     );
-    chat.receive(
-        Incoming::Frame(ServerFrame::Presence {
-            room: room("lobby"),
-            joined: vec![],
-            left: vec![person("Cy")],
-        }),
-        2_300.0,
-    );
+    chat.receive(presence(&[], &["Cy"]), 2_300.0);
     let lobby = chat.room(&room("lobby")).expect("room");
     assert!(lobby.typing(2_400.0).is_empty());
     assert_eq!(lobby.members(), [person("Ann"), person("Bob")]);
@@ -664,32 +597,12 @@ fn leaving_a_room_says_so_and_shows_a_neighbour() {
 }
 
 #[test]
-fn a_new_name_rejoins_every_room_under_it() {
-    let mut chat = ann_in(&["lobby"]);
-    chat.receive(live(message("lobby", 5, "Bob", "hi", None)), 0.0);
-    assert_eq!(
-        chat.set_name(person("Annie")),
-        [
-            ClientFrame::Leave {
-                room: room("lobby")
-            },
-            ClientFrame::Join {
-                room: room("lobby"),
-                name: person("Annie"),
-                since: Some(5)
-            },
-        ]
-    );
-}
-
-#[test]
 fn opening_a_new_room_joins_it_when_connected() {
     let mut chat = ann_in(&["lobby"]);
     assert_eq!(
         chat.open_room(room("dev")),
         [ClientFrame::Join {
             room: room("dev"),
-            name: person("Ann"),
             since: None
         }]
     );
@@ -726,7 +639,8 @@ fn presence(joined: &[&str], left: &[&str]) -> Incoming {
     Incoming::Frame(ServerFrame::Presence {
         room: room("lobby"),
         joined: joined.iter().map(|n| person(n)).collect(),
-        left: left.iter().map(|n| person(n)).collect(),
+        left: left.iter().map(|n| id_of(n)).collect(),
+        updated: vec![],
     })
 }
 
@@ -735,7 +649,7 @@ fn members(chat: &Chat) -> Vec<String> {
         .expect("room")
         .members()
         .iter()
-        .map(ToString::to_string)
+        .map(|member| member.display_name.to_string())
         .collect()
 }
 
@@ -815,45 +729,42 @@ fn a_message_refused_as_not_joined_waits_for_the_rejoin_with_its_nonce() {
 }
 
 #[test]
-fn a_connection_is_wanted_only_with_a_name_and_a_room() {
+fn a_connection_is_wanted_only_signed_in_and_with_a_room() {
     let mut chat = Chat::new(None, vec![], None);
     assert!(!chat.wants_connection());
     chat.idle();
     assert_eq!(chat.connection(), &Connection::Idle);
     chat.open_room(room("lobby"));
-    assert!(!chat.wants_connection(), "no name yet");
-    chat.set_name(person("Ann"));
+    assert!(!chat.wants_connection(), "not signed in yet");
+    chat.signed_in(person("Ann"));
     assert!(chat.wants_connection());
     chat.leave_room(&room("lobby"));
     assert!(!chat.wants_connection(), "no room left");
 }
 
 #[test]
-fn only_ones_own_name_as_stored_is_oneself() {
-    let mut chat = ann_in(&["lobby", "dev"]);
-    // Someone named "ANN" wrote before Ann came: not Ann's message.
-    chat.receive(live(message("dev", 1, "ANN", "old", None)), 0.0);
-    assert_eq!(chat.room(&room("dev")).expect("room").unread(), 1);
-    let lobby = chat.room(&room("lobby")).expect("room");
-    assert!(lobby.is_me(&person("Ann")));
-    assert!(!lobby.is_me(&person("ANN")));
-}
-
-#[test]
 fn decoding_by_type_reads_every_frame_as_the_protocol_types_do() {
+    let ann = r#"{"user_id":1,"username":"ann","display_name":"Ann"}"#;
+    let bob = r#"{"user_id":2,"username":"bob","display_name":"Bob"}"#;
     let frames = [
-        r#"{"type":"joined","room":"lobby","name":"Ann","members":["Bob","Ann"],"history":[{"room":"lobby","id":7,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-0"}],"has_older":true}"#,
-        r#"{"type":"joined","room":"lobby","name":"Ann","members":["Ann"],"history":[],"has_older":false}"#,
-        r#"{"type":"message","room":"lobby","id":8,"name":"Ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-1"}"#,
-        r#"{"type":"message","room":"lobby","id":9,"name":"Bob","text":"x","ts":1}"#,
-        r#"{"type":"presence","room":"lobby","joined":["Cid"],"left":["Bob"]}"#,
-        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
-        r#"{"type":"presence","room":"lobby","joined":["Cid"]}"#,
-        r#"{"type":"typing","room":"lobby","name":"Ann"}"#,
-        r#"{"type":"error","code":"name_taken","message":"the name is taken"}"#,
-        r#"{"type":"error","code":"too_long","message":"too long","room":"lobby","nonce":"n-2"}"#,
-        r#"{"name":"Ann","type":"typing","room":"lobby","extra":1}"#,
+        format!(
+            r#"{{"type":"joined","room":"lobby","you":{ann},"members":[{bob},{ann}],"history":[{{"room":"lobby","id":7,"name":"Ann","user_id":1,"username":"ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-0"}},{{"room":"lobby","id":8,"name":"Old","text":"before accounts","ts":1}}],"has_older":true}}"#
+        ),
+        format!(
+            r#"{{"type":"joined","room":"lobby","you":{ann},"members":[{ann}],"history":[],"has_older":false}}"#
+        ),
+        r#"{"type":"message","room":"lobby","id":8,"name":"Ann","user_id":1,"username":"ann","text":"hi <b>all</b>","ts":1700000000000,"nonce":"n-1"}"#.to_owned(),
+        r#"{"type":"message","room":"lobby","id":9,"name":"Bob","text":"x","ts":1}"#.to_owned(),
+        format!(r#"{{"type":"presence","room":"lobby","joined":[{bob}],"left":[3],"updated":[{ann}]}}"#),
+        r#"{"type":"presence","room":"lobby","left":[2]}"#.to_owned(),
+        format!(r#"{{"type":"presence","room":"lobby","joined":[{bob}]}}"#),
+        format!(r#"{{"type":"presence","room":"lobby","updated":[{bob}]}}"#),
+        r#"{"type":"typing","room":"lobby","user_id":1,"name":"Ann"}"#.to_owned(),
+        r#"{"type":"error","code":"protocol_version","message":"join has no name"}"#.to_owned(),
+        r#"{"type":"error","code":"too_long","message":"too long","room":"lobby","nonce":"n-2"}"#.to_owned(),
+        r#"{"name":"Ann","type":"typing","user_id":1,"room":"lobby","extra":1}"#.to_owned(),
     ];
+    let frames: Vec<&str> = frames.iter().map(String::as_str).collect();
     for text in frames {
         let expected = match ServerFrame::decode(text).expect("a valid frame") {
             ServerFrame::Error(error) => Incoming::Error {
@@ -869,9 +780,272 @@ fn decoding_by_type_reads_every_frame_as_the_protocol_types_do() {
     for broken in [
         r#"{"type":"message","room":"lobby"}"#,
         r#"{"type":"typing","room":"Lobby","name":"Ann"}"#,
+        // Version 1's typing and presence, by name only.
+        r#"{"type":"typing","room":"lobby","name":"Ann"}"#,
+        r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
         r#"{"room":"lobby"}"#,
         r#"[]"#,
     ] {
         assert_eq!(Incoming::decode(broken), Incoming::Unknown, "{broken}");
     }
+}
+
+#[test]
+fn before_signing_in_nothing_is_joined_and_signing_in_joins() {
+    let mut chat = Chat::new(None, vec![], Some(room("lobby")));
+    assert!(chat.connected(1).is_empty());
+    assert_eq!(
+        chat.signed_in(person("Ann")),
+        [ClientFrame::Join {
+            room: room("lobby"),
+            since: None
+        }]
+    );
+    assert_eq!(chat.me(), Some(&person("Ann")));
+    assert_eq!(chat.owner(), Some(1));
+}
+
+#[test]
+fn ones_own_messages_are_told_by_account_never_by_name() {
+    let mut chat = ann_in(&["lobby", "dev"]);
+    // Another account also shows as "Ann"; and "Ann" wrote before
+    // accounts. Neither is Ann's.
+    let mut other_ann = message("dev", 1, "Ann", "another Ann", None);
+    other_ann.user_id = Some(42);
+    let mut old = message("dev", 2, "Ann", "before accounts", None);
+    old.user_id = None;
+    old.username = None;
+    chat.receive(live(other_ann), 0.0);
+    chat.receive(live(old), 0.0);
+    assert_eq!(chat.room(&room("dev")).expect("room").unread(), 2);
+    chat.receive(live(message("dev", 3, "Ann", "mine", None)), 0.0);
+    let dev = chat.room(&room("dev")).expect("room");
+    assert_eq!(dev.unread(), 2, "one's own message is not unread");
+    assert!(dev.is_me(Some(1)));
+    assert!(!dev.is_me(Some(42)));
+    assert!(!dev.is_me(None), "an author without an account is nobody");
+}
+
+#[test]
+fn the_same_nonce_from_two_authors_is_two_messages() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.receive(live(message("lobby", 1, "Bob", "one", Some("n1"))), 0.0);
+    chat.receive(live(message("lobby", 2, "Cy", "two", Some("n1"))), 0.0);
+    // A resend the server stored twice (same author, same nonce): once.
+    chat.receive(live(message("lobby", 3, "Bob", "one", Some("n1"))), 0.0);
+    assert_eq!(texts(&chat, "lobby"), ["one", "two"]);
+}
+
+#[test]
+fn presence_updates_replace_the_person_in_place() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.receive(presence(&["Cy"], &[]), 0.0);
+    chat.receive(
+        Incoming::Frame(ServerFrame::Typing {
+            room: room("lobby"),
+            user_id: 2,
+            name: dname("Bob"),
+        }),
+        0.0,
+    );
+    let mut robert = person("Bob");
+    robert.display_name = dname("Robert");
+    let mut annie = person("Ann");
+    annie.display_name = dname("Annie");
+    chat.receive(
+        Incoming::Frame(ServerFrame::Presence {
+            room: room("lobby"),
+            joined: vec![],
+            left: vec![],
+            updated: vec![robert, annie.clone()],
+        }),
+        1.0,
+    );
+    assert_eq!(members(&chat), ["Annie", "Robert", "Cy"], "same places");
+    let lobby = chat.room(&room("lobby")).expect("room");
+    assert_eq!(lobby.typing(2.0), [&dname("Robert")]);
+    assert_eq!(lobby.me(), Some(&annie), "one's own new name too");
+    // Someone joining again (another tab) is not listed twice.
+    chat.receive(presence(&["Cy"], &[]), 0.0);
+    assert_eq!(members(&chat), ["Annie", "Robert", "Cy"]);
+}
+
+#[test]
+fn typing_is_per_account_and_ones_own_other_tabs_are_not_shown() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.receive(presence(&["Cy"], &[]), 0.0);
+    let typing = |user_id: UserId, name: &str| {
+        Incoming::Frame(ServerFrame::Typing {
+            room: room("lobby"),
+            user_id,
+            name: dname(name),
+        })
+    };
+    chat.receive(typing(1, "Ann"), 0.0);
+    // Bob and Cy share a display name: two people typing.
+    chat.receive(typing(2, "Sam"), 0.0);
+    chat.receive(typing(3, "Sam"), 0.0);
+    chat.receive(typing(2, "Sam"), 10.0);
+    let lobby = chat.room(&room("lobby")).expect("room");
+    assert_eq!(lobby.typing(20.0), [&dname("Sam"), &dname("Sam")]);
+    // Bob's message ends his notice only.
+    chat.receive(live(message("lobby", 1, "Bob", "hi", None)), 30.0);
+    let lobby = chat.room(&room("lobby")).expect("room");
+    assert_eq!(lobby.typing(40.0).len(), 1);
+}
+
+/// Ann in the lobby with a message sent and not confirmed, one queued
+/// while offline and a draft, when her session ends (4001).
+fn ann_whose_session_ended() -> Chat {
+    let mut chat = ann_in(&["lobby"]);
+    chat.receive(live(message("lobby", 3, "Bob", "hi", None)), 0.0);
+    chat.post(&room("lobby"), text("sent"), nonce("n1"));
+    chat.keep_draft(&room("lobby"), "half a thought".into());
+    chat.disconnected(Some(500), Some(CloseCode::SessionEnded.code()));
+    chat.post(&room("lobby"), text("queued"), nonce("n2"));
+    chat
+}
+
+#[test]
+fn a_session_that_ends_asks_to_sign_in_and_keeps_what_was_written() {
+    let mut chat = ann_whose_session_ended();
+    assert_eq!(chat.me(), None);
+    assert!(chat.session_ended());
+    assert!(
+        !chat.wants_connection(),
+        "no reconnecting with a dead cookie"
+    );
+    assert_eq!(chat.owner(), Some(1));
+    let lobby = chat.room(&room("lobby")).expect("room");
+    assert_eq!(lobby.outbox().items().len(), 2);
+    assert_eq!(lobby.draft(), "half a thought");
+    assert_eq!(lobby.membership(), &Membership::Waiting);
+
+    // Signed in again: joined with `since`, and the outbox goes out after
+    // the history, with its nonces; what the history holds is not resent.
+    assert!(
+        chat.signed_in(person("Ann")).is_empty(),
+        "not connected yet"
+    );
+    assert!(!chat.session_ended());
+    assert_eq!(
+        chat.connected(2),
+        [ClientFrame::Join {
+            room: room("lobby"),
+            since: Some(3)
+        }]
+    );
+    let commands = chat.receive(
+        joined(
+            "lobby",
+            "Ann",
+            vec![message("lobby", 4, "Ann", "sent", Some("n1"))],
+            false,
+        ),
+        0.0,
+    );
+    assert_eq!(
+        commands,
+        [Command::Send(ClientFrame::Send {
+            room: room("lobby"),
+            text: text("queued"),
+            nonce: Some(nonce("n2")),
+        })]
+    );
+    assert_eq!(texts(&chat, "lobby"), ["hi", "sent"]);
+}
+
+#[test]
+fn any_close_but_4001_keeps_the_session() {
+    let mut chat = ann_in(&["lobby"]);
+    for code in [None, Some(1001), Some(1006), Some(1008), Some(4000)] {
+        chat.disconnected(Some(500), code);
+        assert_eq!(chat.me(), Some(&person("Ann")), "{code:?}");
+        assert!(chat.wants_connection());
+        chat.connected(2);
+    }
+}
+
+#[test]
+fn signing_out_is_not_a_session_that_ended() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.signed_out();
+    assert_eq!(chat.me(), None);
+    assert!(
+        !chat.session_ended(),
+        "nothing to explain: the person did it"
+    );
+    assert!(!chat.wants_connection());
+    // An API call answering 401 ends the session as 4001 does.
+    let mut chat = ann_in(&["lobby"]);
+    chat.session_ends();
+    assert!(chat.session_ended());
+    assert_eq!(chat.me(), None);
+}
+
+#[test]
+fn what_is_kept_comes_back_on_the_next_page_and_is_sent() {
+    let mut chat = ann_whose_session_ended();
+    chat.open_room(room("dev"));
+    chat.keep_draft(&room("dev"), "for dev".into());
+    chat.open_room(room("lobby"));
+    let saved = chat.saved();
+    assert_eq!(saved.active, Some(room("lobby")));
+    // Through the text local storage holds, as a reload does.
+    let saved = crate::saved::Saved::decode(&saved.encode()).expect("readable");
+
+    let mut next = Chat::restored(person("Ann"), saved, None);
+    assert_eq!(next.active(), Some(&room("lobby")));
+    let names: Vec<&str> = next.rooms().iter().map(|r| r.name().as_str()).collect();
+    assert_eq!(names, ["lobby", "dev"]);
+    let lobby = next.room(&room("lobby")).expect("room");
+    assert_eq!(lobby.draft(), "half a thought");
+    assert_eq!(
+        lobby.message_count(),
+        0,
+        "others' messages come from the server"
+    );
+    assert_eq!(next.room(&room("dev")).expect("room").draft(), "for dev");
+    let joins = next.connected(1);
+    assert_eq!(joins.len(), 2);
+    let commands = next.receive(joined("lobby", "Ann", vec![], false), 0.0);
+    let sent: Vec<ClientFrame> = commands
+        .into_iter()
+        .map(|command| match command {
+            Command::Send(frame) => frame,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        sent_nonces(&sent),
+        ["n1", "n2"],
+        "oldest first, same nonces"
+    );
+
+    // The address's room wins over the saved one.
+    let other = Chat::restored(person("Ann"), chat.saved(), Some(room("ops")));
+    assert_eq!(other.active(), Some(&room("ops")));
+    assert_eq!(other.rooms().len(), 3);
+}
+
+#[test]
+fn a_refused_message_stays_refused_on_the_next_page() {
+    let mut chat = ann_in(&["lobby"]);
+    chat.post(&room("lobby"), text("bad"), nonce("n1"));
+    chat.receive(
+        Incoming::Error {
+            code: Some(ErrorCode::InvalidText),
+            message: "the text contains control characters".into(),
+            room: Some(room("lobby")),
+            nonce: Some(nonce("n1")),
+        },
+        0.0,
+    );
+    let mut next = Chat::restored(person("Ann"), chat.saved(), None);
+    next.connected(1);
+    assert!(next
+        .receive(joined("lobby", "Ann", vec![], false), 0.0)
+        .is_empty());
+    let pending = &next.room(&room("lobby")).expect("room").outbox().items()[0];
+    assert!(matches!(pending.state, PendingState::Failed(_)));
 }

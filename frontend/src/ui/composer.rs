@@ -1,7 +1,7 @@
 //! The message box: Enter sends, Shift+Enter starts a new line; the length
 //! counter appears before the limit is hit; typing tells the room.
 
-use super::name::capitalized;
+use super::capitalized;
 use crate::compose::{Counter, TypingAction, TypingNotice};
 use crate::web::{self, Client};
 use common::{MessageText, RoomName, ValidationError};
@@ -28,10 +28,7 @@ pub fn Composer(
     let draft_room = room.clone();
     on_cleanup(move || {
         let draft = text.try_get_untracked().unwrap_or_default();
-        // Nothing shown depends on drafts: no need to wake anything.
-        client
-            .chat
-            .update_untracked(|chat| chat.keep_draft(&draft_room, draft));
+        client.keep_draft(&draft_room, draft);
     });
     let counter = Memo::new(move |_| text.with(|text| Counter::for_text(text)));
     // Why the text cannot be sent, once Send was tried (a control character
@@ -72,6 +69,7 @@ pub fn Composer(
         client.act(move |chat| chat.post(&room, message, web::new_nonce()));
         typing.update_value(TypingNotice::sent);
         text.set(String::new());
+        client.keep_draft(&send_room, String::new());
         request_animation_frame(fit_height);
     };
     let on_submit = {
@@ -92,7 +90,10 @@ pub fn Composer(
     let typing_room = room.clone();
     let on_input =
         move |event: leptos::ev::Targeted<leptos::ev::Event, web_sys::HtmlTextAreaElement>| {
-            text.set(event.target().value());
+            let value = event.target().value();
+            // Kept at once: a reload or the session's end loses nothing.
+            client.keep_draft(&typing_room, value.clone());
+            text.set(value);
             problem.set(None);
             fit_height();
             let notify = move |room: RoomName| {

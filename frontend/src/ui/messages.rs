@@ -9,6 +9,11 @@ use common::RoomName;
 use leptos::html::Div;
 use leptos::prelude::*;
 
+/// What the "(no account)" mark beside an author means, for a pointer's
+/// tooltip; the mark itself is text, read out with the name.
+const NO_ACCOUNT_TITLE: &str =
+    "Written before this chat had accounts: anyone could use this name then";
+
 /// Closer to the bottom than this (in CSS pixels) counts as at the bottom.
 const BOTTOM_SLACK_PX: i32 = 48;
 /// Closer to the top than this starts loading older messages.
@@ -35,7 +40,7 @@ pub fn MessageList(
         Memo::new(move |_| {
             chat.with(|chat| {
                 chat.room(&room)
-                    .map(|entry| timeline::rows(entry, chat.name()))
+                    .map(|entry| timeline::rows(entry, chat.me()))
                     .unwrap_or_default()
             })
         })
@@ -192,6 +197,11 @@ fn MessageRow(
         view! {
             <div class="msg-head">
                 <span class="author">{row.author.clone()}</span>
+                {row.no_account.then(|| view! {
+                    <span class="muted small no-account" title=NO_ACCOUNT_TITLE>
+                        "(no account)"
+                    </span>
+                })}
                 {time}
             </div>
         }

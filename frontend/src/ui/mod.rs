@@ -2,9 +2,10 @@
 //! [`Client`] in context; components read it through memos and change it
 //! only with [`Client::act`].
 //!
-//! - [`App`]: the page: the name screen, or the chat.
-//! - `name`: choosing (or changing) the display name.
-//! - `sidebar`: the room list with unread counts, joining a room.
+//! - [`App`]: the page: the sign-in page, or the chat once signed in.
+//! - `sign_in`: signing in, with the ways to an account the server offers.
+//! - `sidebar`: the room list with unread counts, joining a room, who is
+//!   signed in and signing out.
 //! - `room`: one room: header, connection status, notices, members.
 //! - `messages`: the message list (the `role="log"`).
 //! - `composer`: the message box.
@@ -13,10 +14,12 @@
 pub mod account;
 mod composer;
 mod messages;
-mod name;
 mod room;
 mod sidebar;
+mod sign_in;
 
+use crate::account_forms::explain;
+use crate::api;
 use crate::route;
 use crate::web::{self, Client};
 use leptos::prelude::*;
@@ -24,6 +27,17 @@ use leptos::prelude::*;
 /// Mounts the app in the page's body.
 pub fn mount() {
     leptos::mount::mount_to_body(App);
+}
+
+/// What the page shows while nobody is signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Gate {
+    /// `GET /api/me` is on its way.
+    Checking,
+    /// Not signed in (or no longer): the sign-in page.
+    SignIn,
+    /// The server could not say; why, in words.
+    Unreachable(String),
 }
 
 /// The whole page.
@@ -36,8 +50,23 @@ pub fn App() -> impl IntoView {
     let client = web::start(route::room_from_hash(&web::location_hash()));
     provide_context(client);
     let chat = client.chat;
-    let editing_name = RwSignal::new(false);
-    provide_context(EditingName(editing_name));
+    let gate = RwSignal::new(Gate::Checking);
+    // Who is signed in, if anyone: the cookie says, not this page.
+    let check = move || {
+        gate.set(Gate::Checking);
+        leptos::task::spawn_local(async move {
+            match api::me().await {
+                Ok(me) => {
+                    client.sign_in(&me);
+                    // Where the page goes should the session end.
+                    gate.set(Gate::SignIn);
+                }
+                Err(error) if error.is_signed_out() => gate.set(Gate::SignIn),
+                Err(error) => gate.set(Gate::Unreachable(explain(&error))),
+            }
+        });
+    };
+    check();
 
     // The address names the room shown; following a link or going back
     // opens that room (joining it when needed).
@@ -46,43 +75,78 @@ pub fn App() -> impl IntoView {
             client.act(|chat| chat.open_room(room));
         }
     });
+    let signed_in = Memo::new(move |_| chat.with(|chat| chat.me().is_some()));
     Effect::new(move |_| {
         if let Some(room) = chat.with(|chat| chat.active().cloned()) {
-            web::replace_hash(&route::hash_for(&room));
+            if signed_in.get_untracked() {
+                web::replace_hash(&route::hash_for(&room));
+            }
         }
     });
-    // Remember the name and the rooms for the next visit.
+    // Keep the rooms, drafts and outbox for the next page of this person.
     Effect::new(move |_| {
-        chat.with(|chat| {
-            let rooms: Vec<_> = chat
-                .rooms()
-                .iter()
-                .map(|room| room.name().clone())
-                .collect();
-            web::save(chat.name(), &rooms);
-        });
+        chat.track();
+        client.save();
     });
     // The tab's title shows the room and the unread count.
     Effect::new(move |_| {
         let (unread, active) = chat.with(|chat| (chat.total_unread(), chat.active().cloned()));
-        let room = active.map(|room| format!("#{room} · ")).unwrap_or_default();
-        let title = match unread {
-            0 => format!("{room}Chat"),
-            n => format!("({n}) {room}Chat"),
+        let title = match (signed_in.get(), unread) {
+            (false, _) => "Sign in · Chat".to_owned(),
+            (true, 0) => format!("{}Chat", room_prefix(active.as_ref())),
+            (true, n) => format!("({n}) {}Chat", room_prefix(active.as_ref())),
         };
         document().set_title(&title);
     });
 
-    let asks_name = Memo::new(move |_| {
-        editing_name.get()
-            || chat.with(|chat| chat.name().is_none() || chat.name_problem().is_some())
+    // A memo, so that the chat is drawn once per sign-in, not again when
+    // the gate changes behind it.
+    let screen = Memo::new(move |_| {
+        if signed_in.get() {
+            None
+        } else {
+            Some(gate.get())
+        }
     });
-    view! {
-        <Show when=move || asks_name.get() fallback=|| view! { <ChatScreen /> }>
-            <name::NameScreen />
-        </Show>
-    }
+    (move || match screen.get() {
+        None => view! { <ChatScreen /> }.into_any(),
+        Some(Gate::Checking) => view! { <main class="welcome" aria-busy="true"></main> }.into_any(),
+        Some(Gate::SignIn) => view! { <sign_in::SignInPage /> }.into_any(),
+        Some(Gate::Unreachable(reason)) => {
+            view! { <Unreachable reason=reason retry=Callback::new(move |()| check()) /> }
+                .into_any()
+        }
+    })
     .into_any()
+}
+
+fn room_prefix(room: Option<&common::RoomName>) -> String {
+    room.map(|room| format!("#{room} · ")).unwrap_or_default()
+}
+
+/// The server did not answer whether anyone is signed in.
+#[component]
+fn Unreachable(
+    /// Why, in words.
+    reason: String,
+    /// Asks again.
+    retry: Callback<()>,
+) -> impl IntoView {
+    request_animation_frame(|| web::focus("retry-me"));
+    view! {
+        <main class="welcome">
+            <div class="card">
+                <account::BrandMark />
+                <h1>"Chat"</h1>
+                <p class="field-error" role="alert">{reason}</p>
+                <div class="actions">
+                    <button type="button" id="retry-me" class="primary" on:click=move |_| retry.run(())>
+                        "Try again"
+                    </button>
+                </div>
+            </div>
+        </main>
+    }
 }
 
 /// The media query of the phone layout, where the room list is a drawer:
@@ -92,10 +156,6 @@ pub const PHONE_LAYOUT: &str = "(max-width: 43.75em)";
 
 /// The id of the button that opens the room list drawer.
 pub const ROOMS_TOGGLE_ID: &str = "rooms-toggle";
-
-/// Whether the person asked to change their name; in context.
-#[derive(Clone, Copy)]
-pub struct EditingName(pub RwSignal<bool>);
 
 /// Sidebar, room and member list, laid out for the screen's width.
 #[component]
@@ -108,7 +168,7 @@ fn ChatScreen() -> impl IntoView {
     // Following a room link or pressing Escape closes the drawer; Escape
     // gives the focus back to the button that opened it, so that a
     // keyboard user goes on from where they were. The listeners go with
-    // this screen (it is left to change the name).
+    // this screen (it is left when the person signs out).
     let close_on_navigation =
         window_event_listener(leptos::ev::hashchange, move |_| rooms_open.set(false));
     let close_on_escape = window_event_listener(leptos::ev::keydown, move |event| {
@@ -156,5 +216,15 @@ fn Avatar(
     let hue = crate::timeline::hue_of(&name);
     view! {
         <span class="avatar" aria-hidden="true" style=format!("--hue: {hue}")>{initial}</span>
+    }
+}
+
+/// The text with its first letter in upper case: server messages start in
+/// lower case, as they are meant to be embedded in sentences.
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

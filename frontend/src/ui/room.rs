@@ -3,8 +3,7 @@
 
 use super::composer::Composer;
 use super::messages::MessageList;
-use super::name::capitalized;
-use super::{Avatar, EditingName, ROOMS_TOGGLE_ID};
+use super::{capitalized, Avatar, ROOMS_TOGGLE_ID};
 use crate::state::{Connection, Membership};
 use crate::timeline;
 use crate::web::{self, Client};
@@ -38,7 +37,13 @@ pub fn RoomView(
                         entry
                             .members()
                             .iter()
-                            .map(|member| (member.to_string(), entry.is_me(member)))
+                            .map(|member| {
+                                (
+                                    member.user_id,
+                                    member.display_name.to_string(),
+                                    entry.is_me(Some(member.user_id)),
+                                )
+                            })
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default()
@@ -120,7 +125,7 @@ pub fn RoomView(
                 <For
                     each=move || members.get()
                     key=|member| member.clone()
-                    children=|(name, me)| {
+                    children=|(_, name, me)| {
                         view! {
                             <li>
                                 <Avatar name=name.clone() />
@@ -263,7 +268,6 @@ fn JoinProblem(
     membership: Memo<Option<Membership>>,
 ) -> impl IntoView {
     let client = expect_context::<Client>();
-    let EditingName(editing) = expect_context::<EditingName>();
     move || match membership.get() {
         Some(Membership::Refused(reason)) => {
             let room = room.clone();
@@ -271,9 +275,6 @@ fn JoinProblem(
                 view! {
                     <div class="banner warning" role="alert">
                         <span>{format!("Not in #{room}: {reason}.")}</span>
-                        <button type="button" class="link-button" on:click=move |_| editing.set(true)>
-                            "Change name"
-                        </button>
                         <button
                             type="button"
                             class="link-button"

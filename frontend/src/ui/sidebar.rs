@@ -1,8 +1,7 @@
 //! The room list with unread counts, the form to join another room, and
-//! who this person is.
+//! who is signed in, with the way to sign out.
 
-use super::name::capitalized;
-use super::EditingName;
+use super::capitalized;
 use crate::route;
 use crate::state::Membership;
 use crate::web::{self, Client};
@@ -23,7 +22,6 @@ struct RoomItem {
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let client = expect_context::<Client>();
-    let EditingName(editing) = expect_context::<EditingName>();
     let chat = client.chat;
     let rooms = Memo::new(move |_| {
         chat.with(|chat| {
@@ -39,7 +37,7 @@ pub fn Sidebar() -> impl IntoView {
         })
     });
     let me = Memo::new(move |_| {
-        chat.with(|chat| chat.name().map(ToString::to_string))
+        chat.with(|chat| chat.me().map(|me| me.display_name.to_string()))
             .unwrap_or_default()
     });
     view! {
@@ -69,8 +67,8 @@ pub fn Sidebar() -> impl IntoView {
                     <span class="muted small">"Signed in as"</span>
                     <strong>{move || me.get()}</strong>
                 </div>
-                <button type="button" class="link-button" on:click=move |_| editing.set(true)>
-                    "Change name"
+                <button type="button" id="sign-out" class="link-button" on:click=move |_| client.sign_out()>
+                    "Sign out"
                 </button>
             </div>
         </aside>

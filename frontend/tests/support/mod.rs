@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod accounts;
 pub mod axe;
 pub mod emulation;
 pub mod keyboard;
@@ -127,6 +128,11 @@ async fn wait_for_port(addr: SocketAddr, what: &str, process: &mut Child) {
     }
 }
 
+/// The people of [`Server::start`]: Ann (an administrator), Bob, Cy and
+/// Di, each signing in with the username of their name in lower case and
+/// [`accounts::PASSWORD`].
+pub const PEOPLE: [&str; 4] = ["Ann", "Bob", "Cy", "Di"];
+
 /// The release chat-server, run as a person would run it: from a directory
 /// that holds nothing but its database, with no `--dist`.
 pub struct Server {
@@ -140,13 +146,27 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on a free port with an empty database.
+    /// Starts the server on a free port with a database holding the
+    /// accounts of [`PEOPLE`].
     pub async fn start() -> Self {
         Self::start_with(&[]).await
     }
 
     /// [`Server::start`] with these flags too (on every restart as well).
     pub async fn start_with(flags: &[&str]) -> Self {
+        Self::start_with_people(flags, &PEOPLE).await
+    }
+
+    /// A first start: no account at all, so the server prints its setup
+    /// link ([`Server::setup_token`]).
+    pub async fn start_empty(flags: &[&str]) -> Self {
+        Self::start_with_people(flags, &[]).await
+    }
+
+    /// The server with these flags and the accounts of `people` (the
+    /// first one an administrator), made with `chat-server admin
+    /// create-user` before it starts.
+    pub async fn start_with_people(flags: &[&str], people: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut server = Self {
@@ -155,6 +175,9 @@ impl Server {
             addr,
             dir,
         };
+        for (index, name) in people.iter().enumerate() {
+            accounts::create_user(&server_binary(), server.dir.path(), name, index == 0);
+        }
         server.restart().await;
         server.assert_client_embedded().await;
         server
@@ -187,13 +210,16 @@ impl Server {
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the server is still running");
         let log = std::fs::File::create(self.dir.path().join("server.log")).expect("a log file");
+        // Standard output carries what the operator is meant to read: the
+        // setup link of a first start.
+        let out = std::fs::File::create(self.dir.path().join("stdout.log")).expect("a file");
         let mut child = Command::new(server_binary())
             .args(["--addr", &self.addr.to_string(), "--db", "chat.db"])
             .args(&self.flags)
             .current_dir(self.dir.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
@@ -226,6 +252,51 @@ impl Server {
     /// The page of a room.
     pub fn room_url(&self, room: &str) -> String {
         format!("http://{}/#/r/{room}", self.addr)
+    }
+
+    /// The token of the setup link a first start printed on standard
+    /// output (`First start: open http://…/#/setup/<token> …`).
+    pub async fn setup_token(&self) -> String {
+        let path = self.dir.path().join("stdout.log");
+        eventually("the setup link on standard output", || async {
+            let out = std::fs::read_to_string(&path).ok()?;
+            let line = out.lines().find(|line| line.starts_with("First start"))?;
+            let (_, rest) = line.split_once("#/setup/")?;
+            let token: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            (!token.is_empty()).then_some(token)
+        })
+        .await
+    }
+
+    /// The page of the setup link.
+    pub async fn setup_url(&self) -> String {
+        format!("http://{}/#/setup/{}", self.addr, self.setup_token().await)
+    }
+
+    /// Runs `chat-server admin <args>` on the database, as an operator's
+    /// shell does; only while the server is stopped (SQLite is then free).
+    pub fn admin(&self, args: &[&str]) {
+        assert!(self.child.is_none(), "stop the server first");
+        let out = std::process::Command::new(server_binary())
+            .current_dir(self.dir.path())
+            .args(["admin", "--db", "chat.db"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run chat-server admin");
+        assert!(
+            out.status.success(),
+            "chat-server admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Signs `name` in over HTTP (as a script would): the session cookie.
+    pub async fn session_of(&self, name: &str) -> String {
+        accounts::sign_in(self.addr, name).await
     }
 
     /// The server's log so far.
@@ -418,31 +489,22 @@ pub mod keys {
 }
 
 impl Page {
-    /// Opens `room` in a new browser and joins it as `name` with the form a
-    /// first-time visitor sees.
+    /// Opens `room` in a new browser and signs in there as `name` (one
+    /// of [`PEOPLE`]) with the sign-in page a visitor sees; returns once
+    /// the room is connected.
     pub async fn join(driver: &Driver, server: &Server, name: &str, room: &str) -> Self {
         Self::join_sized(driver, server, name, room, 1280, 880).await
     }
 
-    /// Opens `room` in a new desktop browser at the name screen, as a
-    /// first visit does, for `name` to fill in.
+    /// Opens `room` in a new desktop browser at the sign-in page, for
+    /// `name` to sign in.
     pub async fn first_visit(driver: &Driver, server: &Server, name: &str, room: &str) -> Self {
         let (width, height) = emulation::DESKTOP;
-        let client = driver.browser(width, height).await;
-        client
-            .goto(&server.room_url(room))
-            .await
-            .expect("open the page");
-        let page = Self {
-            client,
-            name: name.to_owned(),
-        };
-        page.wait_for("#name").await;
-        page
+        Self::open_sized(driver, server, name, room, width, height).await
     }
 
-    /// [`Page::join`] in a window of this size.
-    pub async fn join_sized(
+    /// Opens `room` in a new browser of this size at the sign-in page.
+    pub async fn open_sized(
         driver: &Driver,
         server: &Server,
         name: &str,
@@ -459,22 +521,43 @@ impl Page {
             client,
             name: name.to_owned(),
         };
-        let field = page.wait_for("#name").await;
-        field.send_keys(name).await.expect("type the name");
-        let room_field = page.find("#first-room").await;
-        assert_eq!(
-            room_field
-                .prop("value")
-                .await
-                .expect("read the room field")
-                .as_deref(),
-            Some(room),
-            "the room field starts with the room of the address"
-        );
-        field.send_keys(keys::ENTER).await.expect("press Enter");
-        page.wait_for("textarea[aria-label='Message']").await;
-        page.wait_until_connected().await;
+        page.wait_for("#username").await;
         page
+    }
+
+    /// [`Page::join`] in a window of this size.
+    pub async fn join_sized(
+        driver: &Driver,
+        server: &Server,
+        name: &str,
+        room: &str,
+        width: u32,
+        height: u32,
+    ) -> Self {
+        let page = Self::open_sized(driver, server, name, room, width, height).await;
+        page.sign_in().await;
+        page
+    }
+
+    /// Fills the sign-in page with this page's person's username and
+    /// password and presses Enter; waits until the chat is connected.
+    pub async fn sign_in(&self) {
+        self.sign_in_with(&accounts::username_of(&self.name), accounts::PASSWORD)
+            .await;
+        self.wait_for("textarea[aria-label='Message']").await;
+        self.wait_until_connected().await;
+    }
+
+    /// Types `username` and `password` into the sign-in page and presses
+    /// Enter.
+    pub async fn sign_in_with(&self, username: &str, password: &str) {
+        let field = self.wait_for("#username").await;
+        field.clear().await.expect("clear the username");
+        field.send_keys(username).await.expect("type the username");
+        let field = self.find("#password").await;
+        field.clear().await.expect("clear the password");
+        field.send_keys(password).await.expect("type the password");
+        field.send_keys(keys::ENTER).await.expect("press Enter");
     }
 
     /// The element matching `css`, waiting for it to appear.

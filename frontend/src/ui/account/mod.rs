@@ -16,6 +16,8 @@ mod setup;
 mod signup;
 mod widgets;
 
+pub use widgets::{account_field_id, text_field, BrandMark, FormState, SimpleForm};
+
 use crate::route::{self, AccountRoute};
 use crate::web;
 use leptos::prelude::*;
