@@ -128,6 +128,9 @@ pub struct ServerSettings {
     pub cpu: Option<usize>,
     /// Extra flags from the command line (`--server-arg`), passed last.
     pub extra_args: Vec<String>,
+    /// The bot tokens file every server gets as `--bot-tokens` (see
+    /// [`crate::bots`]).
+    pub bot_tokens: Option<PathBuf>,
 }
 
 /// The full argument list of a started server; see [`BENCH_SERVER_FLAGS`].
@@ -342,7 +345,13 @@ impl ServerProcess {
         let (mut process, args) = Supervised::spawn(
             "server",
             command,
-            |dir| server_args(dir, scenario_args, &settings.extra_args),
+            |dir| {
+                let mut own = scenario_args.to_vec();
+                if let Some(file) = &settings.bot_tokens {
+                    own.extend(["--bot-tokens".to_string(), path_arg(file)]);
+                }
+                server_args(dir, &own, &settings.extra_args)
+            },
             settings.cpu,
         )?;
         let addr = process.wait_ready(|log| listening_addr(log).map(str::to_owned))?;
@@ -549,6 +558,7 @@ mod tests {
             binary: PathBuf::from("/nonexistent/chat-server"),
             cpu: None,
             extra_args: Vec::new(),
+            bot_tokens: None,
         };
         let err = ServerProcess::start(&settings, &[])
             .err()

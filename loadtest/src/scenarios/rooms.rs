@@ -16,7 +16,7 @@ use crate::figures::RunFigures;
 use crate::pacing::Schedule;
 use crate::procfs::Memory;
 use crate::wire;
-use crate::ws::{self, Frame, WsReader, WsUrl, WsWriter};
+use crate::ws::{Frame, WsReader, WsUrl, WsWriter};
 use futures_util::stream::{self, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -249,7 +249,8 @@ async fn gather(
             let room = &rooms[m / plan.members_per_room];
             let index = m % plan.members_per_room;
             let url = &urls[instance_of(index, urls.len())];
-            let name = format!("m{index}");
+            // One account per member (see `crate::bots`).
+            let name = format!("m{m}");
             async move { (m, client::join(url, room, &name).await) }
         })
         .buffer_unordered(CONNECT_CONCURRENCY);
@@ -285,9 +286,10 @@ async fn gather(
     let churn_stop = Rc::new(Cell::new(false));
     let mut churners = Vec::with_capacity(plan.churners);
     for c in 0..plan.churners {
-        let (reader, writer) = ws::connect(&urls[instance_of(c, urls.len())])
-            .await
-            .map_err(|err| format!("churner {c}: {err}"))?;
+        let (reader, writer) =
+            client::connect_as(&urls[instance_of(c, urls.len())], &format!("churn-{c}"))
+                .await
+                .map_err(|err| format!("churner {c}: {err}"))?;
         spawn_local(client::drain(
             reader,
             Some(Rc::clone(&shared)),
@@ -471,13 +473,12 @@ async fn churn_one(
     start: Instant,
     stop: &Cell<bool>,
 ) -> u64 {
-    let name = format!("churn-{churner}");
     let mut op = 0u64;
     let room_of = |op: u64| &rooms[(churner * 131 + (op / 2) as usize * 7) % rooms.len()];
     while op < schedule.count() && !stop.get() {
         tokio::time::sleep_until((start + schedule.due(op)).into()).await;
         let frame = if op.is_multiple_of(2) {
-            wire::join_frame(room_of(op), &name)
+            wire::join_frame(room_of(op))
         } else {
             wire::leave_frame(room_of(op))
         };
@@ -601,14 +602,17 @@ async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<S
         // Watch before joining: the observer may read the presence frames
         // of these joins before the joins' own answers arrive here.
         let mut recorder = shared.borrow_mut();
-        recorder.stalls = names
-            .iter()
-            .map(|name| StallWatch {
-                name: name.clone(),
+        let mut stalls = Vec::with_capacity(names.len());
+        for name in &names {
+            let bot = crate::bots::bot_for(name).map_err(|err| err.to_string())?;
+            stalls.push(StallWatch {
+                name: bot.username.clone(),
+                user_id: None,
                 seen: false,
                 dropped_at_ns: None,
-            })
-            .collect();
+            });
+        }
+        recorder.stalls = stalls;
         recorder.watching_stalls = true;
     }
     let mut tasks = Vec::new();
