@@ -44,6 +44,7 @@
 //!   ([`server::BENCH_SERVER_FLAGS`]).
 //! - [`database`]: the PostgreSQL server of the `-postgres` variants and
 //!   of clusters on PostgreSQL.
+//! - [`signin`]: password sign-ins beside a load (`POST /api/session`).
 //! - [`scrape`]: the server's `/metrics` (messages committed, commit time).
 //! - [`bots`]: the bot accounts and API tokens the clients sign in with,
 //!   made in bulk by every server the benchmark starts (`--bot-tokens`).
@@ -80,6 +81,7 @@ pub mod report;
 pub mod scenarios;
 pub mod scrape;
 pub mod server;
+pub mod signin;
 pub mod stats;
 pub mod system;
 pub mod wire;
