@@ -239,6 +239,14 @@ pub struct Config {
     /// Default: `http://` and the address it listens on.
     #[arg(long, env = "CHAT_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+
+    /// A file of bots and their API tokens, one `username token` a line
+    /// (`#` comments and blank lines allowed): at every start, before
+    /// serving, each is made sure of as an active member bot holding that
+    /// token (made when missing). An invalid line stops the start. See
+    /// `crate::bot_tokens`.
+    #[arg(long, env = "CHAT_BOT_TOKENS")]
+    pub bot_tokens: Option<PathBuf>,
 }
 
 /// The value of `--signup`.
@@ -315,6 +323,7 @@ mod tests {
         assert!(config.metrics_addr.is_none() && !config.no_metrics);
         assert_eq!(config.signup, SignupMode::Invite);
         assert!(!config.secure_cookies && config.public_url.is_none());
+        assert!(config.bot_tokens.is_none());
     }
 
     #[test]

@@ -42,6 +42,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bot_tokens;
 pub mod cluster;
 pub mod commands;
 pub mod config;

@@ -7,7 +7,8 @@
 //! because `axum::serve` has no header-read timeout: a client that opens a
 //! connection and sends its headers byte by byte would hold it forever.
 
-use crate::accounts::{AccountSettings, Accounts, AccountsError};
+use crate::accounts::{self, AccountSettings, Accounts, AccountsError};
+use crate::bot_tokens::{BotTokens, BotTokensError};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::connection::{account_events, ConnectionContext};
@@ -53,6 +54,9 @@ pub enum ServerError {
          and nonces are kept there)"
     )]
     ClusterNeedsPostgres,
+    /// The `--bot-tokens` file is invalid, or its bots could not be stored.
+    #[error(transparent)]
+    BotTokens(#[from] BotTokensError),
     /// The first-run setup link could not be made.
     #[error("cannot prepare the first-run setup: {0}")]
     Setup(#[source] AccountsError),
@@ -105,7 +109,26 @@ pub async fn run_observed(
     if config.cluster.is_some() && !config.db.is_postgres() {
         return Err(ServerError::ClusterNeedsPostgres);
     }
+    // Read and checked before the database is opened: an invalid line
+    // stops the start before anything is changed.
+    let bot_tokens = config
+        .bot_tokens
+        .as_deref()
+        .map(BotTokens::read)
+        .transpose()?;
     let stores = config.db.open(config.durability).await?;
+    if let Some(bot_tokens) = &bot_tokens {
+        let ensured = bot_tokens
+            .ensure(stores.accounts.as_ref(), accounts::now_ms())
+            .await?;
+        tracing::info!(
+            bots = bot_tokens.len(),
+            accounts_created = ensured.accounts_created,
+            accounts_changed = ensured.accounts_changed,
+            tokens_created = ensured.tokens_created,
+            "bot tokens ready"
+        );
+    }
     let (store, cluster): (Arc<dyn MessageStore>, _) = match &config.cluster {
         Some(url) => {
             let cluster = Cluster::connect(url, stores.messages, stop.clone()).await?;

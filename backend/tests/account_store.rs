@@ -6,7 +6,7 @@
 //!
 //! As in `store.rs`, each test is an `async fn` taking a [`Backend`]
 //! (`accounts`: accounts, links, reopening; `credentials`: sessions, API
-//! tokens, and what ends sessions), and `conformance!` makes one
+//! tokens, and what ends sessions; `bots`: bots and tokens made in bulk), and `conformance!` makes one
 //! `#[tokio::test]` per backend of it. Times are given (`T0` on), as the
 //! server's clock would give them. Token digests
 //! are made up: the store only compares them. What only PostgreSQL is
@@ -17,6 +17,8 @@ mod support;
 // The tests of the contract, written once each (see `conformance!`).
 #[path = "account_store/accounts.rs"]
 mod accounts;
+#[path = "account_store/bots.rs"]
+mod bots;
 #[path = "account_store/credentials.rs"]
 mod credentials;
 
@@ -103,6 +105,9 @@ conformance!(
     credentials::sessions_are_found_by_token_touched_listed_and_ended_by_their_owner,
     credentials::idle_sessions_expire,
     credentials::api_tokens_are_found_by_digest_and_revoked_by_their_owner,
+    bots::bot_tokens_make_missing_bots_and_their_tokens_once,
+    bots::a_bot_token_list_that_breaks_a_rule_changes_nothing,
+    bots::a_full_call_of_bot_tokens_is_stored_at_once,
 );
 
 /// A time of the tests, in milliseconds since the Unix epoch.

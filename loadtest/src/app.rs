@@ -10,7 +10,7 @@ use crate::report::{self, Machine, Report, Setup, Verdict};
 use crate::scenarios::context::{Context, ServerSource};
 use crate::scenarios::{self, Scenario, DEFAULT_DURATION, MIN_DURATION};
 use crate::server::{ServerSettings, BENCH_SERVER_FLAGS};
-use crate::{plot, procfs, system, wire};
+use crate::{bots, plot, procfs, system, wire};
 use anyhow::{bail, Context as _};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -154,8 +154,31 @@ fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
             binary: args.server.clone(),
             cpu: server_cpu,
             extra_args: args.server_args.clone(),
+            bot_tokens: None,
         }),
     };
+    // Removed when the run ends (the pool itself lives in a static).
+    let bots_dir = tempfile::Builder::new()
+        .prefix("chat-bench-bots")
+        .tempdir()
+        .context("a temporary directory for the bot tokens")?;
+    let pool = match &args.bot_tokens {
+        Some(file) if file.exists() => bots::BotPool::read(file)?,
+        Some(file) => bots::BotPool::in_file(bots::BOT_ACCOUNTS, file)?,
+        None => {
+            bots::BotPool::in_file(bots::BOT_ACCOUNTS, &bots_dir.path().join("bot-tokens.txt"))?
+        }
+    };
+    let pool = bots::install(pool);
+    eprintln!(
+        "bot accounts: {} in {} (every started server gets it as --bot-tokens)",
+        pool.len(),
+        pool.file().display()
+    );
+    let mut source = source;
+    if let ServerSource::Spawn(settings) = &mut source {
+        settings.bot_tokens = Some(pool.file().to_owned());
+    }
     let decode_cost = wire::measure_decode_cost().ok();
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

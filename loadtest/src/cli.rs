@@ -7,7 +7,7 @@ use crate::scenarios::NAMES;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Load benchmark of the chat server: real WebSocket clients (protocol v1)
+/// Load benchmark of the chat server: real WebSocket clients (protocol v2)
 /// against a `chat-server`, with latency, throughput, CPU and memory
 /// figures, a JSON report, an SVG plot and a markdown results table.
 #[derive(Debug, Parser)]
@@ -135,6 +135,14 @@ pub struct RunArgs {
     /// The pid of the server at --url, for CPU and memory figures.
     #[arg(long, requires = "url")]
     pub server_pid: Option<u32>,
+
+    /// The bot tokens file the clients sign in with (`username token`
+    /// lines). Written fresh when missing (and then kept); read when it
+    /// exists. Servers the benchmark starts get it as `--bot-tokens`; a
+    /// server at --url must have been started with the same file. Default:
+    /// a fresh temporary file, removed at exit.
+    #[arg(long, env = "CHAT_BENCH_BOT_TOKENS")]
+    pub bot_tokens: Option<PathBuf>,
 
     /// Size factor for connections, rooms and messages (1 = the issue's
     /// sizes). Below 1, paced runs are shortened in proportion too

@@ -12,6 +12,7 @@
 //! a batch gets the same arrival time, taken right after the `read` that
 //! brought it in.
 
+use crate::bots;
 use crate::ledger::{Ledger, RoomOrder, Tally};
 use crate::pacing::Schedule;
 use crate::stats::Latencies;
@@ -74,6 +75,9 @@ pub enum ClientError {
     /// No answer in time.
     #[error("no answer to the join within {0:?}")]
     Timeout(Duration),
+    /// No account for the client.
+    #[error(transparent)]
+    Bots(#[from] bots::BotsError),
     /// The server closed the connection.
     #[error("closed by the server ({code:?} {reason:?})")]
     Closed {
@@ -88,8 +92,11 @@ pub enum ClientError {
 /// observer member receives.
 #[derive(Debug, Clone)]
 pub struct StallWatch {
-    /// Its display name.
+    /// Its account's username (see [`crate::bots`]).
     pub name: String,
+    /// Its account's id, once a presence frame listed it (`left` names
+    /// accounts by id).
+    pub user_id: Option<common::UserId>,
     /// Whether a presence frame listed it (so that its absence means it left).
     pub seen: bool,
     /// When (clock ns) a presence frame first left it out.
@@ -282,13 +289,15 @@ impl Recorder {
             return self.problem(|| "an unreadable presence frame".to_string());
         };
         for watch in &mut self.stalls {
-            let named = |names: &[common::DisplayName]| {
-                names.iter().any(|name| name.as_str() == watch.name)
-            };
-            if named(&left) && watch.seen && watch.dropped_at_ns.is_none() {
+            let gone = watch.user_id.is_some_and(|id| left.contains(&id));
+            if gone && watch.seen && watch.dropped_at_ns.is_none() {
                 watch.dropped_at_ns = Some(now_ns);
             }
-            if named(&joined) {
+            if let Some(person) = joined
+                .iter()
+                .find(|person| person.username.as_str() == watch.name)
+            {
+                watch.user_id = Some(person.user_id);
                 watch.seen = true;
             }
         }
@@ -303,22 +312,44 @@ impl Recorder {
     }
 }
 
-/// Connects to `url` and joins `room` as `name`; returns once `joined`
-/// arrived, with any frames after it still buffered in the reader.
+/// Connects to `url` signed in as client `name`'s account (see
+/// [`crate::bots`]) and joins `room`; returns once `joined` arrived, with
+/// any frames after it still buffered in the reader.
 pub async fn join(
     url: &WsUrl,
     room: &str,
     name: &str,
 ) -> Result<(WsReader, WsWriter), ClientError> {
+    join_since(url, room, name, None)
+        .await
+        .map(|(reader, writer, _)| (reader, writer))
+}
+
+/// [`join`], asking for the messages after `since`; also returns the
+/// `joined` frame.
+pub async fn join_since(
+    url: &WsUrl,
+    room: &str,
+    name: &str,
+    since: Option<common::MessageId>,
+) -> Result<(WsReader, WsWriter, ServerFrame), ClientError> {
     let attempt = async {
-        let (mut reader, mut writer) = ws::connect(url).await?;
-        writer.send_text(&wire::join_frame(room, name)?).await?;
-        wait_joined(&mut reader).await?;
-        Ok((reader, writer))
+        let (mut reader, mut writer) = connect_as(url, name).await?;
+        writer
+            .send_text(&wire::join_since_frame(room, since)?)
+            .await?;
+        let joined = wait_joined(&mut reader).await?;
+        Ok((reader, writer, joined))
     };
     tokio::time::timeout(JOIN_TIMEOUT, attempt)
         .await
         .unwrap_or(Err(ClientError::Timeout(JOIN_TIMEOUT)))
+}
+
+/// Opens a WebSocket to `url` signed in as client `name`'s account.
+pub async fn connect_as(url: &WsUrl, name: &str) -> Result<(WsReader, WsWriter), ClientError> {
+    let bot = bots::bot_for(name)?;
+    Ok(ws::connect_as(url, Some(&bot.token)).await?)
 }
 
 /// Reads until the answer to a join: `Ok` with the `joined` frame decoded,
@@ -687,13 +718,15 @@ mod tests {
     fn a_stalled_member_counts_as_dropped_once_presence_leaves_it_out() {
         let mut recorder = Recorder::new(Clock::start(), vec!["a".into()], vec![0]);
         recorder.stalls = vec![StallWatch {
-            name: "stall-1".into(),
+            name: "bench-000007".into(),
+            user_id: None,
             seen: false,
             dropped_at_ns: None,
         }];
         recorder.watching_stalls = true;
-        let without = r#"{"type":"presence","room":"a","left":["stall-1"]}"#;
-        let with = r#"{"type":"presence","room":"a","joined":["stall-1"]}"#;
+        // Version 2: `joined` lists people, `left` their accounts' ids.
+        let without = r#"{"type":"presence","room":"a","left":[8]}"#;
+        let with = r#"{"type":"presence","room":"a","joined":[{"user_id":8,"username":"bench-000007","display_name":"bench-000007"}]}"#;
         // Not yet seen: an old leave means nothing.
         recorder.on_member_text(0, without, 10, true);
         assert_eq!(recorder.stalls[0].dropped_at_ns, None);

@@ -95,6 +95,13 @@ pub struct RunFigures {
     /// Server RSS growth while members were stalled, per stalled member, KiB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_kib_per_stalled: Option<f64>,
+    /// Password sign-ins per second answered with a session, beside the
+    /// load (fanout-100k-sign-ins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_ins_per_s: Option<f64>,
+    /// Their answer time's 99th percentile, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_p99_ms: Option<f64>,
     /// Joins and leaves per second done by churners (many-rooms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn_ops_per_s: Option<f64>,
@@ -228,6 +235,10 @@ pub enum Metric {
     MessagesPerCommit,
     /// Wall time per write transaction, ms.
     MsPerCommit,
+    /// Password sign-ins per second.
+    SignInsPerSec,
+    /// Sign-in answer time p99, ms.
+    SignInP99,
 }
 
 impl Metric {
@@ -260,6 +271,8 @@ impl Metric {
             Self::CommitP99 => run.commit_p99_ms,
             Self::MessagesPerCommit => run.messages_per_commit,
             Self::MsPerCommit => run.ms_per_commit,
+            Self::SignInsPerSec => run.sign_ins_per_s,
+            Self::SignInP99 => run.sign_in_p99_ms,
         }
     }
 
@@ -290,6 +303,8 @@ impl Metric {
             Self::CommitP99 => "commit p99",
             Self::MessagesPerCommit => "messages/commit",
             Self::MsPerCommit => "time/commit",
+            Self::SignInsPerSec => "sign-ins/s",
+            Self::SignInP99 => "sign-in p99",
         }
     }
 
@@ -299,7 +314,8 @@ impl Metric {
             Self::DeliveriesPerSec
             | Self::OfferedPerSec
             | Self::ChurnOps
-            | Self::CommittedPerSec => rate(value),
+            | Self::CommittedPerSec
+            | Self::SignInsPerSec => rate(value),
             Self::CpuPerDelivery => format!("{value:.3} µs"),
             Self::P50
             | Self::P99
@@ -308,7 +324,8 @@ impl Metric {
             | Self::SendLag
             | Self::CommitP50
             | Self::CommitP99
-            | Self::MsPerCommit => format!("{} ms", significant(value)),
+            | Self::MsPerCommit
+            | Self::SignInP99 => format!("{} ms", significant(value)),
             Self::MessagesPerCommit => significant(value),
             Self::Lost | Self::Duplicated | Self::Failures => format!("{value:.0}"),
             Self::ServerRss => format!("{:.1} MiB", value / 1024.0),
@@ -329,6 +346,7 @@ impl Metric {
                         | Self::OfferedPerSec
                         | Self::ChurnOps
                         | Self::CommittedPerSec
+                        | Self::SignInsPerSec
                 ) =>
             {
                 number.to_owned()

@@ -2,7 +2,9 @@
 //!
 //! It starts `chat-server` itself (pinned to CPU 0, on a free port, with a
 //! fresh temporary SQLite database) or targets a running one, drives it
-//! with real WebSocket clients speaking protocol v1 over TCP, and measures
+//! with real WebSocket clients speaking protocol version 2 over TCP, each
+//! signed in as a bot account of its own (an API token made in bulk: see
+//! [`bots`]), and measures
 //! every delivery: each message's text carries its publisher, its sequence
 //! number and when it was meant to be sent, every delivery's latency goes
 //! into an HDR histogram, and every member's deliveries are checked against
@@ -42,7 +44,10 @@
 //!   ([`server::BENCH_SERVER_FLAGS`]).
 //! - [`database`]: the PostgreSQL server of the `-postgres` variants and
 //!   of clusters on PostgreSQL.
+//! - [`signin`]: password sign-ins beside a load (`POST /api/session`).
 //! - [`scrape`]: the server's `/metrics` (messages committed, commit time).
+//! - [`bots`]: the bot accounts and API tokens the clients sign in with,
+//!   made in bulk by every server the benchmark starts (`--bot-tokens`).
 //! - [`client`]: the simulated clients (members, publishers, churners,
 //!   stalled members) and the [`client::Recorder`] they report to.
 //! - [`ws`]: a lean WebSocket client over TCP; its readers answer the
@@ -62,6 +67,7 @@
 //!   clock ticks.
 
 pub mod app;
+pub mod bots;
 pub mod cli;
 pub mod client;
 pub mod database;
@@ -75,6 +81,7 @@ pub mod report;
 pub mod scenarios;
 pub mod scrape;
 pub mod server;
+pub mod signin;
 pub mod stats;
 pub mod system;
 pub mod wire;

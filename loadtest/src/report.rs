@@ -216,7 +216,7 @@ pub struct Report {
 }
 
 /// Every metric a summary may hold.
-const ALL_METRICS: [Metric; 24] = [
+const ALL_METRICS: [Metric; 26] = [
     Metric::DeliveriesPerSec,
     Metric::OfferedPerSec,
     Metric::CpuPerDelivery,
@@ -241,6 +241,8 @@ const ALL_METRICS: [Metric; 24] = [
     Metric::CommitP99,
     Metric::MessagesPerCommit,
     Metric::MsPerCommit,
+    Metric::SignInsPerSec,
+    Metric::SignInP99,
 ];
 
 /// The figures summarised for each process of a server side made of

@@ -128,6 +128,9 @@ pub struct ServerSettings {
     pub cpu: Option<usize>,
     /// Extra flags from the command line (`--server-arg`), passed last.
     pub extra_args: Vec<String>,
+    /// The bot tokens file every server gets as `--bot-tokens` (see
+    /// [`crate::bots`]).
+    pub bot_tokens: Option<PathBuf>,
 }
 
 /// The full argument list of a started server; see [`BENCH_SERVER_FLAGS`].
@@ -166,6 +169,78 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
     args.extend(scenario_args.iter().cloned());
     args.extend(extra_args.iter().cloned());
     args
+}
+
+/// A person's account, with a password, that a scenario signs in as
+/// ([`crate::signin`]).
+#[derive(Clone)]
+pub struct Person {
+    /// Its username.
+    pub username: String,
+    /// Its password: random, never printed.
+    pub password: String,
+}
+
+impl Person {
+    /// `username` with a random password.
+    pub fn random(username: &str) -> std::io::Result<Self> {
+        use std::io::Read as _;
+        let mut bytes = [0u8; 18];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+        Ok(Self {
+            username: username.to_owned(),
+            password: crate::bots::base64url(&bytes),
+        })
+    }
+}
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes `person`'s account in the database of a server about to start
+/// with `args`, in `dir`: `chat-server admin create-user`, the password on
+/// its standard input.
+fn create_person(
+    binary: &Path,
+    dir: &Path,
+    args: &[String],
+    person: &Person,
+) -> Result<(), ServerError> {
+    use std::io::Write as _;
+    let db = args
+        .iter()
+        .position(|arg| arg == "--db")
+        .and_then(|at| args.get(at + 1))
+        .ok_or_else(|| ServerError::Startup {
+            what: "server",
+            reason: "a person's account needs --db".into(),
+            log: String::new(),
+        })?;
+    let mut child = Command::new(binary)
+        .args(["admin", "create-user", "--db", db, "--username"])
+        .args([&person.username, "--display-name", &person.username])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{}", person.password)?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(ServerError::Startup {
+            what: "server",
+            reason: format!("chat-server admin create-user {} failed", person.username),
+            log: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(())
 }
 
 fn path_arg(path: &Path) -> String {
@@ -332,18 +407,40 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts a server with `scenario_args` and waits until it listens.
     pub fn start(settings: &ServerSettings, scenario_args: &[String]) -> Result<Self, ServerError> {
+        Self::start_with(settings, scenario_args, None)
+    }
+
+    /// [`Self::start`], with `person`'s account made in its database first
+    /// (`chat-server admin create-user`, which needs a database file or
+    /// PostgreSQL: not `--db :memory:`).
+    pub fn start_with(
+        settings: &ServerSettings,
+        scenario_args: &[String],
+        person: Option<&Person>,
+    ) -> Result<Self, ServerError> {
         if !settings.binary.is_file() {
             return Err(ServerError::NoBinary(settings.binary.clone()));
         }
         // Absolute, as the server runs in its temporary directory.
         let binary = std::fs::canonicalize(&settings.binary)?;
+        let dir = temp_dir()?;
+        let mut own = scenario_args.to_vec();
+        if let Some(file) = &settings.bot_tokens {
+            own.extend(["--bot-tokens".to_string(), path_arg(file)]);
+        }
+        let args = server_args(dir.path(), &own, &settings.extra_args);
+        if let Some(person) = person {
+            create_person(&binary, dir.path(), &args, person)?;
+        }
         let mut command = Command::new(binary);
         command.env("RUST_LOG", SERVER_LOG_FILTER);
-        let (mut process, args) = Supervised::spawn(
+        let (mut process, args) = Supervised::spawn_in(
+            dir,
             "server",
             command,
-            |dir| server_args(dir, scenario_args, &settings.extra_args),
+            |_| args,
             settings.cpu,
+            Signal::SIGTERM,
         )?;
         let addr = process.wait_ready(|log| listening_addr(log).map(str::to_owned))?;
         Ok(Self {
@@ -549,6 +646,7 @@ mod tests {
             binary: PathBuf::from("/nonexistent/chat-server"),
             cpu: None,
             extra_args: Vec::new(),
+            bot_tokens: None,
         };
         let err = ServerProcess::start(&settings, &[])
             .err()

@@ -1,18 +1,21 @@
-//! Protocol v1 as the benchmark speaks it: client frames encoded with the
-//! `common` crate, server frames read through a fast path, and the stamp
-//! every message text carries.
+//! Protocol version 2 as the benchmark speaks it: client frames encoded
+//! with the `common` crate (a `join` names no one: the account the
+//! connection signed in with is who joins), server frames read through a
+//! fast path, and the stamp every message text carries.
 //!
 //! Receiving is the generator's hot loop (up to millions of deliveries a
 //! second on one core), and a full serde decode of a `message` frame
-//! allocates its five strings. The fast path instead reads the frame as the
+//! allocates its strings. The fast path instead reads the frame as the
 //! server writes it (`{"type":"message","room":...,"id":...,"name":...,
-//! "text":...,"ts":...}`, fields in declaration order, as serde emits them)
+//! "user_id":...,"username":...,"text":...,"ts":...}`, fields in
+//! declaration order, as serde emits them; `user_id` and `username` are
+//! absent on messages from before accounts)
 //! and borrows the room and text, with no allocation. Anything else, or a
 //! string with an escape in it, falls back to the full decode, so the fast
 //! path can only be slower, never wrong. `chat-bench decode-cost` measures
 //! both on this machine; the figures are in every JSON report.
 
-use common::{ClientFrame, DisplayName, MessageText, RoomName, ServerFrame};
+use common::{ClientFrame, MessageId, MessageText, RoomName, ServerFrame};
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -162,6 +165,15 @@ fn fast_message(frame: &str) -> Option<Delivery<'_>> {
     let id = rest[..digits].parse().ok()?;
     let rest = rest[digits..].strip_prefix(r#","name":""#)?;
     let (_name, rest) = plain_string(rest)?;
+    // The author's account, on every message posted since accounts.
+    let rest = match rest.strip_prefix(r#","user_id":"#) {
+        Some(rest) => {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let rest = rest[digits..].strip_prefix(r#","username":""#)?;
+            plain_string(rest)?.1
+        }
+        None => rest,
+    };
     let rest = rest.strip_prefix(r#","text":""#)?;
     let (text, rest) = plain_string(rest)?;
     let rest = rest.strip_prefix(r#","ts":"#)?;
@@ -183,12 +195,17 @@ fn plain_string(rest: &str) -> Option<(&str, &str)> {
     (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
 }
 
-/// The text of a `join` frame.
-pub fn join_frame(room: &str, name: &str) -> Result<String, WireError> {
+/// The text of a `join` frame (as the connection's account).
+pub fn join_frame(room: &str) -> Result<String, WireError> {
+    join_since_frame(room, None)
+}
+
+/// The text of a `join` frame that asks for the messages after `since`
+/// (a client that reconnects).
+pub fn join_since_frame(room: &str, since: Option<MessageId>) -> Result<String, WireError> {
     let frame = ClientFrame::Join {
         room: room_name(room)?,
-        name: DisplayName::parse(name).map_err(invalid("name", name))?,
-        since: None,
+        since,
     };
     Ok(frame.encode())
 }
@@ -252,7 +269,9 @@ pub fn typical_message_frame() -> Result<String, WireError> {
     Ok(ServerFrame::Message(common::ChatMessage {
         room: room_name("fanout")?,
         id: 123_456,
-        name: DisplayName::parse("pub-2").map_err(invalid("name", "pub-2"))?,
+        name: common::DisplayName::parse("bench-000002").map_err(invalid("name", "bench"))?,
+        user_id: Some(3),
+        username: common::Username::parse("bench-000002").ok(),
         text: MessageText::parse(stamp.text()).map_err(invalid("text", "stamp"))?,
         ts: 1_700_000_000_000,
         nonce: None,
@@ -294,16 +313,32 @@ mod tests {
     use super::*;
     use common::ChatMessage;
 
-    fn message(room: &str, name: &str, text: &str, nonce: Option<&str>) -> String {
+    use common::{DisplayName, Username};
+
+    /// A message frame as the server writes it; by an account unless
+    /// `name` is from before accounts (`None` for the user id then).
+    fn message_by(
+        room: &str,
+        name: &str,
+        user_id: Option<u64>,
+        text: &str,
+        nonce: Option<&str>,
+    ) -> String {
         ServerFrame::Message(ChatMessage {
             room: RoomName::parse(room).expect("room"),
             id: 42,
             name: DisplayName::parse(name).expect("name"),
+            user_id,
+            username: user_id.map(|id| Username::parse(format!("user-{id}")).expect("username")),
             text: MessageText::parse(text).expect("text"),
             ts: 1_700_000_000_000,
             nonce: nonce.map(|n| common::Nonce::parse(n).expect("nonce")),
         })
         .encode()
+    }
+
+    fn message(room: &str, name: &str, text: &str, nonce: Option<&str>) -> String {
+        message_by(room, name, Some(12_345), text, nonce)
     }
 
     #[test]
@@ -332,8 +367,14 @@ mod tests {
             intended_ns: 10,
         }
         .text();
-        for nonce in [None, Some("n-1")] {
-            let frame = message("lobby", "Ann", &text, nonce);
+        for (user_id, nonce) in [(Some(7), None), (Some(8), Some("n-1")), (None, None)] {
+            // Messages by an account, and from before accounts.
+            let frame = message_by("lobby", "Ann", user_id, &text, nonce);
+            assert_eq!(
+                frame.contains(r#""username":"user-"#),
+                user_id.is_some(),
+                "{frame}"
+            );
             let delivery = fast_message(&frame).expect("the fast path matches");
             assert_eq!(delivery.room, "lobby");
             assert_eq!(delivery.id, 42);
@@ -355,10 +396,24 @@ mod tests {
 
     #[test]
     fn other_frames_are_told_apart() {
-        let presence = r#"{"type":"presence","room":"r","members":["a"]}"#;
-        assert_eq!(classify(presence).expect("presence"), Incoming::Presence);
-        let joined = r#"{"type":"joined","room":"r","name":"a","members":["a"],"history":[],"has_older":false}"#;
-        assert_eq!(classify(joined).expect("joined"), Incoming::Joined);
+        // Version 2's frames: people are objects, `left` are user ids.
+        let ann = r#"{"user_id":1,"username":"ann","display_name":"Ann"}"#;
+        let presence =
+            format!(r#"{{"type":"presence","room":"r","joined":[{ann}],"left":[2],"updated":[]}}"#);
+        assert_eq!(classify(&presence).expect("presence"), Incoming::Presence);
+        let Ok(ServerFrame::Presence { joined, left, .. }) = decode(&presence) else {
+            panic!("a version-2 presence frame decodes");
+        };
+        assert_eq!((joined[0].user_id, joined[0].username.as_str()), (1, "ann"));
+        assert_eq!(left, [2]);
+        let joined = format!(
+            r#"{{"type":"joined","room":"r","you":{ann},"members":[{ann}],"history":[],"has_older":false}}"#
+        );
+        assert_eq!(classify(&joined).expect("joined"), Incoming::Joined);
+        let Ok(ServerFrame::Joined { you, members, .. }) = decode(&joined) else {
+            panic!("a version-2 joined frame decodes");
+        };
+        assert_eq!((you.user_id, members.len()), (1, 1));
         let error = r#"{"type":"error","code":"not_joined","message":"join first"}"#;
         assert_eq!(
             classify(error).expect("error"),
@@ -372,8 +427,12 @@ mod tests {
     #[test]
     fn client_frames_follow_the_protocol() {
         assert_eq!(
-            join_frame("r-1", "m-2").expect("join"),
-            r#"{"type":"join","room":"r-1","name":"m-2"}"#
+            join_frame("r-1").expect("join"),
+            r#"{"type":"join","room":"r-1"}"#
+        );
+        assert_eq!(
+            join_since_frame("r-1", Some(41)).expect("join"),
+            r#"{"type":"join","room":"r-1","since":41}"#
         );
         assert_eq!(
             send_frame("r-1", "hi").expect("send"),
@@ -383,6 +442,6 @@ mod tests {
             leave_frame("r-1").expect("leave"),
             r#"{"type":"leave","room":"r-1"}"#
         );
-        assert!(join_frame("Bad Room", "x").is_err());
+        assert!(join_frame("Bad Room").is_err());
     }
 }

@@ -19,8 +19,11 @@
 //! Times are milliseconds since the Unix epoch, given by the caller
 //! (`now`), so that expiry is the caller's clock and tests need no sleep.
 
+mod bots;
 mod rules;
 
+pub(crate) use bots::{check_bot_tokens, new_bot, not_a_bot, token_of_another};
+pub use bots::{BotToken, BotTokensEnsured, BOT_TOKENS_PER_CALL, BOT_TOKEN_NAME};
 pub(crate) use rules::{
     bounded_label, check_may_have_password, check_new_account, checked_link, no_account,
     no_active_account, setup_done, taken_or, usable_link, username_taken,
@@ -321,6 +324,17 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Ends every session last used before `cutoff_ms` (idle expiry);
     /// returns them, by id, with their accounts.
     fn end_sessions_idle_since(&self, cutoff_ms: u64) -> StoreFuture<Vec<(SessionId, UserId)>>;
+
+    /// In one transaction, for each of `bots` (at most
+    /// [`BOT_TOKENS_PER_CALL`], else `Invalid`): makes sure its username
+    /// is an active member bot (made at `now`, its display name its
+    /// username, when missing; made active and a member when it is not)
+    /// holding an API token with its digest (stored, named
+    /// [`BOT_TOKEN_NAME`], when missing). `Invalid` when a username is a
+    /// person's account, `Conflict` when a digest is another account's
+    /// token (or given for two usernames); then nothing is changed. Calling
+    /// it again with the same list changes nothing.
+    fn ensure_bot_tokens(&self, bots: Vec<BotToken>, now: u64) -> StoreFuture<BotTokensEnsured>;
 
     /// Stores a new API token of `account` (`NotFound` when it is missing),
     /// called `name` (cut to [`LABEL_MAX_CHARS`]).

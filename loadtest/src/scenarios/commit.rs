@@ -120,7 +120,7 @@ async fn gather(server: &Running, rooms: &[String]) -> Result<Vec<Option<Connect
     let started = Instant::now();
     let mut connections: Vec<Option<Connection>> = (0..rooms.len()).map(|_| None).collect();
     let mut joins = stream::iter(rooms.iter().enumerate())
-        .map(|(m, room)| async move { (m, client::join(url, room, "p").await) })
+        .map(|(m, room)| async move { (m, client::join(url, room, &format!("m{m}")).await) })
         .buffer_unordered(CONNECT_CONCURRENCY);
     while let Some((m, joined)) = joins.next().await {
         connections[m] = Some(joined.map_err(|err| format!("publisher {m}: {err}"))?);

@@ -9,7 +9,7 @@ use crate::client::Clock;
 use crate::database::{DatabaseProcess, DbStats};
 use crate::figures::ProcessFigures;
 use crate::procfs::{self, CpuTicks, Memory, Proc, ProcError};
-use crate::server::{BrokerProcess, ServerError, ServerProcess, ServerSettings};
+use crate::server::{BrokerProcess, Person, ServerError, ServerProcess, ServerSettings};
 use crate::ws::{WsError, WsUrl};
 use std::time::Instant;
 
@@ -154,6 +154,10 @@ pub enum StartError {
     /// The scenario needs server flags an external server cannot be given.
     #[error("needs the server flags {0:?}, which an external server (--url) cannot be given")]
     NeedsFlags(Vec<String>),
+    /// The scenario signs in as a person made in the database before the
+    /// server starts.
+    #[error("signs in as a person ({0}) made in the server's database before it starts, which --url cannot do")]
+    NeedsPerson(String),
     /// A cluster scenario starts its own broker and instances.
     #[error("starts a cluster of its own (a broker and {0} instances), which --url cannot do")]
     NeedsCluster(usize),
@@ -186,6 +190,17 @@ impl Context {
         scenario_args: &[String],
         store: Store,
     ) -> Result<Running, StartError> {
+        self.start_server_as(scenario_args, store, None)
+    }
+
+    /// [`Self::start_server`], with `person`'s account made in its
+    /// database before it starts, when given.
+    pub fn start_server_as(
+        &self,
+        scenario_args: &[String],
+        store: Store,
+        person: Option<&Person>,
+    ) -> Result<Running, StartError> {
         match &self.source {
             ServerSource::Spawn(settings) => {
                 let database = match store {
@@ -194,12 +209,15 @@ impl Context {
                 };
                 let url = database.as_ref().map(|database| database.url.as_str());
                 let args = with_database(scenario_args, url);
-                let process = ServerProcess::start(settings, &args)?;
+                let process = ServerProcess::start_with(settings, &args, person)?;
                 Running::started(vec![process], None, database)
             }
             ServerSource::External { url, pid } => {
                 if !scenario_args.is_empty() {
                     return Err(StartError::NeedsFlags(scenario_args.to_vec()));
+                }
+                if let Some(person) = person {
+                    return Err(StartError::NeedsPerson(person.username.clone()));
                 }
                 if store == Store::Postgres {
                     return Err(StartError::NeedsDatabase);

@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, name: &str, plan: &IdlePlan) -> Outcome {
             .map(|i| {
                 let room = format!("{}-{name}-{run}-{}", ctx.tag, i / plan.per_room);
                 let url = server.url();
-                async move { client::join(url, &room, &format!("m{}", i % plan.per_room)).await }
+                async move { client::join(url, &room, &format!("m{i}")).await }
             })
             .buffer_unordered(CONNECT_CONCURRENCY);
         while let Some(result) = joins.next().await {

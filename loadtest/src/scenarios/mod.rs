@@ -7,6 +7,11 @@
 //! - [`idle`]: memory per idle connection.
 //! - [`storm`]: thousands of joins at once.
 //! - [`commit`]: messages committed per second by one instance.
+//! - [`reconnect`]: thousands of signed-in clients reconnecting at once.
+//!
+//! Every client signs in as a bot account of its own ([`crate::bots`]);
+//! `fanout-100k-sign-ins` runs real password sign-ins beside fanout-100k
+//! ([`crate::signin`]), judged against it.
 //!
 //! Each fan-out has a `-postgres` variant, the same load on a server whose
 //! history is in the benchmark's own PostgreSQL ([`Store::Postgres`]),
@@ -15,6 +20,7 @@
 pub mod commit;
 pub mod context;
 pub mod idle;
+pub mod reconnect;
 pub mod rooms;
 pub mod storm;
 
@@ -22,6 +28,7 @@ use crate::figures::{Bound, Goal, Metric, RunFigures};
 use commit::CommitPlan;
 use context::{Context, Store};
 use idle::IdlePlan;
+use reconnect::ReconnectPlan;
 use rooms::{Load, RoomsPlan};
 use std::time::Duration;
 use storm::StormPlan;
@@ -58,12 +65,17 @@ pub const FANOUT_100K_POSTGRES: &str = "fanout-100k-postgres";
 pub const COMMIT_RATE: &str = "commit-rate";
 /// The same on PostgreSQL.
 pub const COMMIT_RATE_POSTGRES: &str = "commit-rate-postgres";
+/// fanout-100k with 100 password sign-ins a second beside it.
+pub const FANOUT_100K_SIGN_INS: &str = "fanout-100k-sign-ins";
+/// 5,000 signed-in clients in rooms of 10 lose their connections at once
+/// and all reconnect and re-join with `since`.
+pub const RECONNECT_5K: &str = "reconnect-5k";
 
 /// Every scenario, in the order `all` runs them (each `-postgres` variant
 /// right after the SQLite scenario it is shown beside and judged against;
 /// fanout-100k before slow-consumer, which is judged against it; the
 /// cluster scenarios after the single-server ones they are shown beside).
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 18] = [
     FANOUT_MAX,
     FANOUT_MAX_MEMORY,
     FANOUT_MAX_POSTGRES,
@@ -71,11 +83,13 @@ pub const NAMES: [&str; 16] = [
     FANOUT_1M_POSTGRES,
     FANOUT_100K,
     FANOUT_100K_POSTGRES,
+    FANOUT_100K_SIGN_INS,
     SLOW_CONSUMER,
     MANY_ROOMS,
     BIG_ROOM,
     IDLE,
     JOIN_STORM,
+    RECONNECT_5K,
     COMMIT_RATE,
     COMMIT_RATE_POSTGRES,
     FANOUT_CLUSTER,
@@ -131,6 +145,10 @@ const IDLE_CONNECTIONS: usize = 19_900;
 const STORM_CLIENTS: usize = 5_000;
 /// Messages of history in the join-storm room.
 const STORM_HISTORY: usize = 50;
+/// Clients of reconnect-5k (the 5,000 sessions).
+const RECONNECT_CLIENTS: usize = 5_000;
+/// Password sign-ins per second beside fanout-100k (the 100).
+const SIGN_INS_PER_S: f64 = 100.0;
 /// Publishers of commit-rate, each alone in a room of its own: enough
 /// rooms that their messages in flight fill the store's biggest write
 /// batch (256) several times over.
@@ -161,6 +179,8 @@ pub enum Kind {
     Storm(StormPlan),
     /// Messages committed as fast as the server takes them.
     Commit(CommitPlan),
+    /// Clients reconnecting at once.
+    Reconnect(ReconnectPlan),
 }
 
 /// A scenario at a given scale.
@@ -234,6 +254,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
         churn_ops_per_s: 0.0,
         stalled,
         instances: 1,
+        sign_ins_per_s: 0.0,
     };
     let burst = Load::Burst {
         per_room: scaled(FANOUT_MAX_MESSAGES as usize, scale, 100) as u64,
@@ -344,6 +365,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
     let idle = scaled(IDLE_CONNECTIONS, scale, 20);
     let storm = scaled(STORM_CLIENTS, scale, 20);
     let stalled = scaled(STALLED_MEMBERS, scale, 2);
+    let reconnecting = scaled(RECONNECT_CLIENTS, scale, 20);
     let mut all = vec![
         Scenario {
             name: FANOUT_MAX,
@@ -398,6 +420,32 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             beside: None,
         },
         Scenario {
+            name: FANOUT_100K_SIGN_INS,
+            what: format!(
+                "fanout-100k with {SIGN_INS_PER_S} password sign-ins/s (POST /api/session) beside it"
+            ),
+            kind: Kind::Rooms(RoomsPlan {
+                sign_ins_per_s: SIGN_INS_PER_S,
+                ..fanout(paced(FANOUT_100K_RATE), 0)
+            }),
+            server_args: Vec::new(),
+            store: Store::Own,
+            goals: vec![
+                Goal::at_most(Metric::Lost, 0.0),
+                Goal::at_most(Metric::Failures, 0.0),
+                Goal::relative(Metric::P99, Bound::AtMost, 1.1, FANOUT_100K),
+            ],
+            headline: vec![
+                Metric::P50,
+                Metric::P99,
+                Metric::SignInsPerSec,
+                Metric::SignInP99,
+                Metric::CpuPerDelivery,
+                Metric::ServerCpu,
+            ],
+            beside: Some(FANOUT_100K),
+        },
+        Scenario {
             name: SLOW_CONSUMER,
             what: format!("fanout-100k plus {stalled} members that stop reading"),
             kind: Kind::Rooms(fanout(paced(FANOUT_100K_RATE), stalled)),
@@ -435,6 +483,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 churn_ops_per_s: CHURN_OPS_PER_CHURNER * churners as f64,
                 stalled: 0,
                 instances: 1,
+        sign_ins_per_s: 0.0,
             }),
             server_args: Vec::new(),
             store: Store::Own,
@@ -462,6 +511,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 churn_ops_per_s: 0.0,
                 stalled: 0,
                 instances: 1,
+        sign_ins_per_s: 0.0,
             }),
             server_args: BIG_ROOM_ARGS.iter().map(|arg| arg.to_string()).collect(),
             store: Store::Own,
@@ -497,6 +547,24 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             kind: Kind::Storm(StormPlan {
                 clients: storm,
                 history: STORM_HISTORY,
+            }),
+            server_args: Vec::new(),
+            store: Store::Own,
+            goals: vec![
+                Goal::at_most(Metric::AllJoined, 3.0),
+                Goal::at_most(Metric::Failures, 0.0),
+            ],
+            headline: vec![Metric::AllJoined, Metric::Failures, Metric::P50, Metric::P99, Metric::ServerCpu],
+            beside: None,
+        },
+        Scenario {
+            name: RECONNECT_5K,
+            what: format!(
+                "{reconnecting} signed-in clients in rooms of {SMALL_ROOM_MEMBERS} lose their connections at once; all reconnect with their tokens and re-join with since"
+            ),
+            kind: Kind::Reconnect(ReconnectPlan {
+                clients: reconnecting,
+                per_room: SMALL_ROOM_MEMBERS,
             }),
             server_args: Vec::new(),
             store: Store::Own,
@@ -563,6 +631,7 @@ pub async fn run(ctx: &Context, scenario: &Scenario) -> Outcome {
         Kind::Idle(plan) => idle::run(ctx, scenario.name, plan).await,
         Kind::Storm(plan) => storm::run(ctx, scenario.name, plan).await,
         Kind::Commit(plan) => commit::run(ctx, scenario.name, plan, scenario.store).await,
+        Kind::Reconnect(plan) => reconnect::run(ctx, scenario.name, plan).await,
     }
 }
 
@@ -601,6 +670,29 @@ mod tests {
             panic!("idle");
         };
         assert_eq!(idle.connections, 19_900);
+        let Kind::Reconnect(reconnect) = &named(&all, RECONNECT_5K).kind else {
+            panic!("reconnect-5k");
+        };
+        assert_eq!((reconnect.clients, reconnect.per_room), (5_000, 10));
+        let (signing, plain) = (named(&all, FANOUT_100K_SIGN_INS), named(&all, FANOUT_100K));
+        let (Kind::Rooms(signing_plan), Kind::Rooms(plain_plan)) = (&signing.kind, &plain.kind)
+        else {
+            panic!("room scenarios");
+        };
+        assert_eq!(
+            (signing_plan.sign_ins_per_s, plain_plan.sign_ins_per_s),
+            (100.0, 0.0)
+        );
+        assert_eq!(
+            signing_plan.offered_deliveries_per_s(),
+            plain_plan.offered_deliveries_per_s()
+        );
+        assert!(signing.goals.contains(&Goal::relative(
+            Metric::P99,
+            Bound::AtMost,
+            1.1,
+            FANOUT_100K
+        )));
         assert_eq!(
             named(&all, FANOUT_MAX_MEMORY).server_args,
             ["--db", ":memory:"]

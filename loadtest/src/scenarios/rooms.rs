@@ -15,8 +15,10 @@ use crate::client::{self, Clock, Pace, Recorder, Shared, StallWatch};
 use crate::figures::RunFigures;
 use crate::pacing::Schedule;
 use crate::procfs::Memory;
+use crate::server::Person;
+use crate::signin;
 use crate::wire;
-use crate::ws::{self, Frame, WsReader, WsUrl, WsWriter};
+use crate::ws::{Frame, WsReader, WsUrl, WsWriter};
 use futures_util::stream::{self, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -28,6 +30,9 @@ use tokio::task::{spawn_local, JoinHandle};
 /// below the listen backlog, which would otherwise drop SYNs that the
 /// kernel retries only a second later.
 pub const CONNECT_CONCURRENCY: usize = 64;
+
+/// The username of the person a sign-in variant signs in as.
+pub const SIGN_IN_USERNAME: &str = "signer";
 
 /// Pause after the joins, so that their presence frames are read before
 /// the first run.
@@ -107,6 +112,9 @@ pub struct RoomsPlan {
     /// instances sharing a broker, over which each room's members are
     /// spread ([`instance_of`]).
     pub instances: usize,
+    /// Password sign-ins per second beside the load, as one person made
+    /// at set-up ([`crate::signin`]); 0 for none.
+    pub sign_ins_per_s: f64,
 }
 
 impl RoomsPlan {
@@ -163,10 +171,17 @@ pub async fn run(
     store: Store,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    let person = match plan.sign_ins_per_s > 0.0 {
+        true => match Person::random(SIGN_IN_USERNAME) {
+            Ok(person) => Some(person),
+            Err(err) => return outcome.failed(format!("a password: {err}")),
+        },
+        false => None,
+    };
     let started = if plan.instances > 1 {
         ctx.start_cluster(plan.instances, server_args)
     } else {
-        ctx.start_server(server_args, store)
+        ctx.start_server_as(server_args, store, person.as_ref())
     };
     let server = match started {
         Ok(server) => server,
@@ -199,7 +214,8 @@ pub async fn run(
             },
             if warmup { ctx.warmups } else { ctx.runs }
         );
-        let mut figures = match run_once(ctx, &server, &mut crowd, plan, run).await {
+        let mut figures = match run_once(ctx, &server, &mut crowd, plan, run, person.as_ref()).await
+        {
             Ok(figures) => figures,
             Err(err) => {
                 crowd.close();
@@ -249,7 +265,8 @@ async fn gather(
             let room = &rooms[m / plan.members_per_room];
             let index = m % plan.members_per_room;
             let url = &urls[instance_of(index, urls.len())];
-            let name = format!("m{index}");
+            // One account per member (see `crate::bots`).
+            let name = format!("m{m}");
             async move { (m, client::join(url, room, &name).await) }
         })
         .buffer_unordered(CONNECT_CONCURRENCY);
@@ -285,9 +302,10 @@ async fn gather(
     let churn_stop = Rc::new(Cell::new(false));
     let mut churners = Vec::with_capacity(plan.churners);
     for c in 0..plan.churners {
-        let (reader, writer) = ws::connect(&urls[instance_of(c, urls.len())])
-            .await
-            .map_err(|err| format!("churner {c}: {err}"))?;
+        let (reader, writer) =
+            client::connect_as(&urls[instance_of(c, urls.len())], &format!("churn-{c}"))
+                .await
+                .map_err(|err| format!("churner {c}: {err}"))?;
         spawn_local(client::drain(
             reader,
             Some(Rc::clone(&shared)),
@@ -317,6 +335,7 @@ async fn run_once(
     crowd: &mut Crowd,
     plan: &RoomsPlan,
     run: u32,
+    person: Option<&Person>,
 ) -> Result<RunFigures, String> {
     let shared = Rc::clone(&crowd.shared);
     shared.borrow_mut().begin_run(run, plan.publishers);
@@ -348,6 +367,16 @@ async fn run_once(
         }
     }
     let churn = churn(crowd, plan, &shared, start, run_length, &stop);
+    let sign_ins = person.map(|person| {
+        spawn_local(signin::run(
+            server.url().authority.clone(),
+            person.clone(),
+            plan.sign_ins_per_s,
+            start,
+            run_length,
+            Rc::clone(&stop),
+        ))
+    });
     let watch = stalled.as_ref().map(|_| {
         let minimum = match plan.load {
             Load::Paced { duration, .. } => duration,
@@ -381,6 +410,13 @@ async fn run_once(
         crowd.churners[c] = Some(writer);
         *churn_ops.get_or_insert(0) += ops;
     }
+    let sign_ins = match sign_ins {
+        Some(task) => Some(
+            task.await
+                .map_err(|err| format!("the sign-in task failed: {err}"))?,
+        ),
+        None => None,
+    };
     let peak_rss = match watch {
         Some(watch) => watch.await.ok().flatten(),
         None => None,
@@ -394,6 +430,18 @@ async fn run_once(
     figures.server_peak_rss_kib = rss_after.map(|m| m.peak_rss_kib);
     if let (Some(ops), Some(window)) = (churn_ops, figures.window_s) {
         figures.churn_ops_per_s = Some(ops as f64 / window);
+    }
+    if let Some(sign_ins) = sign_ins {
+        figures.sign_ins_per_s = Some(sign_ins.ok as f64 / run_length.as_secs_f64().max(1e-9));
+        figures.sign_in_p99_ms = sign_ins.latencies.summary().map(|l| l.p99_ms);
+        figures.failures = Some(sign_ins.failed);
+        if sign_ins.failed > 0 {
+            figures.problems.push(format!(
+                "{} sign-ins failed: {}",
+                sign_ins.failed,
+                sign_ins.reasons.join("; ")
+            ));
+        }
     }
     if let Some(stalled) = stalled {
         finish_stall(&shared, stalled, start, rss_before, peak_rss, &mut figures).await;
@@ -471,13 +519,12 @@ async fn churn_one(
     start: Instant,
     stop: &Cell<bool>,
 ) -> u64 {
-    let name = format!("churn-{churner}");
     let mut op = 0u64;
     let room_of = |op: u64| &rooms[(churner * 131 + (op / 2) as usize * 7) % rooms.len()];
     while op < schedule.count() && !stop.get() {
         tokio::time::sleep_until((start + schedule.due(op)).into()).await;
         let frame = if op.is_multiple_of(2) {
-            wire::join_frame(room_of(op), &name)
+            wire::join_frame(room_of(op))
         } else {
             wire::leave_frame(room_of(op))
         };
@@ -601,14 +648,17 @@ async fn stall(url: &WsUrl, shared: &Shared, run: u32, count: usize) -> Result<S
         // Watch before joining: the observer may read the presence frames
         // of these joins before the joins' own answers arrive here.
         let mut recorder = shared.borrow_mut();
-        recorder.stalls = names
-            .iter()
-            .map(|name| StallWatch {
-                name: name.clone(),
+        let mut stalls = Vec::with_capacity(names.len());
+        for name in &names {
+            let bot = crate::bots::bot_for(name).map_err(|err| err.to_string())?;
+            stalls.push(StallWatch {
+                name: bot.username.clone(),
+                user_id: None,
                 seen: false,
                 dropped_at_ns: None,
-            })
-            .collect();
+            });
+        }
+        recorder.stalls = stalls;
         recorder.watching_stalls = true;
     }
     let mut tasks = Vec::new();

@@ -112,7 +112,7 @@ async fn storm(
 ) -> Result<(RunFigures, Vec<String>), String> {
     let url = server.url();
     let connections: Vec<_> = stream::iter(0..plan.clients)
-        .map(|_| ws::connect(url))
+        .map(|i| async move { client::connect_as(url, &format!("m{i}")).await })
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect()
         .await;
@@ -146,7 +146,7 @@ async fn storm(
     let start = Instant::now();
     storm_start.set(Some(start));
     for (i, writer) in &mut writers {
-        let frame = wire::join_frame(room, &format!("c{i}")).map_err(|err| err.to_string())?;
+        let frame = wire::join_frame(room).map_err(|err| err.to_string())?;
         if let Err(err) = writer.send_text(&frame).await {
             tally
                 .borrow_mut()

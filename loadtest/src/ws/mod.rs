@@ -128,14 +128,28 @@ impl WsUrl {
     }
 }
 
-/// Opens a TCP connection (Nagle off, as browsers do) and upgrades it.
+/// Opens a TCP connection (Nagle off, as browsers do) and upgrades it,
+/// without credentials.
 pub async fn connect(url: &WsUrl) -> Result<(WsReader, WsWriter), WsError> {
+    connect_as(url, None).await
+}
+
+/// Opens a TCP connection (Nagle off, as browsers do) and upgrades it,
+/// signed in with `bearer` (an API token, sent as `Authorization: Bearer`)
+/// when given: protocol version 2 refuses an upgrade without one (401).
+pub async fn connect_as(
+    url: &WsUrl,
+    bearer: Option<&str>,
+) -> Result<(WsReader, WsWriter), WsError> {
     let stream = TcpStream::connect(&url.authority).await?;
     stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
     let key = tungstenite::handshake::client::generate_key();
+    let authorization = bearer
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{authorization}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
         path = url.path,
         host = url.authority,
     );

@@ -9,13 +9,15 @@ use super::{ready, MemoryStore};
 use crate::store::accounts::{
     bounded_label, check_may_have_password, check_new_account, checked_link, no_account,
     no_active_account, setup_done, usable_link, username_taken, Account, AccountStore, ApiTokenId,
-    ApiTokenRecord, LinkId, LinkKind, LinkRecord, NewAccount, NewLink, NewSession, SessionId,
-    SessionRecord, TokenHash,
+    ApiTokenRecord, BotToken, BotTokensEnsured, LinkId, LinkKind, LinkRecord, NewAccount, NewLink,
+    NewSession, SessionId, SessionRecord, TokenHash,
 };
 use crate::store::{ErrorKind, StoreError, StoreFuture};
 use common::{AccountState, DisplayName, Role, UserId, Username};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
+
+mod bots;
 
 /// The tables, as the databases have them. Ids count from 1 and are never
 /// reused; each token digest has an index, as in the databases.
@@ -23,6 +25,10 @@ use std::sync::atomic::Ordering;
 pub(super) struct Tables {
     /// Account `id` is at `id - 1`: accounts are never deleted.
     accounts: Vec<Account>,
+    /// The index of usernames (lower case, as stored), as the databases
+    /// have one: a hundred thousand bots made in bulk must not cost a scan
+    /// of every account each.
+    usernames: HashMap<Username, UserId>,
     sessions: BTreeMap<SessionId, (TokenHash, SessionRecord)>,
     session_tokens: HashMap<TokenHash, SessionId>,
     last_session: SessionId,
@@ -54,6 +60,10 @@ impl Tables {
             .ok_or_else(|| no_account(id))
     }
 
+    fn account_by_username(&self, username: &Username) -> Option<&Account> {
+        self.account(*self.usernames.get(username)?)
+    }
+
     fn active_account(&self, id: UserId) -> Option<&Account> {
         self.account(id)
             .filter(|account| account.state == AccountState::Active)
@@ -61,11 +71,7 @@ impl Tables {
 
     fn insert_account(&mut self, account: NewAccount, now: u64) -> Result<Account, StoreError> {
         check_new_account(&account)?;
-        if self
-            .accounts
-            .iter()
-            .any(|stored| stored.username == account.username)
-        {
+        if self.usernames.contains_key(&account.username) {
             return Err(username_taken(&account.username));
         }
         let created = Account {
@@ -78,6 +84,7 @@ impl Tables {
             password_hash: account.password_hash,
             created_ms: now,
         };
+        self.usernames.insert(created.username.clone(), created.id);
         self.accounts.push(created.clone());
         Ok(created)
     }
@@ -183,13 +190,7 @@ impl AccountStore for MemoryStore {
     }
 
     fn account_by_username(&self, username: &Username) -> StoreFuture<Option<Account>> {
-        self.look(|tables| {
-            tables
-                .accounts
-                .iter()
-                .find(|account| &account.username == username)
-                .cloned()
-        })
+        self.look(|tables| tables.account_by_username(username).cloned())
     }
 
     fn accounts(&self) -> StoreFuture<Vec<Account>> {
@@ -314,6 +315,10 @@ impl AccountStore for MemoryStore {
             let ended = tables.end_sessions_where(|session| idle.contains_key(&session.id));
             Ok(ended.into_iter().map(|id| (id, idle[&id])).collect())
         })
+    }
+
+    fn ensure_bot_tokens(&self, bots: Vec<BotToken>, now: u64) -> StoreFuture<BotTokensEnsured> {
+        self.change(|tables| tables.ensure_bot_tokens(&bots, now))
     }
 
     fn create_api_token(

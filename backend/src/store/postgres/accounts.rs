@@ -11,13 +11,14 @@
 //! it), and for the first administrator the accounts table (so no account
 //! is made meanwhile).
 
+use super::bots;
 use super::credentials::{self, END_SESSIONS_BUT};
 use super::links;
 use super::{to_i64, to_u64, PostgresStore};
 use crate::store::accounts::{
     bounded_label, check_may_have_password, check_new_account, no_account, taken_or, Account,
-    AccountStore, ApiTokenId, ApiTokenRecord, LinkId, LinkKind, LinkRecord, NewAccount, NewLink,
-    NewSession, SessionId, SessionRecord, TokenHash,
+    AccountStore, ApiTokenId, ApiTokenRecord, BotToken, BotTokensEnsured, LinkId, LinkKind,
+    LinkRecord, NewAccount, NewLink, NewSession, SessionId, SessionRecord, TokenHash,
 };
 use crate::store::{StoreError, StoreFuture};
 use common::{AccountState, DisplayName, Role, UserId, Username};
@@ -367,6 +368,12 @@ impl AccountStore for PostgresStore {
     fn end_sessions_idle_since(&self, cutoff_ms: u64) -> StoreFuture<Vec<(SessionId, UserId)>> {
         self.write(move |client| async move {
             credentials::end_sessions_idle_since(&client, cutoff_ms).await
+        })
+    }
+
+    fn ensure_bot_tokens(&self, bots: Vec<BotToken>, now: u64) -> StoreFuture<BotTokensEnsured> {
+        self.write(move |mut client| async move {
+            bots::ensure_bot_tokens(&mut client, &bots, now).await
         })
     }
 

@@ -23,6 +23,7 @@
 //! deadpool's small pool adds little to the binary.
 
 mod accounts;
+mod bots;
 mod credentials;
 mod links;
 mod writer;

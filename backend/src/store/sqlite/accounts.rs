@@ -8,13 +8,14 @@
 //! then writes (a link's uses, "no account yet") cannot race another.
 //! Reads use the read-only connections, which see every committed write.
 
+use super::bots;
 use super::credentials::{self, END_SESSIONS_BUT};
 use super::links;
 use super::SqliteStore;
 use crate::store::accounts::{
     bounded_label, check_may_have_password, check_new_account, no_account, taken_or, Account,
-    AccountStore, ApiTokenId, ApiTokenRecord, LinkId, LinkKind, LinkRecord, NewAccount, NewLink,
-    NewSession, SessionId, SessionRecord, TokenHash,
+    AccountStore, ApiTokenId, ApiTokenRecord, BotToken, BotTokensEnsured, LinkId, LinkKind,
+    LinkRecord, NewAccount, NewLink, NewSession, SessionId, SessionRecord, TokenHash,
 };
 use crate::store::{StoreError, StoreFuture};
 use common::{AccountState, DisplayName, Role, UserId, Username};
@@ -355,6 +356,10 @@ impl AccountStore for SqliteStore {
 
     fn end_sessions_idle_since(&self, cutoff_ms: u64) -> StoreFuture<Vec<(SessionId, UserId)>> {
         self.write(move |conn| credentials::end_sessions_idle_since(conn, cutoff_ms))
+    }
+
+    fn ensure_bot_tokens(&self, bots: Vec<BotToken>, now: u64) -> StoreFuture<BotTokensEnsured> {
+        self.write(move |conn| bots::ensure_bot_tokens(conn, &bots, now))
     }
 
     fn create_api_token(

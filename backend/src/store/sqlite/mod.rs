@@ -15,6 +15,7 @@
 //!   its writes are jobs of the writer thread, its reads use the readers.
 
 mod accounts;
+mod bots;
 mod credentials;
 mod links;
 mod reader;

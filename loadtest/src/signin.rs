@@ -1,0 +1,163 @@
+//! Password sign-ins beside a scenario's load (`fanout-100k-sign-ins`):
+//! real `POST /api/session` requests with a real person's password, each
+//! on a new TCP connection as a browser's first request would be, on an
+//! open-loop schedule, so that the server's password hashing (argon2id on
+//! its bounded pool) runs beside the rooms it must not delay.
+//!
+//! The person is made before the server starts, with `chat-server admin
+//! create-user` on its database (see [`crate::server::Person`]). Each
+//! answer is checked (`200` and a session cookie); a failed sign-in is a
+//! failure of the run.
+
+use crate::pacing::Schedule;
+use crate::server::Person;
+use crate::stats::Latencies;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::task::spawn_local;
+
+/// Longest one sign-in may take before it counts as failed.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest answer read (a sign-in's is a few hundred bytes).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// What the sign-ins of a run did.
+#[derive(Debug, Default)]
+pub struct SignIns {
+    /// Sign-ins answered with a session.
+    pub ok: u64,
+    /// Sign-ins that failed, and the first few reasons.
+    pub failed: u64,
+    /// The first reasons, word for word.
+    pub reasons: Vec<String>,
+    /// Time from sending to the answer of each successful one.
+    pub latencies: Latencies,
+}
+
+/// Reasons kept per run.
+const REASONS_KEPT: usize = 5;
+
+/// Signs `person` in at `authority` (`host:port`) `per_s` times a second
+/// from `start` for `length`, or until `stop`; each sign-in runs on its
+/// own task, so a slow answer never holds the schedule back.
+pub async fn run(
+    authority: String,
+    person: Person,
+    per_s: f64,
+    start: Instant,
+    length: Duration,
+    stop: Rc<Cell<bool>>,
+) -> SignIns {
+    let schedule = Schedule::shared(per_s, 1, 0, length);
+    let tally = Rc::new(RefCell::new(SignIns::default()));
+    let (authority, person) = (Rc::new(authority), Rc::new(person));
+    let mut tasks = Vec::new();
+    for n in 0..schedule.count() {
+        if stop.get() {
+            break;
+        }
+        tokio::time::sleep_until((start + schedule.due(n)).into()).await;
+        let (authority, person, tally) =
+            (Rc::clone(&authority), Rc::clone(&person), Rc::clone(&tally));
+        tasks.push(spawn_local(async move {
+            let sent = Instant::now();
+            let answer = tokio::time::timeout(SIGN_IN_TIMEOUT, sign_in(&authority, &person)).await;
+            let mut tally = tally.borrow_mut();
+            match answer {
+                Ok(Ok(())) => {
+                    tally.ok += 1;
+                    tally.latencies.record_ns(sent.elapsed().as_nanos() as u64);
+                }
+                Ok(Err(reason)) => tally.fail(reason),
+                Err(_) => tally.fail(format!("no answer within {SIGN_IN_TIMEOUT:?}")),
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    Rc::try_unwrap(tally).map_or_else(|_| SignIns::default(), RefCell::into_inner)
+}
+
+impl SignIns {
+    fn fail(&mut self, reason: String) {
+        self.failed += 1;
+        if self.reasons.len() < REASONS_KEPT {
+            self.reasons.push(reason);
+        }
+    }
+}
+
+/// One sign-in: `POST /api/session` with the person's username and
+/// password, from the server's own origin (as its web client would send
+/// it); `Ok` for `200` with a session cookie.
+pub async fn sign_in(authority: &str, person: &Person) -> Result<(), String> {
+    let body = serde_json::json!({
+        "username": person.username,
+        "password": person.password,
+    })
+    .to_string();
+    let request = format!(
+        "POST /api/session HTTP/1.1\r\nHost: {authority}\r\nOrigin: http://{authority}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(authority)
+        .await
+        .map_err(|err| format!("connect: {err}"))?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|err| format!("write: {err}"))?;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|err| format!("read: {err}"))?;
+        if read == 0 || answer.len() > MAX_ANSWER_BYTES {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    check_answer(&String::from_utf8_lossy(&answer))
+}
+
+/// `Ok` for a `200` answer that sets the session cookie; otherwise its
+/// status line (never the cookie: it is a secret).
+pub fn check_answer(answer: &str) -> Result<(), String> {
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("answered {status:?}"));
+    }
+    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+    let sets_cookie = head
+        .lines()
+        .any(|line| line.to_ascii_lowercase().starts_with("set-cookie:"));
+    if !sets_cookie {
+        return Err("200 without a session cookie".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_200_with_a_cookie_is_a_sign_in() {
+        let ok = "HTTP/1.1 200 OK\r\nset-cookie: chat_session=abc; HttpOnly\r\n\r\n{}";
+        assert_eq!(check_answer(ok), Ok(()));
+        let no_cookie = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}";
+        assert!(check_answer(no_cookie).is_err());
+        let refused = "HTTP/1.1 429 Too Many Requests\r\n\r\n";
+        let err = check_answer(refused).expect_err("refused");
+        assert!(err.contains("429"), "{err}");
+        assert!(check_answer("").is_err());
+    }
+}
