@@ -40,7 +40,11 @@ async fn server_with_admin(flags: &[&str]) -> (TempDb, TestServer, Api) {
         .await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.str("/me/role"), "admin");
-    let admin = Api::new(server.addr).with_session(&answer.session().expect("a cookie"));
+    let session = answer.session().expect("a cookie");
+    // The administrator makes the accounts the tests' WebSocket clients
+    // connect as (see `support::accounts::token_for`).
+    support::accounts::register(server.addr, session.clone());
+    let admin = Api::new(server.addr).with_session(&session);
     (db, server, admin)
 }
 

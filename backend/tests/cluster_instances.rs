@@ -467,13 +467,16 @@ async fn websockets_from_foreign_origins_are_refused_in_cluster_mode() {
     let flags = ["--allowed-origin", "https://chat.example"];
     for server in [broker.instance(&flags).await, broker.instance(&flags).await] {
         let url = server.ws_url();
+        let bearer = server.bearer("Ann").await;
         let own = format!("http://{}", server.addr);
         for allowed in [own.as_str(), "https://chat.example"] {
-            let connected = Client::try_connect(&url, &[("origin", allowed)]).await;
+            let headers = [("origin", allowed), ("authorization", bearer.as_str())];
+            let connected = Client::try_connect(&url, &headers).await;
             assert!(connected.is_ok(), "{allowed} is allowed on {}", server.addr);
         }
         for refused in ["https://evil.example", "https://chat.example.evil", "null"] {
-            let (status, _) = Client::try_connect(&url, &[("origin", refused)])
+            let headers = [("origin", refused), ("authorization", bearer.as_str())];
+            let (status, _) = Client::try_connect(&url, &headers)
                 .await
                 .err()
                 .unwrap_or_else(|| panic!("{refused} must be refused by {}", server.addr));

@@ -88,7 +88,7 @@ async fn each_validation_rule_has_its_code_over_the_wire() {
             ErrorCode::InvalidRoom,
         ),
         (
-            r#"{"type":"join","room":"other"}"#.to_owned(),
+            r#"{"type":"join","room":"other","name":"Anna"}"#.to_owned(),
             ErrorCode::ProtocolVersion,
         ),
         (

@@ -304,9 +304,7 @@ async fn a_room_full_of_heavily_escaped_messages_can_still_be_joined() {
 #[tokio::test]
 async fn an_in_memory_server_keeps_history_while_it_runs_and_writes_no_file() {
     let db = TempDb::sqlite();
-    let server =
-        TestServer::start_with(&db.path(), &["--db", ":memory:", "--signup", "open"]).await;
-    support::accounts::sign_up_reader(&server).await;
+    let server = TestServer::start_with(&db.path(), &["--db", ":memory:"]).await;
     let mut ann = server.connect_as("Ann").await;
     ann.join("lobby").await;
     let posted = post(&mut ann, "lobby", 3).await;

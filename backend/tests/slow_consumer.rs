@@ -29,12 +29,18 @@ const STALL_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A client whose socket has a tiny receive buffer, so its backlog fills
 /// the server's side quickly.
-async fn connect_with_small_buffer(server: &TestServer) -> Client {
+async fn connect_with_small_buffer(server: &TestServer, name: &str) -> Client {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let bearer = server.bearer(name).await;
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4 * 1024).expect("SO_RCVBUF");
     let stream = socket.connect(server.addr).await.expect("connect");
     let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (ws, _) = tokio_tungstenite::client_async(server.ws_url(), stream)
+    let mut request = server.ws_url().into_client_request().expect("a request");
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().expect("a header value"));
+    let (ws, _) = tokio_tungstenite::client_async(request, stream)
         .await
         .expect("handshake");
     Client::from_socket(ws)
@@ -72,7 +78,7 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
         &["--client-queue-bytes", "1048576", "--stall-timeout", "60s"],
     )
     .await;
-    let mut slow = connect_with_small_buffer(&server).await;
+    let mut slow = connect_with_small_buffer(&server, "Slow").await;
     slow.join("lobby").await;
     let mut fast = server.connect_as("Fast").await;
     fast.join("lobby").await;
@@ -203,7 +209,7 @@ async fn a_client_that_stops_reading_is_closed_as_stalled_within_seconds() {
     let db = TempDb::new();
     let server = TestServer::start_with(&db.path(), &["--stall-timeout", "1s"]).await;
     // It reads nothing after its join: no frame, and so no ping either.
-    let mut stalled = connect_with_small_buffer(&server).await;
+    let mut stalled = connect_with_small_buffer(&server, "Stalled").await;
     stalled.join("lobby").await;
     let mut talker = server.connect_as("Talker").await;
     talker.join("lobby").await;

@@ -33,10 +33,14 @@ pub fn reader_token(addr: SocketAddr) -> Option<String> {
     readers().lock().expect("lock").get(&addr).cloned()
 }
 
+/// The address of the server a URL names.
+pub fn addr_of(url: &str) -> Option<SocketAddr> {
+    url.split("://").nth(1)?.split('/').next()?.parse().ok()
+}
+
 /// The reader's token of the server a URL names.
 pub fn reader_for_url(url: &str) -> Option<String> {
-    let authority = url.split("://").nth(1)?.split('/').next()?;
-    reader_token(authority.parse().ok()?)
+    reader_token(addr_of(url)?)
 }
 
 /// `GET url` with the reader's token of the server it names.
@@ -166,26 +170,6 @@ pub fn provision_reader_blocking(db: Database) -> Option<String> {
     })
     .join()
     .expect("provisioned")
-}
-
-/// Signs a reader up on a server started with `--signup open` (one in
-/// memory, where nothing can be written before it starts) and registers
-/// its session for [`super::get_json`].
-pub async fn sign_up_reader(server: &super::TestServer) {
-    let api = Api::new(server.addr);
-    let answer = api
-        .post(
-            "/api/signup",
-            &serde_json::json!({
-                "username": "reader",
-                "display_name": "Reader",
-                "password": "reader-password",
-            }),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{answer:?}");
-    let session = answer.session().expect("a session cookie");
-    register(server.addr, session);
 }
 
 /// An answer of the API: its status, headers and JSON body (`Null` when

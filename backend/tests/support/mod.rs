@@ -376,9 +376,14 @@ impl Client {
         }
     }
 
-    /// Connects, or says that it could not (the server may be restarting).
-    pub async fn try_connect_quietly(url: &str) -> Result<Self, ()> {
-        match tokio_tungstenite::connect_async(url).await {
+    /// Connects with `token`, or says that it could not (the server may be
+    /// restarting).
+    pub async fn try_connect_quietly(url: &str, token: &str) -> Result<Self, ()> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().map_err(|_| ())?;
+        let bearer = format!("Bearer {token}").parse().map_err(|_| ())?;
+        request.headers_mut().insert("authorization", bearer);
+        match tokio_tungstenite::connect_async(request).await {
             Ok((ws, _)) => Ok(Self::from_socket(ws)),
             Err(_) => Err(()),
         }

@@ -5,26 +5,13 @@
 //! The tests cut its connection (or kill the server) at random points.
 
 use super::Client;
-use common::{ErrorCode, MessageId, ServerFrame};
+use common::{MessageId, ServerFrame};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-/// Longest a reconnect keeps retrying a join refused with `name_taken`
-/// (the server, or in cluster mode the instances still alive, have not yet
-/// noticed that the old connection is gone) or a connection refused (the
-/// server is restarting).
+/// Longest a reconnect keeps retrying a connection refused (the server
+/// is restarting).
 pub const RECONNECT_PATIENCE: Duration = Duration::from_secs(20);
-
-/// Pause before the first new join after `name_taken`; it doubles with
-/// each refusal up to [`NAME_TAKEN_MAX_RETRY`]. A single server notices a
-/// closed connection within moments; in cluster mode the name of a member
-/// of an instance that died stays taken until the others notice (seconds).
-pub const NAME_TAKEN_FIRST_RETRY: Duration = Duration::from_millis(10);
-
-/// Longest pause between joins refused with `name_taken` (the browser
-/// client waits 3 s). Each attempt is on a new connection, so that the join
-/// rate limit of one connection does not count them.
-pub const NAME_TAKEN_MAX_RETRY: Duration = Duration::from_millis(300);
 
 /// Pause before connecting again after a connection was refused.
 const CONNECT_RETRY: Duration = Duration::from_millis(20);
@@ -83,6 +70,9 @@ pub struct ResendingWriter {
     pub connections: usize,
     /// Sends repeated after a reconnect.
     pub resent: usize,
+    /// The writer's API token, once it has one: every server of the test
+    /// shares the database, so it works across restarts and instances.
+    token: Option<String>,
 }
 
 impl ResendingWriter {
@@ -96,6 +86,7 @@ impl ResendingWriter {
             last_seen: None,
             connections: 0,
             resent: 0,
+            token: None,
         }
     }
 
@@ -103,18 +94,26 @@ impl ResendingWriter {
         self.confirmed.len() == self.total
     }
 
-    /// Connects to `url` and joins with `since`, retrying while the server
-    /// restarts or still holds the name of a dead connection. Returns the
-    /// client and the history of its `joined` frame (already processed).
+    /// Connects to `url` (signed in as the writer) and joins with `since`,
+    /// retrying while the server restarts. Returns the client and the
+    /// history of its `joined` frame (already processed).
     pub async fn reconnect(&mut self, url: &str) -> (Client, Vec<common::ChatMessage>) {
         let started = Instant::now();
-        let mut name_taken_retry = NAME_TAKEN_FIRST_RETRY;
         loop {
             assert!(
                 started.elapsed() < RECONNECT_PATIENCE,
                 "could not rejoin within {RECONNECT_PATIENCE:?}"
             );
-            let Ok(mut client) = Client::try_connect_quietly(url).await else {
+            let token = match &self.token {
+                Some(token) => token.clone(),
+                None => {
+                    let addr = super::accounts::addr_of(url).expect("a server's URL");
+                    let token = super::accounts::token_for(addr, &self.name).await;
+                    self.token = Some(token.clone());
+                    token
+                }
+            };
+            let Ok(mut client) = Client::try_connect_quietly(url, &token).await else {
                 tokio::time::sleep(CONNECT_RETRY).await;
                 continue;
             };
@@ -122,24 +121,21 @@ impl ResendingWriter {
                 Some(id) => format!(r#","since":{id}"#),
                 None => String::new(),
             };
-            let join = format!(
-                r#"{{"type":"join","room":"{}","name":"{}"{since}}}"#,
-                self.room, self.name
-            );
-            client.send_text(&join).await;
-            match client.recv().await {
-                ServerFrame::Joined { history, .. } => {
+            let join = format!(r#"{{"type":"join","room":"{}"{since}}}"#, self.room);
+            if client.try_send_text(&join).await.is_err() {
+                continue;
+            }
+            match client.try_recv_quietly(super::FRAME_TIMEOUT).await {
+                Some(ServerFrame::Joined { history, .. }) => {
                     for message in &history {
                         self.saw(message);
                     }
                     self.connections += 1;
                     return (client, history);
                 }
-                ServerFrame::Error(error) if error.code == ErrorCode::NameTaken => {
-                    tokio::time::sleep(name_taken_retry).await;
-                    name_taken_retry = (name_taken_retry * 2).min(NAME_TAKEN_MAX_RETRY);
-                }
-                other => panic!("unexpected answer to a join: {other:?}"),
+                // The server went away meanwhile: connect again.
+                None => continue,
+                Some(other) => panic!("unexpected answer to a join: {other:?}"),
             }
         }
     }
