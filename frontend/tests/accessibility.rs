@@ -215,7 +215,14 @@ async fn every_screen_passes_axe_core_in_both_schemes_at_desktop_and_phone_width
     audit.check_views(&ann, "no room open").await;
 
     // Signed out by the server (her session ended from another device):
-    // the sign-in screen says so.
+    // the sign-in screen says so. (The Room field still holds the bad
+    // name from before: emptied as typing does.)
+    ann.set_view(VIEWS[0]).await;
+    ann.eval(
+        "const r = document.querySelector('#join-room'); r.value = ''; \
+         r.dispatchEvent(new Event('input', {bubbles: true}));",
+    )
+    .await;
     let join = ann.find("#join-room").await;
     join.send_keys("lobby").await.expect("type");
     join.send_keys(keys::ENTER).await.expect("join");

@@ -163,7 +163,7 @@ pub async fn create_invite(addr: SocketAddr, cookie: &str) -> String {
         Some(&body),
     )
     .await;
-    assert_eq!(answer.status, 200, "creating an invite: {answer:?}");
+    assert_eq!(answer.status, 201, "creating an invite: {answer:?}");
     let link = answer.body["link"].as_str().expect("a link");
     link.rsplit_once("#/invite/")
         .map(|(_, token)| token.to_owned())
