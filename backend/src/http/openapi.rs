@@ -179,17 +179,21 @@ pub async fn serve(Extension(document): Extension<Document>) -> impl IntoRespons
     operation_id = "websocket",
     tag = "server",
     security(("session" = []), ("bearer" = [])),
-    description = "Upgrades to a WebSocket that speaks the protocol of docs/PROTOCOL.md. \
-        Every refusal comes before the upgrade, as a plain-text HTTP answer with one \
-        line that says why. Protocol version 2 needs the session cookie or a bearer \
-        token.",
+    description = "Upgrades to a WebSocket that speaks the protocol of docs/PROTOCOL.md, \
+        as the account of the session cookie or the bearer token. Every refusal comes \
+        before the upgrade: a plain-text answer with one line that says why, or the \
+        accounts API's JSON error when the credential is missing, ended, or cannot \
+        be checked now.",
     responses(
         (status = 101, description = "Switched to the WebSocket protocol."),
-        (status = 401, description = "No session cookie or bearer token, or one that ended.", content_type = "text/plain", body = String),
-        (status = 403, description = "This `Origin` may not open a WebSocket here.", content_type = "text/plain", body = String),
-        (status = 426, description = "Not a WebSocket upgrade (a plain GET).", content_type = "text/plain", body = String),
-        (status = 429, description = "Too many connections from this address.", content_type = "text/plain", body = String),
-        (status = 503, description = "The server is full; `Retry-After` says when to try again.", content_type = "text/plain", body = String),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "This `Origin` may not open a WebSocket here.", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 426, description = "Not a WebSocket upgrade (a plain GET).", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 429, description = "Too many connections from this address.", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 503, description = "The server is full (plain text, with `Retry-After`), or the credential cannot be checked now (the JSON error).", content(
+            (String = "text/plain; charset=utf-8"),
+            (ErrorFrame = "application/json"),
+        )),
     ),
 )]
 #[allow(
