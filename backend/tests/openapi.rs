@@ -378,3 +378,30 @@ async fn without_metrics_on_the_main_router_the_document_has_none() {
     assert!(doc["paths"]["/healthz"].is_object());
     server.stop().await;
 }
+
+/// A body over the limit is refused as the document says: 413 with the
+/// API's JSON error, on any route (the limit comes before routing).
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_json_413() {
+    let db = TempDb::new();
+    let server = TestServer::start_bare(&db.path(), &[]).await;
+    let doc = document(&server).await;
+    assert_eq!(
+        doc["components"]["responses"]["TooLarge"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorFrame"
+    );
+    let body = vec![b'x'; chat_server::http::MAX_HTTP_BODY_BYTES + 1];
+    for path in ["/api/session", "/api/rooms/lobby/messages", "/nowhere"] {
+        let response = reqwest::Client::new()
+            .post(server.url(path))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 413, "{path}");
+        let error: common::ErrorFrame = response.json().await.expect("an ErrorFrame");
+        assert_eq!(error.code, common::ErrorCode::BadRequest, "{path}");
+    }
+    server.stop().await;
+}

@@ -24,8 +24,12 @@ use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
 use crate::store::MessageStore;
+use axum::http::StatusCode;
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::{Extension, Json, Router};
+use common::{ErrorCode, ErrorFrame};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -117,8 +121,25 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::routes())
         .fallback(frontend::serve)
         .layer(RequestBodyLimitLayer::new(MAX_HTTP_BODY_BYTES))
+        .layer(map_response(too_large_as_json))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The answer to a body over [`MAX_HTTP_BODY_BYTES`], which the limit's
+/// layer gives in plain text, as JSON like every other error of the API
+/// (an [`ErrorFrame`] with `bad_request`). No handler answers 413 itself.
+async fn too_large_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let body = ErrorFrame {
+        code: ErrorCode::BadRequest,
+        message: format!("the request body is larger than {MAX_HTTP_BODY_BYTES} bytes"),
+        room: None,
+        nonce: None,
+    };
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
 /// The router of `--metrics-addr`: `GET /metrics` alone.

@@ -2,16 +2,15 @@
 //! (`#/components/responses/…`): each route's `#[utoipa::path]` lists
 //! those it can give, so one description says what each status means.
 //!
-//! Every one but [`TooLarge`] has an [`ErrorFrame`] body whose `code` is
-//! the machine-readable reason; the statuses and codes are those of
+//! Every one has an [`ErrorFrame`] body whose `code` is the
+//! machine-readable reason; the statuses and codes are those of
 //! [`crate::accounts::AccountsError::status`] and of the room API's
 //! `ApiError`.
 
 use common::ErrorFrame;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::Type;
-use utoipa::openapi::{Content, ObjectBuilder, RefOr};
+use utoipa::openapi::{Content, RefOr};
 use utoipa::{PartialSchema, ToResponse, ToSchema};
 
 /// An answer with an [`ErrorFrame`] body.
@@ -97,17 +96,13 @@ error_response! {
 
 error_response! {
     /// 413: the body is larger than the server takes.
-    TooLarge => ResponseBuilder::new()
-        .description(format!(
-            "The body is larger than {} bytes (`http::MAX_HTTP_BODY_BYTES`); refused \
-             before it is read, in plain text.",
-            super::super::MAX_HTTP_BODY_BYTES
-        ))
-        .content(
-            "text/plain; charset=utf-8",
-            Content::new(Some(ObjectBuilder::new().schema_type(Type::String))),
-        )
-        .build()
+    TooLarge => error_frame(&format!(
+        "The body is larger than {} bytes (`http::MAX_HTTP_BODY_BYTES`), as its \
+         `Content-Length` says (`bad_request`); refused before it is read. A body \
+         sent in chunks that grows past it is a 400.",
+        super::super::MAX_HTTP_BODY_BYTES
+    ))
+    .build()
 }
 
 error_response! {
