@@ -281,3 +281,23 @@ fn fuzz(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each operation run apart is one the document has: a renamed one
+    /// would be fuzzed with the rest and could end their token.
+    #[test]
+    fn the_operations_run_apart_are_in_the_document() {
+        let handlers = [
+            include_str!("../../backend/src/http/accounts/me.rs"),
+            include_str!("../../backend/src/http/accounts/admin.rs"),
+        ]
+        .concat();
+        for operation in SELF_ENDING {
+            let id = format!("operation_id = \"{operation}\"");
+            assert!(handlers.contains(&id), "no {id} in the handlers");
+        }
+    }
+}
