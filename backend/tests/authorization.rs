@@ -272,14 +272,14 @@ fn rows() -> Vec<Row> {
             route: "/api/rooms",
             path: |_| "/api/rooms".into(),
             body: none,
-            expect: [200, 200, 200, 200, 200],
+            expect: [401, 200, 200, 401, 200],
         },
         Row {
             via: Via::Http("GET"),
             route: "/api/rooms/{room}/messages",
             path: |_| "/api/rooms/lobby/messages".into(),
             body: none,
-            expect: [200, 200, 200, 200, 200],
+            expect: [401, 200, 200, 401, 200],
         },
         Row {
             via: Via::Http("POST"),

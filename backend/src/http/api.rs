@@ -4,6 +4,7 @@
 //! values ([`ApiError`]) with the same `code`s as `error` frames. The
 //! accounts' routes are in [`super::accounts`].
 
+use super::accounts::Caller;
 use super::AppState;
 use crate::store::{HistoryQuery, StoreError};
 use axum::extract::rejection::QueryRejection;
@@ -47,7 +48,11 @@ pub fn routes() -> Router<AppState> {
         (status = 503, response = crate::http::openapi::responses::Unavailable),
     ),
 )]
-async fn list_rooms(State(state): State<AppState>) -> Result<Json<Vec<RoomSummary>>, ApiError> {
+async fn list_rooms(
+    State(state): State<AppState>,
+    // Protocol version 2: only those signed in see the rooms.
+    _caller: Caller,
+) -> Result<Json<Vec<RoomSummary>>, ApiError> {
     let stored = state.store.recent_rooms(ROOM_LIST_LIMIT).await?;
     let mut live: HashMap<RoomName, usize> = state.hub.live_rooms().into_iter().collect();
     let mut rooms: Vec<RoomSummary> = stored
@@ -112,6 +117,7 @@ struct PageParams {
 )]
 async fn room_messages(
     State(state): State<AppState>,
+    _caller: Caller,
     Path(room): Path<String>,
     params: Result<Query<PageParams>, QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
