@@ -203,7 +203,10 @@ mod tests {
         assert!(check_answer(no_cookie).is_err());
         let throttled = "HTTP/1.1 429 Too Many Requests\r\n\r\n";
         let err = check_answer(throttled).expect_err("throttled");
-        assert!(matches!(&err, SignInError::Failed(why) if why.contains("429")), "{err:?}");
+        assert!(
+            matches!(&err, SignInError::Failed(why) if why.contains("429")),
+            "{err:?}"
+        );
         let busy = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\r\n";
         assert_eq!(check_answer(busy), Err(SignInError::Refused));
         assert!(check_answer("").is_err());

@@ -7,8 +7,7 @@
 
 use super::accounts::query_first;
 use crate::store::accounts::{
-    check_bot_tokens, not_a_bot, token_of_another, BotToken, BotTokensEnsured,
-    BOT_TOKEN_NAME,
+    check_bot_tokens, not_a_bot, token_of_another, BotToken, BotTokensEnsured, BOT_TOKEN_NAME,
 };
 use crate::store::StoreError;
 use common::{AccountKind, AccountState, Role, UserId};
