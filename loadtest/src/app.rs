@@ -169,7 +169,12 @@ fn bench(args: RunArgs, names: Vec<String>) -> anyhow::Result<ExitCode> {
             bots::BotPool::in_file(bots::BOT_ACCOUNTS, &bots_dir.path().join("bot-tokens.txt"))?
         }
     };
-    let pool = bots::install(pool);
+    let pool = bots::install(if args.one_account {
+        eprintln!("--one-account: every client signs in as the same account");
+        pool.on_one_account()
+    } else {
+        pool
+    });
     eprintln!(
         "bot accounts: {} in {} (every started server gets it as --bot-tokens)",
         pool.len(),

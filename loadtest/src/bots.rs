@@ -78,6 +78,7 @@ pub struct BotPool {
     bots: Vec<Bot>,
     file: PathBuf,
     seats: Mutex<HashMap<String, usize>>,
+    one_account: bool,
 }
 
 impl BotPool {
@@ -103,6 +104,7 @@ impl BotPool {
             bots,
             file: file.to_owned(),
             seats: Mutex::new(HashMap::new()),
+            one_account: false,
         })
     }
 
@@ -127,6 +129,7 @@ impl BotPool {
             bots,
             file: file.to_owned(),
             seats: Mutex::new(HashMap::new()),
+            one_account: false,
         })
     }
 
@@ -145,8 +148,22 @@ impl BotPool {
         self.bots.is_empty()
     }
 
+    /// Every client on the first account (`--one-account`): a diagnosis
+    /// that tells what the server keeps per account from what it keeps
+    /// per connection. Not how the scenarios are meant to run.
+    pub fn on_one_account(mut self) -> Self {
+        self.one_account = true;
+        self
+    }
+
     /// The account of client `name`: the one it had, or the next free one.
     pub fn bot_for(&self, name: &str) -> Result<&Bot, BotsError> {
+        if self.one_account {
+            return self
+                .bots
+                .first()
+                .ok_or_else(|| BotsError::Exhausted(name.to_owned()));
+        }
         let mut seats = self.seats.lock().unwrap_or_else(PoisonError::into_inner);
         let next = seats.len();
         let seat = *seats.entry(name.to_owned()).or_insert(next);
@@ -254,6 +271,11 @@ mod tests {
         assert_eq!(a.username, "bench-000000");
         pool.bot_for("m2").expect("the last");
         assert!(matches!(pool.bot_for("m3"), Err(BotsError::Exhausted(_))));
+        let one = BotPool::read(&file).expect("reads").on_one_account();
+        assert_eq!(
+            one.bot_for("m0").expect("m0"),
+            one.bot_for("m9").expect("m9")
+        );
         assert!(!format!("{a:?}").contains(&a.token), "Debug shows no token");
         let read = BotPool::read(&file).expect("reads");
         assert_eq!(read.bot_for("x").expect("first"), &a);

@@ -144,6 +144,12 @@ pub struct RunArgs {
     #[arg(long, env = "CHAT_BENCH_BOT_TOKENS")]
     pub bot_tokens: Option<PathBuf>,
 
+    /// Diagnosis: every client signs in as the same bot account, to tell
+    /// what the server keeps per account (against the usual run, one
+    /// account per client) from what it keeps per connection.
+    #[arg(long)]
+    pub one_account: bool,
+
     /// Size factor for connections, rooms and messages (1 = the issue's
     /// sizes). Below 1, paced runs are shortened in proportion too
     /// (at least 1 s) unless --duration is given.

@@ -102,6 +102,9 @@ pub struct RunFigures {
     /// Their answer time's 99th percentile, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_in_p99_ms: Option<f64>,
+    /// Sign-ins the server refused (`503`: its hashing pool was full).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_ins_refused: Option<u64>,
     /// Joins and leaves per second done by churners (many-rooms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn_ops_per_s: Option<f64>,
@@ -239,6 +242,8 @@ pub enum Metric {
     SignInsPerSec,
     /// Sign-in answer time p99, ms.
     SignInP99,
+    /// Sign-ins refused (503).
+    SignInsRefused,
 }
 
 impl Metric {
@@ -273,6 +278,7 @@ impl Metric {
             Self::MsPerCommit => run.ms_per_commit,
             Self::SignInsPerSec => run.sign_ins_per_s,
             Self::SignInP99 => run.sign_in_p99_ms,
+            Self::SignInsRefused => count(run.sign_ins_refused),
         }
     }
 
@@ -305,6 +311,7 @@ impl Metric {
             Self::MsPerCommit => "time/commit",
             Self::SignInsPerSec => "sign-ins/s",
             Self::SignInP99 => "sign-in p99",
+            Self::SignInsRefused => "sign-ins refused (503)",
         }
     }
 
@@ -327,7 +334,9 @@ impl Metric {
             | Self::MsPerCommit
             | Self::SignInP99 => format!("{} ms", significant(value)),
             Self::MessagesPerCommit => significant(value),
-            Self::Lost | Self::Duplicated | Self::Failures => format!("{value:.0}"),
+            Self::Lost | Self::Duplicated | Self::Failures | Self::SignInsRefused => {
+                format!("{value:.0}")
+            }
             Self::ServerRss => format!("{:.1} MiB", value / 1024.0),
             Self::RssPerConnection | Self::HeldPerStalled => format!("{} KiB", significant(value)),
             Self::AllJoined | Self::DropAfter => format!("{} s", significant(value)),

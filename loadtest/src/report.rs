@@ -216,7 +216,7 @@ pub struct Report {
 }
 
 /// Every metric a summary may hold.
-const ALL_METRICS: [Metric; 26] = [
+const ALL_METRICS: [Metric; 27] = [
     Metric::DeliveriesPerSec,
     Metric::OfferedPerSec,
     Metric::CpuPerDelivery,
@@ -243,6 +243,7 @@ const ALL_METRICS: [Metric; 26] = [
     Metric::MsPerCommit,
     Metric::SignInsPerSec,
     Metric::SignInP99,
+    Metric::SignInsRefused,
 ];
 
 /// The figures summarised for each process of a server side made of

@@ -10,6 +10,7 @@
 //! the user's `--server-arg`s; the broker's in [`broker_args`].
 
 use crate::procfs::{self, Proc, ProcError};
+pub use crate::signin::Person;
 use crate::system::{self, SystemError};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -171,37 +172,6 @@ pub fn server_args(dir: &Path, scenario_args: &[String], extra_args: &[String]) 
     args
 }
 
-/// A person's account, with a password, that a scenario signs in as
-/// ([`crate::signin`]).
-#[derive(Clone)]
-pub struct Person {
-    /// Its username.
-    pub username: String,
-    /// Its password: random, never printed.
-    pub password: String,
-}
-
-impl Person {
-    /// `username` with a random password.
-    pub fn random(username: &str) -> std::io::Result<Self> {
-        use std::io::Read as _;
-        let mut bytes = [0u8; 18];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-        Ok(Self {
-            username: username.to_owned(),
-            password: crate::bots::base64url(&bytes),
-        })
-    }
-}
-
-impl std::fmt::Debug for Person {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Person")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Makes `person`'s account in the database of a server about to start
 /// with `args`, in `dir`: `chat-server admin create-user`, the password on
 /// its standard input.
@@ -222,7 +192,7 @@ fn create_person(
             log: String::new(),
         })?;
     let mut child = Command::new(binary)
-        .args(["admin", "create-user", "--db", db, "--username"])
+        .args(["admin", "--db", db, "create-user", "--username"])
         .args([&person.username, "--display-name", &person.username])
         .current_dir(dir)
         .stdin(Stdio::piped())

@@ -5,12 +5,14 @@
 //! its bounded pool) runs beside the rooms it must not delay.
 //!
 //! The person is made before the server starts, with `chat-server admin
-//! create-user` on its database (see [`crate::server::Person`]). Each
-//! answer is checked (`200` and a session cookie); a failed sign-in is a
-//! failure of the run.
+//! create-user` on its database ([`Person`], made by [`crate::server`]). Each
+//! answer is checked (`200` and a session cookie). A `503` is the server
+//! shedding load it cannot hash in time (its hashing pool and queue are
+//! full: `MAX_HASHING_THREADS` and `HASHING_QUEUE` of the server's
+//! `auth::password`), as designed, so it is counted as *refused*, not as a
+//! failure; any other answer is a failure of the run.
 
 use crate::pacing::Schedule;
-use crate::server::Person;
 use crate::stats::Latencies;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -18,6 +20,37 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::task::spawn_local;
+
+/// A person's account, with a password, that a scenario signs in as
+/// ([`crate::signin`]).
+#[derive(Clone)]
+pub struct Person {
+    /// Its username.
+    pub username: String,
+    /// Its password: random, never printed.
+    pub password: String,
+}
+
+impl Person {
+    /// `username` with a random password.
+    pub fn random(username: &str) -> std::io::Result<Self> {
+        use std::io::Read as _;
+        let mut bytes = [0u8; 18];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+        Ok(Self {
+            username: username.to_owned(),
+            password: crate::bots::base64url(&bytes),
+        })
+    }
+}
+
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Longest one sign-in may take before it counts as failed.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,7 +63,9 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 pub struct SignIns {
     /// Sign-ins answered with a session.
     pub ok: u64,
-    /// Sign-ins that failed, and the first few reasons.
+    /// Sign-ins the server refused with `503` (its hashing pool was full).
+    pub refused: u64,
+    /// Sign-ins that failed otherwise.
     pub failed: u64,
     /// The first reasons, word for word.
     pub reasons: Vec<String>,
@@ -72,7 +107,8 @@ pub async fn run(
                     tally.ok += 1;
                     tally.latencies.record_ns(sent.elapsed().as_nanos() as u64);
                 }
-                Ok(Err(reason)) => tally.fail(reason),
+                Ok(Err(SignInError::Refused)) => tally.refused += 1,
+                Ok(Err(SignInError::Failed(reason))) => tally.fail(reason),
                 Err(_) => tally.fail(format!("no answer within {SIGN_IN_TIMEOUT:?}")),
             }
         }));
@@ -95,7 +131,7 @@ impl SignIns {
 /// One sign-in: `POST /api/session` with the person's username and
 /// password, from the server's own origin (as its web client would send
 /// it); `Ok` for `200` with a session cookie.
-pub async fn sign_in(authority: &str, person: &Person) -> Result<(), String> {
+pub async fn sign_in(authority: &str, person: &Person) -> Result<(), SignInError> {
     let body = serde_json::json!({
         "username": person.username,
         "password": person.password,
@@ -108,18 +144,18 @@ pub async fn sign_in(authority: &str, person: &Person) -> Result<(), String> {
     );
     let mut stream = TcpStream::connect(authority)
         .await
-        .map_err(|err| format!("connect: {err}"))?;
+        .map_err(|err| SignInError::Failed(format!("connect: {err}")))?;
     stream
         .write_all(request.as_bytes())
         .await
-        .map_err(|err| format!("write: {err}"))?;
+        .map_err(|err| SignInError::Failed(format!("write: {err}")))?;
     let mut answer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         let read = stream
             .read(&mut chunk)
             .await
-            .map_err(|err| format!("read: {err}"))?;
+            .map_err(|err| SignInError::Failed(format!("read: {err}")))?;
         if read == 0 || answer.len() > MAX_ANSWER_BYTES {
             break;
         }
@@ -128,19 +164,29 @@ pub async fn sign_in(authority: &str, person: &Person) -> Result<(), String> {
     check_answer(&String::from_utf8_lossy(&answer))
 }
 
-/// `Ok` for a `200` answer that sets the session cookie; otherwise its
-/// status line (never the cookie: it is a secret).
-pub fn check_answer(answer: &str) -> Result<(), String> {
+/// Why a sign-in gave no session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInError {
+    /// `503`: the server's hashing pool was full.
+    Refused,
+    /// Anything else, in words (never the cookie: it is a secret).
+    Failed(String),
+}
+
+/// `Ok` for a `200` answer that sets the session cookie.
+pub fn check_answer(answer: &str) -> Result<(), SignInError> {
     let status = answer.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("answered {status:?}"));
+    match status.split_whitespace().nth(1) {
+        Some("200") => {}
+        Some("503") => return Err(SignInError::Refused),
+        _ => return Err(SignInError::Failed(format!("answered {status:?}"))),
     }
     let head = answer.split("\r\n\r\n").next().unwrap_or_default();
     let sets_cookie = head
         .lines()
         .any(|line| line.to_ascii_lowercase().starts_with("set-cookie:"));
     if !sets_cookie {
-        return Err("200 without a session cookie".into());
+        return Err(SignInError::Failed("200 without a session cookie".into()));
     }
     Ok(())
 }
@@ -155,9 +201,14 @@ mod tests {
         assert_eq!(check_answer(ok), Ok(()));
         let no_cookie = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}";
         assert!(check_answer(no_cookie).is_err());
-        let refused = "HTTP/1.1 429 Too Many Requests\r\n\r\n";
-        let err = check_answer(refused).expect_err("refused");
-        assert!(err.contains("429"), "{err}");
+        let throttled = "HTTP/1.1 429 Too Many Requests\r\n\r\n";
+        let err = check_answer(throttled).expect_err("throttled");
+        assert!(
+            matches!(&err, SignInError::Failed(why) if why.contains("429")),
+            "{err:?}"
+        );
+        let busy = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\r\n";
+        assert_eq!(check_answer(busy), Err(SignInError::Refused));
         assert!(check_answer("").is_err());
     }
 }

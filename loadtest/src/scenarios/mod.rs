@@ -439,6 +439,7 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
                 Metric::P50,
                 Metric::P99,
                 Metric::SignInsPerSec,
+                Metric::SignInsRefused,
                 Metric::SignInP99,
                 Metric::CpuPerDelivery,
                 Metric::ServerCpu,

@@ -435,6 +435,7 @@ async fn run_once(
         figures.sign_ins_per_s = Some(sign_ins.ok as f64 / run_length.as_secs_f64().max(1e-9));
         figures.sign_in_p99_ms = sign_ins.latencies.summary().map(|l| l.p99_ms);
         figures.failures = Some(sign_ins.failed);
+        figures.sign_ins_refused = Some(sign_ins.refused);
         if sign_ins.failed > 0 {
             figures.problems.push(format!(
                 "{} sign-ins failed: {}",
