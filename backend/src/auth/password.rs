@@ -61,6 +61,12 @@ const PARAMS: Params = match Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, So
 /// takes a core and [`MEMORY_KIB`] of memory.
 pub const MAX_HASHING_THREADS: usize = 4;
 
+/// The niceness of the threads that hash passwords: the lowest priority
+/// there is (Linux gives each thread its own). A hash then takes only the
+/// CPU that the rooms leave, so a storm of sign-ins slows sign-ins down (and
+/// fills the queue, refused with 503 past it), never the rooms.
+pub const HASHING_NICE: i32 = 19;
+
 /// Hashes that may wait for a place in the pool; one more is refused at
 /// once with [`PoolError::Busy`] (the HTTP layer answers 503 with a
 /// `Retry-After`). At tens of milliseconds a hash, the last in the queue
@@ -168,9 +174,9 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// The bounded pool that hashes and verifies passwords; cheap to clone
 /// (clones share the pool).
 ///
-/// At most `threads` hashes run at once, each on one of tokio's blocking
-/// threads (`spawn_blocking`), and at most `queue` more wait for a turn, in
-/// order; any more are refused at once with [`PoolError::Busy`]. A caller
+/// At most `threads` hashes run at once, each on one of the pool's own
+/// threads, which run at [`HASHING_NICE`], and at most `queue` more wait
+/// for a turn, in order; any more are refused at once with [`PoolError::Busy`]. A caller
 /// that gives up while waiting frees its place. One that gives up while its
 /// hash runs does not: the hash runs to its end and keeps its place until
 /// then, so the bound holds however requests are cancelled.
@@ -181,8 +187,12 @@ pub struct PasswordHasher {
 
 #[derive(Debug)]
 struct Pool {
-    /// One permit per hash that may run at once.
+    /// One permit per hash that may run at once: as many as `threads`, so
+    /// a job never waits for a thread.
     running: Arc<Semaphore>,
+    /// Where the pool's threads take their jobs; they end when it closes
+    /// (the pool is dropped).
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
     /// One permit per hash that may run or wait.
     admitted: Arc<Semaphore>,
     capacity: usize,
@@ -206,9 +216,22 @@ impl PasswordHasher {
     pub fn with_limits(threads: usize, queue: usize) -> Self {
         let threads = threads.max(1);
         let capacity = threads + queue;
+        let (jobs, taken) = std::sync::mpsc::channel::<Job>();
+        let taken = Arc::new(std::sync::Mutex::new(taken));
+        for n in 0..threads {
+            let taken = Arc::clone(&taken);
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || hashing_thread(&taken));
+            if let Err(err) = spawned {
+                // Fewer threads only means fewer hashes at once.
+                tracing::error!(error = %err, "cannot start a password hashing thread");
+            }
+        }
         Self {
             inner: Arc::new(Pool {
                 running: Arc::new(Semaphore::new(threads)),
+                jobs: std::sync::Mutex::new(jobs),
                 admitted: Arc::new(Semaphore::new(capacity)),
                 capacity,
             }),
@@ -261,15 +284,61 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|_| PoolError::Failed("the password pool is closed".to_owned()))?;
-        // Both permits move into the blocking task, so they are released
-        // when the hash ends, not when the caller stops waiting for it.
-        tokio::task::spawn_blocking(move || {
+        // Both permits move into the job, so they are released when the
+        // hash ends, not when the caller stops waiting for it.
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let result = work();
             drop((running, admitted));
-            result
-        })
-        .await
-        .map_err(|err| PoolError::Failed(err.to_string()))
+            let _ = done.send(result);
+        });
+        let sent = self
+            .inner
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job);
+        if sent.is_err() {
+            return Err(PoolError::Failed(
+                "no password hashing thread runs".to_owned(),
+            ));
+        }
+        result
+            .await
+            .map_err(|_| PoolError::Failed("the password hashing thread failed".to_owned()))
+    }
+}
+
+/// A hash or verification for one of the pool's threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// One of the pool's threads: lowers its own priority, then runs jobs
+/// until the pool is gone.
+fn hashing_thread(jobs: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
+    lower_priority();
+    loop {
+        let job = jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        match job {
+            // A job that panics (it cannot: hashing returns errors) would
+            // end only this thread; its caller hears `Failed`.
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Gives the calling thread [`HASHING_NICE`]: on Linux `setpriority` with
+/// `PRIO_PROCESS` and no pid names the calling thread alone. Elsewhere the
+/// threads keep the process's priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        if let Err(err) = rustix::process::setpriority_process(None, HASHING_NICE) {
+            tracing::warn!(error = %err, "cannot lower the priority of a password hashing thread");
+        }
     }
 }
 
@@ -376,6 +445,22 @@ mod tests {
             threads == 1 || threads < cores,
             "{threads} of {cores} cores"
         );
+    }
+
+    /// The niceness of the calling thread.
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        rustix::process::getpriority_process(None).expect("the thread's priority")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_at_the_lowest_priority_and_the_callers_keep_theirs() {
+        let pool = PasswordHasher::with_limits(1, 0);
+        let before = own_nice();
+        let nice = pool.run(own_nice).await.expect("runs");
+        assert_eq!(nice, HASHING_NICE);
+        assert_eq!(own_nice(), before);
     }
 
     #[tokio::test]
