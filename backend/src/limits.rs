@@ -39,6 +39,13 @@ impl TokenBucket {
         }
     }
 
+    /// Whether the bucket is full at `now`: it then holds nothing a new
+    /// bucket would not, and can be forgotten.
+    pub fn is_full(&self, rate: Rate, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.tokens + elapsed.as_secs_f64() * rate.per_second >= f64::from(rate.burst)
+    }
+
     /// Takes a token if there is one. Returns false (and takes nothing)
     /// when the bucket is empty. `rate` is the one the bucket was made with.
     pub fn try_take(&mut self, rate: Rate, now: Instant) -> bool {
@@ -87,6 +94,11 @@ impl RateLimit {
             bucket: TokenBucket::new(rate, now),
             strikes: 0,
         }
+    }
+
+    /// Whether the limit is as a new one would be at `now` (its bucket full).
+    pub fn is_fresh(&self, rate: Rate, now: Instant) -> bool {
+        self.bucket.is_full(rate, now)
     }
 
     /// Judges one request made at `now`, under the `rate` the limit was
@@ -224,6 +236,20 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_bucket_is_full_again_once_it_refilled_what_was_taken() {
+        let start = Instant::now();
+        let rate = Rate {
+            burst: 2,
+            per_second: 10.0,
+        };
+        let mut limit = RateLimit::new(rate, start);
+        assert!(limit.is_fresh(rate, start));
+        assert_eq!(limit.check(rate, start), Verdict::Allow);
+        assert!(!limit.is_fresh(rate, start + ms(50)));
+        assert!(limit.is_fresh(rate, start + ms(100)));
     }
 
     #[test]

@@ -165,18 +165,21 @@ pub struct ConnectionContext {
 #[derive(Default)]
 struct Live {
     clients: HashMap<ClientId, ClientHandle>,
-    /// Each signed-in account's budget for posting, shared by all its
-    /// connections (three tabs post as fast as one), with how many it has.
-    accounts: HashMap<UserId, AccountBudget>,
+    /// The budget for posting that all the connections of an account
+    /// share (three tabs post as fast as one). Made on an account's first
+    /// post, and forgotten once full again (a full budget is a new one):
+    /// idle connections, most of them, cost nothing here.
+    budgets: HashMap<UserId, RateLimit>,
+    /// The number of budgets past which full ones are forgotten.
+    budgets_swept_at: usize,
     /// The server shuts down: a connection that opens now closes at once.
     shut_down: bool,
 }
 
-/// One account's share of [`Live`].
-struct AccountBudget {
-    connections: usize,
-    sends: RateLimit,
-}
+/// Budgets [`Live`] keeps before it first forgets the full ones; then
+/// twice as many as it kept after the last sweep, so a sweep costs O(1)
+/// per post over time.
+pub const BUDGETS_BEFORE_SWEEP: usize = 1024;
 
 /// What an account change asks of the hub once the connections took it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,37 +223,26 @@ impl ConnectionContext {
             return;
         }
         live.clients.insert(client.id(), client.clone());
-        let rate = self.settings.send_rate();
-        live.accounts
-            .entry(client.user_id())
-            .or_insert_with(|| AccountBudget {
-                connections: 0,
-                sends: RateLimit::new(rate, Instant::now()),
-            })
-            .connections += 1;
     }
 
     fn forget(&self, client: &ClientHandle) {
-        let mut live = self.live();
-        if live.clients.remove(&client.id()).is_none() {
-            return; // Never registered (the server was shutting down).
-        }
-        let user = client.user_id();
-        if let Some(budget) = live.accounts.get_mut(&user) {
-            budget.connections -= 1;
-            if budget.connections == 0 {
-                live.accounts.remove(&user);
-            }
-        }
+        self.live().clients.remove(&client.id());
     }
 
     /// Whether `user`'s shared budget allows one more post now.
     fn account_allows_send(&self, user: UserId) -> bool {
         let rate = self.settings.send_rate();
+        let now = Instant::now();
         let mut live = self.live();
-        live.accounts
-            .get_mut(&user)
-            .is_none_or(|budget| budget.sends.check(rate, Instant::now()) == Verdict::Allow)
+        if live.budgets.len() >= live.budgets_swept_at.max(BUDGETS_BEFORE_SWEEP) {
+            live.budgets.retain(|_, budget| !budget.is_fresh(rate, now));
+            live.budgets_swept_at = live.budgets.len() * 2;
+        }
+        let budget = live
+            .budgets
+            .entry(user)
+            .or_insert_with(|| RateLimit::new(rate, now));
+        budget.check(rate, now) == Verdict::Allow
     }
 
     /// Carries out what `event` asks of the open connections: those of an
