@@ -496,12 +496,13 @@ async fn a_deactivated_account_cannot_sign_in_and_its_sessions_and_tokens_end() 
     let off = admin.patch(&path, &json!({"state": "deactivated"})).await;
     assert_eq!(off.status, 200, "{off:?}");
     assert_eq!(off.str("/state"), "deactivated");
-    assert!(
-        matches!(next_event(&mut events).await, AccountEvent::SessionsEnded(ended) if ended.len() == 1)
-    );
+    // The deactivation first: her sockets close saying so (tests/sessions.rs).
     assert_eq!(
         next_event(&mut events).await,
         AccountEvent::AccountDeactivated(ann_id)
+    );
+    assert!(
+        matches!(next_event(&mut events).await, AccountEvent::SessionsEnded(ended) if ended.len() == 1)
     );
     assert_eq!(ann.get("/api/me").await.status, 401);
     assert_eq!(script.get("/api/me").await.status, 401);

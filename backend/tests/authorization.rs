@@ -1,7 +1,9 @@
 //! Who may do what: one table, every HTTP route × every kind of caller
 //! (no session, a member, an administrator, a deactivated account, a bot
 //! with an API token), each cell the status the server must answer. The
-//! WebSocket's requests join as more rows ([`Row`]).
+//! WebSocket's requests are rows too ([`Via::WebSocket`]): its upgrade,
+//! and each client frame after one, whose outcome is written as a number
+//! ([`frame_outcome`]).
 //!
 //! `every_route_of_the_api_is_in_the_table` fails when a route of the
 //! accounts API's table (`common/src/api/accounts.rs`) or of the rest of
@@ -13,9 +15,10 @@
 
 mod support;
 
+use common::{ClientFrame, ErrorCode, ServerFrame};
 use serde_json::{json, Value};
-use support::accounts::{setup_token_of, Api};
-use support::{TempDb, TestServer};
+use support::accounts::{setup_token_of, Api, Credential};
+use support::{room_name, Client, TempDb, TestServer};
 
 /// The callers, in the order of each row's statuses.
 const CALLERS: [&str; 5] = ["nobody", "member", "admin", "deactivated", "bot"];
@@ -28,13 +31,53 @@ struct Ids {
     bot: u64,
 }
 
-/// How a row's request is made. WebSocket requests join as another
-/// variant (the upgrade with each caller's credential, then a frame),
-/// answered in [`answer`] by the upgrade's status or the frame's outcome.
+/// How a row's request is made, answered in [`answer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Via {
     /// An HTTP request of this method, with the row's path and body.
     Http(&'static str),
+    /// `GET /ws` with the caller's credential (its cookie with the
+    /// server's own `Origin`, as a browser sends it, or its bearer token).
+    /// With no frame the cell is the upgrade's status (101 when it
+    /// upgrades); with a frame, a caller refused the upgrade gets the
+    /// upgrade's status, and one that upgraded sends the frame (after
+    /// joining `lobby`, for the frames that need a joined room) and gets
+    /// [`frame_outcome`].
+    WebSocket(Option<Frame>),
+}
+
+/// The client frames of the protocol, as rows of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Join,
+    Send,
+    Typing,
+    Leave,
+}
+
+/// The cell of a frame that was carried out: 101, as the upgrade's
+/// "Switching Protocols" (the connection goes on as asked). Carried out
+/// means: `joined` for a join, the sent `message` (its nonce echoed) for a
+/// send, and for typing and leave, which have no answer, no error before
+/// the answer to a bad frame sent after them (a connection handles its
+/// frames in order).
+const CARRIED_OUT: u16 = 101;
+
+/// The cell of a frame answered by an `error` frame: the HTTP status of
+/// the same refusal over the API (401 `unauthenticated`, 403 `forbidden`,
+/// 429 `rate_limited`, 409 `not_joined`/`already_joined`, 503
+/// `unavailable`, 400 for the rest). A frame answered by the server
+/// closing the connection is the close code (4001 when its session ended,
+/// say): both are numbers the table can hold beside the HTTP ones.
+fn error_outcome(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::Unauthenticated => 401,
+        ErrorCode::Forbidden => 403,
+        ErrorCode::RateLimited => 429,
+        ErrorCode::NotJoined | ErrorCode::AlreadyJoined => 409,
+        ErrorCode::Unavailable => 503,
+        _ => 400,
+    }
 }
 
 /// One request and what each caller gets.
@@ -60,6 +103,106 @@ async fn answer(row: &Row, ids: &Ids, caller: &Api, label: &str) -> (u16, Value)
                 .request(method, &(row.path)(ids), body.as_ref())
                 .await;
             (answer.status, answer.body)
+        }
+        Via::WebSocket(frame) => websocket_answer(frame, caller, label).await,
+    }
+}
+
+/// The request headers of `caller`'s credential on a WebSocket upgrade.
+fn upgrade_headers(caller: &Api) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::new();
+    if let Some(origin) = &caller.origin {
+        headers.push(("origin", origin.clone()));
+    }
+    match &caller.credential {
+        Credential::None => {}
+        Credential::Cookie(token) => headers.push(("cookie", format!("chat_session={token}"))),
+        Credential::Bearer(token) => headers.push(("authorization", format!("Bearer {token}"))),
+    }
+    headers
+}
+
+/// The cell of a WebSocket row for `caller`, as [`Via::WebSocket`] says,
+/// with what explains it (the refusal's body, or the frame that answered).
+async fn websocket_answer(frame: Option<Frame>, caller: &Api, label: &str) -> (u16, Value) {
+    let url = format!("ws://{}/ws", caller.addr);
+    let headers = upgrade_headers(caller);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let mut client = match Client::try_connect(&url, &headers).await {
+        Ok(client) => client,
+        Err((status, body)) => return (status, Value::String(body)),
+    };
+    let Some(frame) = frame else {
+        return (CARRIED_OUT, Value::Null);
+    };
+    let lobby = room_name("lobby");
+    if frame != Frame::Join {
+        client.join("lobby").await;
+    }
+    let nonce = format!("ws-{label}");
+    let sent = match frame {
+        Frame::Join => ClientFrame::Join {
+            room: lobby,
+            since: None,
+        },
+        Frame::Send => ClientFrame::Send {
+            room: lobby,
+            text: common::MessageText::parse("hello over the socket").expect("valid text"),
+            nonce: Some(common::Nonce::parse(&nonce).expect("valid nonce")),
+        },
+        Frame::Typing => ClientFrame::Typing { room: lobby },
+        Frame::Leave => ClientFrame::Leave { room: lobby },
+    };
+    client.send(&sent).await;
+    if matches!(frame, Frame::Typing | Frame::Leave) {
+        // No answer when carried out: the answer to a bad frame sent next
+        // comes first then.
+        client.send_text("{}").await;
+    }
+    let outcome = frame_outcome(&mut client, frame, &nonce).await;
+    let _ = client.ws.close(None).await;
+    outcome
+}
+
+/// What answered `frame` on `client`: [`CARRIED_OUT`], an error's
+/// [`error_outcome`], or the close code of a closed connection. Others'
+/// presence changes and messages are not answers, and are skipped.
+async fn frame_outcome(client: &mut Client, frame: Frame, nonce: &str) -> (u16, Value) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let next = tokio::time::timeout(support::FRAME_TIMEOUT, client.ws.next())
+            .await
+            .expect("the frame is answered in time");
+        let text = match next {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(close))) => {
+                let code = close.map_or(1005, |close| u16::from(close.code));
+                return (code, Value::String("closed".into()));
+            }
+            Some(Ok(_)) => continue,
+            other => return (1006, Value::String(format!("{other:?}"))),
+        };
+        let answer = ServerFrame::decode(&text).expect("the server sends valid frames");
+        let explained = Value::String(text.to_string());
+        match (frame, answer) {
+            (Frame::Join, ServerFrame::Joined { .. }) => return (CARRIED_OUT, explained),
+            (Frame::Send, ServerFrame::Message(message))
+                if message.nonce.as_ref().map(|n| n.as_str()) == Some(nonce) =>
+            {
+                return (CARRIED_OUT, explained)
+            }
+            (Frame::Typing | Frame::Leave, ServerFrame::Error(error))
+                if error.code == ErrorCode::BadRequest && error.room.is_none() =>
+            {
+                return (CARRIED_OUT, explained)
+            }
+            (_, ServerFrame::Error(error)) => return (error_outcome(error.code), explained),
+            (_, ServerFrame::Presence { .. } | ServerFrame::Message(_)) => continue,
+            (_, _) => return (0, explained),
         }
     }
 }
@@ -310,6 +453,41 @@ fn rows() -> Vec<Row> {
             expect: [200, 200, 200, 200, 200],
         },
         Row {
+            via: Via::WebSocket(None),
+            route: "/ws",
+            path: |_| "/ws".into(),
+            body: none,
+            expect: [401, 101, 101, 401, 101],
+        },
+        Row {
+            via: Via::WebSocket(Some(Frame::Join)),
+            route: "/ws",
+            path: |_| "/ws".into(),
+            body: none,
+            expect: [401, 101, 101, 401, 101],
+        },
+        Row {
+            via: Via::WebSocket(Some(Frame::Send)),
+            route: "/ws",
+            path: |_| "/ws".into(),
+            body: none,
+            expect: [401, 101, 101, 401, 101],
+        },
+        Row {
+            via: Via::WebSocket(Some(Frame::Typing)),
+            route: "/ws",
+            path: |_| "/ws".into(),
+            body: none,
+            expect: [401, 101, 101, 401, 101],
+        },
+        Row {
+            via: Via::WebSocket(Some(Frame::Leave)),
+            route: "/ws",
+            path: |_| "/ws".into(),
+            body: none,
+            expect: [401, 101, 101, 401, 101],
+        },
+        Row {
             via: Via::Http("DELETE"),
             route: "/api/session",
             path: |_| "/api/session".into(),
@@ -329,10 +507,9 @@ const OTHER_ROUTES: [(&str, &str); 5] = [
     ("GET", "/metrics"),
 ];
 
-/// Routes of the OpenAPI document that have no row yet: the WebSocket's
-/// upgrade joins the table with its rows (a variant of [`Via`]), and is
-/// checked by tests/http.rs until then.
-const NOT_IN_THE_TABLE_YET: [(&str, &str); 1] = [("GET", "/ws")];
+/// Routes of the OpenAPI document that have no row yet (none: the
+/// WebSocket's are rows of [`Via::WebSocket`]).
+const NOT_IN_THE_TABLE_YET: [(&str, &str); 0] = [];
 
 /// The routes of the table, as `(METHOD, /route)`.
 fn table_routes() -> Vec<(String, String)> {
@@ -340,6 +517,7 @@ fn table_routes() -> Vec<(String, String)> {
         .iter()
         .map(|row| match row.via {
             Via::Http(method) => (method.to_owned(), row.route.to_owned()),
+            Via::WebSocket(_) => ("GET".to_owned(), row.route.to_owned()),
         })
         .collect()
 }

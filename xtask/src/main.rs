@@ -245,7 +245,7 @@ fn test() -> Result {
 const SERVER_TESTS_ON_POSTGRES: &str = "not (kind(lib) | binary(store) | binary(account_store) \
      | binary(upgrade) \
      | binary(postgres_harness) | binary(database_faults) | binary(cluster) \
-     | binary(cluster_instances))";
+     | binary(cluster_instances) | binary(cluster_sessions))";
 
 /// Stops every PostgreSQL server the tests left running in `dir` (the
 /// shared one, and private ones of test processes that were killed), then

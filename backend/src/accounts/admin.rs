@@ -106,8 +106,11 @@ impl Accounts {
             let ended = self.store.set_state(id, state).await?;
             tracing::info!(user = id, %state, "state changed");
             if state == AccountState::Deactivated {
-                self.events.sessions_ended(ended);
+                // The deactivation first: a socket closes with the first
+                // reason it is given, and its session's end would say
+                // `session ended` where the account's says why.
                 self.events.publish(AccountEvent::AccountDeactivated(id));
+                self.events.sessions_ended(ended);
             }
         }
         Ok(info_of(&self.account_by_id(id).await?))

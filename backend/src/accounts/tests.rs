@@ -97,8 +97,13 @@ async fn a_deactivation_is_published_after_the_store_ended_the_sessions() {
         .update_account(ann.me.id, update)
         .await
         .expect("deactivated");
+    // The deactivation first, so that her sockets close saying so.
+    assert_eq!(
+        events.recv().await.expect("an event"),
+        AccountEvent::AccountDeactivated(ann.me.id)
+    );
     let AccountEvent::SessionsEnded(ended) = events.recv().await.expect("an event") else {
-        panic!("sessions first");
+        panic!("then her sessions' end");
     };
     assert_eq!(ended.len(), 1);
     assert!(accounts
@@ -107,10 +112,6 @@ async fn a_deactivation_is_published_after_the_store_ended_the_sessions() {
         .await
         .expect("reads")
         .is_empty());
-    assert_eq!(
-        events.recv().await.expect("an event"),
-        AccountEvent::AccountDeactivated(ann.me.id)
-    );
     let refused = accounts.sign_in("ann", "ann-password", &device()).await;
     assert!(matches!(refused, Err(AccountsError::InvalidCredentials)));
 }

@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod broker;
+pub mod people;
 pub mod postgres;
 pub mod process;
 pub mod resend;
