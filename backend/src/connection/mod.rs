@@ -176,8 +176,8 @@ struct Live {
     shut_down: bool,
 }
 
-/// Budgets [`Live`] keeps before it first forgets the full ones; then
-/// twice as many as it kept after the last sweep, so a sweep costs O(1)
+/// Budgets the open connections keep before they first forget the full ones; then
+/// twice as many as were kept after the last sweep, so a sweep costs O(1)
 /// per post over time.
 pub const BUDGETS_BEFORE_SWEEP: usize = 1024;
 
