@@ -61,6 +61,15 @@ impl Identity {
         })
     }
 
+    /// The account as rooms show it.
+    pub fn person(&self) -> common::Person {
+        common::Person {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+
     /// Whether the account is an administrator.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin

@@ -74,7 +74,7 @@ use crate::limits::{
 };
 use crate::metrics::Metrics;
 use bytes::Bytes;
-use common::{DisplayName, Person, UserId};
+use common::{DisplayName, UserId};
 use driver::Connection;
 use std::collections::HashMap;
 use std::future::Future;
@@ -320,11 +320,7 @@ pub fn serve(
     identity: Identity,
     context: Arc<ConnectionContext>,
 ) -> impl Future<Output = ()> + Send {
-    let person = Person {
-        user_id: identity.user_id,
-        username: identity.username,
-        display_name: identity.display_name,
-    };
+    let person = identity.person();
     let client = ClientHandle::new(
         next_client_id(),
         peer,

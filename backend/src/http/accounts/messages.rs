@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use common::api::accounts::{PostMessage, PostedMessage};
-use common::{Person, RoomName};
+use common::RoomName;
 
 /// Signed in or a bearer token: 201 for a new message, 200 for a repeat
 /// of a nonce.
@@ -47,11 +47,7 @@ pub async fn post(
     Body(message): Body<PostMessage>,
 ) -> Result<Response, AccountsError> {
     let room = RoomName::parse(room)?;
-    let author = Person {
-        user_id: caller.user_id,
-        username: caller.username.clone(),
-        display_name: caller.display_name.clone(),
-    };
+    let author = caller.person();
     let posted = state
         .hub
         .post_as(&room, &author, message.text, message.nonce)
