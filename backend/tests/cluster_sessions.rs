@@ -2,9 +2,10 @@
 //! two instances on one PostgreSQL database): an account change made on
 //! one instance reaches the sockets of the other, through the channel
 //! `chat:accounts` (backend/src/cluster/accounts.rs). A session ended on
-//! instance A closes its socket on instance B with code 4001; a display
-//! name changed on A shows on B as an `updated` presence and in B's
-//! member lists. The single server's counterparts are in tests/sessions.rs.
+//! instance A closes its socket on instance B with code 4001, and so do
+//! an account deactivated and an API token revoked on A; a display name
+//! changed on A shows on B as an `updated` presence and in B's member
+//! lists. The single server's counterparts are in tests/sessions.rs.
 
 mod support;
 
@@ -65,6 +66,70 @@ async fn a_session_ended_on_one_instance_closes_its_socket_on_the_other() {
     kept_on_b.round_trip().await;
     assert_refused(b.addr, &token, Carry::Cookie).await;
     assert_refused(a.addr, &token, Carry::Bearer).await;
+}
+
+#[tokio::test]
+async fn an_account_deactivated_on_one_instance_is_closed_on_the_other() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = broker.instance(&[]).await;
+    let b = broker.instance(&[]).await;
+    let admin = people::admin(a.addr);
+    let id = people::make_person(&admin, "Ann").await;
+    let session = session_token(&people::sign_in(b.addr, "Ann").await);
+    let made = people::sign_in(b.addr, "Ann")
+        .await
+        .post("/api/me/tokens", &json!({"name": "script"}))
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let token = made.str("/token");
+    let mut in_browser = open(b.addr, &session, Carry::Cookie).await;
+    in_browser.join("lobby").await;
+    let mut by_script = open(b.addr, &token, Carry::Bearer).await;
+    by_script.join("lobby").await;
+
+    let off = admin
+        .patch(
+            &format!("/api/admin/accounts/{id}"),
+            &json!({"state": "deactivated"}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{off:?}");
+    let ended = (
+        CloseCode::SessionEnded.code(),
+        "account deactivated".to_owned(),
+    );
+    assert_eq!(in_browser.expect_close().await, ended);
+    assert_eq!(by_script.expect_close().await, ended);
+    assert_refused(b.addr, &session, Carry::Cookie).await;
+    assert_refused(b.addr, &token, Carry::Bearer).await;
+}
+
+#[tokio::test]
+async fn an_api_token_revoked_on_one_instance_is_closed_on_the_other() {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = broker.instance(&[]).await;
+    let b = broker.instance(&[]).await;
+    people::make_person(&people::admin(a.addr), "Ann").await;
+    let ann = people::sign_in(a.addr, "Ann").await;
+    let made = ann.post("/api/me/tokens", &json!({"name": "script"})).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let (id, token) = (made.u64("/info/id"), made.str("/token"));
+    let mut by_script = open(b.addr, &token, Carry::Bearer).await;
+    by_script.join("lobby").await;
+    let mut in_browser = open(b.addr, &session_token(&ann), Carry::Cookie).await;
+    in_browser.join("lobby").await;
+
+    let revoked = ann.delete(&format!("/api/me/tokens/{id}")).await;
+    assert_eq!(revoked.status, 204, "{revoked:?}");
+    assert_eq!(
+        by_script.expect_close().await,
+        (CloseCode::SessionEnded.code(), "token revoked".to_owned())
+    );
+    // The session of the same account is not the token: its socket stays.
+    in_browser.round_trip().await;
+    assert_refused(b.addr, &token, Carry::Bearer).await;
 }
 
 #[tokio::test]
