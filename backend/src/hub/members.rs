@@ -59,7 +59,7 @@ impl Member {
 
 /// A member of the room on another instance (cluster mode).
 struct Remote {
-    person: Person,
+    person: Arc<Person>,
     /// When it was first listed here: remote members are listed in this
     /// order, after the local ones.
     listed: u64,
@@ -92,8 +92,9 @@ pub(super) struct Members {
     /// without asking the room.
     count: Arc<AtomicUsize>,
     /// The people live members were last told about (their `joined` frame
-    /// or the last presence delta), in order of joining.
-    announced: Vec<Person>,
+    /// or the last presence delta), in order of joining. Shared with the
+    /// members (an idle room keeps no second copy of anyone's names).
+    announced: Vec<Arc<Person>>,
     /// Whether members joined, left or were renamed since `announced`.
     presence_changed: bool,
     /// Members on other instances, by instance and connection (cluster mode).
@@ -147,11 +148,12 @@ impl Members {
     pub(super) fn remote_joined(&mut self, instance: InstanceId, members: Vec<(ClientId, Person)>) {
         for (holder, person) in members {
             match self.remote.get_mut(&(instance, holder)) {
-                Some(remote) if remote.person == person => continue,
-                Some(remote) => remote.person = person,
+                Some(remote) if *remote.person == person => continue,
+                Some(remote) => remote.person = Arc::new(person),
                 None => {
                     let listed = self.next_listed;
                     self.next_listed += 1;
+                    let person = Arc::new(person);
                     self.remote
                         .insert((instance, holder), Remote { person, listed });
                 }
@@ -179,7 +181,7 @@ impl Members {
             let key = (member.instance, member.holder);
             let listed = match before.remove(&key) {
                 Some(old) => {
-                    self.presence_changed |= old.person != member.person;
+                    self.presence_changed |= *old.person != member.person;
                     old.listed
                 }
                 None => {
@@ -189,7 +191,7 @@ impl Members {
                 }
             };
             let remote = Remote {
-                person: member.person,
+                person: Arc::new(member.person),
                 listed,
             };
             self.remote.insert(key, remote);
@@ -276,7 +278,11 @@ impl Members {
     /// end, unless they are already there): the member list of a `joined`
     /// frame, which the next presence delta continues from.
     pub(super) fn announced_with(&self, joiner: &Person) -> Vec<Person> {
-        let mut people = self.announced.clone();
+        let mut people: Vec<Person> = self
+            .announced
+            .iter()
+            .map(|person| Person::clone(person))
+            .collect();
         if !people.iter().any(|person| person.user_id == joiner.user_id) {
             people.push(joiner.clone());
         }
@@ -286,13 +292,13 @@ impl Members {
     /// The people in the room, each once: those with local members in
     /// order of joining, then those of other instances in the order they
     /// were listed here.
-    pub(super) fn people(&self) -> Vec<Person> {
+    pub(super) fn people(&self) -> Vec<Arc<Person>> {
         let mut remote: Vec<&Remote> = self.remote.values().collect();
         remote.sort_unstable_by_key(|remote| remote.listed);
         let mut seen = HashSet::new();
         self.list
             .iter()
-            .map(|member| &*member.person)
+            .map(|member| &member.person)
             .chain(remote.into_iter().map(|remote| &remote.person))
             .filter(|person| seen.insert(person.user_id))
             .cloned()
@@ -331,15 +337,15 @@ impl Members {
             let before: HashMap<UserId, &Person> = self
                 .announced
                 .iter()
-                .map(|person| (person.user_id, person))
+                .map(|person| (person.user_id, &**person))
                 .collect();
             let after: HashSet<UserId> = now.iter().map(|person| person.user_id).collect();
             let mut joined = Vec::new();
             let mut updated = Vec::new();
             for person in &now {
                 match before.get(&person.user_id) {
-                    None => joined.push(person.clone()),
-                    Some(known) if *known != person => updated.push(person.clone()),
+                    None => joined.push(Person::clone(person)),
+                    Some(known) if *known != &**person => updated.push(Person::clone(person)),
                     Some(_) => {}
                 }
             }
@@ -490,7 +496,10 @@ mod tests {
             display_name: DisplayName::parse("Annie").expect("valid"),
             ..person(10, "Ann")
         };
-        assert_eq!(members.people(), [annie, person(12, "Cid")]);
+        assert_eq!(
+            members.people(),
+            [Arc::new(annie), Arc::new(person(12, "Cid"))]
+        );
     }
 
     #[test]
