@@ -2,8 +2,9 @@
 //!
 //! - `writer`: one thread owns the only writing connection and commits
 //!   every append waiting in its queue in one transaction (group commit).
-//! - `reader`: reads run on Tokio's blocking pool with read-only
-//!   connections, which WAL mode lets run beside the writer.
+//! - `readers`: [`READERS`] threads with a read-only connection each run
+//!   the reads (their queries are in `reader`), which WAL mode lets run
+//!   beside the writer.
 //! - [`Durability`]: an append resolves once its transaction is committed
 //!   to the WAL file, so a message any client received survives a crash of
 //!   the server process (`kill -9`); with [`Durability::Machine`] it is also
@@ -19,9 +20,10 @@ mod bots;
 mod credentials;
 mod links;
 mod reader;
+mod readers;
 mod writer;
 
-pub use reader::IDLE_READERS;
+pub use readers::READERS;
 
 use super::batch::{writer_running, WriteRequest};
 use super::schema::{self, Migration};
@@ -30,11 +32,12 @@ use super::{
     StoreError, StoreFuture,
 };
 use common::{ChatMessage, MessageId, RoomName};
-use reader::{read_history, read_messages_after, read_recent_nonces, ReaderPool};
+use reader::{read_history, read_messages_after, read_recent_nonces};
+use readers::Readers;
 use rusqlite::{Connection, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -122,7 +125,7 @@ impl Durability {
 pub struct SqliteStore {
     writes: mpsc::Sender<writer::Request>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Arc<ReaderPool>,
+    readers: Arc<Readers>,
     /// Write transactions committed so far (each holds up to
     /// [`super::MAX_WRITE_BATCH`] appends).
     commits: Arc<AtomicU64>,
@@ -167,11 +170,7 @@ impl SqliteStore {
         Ok(Self {
             writes,
             writer: Mutex::new(Some(writer)),
-            readers: Arc::new(ReaderPool {
-                path: path.to_owned(),
-                idle: Mutex::default(),
-                closing: AtomicBool::new(false),
-            }),
+            readers: Arc::new(Readers::start(path).map_err(|err| open_error(err.into()))?),
             commits,
             _lock: Some(lock),
         })
@@ -182,13 +181,9 @@ impl SqliteStore {
     /// schema must be this build's (a server upgrades it when it starts);
     /// appends fail with [`ErrorKind::Closed`].
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
-        let readers = Arc::new(ReaderPool {
-            path: path.to_owned(),
-            idle: Mutex::default(),
-            closing: AtomicBool::new(false),
-        });
+        let readers = Arc::new(Readers::start(path)?);
         let found = readers
-            .with_connection(|conn| {
+            .read_blocking(|conn| {
                 Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?)
             })
             .map_err(|err| {
@@ -231,11 +226,7 @@ impl SqliteStore {
         query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<T> {
         let readers = Arc::clone(&self.readers);
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || readers.with_connection(query))
-                .await
-                .map_err(|_| StoreError::closed())?
-        })
+        Box::pin(async move { readers.read(query).await })
     }
 
     /// Runs `work` on the writer's connection, after the writes queued
@@ -334,21 +325,25 @@ impl MessageStore for SqliteStore {
     }
 
     fn close(&self) -> StoreFuture<()> {
-        self.readers.closing.store(true, Ordering::Release);
-        self.readers
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        let (done, closed) = oneshot::channel();
-        // When the writer already stopped, there is nothing left to commit.
-        let _ = self.writes.send(WriteRequest::Close { done });
+        let readers = self.readers.close();
+        let writes = self.writes.clone();
         let writer = self
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         Box::pin(async move {
+            // The readers' connections close first, so that the writer's is
+            // the last one and its close checkpoints and removes the WAL.
+            let _ = tokio::task::spawn_blocking(move || {
+                for reader in readers {
+                    let _ = reader.join();
+                }
+            })
+            .await;
+            let (done, closed) = oneshot::channel();
+            // When the writer already stopped, there is nothing left to commit.
+            let _ = writes.send(WriteRequest::Close { done });
             let _ = closed.await;
             if let Some(writer) = writer {
                 // The thread ends right after answering; join it so the

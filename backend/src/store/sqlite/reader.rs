@@ -1,16 +1,9 @@
-//! Reads: read-only connections on Tokio's blocking pool, which WAL mode
-//! lets run beside the writer without waiting for it.
+//! The read queries, which the reader threads ([`super::readers`]) run on
+//! their read-only connections.
 
-use super::BUSY_TIMEOUT;
 use crate::store::{page_from_newest, HistoryPage, HistoryQuery, NonceRecord, StoreError};
 use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName, UserId, Username};
-use rusqlite::{params, Connection, OpenFlags, Row};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
-
-/// Idle read-only connections kept for reuse; more are opened when needed.
-pub const IDLE_READERS: usize = 4;
+use rusqlite::{params, Connection, Row};
 
 pub(super) fn read_history(
     conn: &Connection,
@@ -113,46 +106,4 @@ fn row_to_message(room: &RoomName, row: &Row<'_>) -> Result<ChatMessage, StoreEr
             .transpose()
             .map_err(corrupt)?,
     })
-}
-
-/// Read-only connections, reused between reads.
-pub(super) struct ReaderPool {
-    pub(super) path: PathBuf,
-    pub(super) idle: Mutex<Vec<Connection>>,
-    /// Set on close: connections are no longer kept, so the writer's is the
-    /// last one and its close can checkpoint and remove the WAL file (a
-    /// read-only connection cannot).
-    pub(super) closing: AtomicBool,
-}
-
-impl ReaderPool {
-    pub(super) fn with_connection<T>(
-        &self,
-        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.open()?,
-        };
-        let result = query(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < IDLE_READERS && !self.closing.load(Ordering::Acquire) {
-            idle.push(conn);
-        }
-        result
-    }
-
-    fn open(&self) -> Result<Connection, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(conn)
-    }
 }
