@@ -14,6 +14,7 @@
 //!
 //! A rule broken is an [`AccountError`], whose text says the rule.
 
+use crate::text::NameText;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -71,7 +72,7 @@ pub enum AccountError {
 /// look alike through another script or a compatibility form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Username(String);
+pub struct Username(NameText);
 
 impl Username {
     /// Parses a username, lowering ASCII capitals.
@@ -88,7 +89,7 @@ impl Username {
             return Err(AccountError::UsernameLength);
         }
         raw.make_ascii_lowercase();
-        Ok(Self(raw))
+        Ok(Self(NameText::from(raw)))
     }
 
     /// The username as a string slice (lower case).
@@ -118,7 +119,7 @@ impl TryFrom<String> for Username {
 
 impl From<Username> for String {
     fn from(value: Username) -> String {
-        value.0
+        crate::text::into_string(value.0)
     }
 }
 

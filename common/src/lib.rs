@@ -20,6 +20,8 @@
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
 //! - [`account`]: accounts' values ([`Username`], [`Password`], [`UserId`],
 //!   [`Role`], [`AccountKind`], [`AccountState`]) and [`AccountError`].
+//! - `text`: the string inside usernames and display names (inline up to
+//!   24 bytes on the server, a `String` in the web client).
 //! - `openapi` (feature `openapi`, which only the server enables): the JSON
 //!   schemas of the validated values, with their rules, for the server's
 //!   OpenAPI document; the other wire types derive theirs under the same
@@ -32,6 +34,7 @@ pub mod error;
 pub mod frames;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+mod text;
 pub mod values;
 
 pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};

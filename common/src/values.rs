@@ -4,6 +4,7 @@
 //! Lengths are counted in Unicode scalar values (Rust `char`s), not bytes,
 //! so a limit means the same to a person typing in any script.
 
+use crate::text::NameText;
 use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -109,7 +110,7 @@ macro_rules! validated_string {
 
         impl From<$type> for String {
             fn from(value: $type) -> String {
-                value.0
+                value.0.into()
             }
         }
     };
@@ -150,7 +151,7 @@ impl RoomName {
 /// [`DisplayName::uniqueness_key`]s are equal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct DisplayName(String);
+pub struct DisplayName(NameText);
 validated_string!(DisplayName);
 
 impl DisplayName {
@@ -171,9 +172,9 @@ impl DisplayName {
             return Err(ValidationError::NameTooLong);
         }
         let name = if trimmed.len() == raw.len() {
-            raw
+            NameText::from(raw)
         } else {
-            trimmed.to_owned()
+            NameText::from(trimmed)
         };
         Ok(Self(name))
     }
