@@ -61,10 +61,14 @@ const PARAMS: Params = match Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, So
 /// takes a core and [`MEMORY_KIB`] of memory.
 pub const MAX_HASHING_THREADS: usize = 4;
 
-/// The niceness of the threads that hash passwords: the lowest priority
-/// there is (Linux gives each thread its own). A hash then takes only the
-/// CPU that the rooms leave, so a storm of sign-ins slows sign-ins down (and
-/// fills the queue, refused with 503 past it), never the rooms.
+/// The niceness of the threads that hash passwords: the lowest there is
+/// (Linux gives each thread its own). On Linux they are also under
+/// `SCHED_IDLE`, which runs a thread only when no other wants the CPU and
+/// lets any other preempt it at once: at nice 19 alone the scheduler still
+/// gave hashes a slice beside a busy room (chat-bench's
+/// `fanout-100k-sign-ins`, docs/BENCHMARKS.md). A hash then takes only the
+/// CPU that the rooms leave, so a storm of sign-ins slows sign-ins down
+/// (and fills the queue, refused with 503 past it), never the rooms.
 pub const HASHING_NICE: i32 = 19;
 
 /// Hashes that may wait for a place in the pool; one more is refused at
@@ -330,12 +334,21 @@ fn hashing_thread(jobs: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
     }
 }
 
-/// Gives the calling thread [`HASHING_NICE`]: on Linux `setpriority` with
-/// `PRIO_PROCESS` and no pid names the calling thread alone. Elsewhere the
-/// threads keep the process's priority.
+/// Puts the calling thread under `SCHED_IDLE` at [`HASHING_NICE`]: on
+/// Linux both name the calling thread alone. Elsewhere the threads keep
+/// the process's priority.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        let native = thread_priority::thread_native_id();
+        if let Err(err) =
+            thread_priority::set_thread_priority_and_policy(native, ThreadPriority::Min, idle)
+        {
+            tracing::warn!(error = %err, "cannot put a password hashing thread under SCHED_IDLE");
+        }
+        // After the policy, which sets the niceness too.
         if let Err(err) = rustix::process::setpriority_process(None, HASHING_NICE) {
             tracing::warn!(error = %err, "cannot lower the priority of a password hashing thread");
         }
@@ -453,14 +466,25 @@ mod tests {
         rustix::process::getpriority_process(None).expect("the thread's priority")
     }
 
+    /// The scheduling policy of the calling thread.
+    #[cfg(target_os = "linux")]
+    fn own_policy() -> thread_priority::ThreadSchedulePolicy {
+        thread_priority::thread_schedule_policy().expect("the thread's policy")
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashes_run_at_the_lowest_priority_and_the_callers_keep_theirs() {
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
         let pool = PasswordHasher::with_limits(1, 0);
-        let before = own_nice();
-        let nice = pool.run(own_nice).await.expect("runs");
+        let before = (own_nice(), own_policy());
+        let (nice, policy) = pool.run(|| (own_nice(), own_policy())).await.expect("runs");
         assert_eq!(nice, HASHING_NICE);
-        assert_eq!(own_nice(), before);
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_eq!((own_nice(), own_policy()), before);
     }
 
     #[tokio::test]
