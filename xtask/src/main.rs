@@ -137,6 +137,15 @@ fn dev(server_args: &[String]) -> Result {
     for origin in DEV_ORIGINS {
         server.args(["--allowed-origin", origin]);
     }
+    // The links the server prints and hands out (the first start's setup
+    // link, invites, password resets) open trunk's page, where the
+    // client being worked on is, unless the caller names another.
+    if !server_args
+        .iter()
+        .any(|arg| arg.starts_with("--public-url"))
+    {
+        server.args(["--public-url", DEV_ORIGINS[0]]);
+    }
     server
         .args(server_args.iter().skip_while(|arg| *arg == "--"))
         .current_dir(&root);
