@@ -31,9 +31,9 @@ use std::sync::{Arc, LazyLock};
 use tokio::sync::Semaphore;
 
 /// Memory of one hash, in KiB: 19 MiB, OWASP's minimum for argon2id with
-/// [`ITERATIONS`] = 2 (Password Storage Cheat Sheet). It is also what each
-/// running hash allocates, so [`MAX_HASHING_THREADS`] bounds the pool's
-/// memory at 4 × 19 MiB.
+/// [`ITERATIONS`] = 2 (Password Storage Cheat Sheet). It is also the memory
+/// each hashing thread keeps from its first hash on (reused by the next),
+/// so [`MAX_HASHING_THREADS`] bounds the pool's memory at 4 × 19 MiB.
 pub const MEMORY_KIB: u32 = 19 * 1024;
 
 /// Passes over the memory (argon2's `t`): 2, OWASP's minimum at 19 MiB.
