@@ -14,7 +14,17 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use support::broker::Broker;
 use support::people::{self, assert_refused, open, session_token, Carry};
-use support::{Client, TempDb};
+use support::{Client, TempDb, TestServer};
+
+/// A broker (Redis) and two instances on one PostgreSQL database; the
+/// directory and the broker live as long as the caller keeps them.
+async fn two_instances() -> (TempDb, Broker, TestServer, TestServer) {
+    let dir = TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = broker.instance(&[]).await;
+    let b = broker.instance(&[]).await;
+    (dir, broker, a, b)
+}
 
 /// Reads `client`'s frames until a `presence` of `room` with an `updated`
 /// person; returns the display names it updated.
@@ -41,10 +51,7 @@ fn set<S: AsRef<str>>(names: &[S]) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn a_session_ended_on_one_instance_closes_its_socket_on_the_other() {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (_dir, _broker, a, b) = two_instances().await;
     people::make_person(&people::admin(a.addr), "Ann").await;
     let ann = people::sign_in(a.addr, "Ann").await;
     let token = session_token(&ann);
@@ -70,10 +77,7 @@ async fn a_session_ended_on_one_instance_closes_its_socket_on_the_other() {
 
 #[tokio::test]
 async fn an_account_deactivated_on_one_instance_is_closed_on_the_other() {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (_dir, _broker, a, b) = two_instances().await;
     let admin = people::admin(a.addr);
     let id = people::make_person(&admin, "Ann").await;
     let session = session_token(&people::sign_in(b.addr, "Ann").await);
@@ -107,10 +111,7 @@ async fn an_account_deactivated_on_one_instance_is_closed_on_the_other() {
 
 #[tokio::test]
 async fn an_api_token_revoked_on_one_instance_is_closed_on_the_other() {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (_dir, _broker, a, b) = two_instances().await;
     people::make_person(&people::admin(a.addr), "Ann").await;
     let ann = people::sign_in(a.addr, "Ann").await;
     let made = ann.post("/api/me/tokens", &json!({"name": "script"})).await;
@@ -134,10 +135,7 @@ async fn an_api_token_revoked_on_one_instance_is_closed_on_the_other() {
 
 #[tokio::test]
 async fn a_rename_on_one_instance_shows_on_the_other() {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
+    let (_dir, _broker, a, b) = two_instances().await;
     people::make_person(&people::admin(a.addr), "Ann").await;
     let ann_api = people::sign_in(a.addr, "Ann").await;
     let mut ann = open(a.addr, &session_token(&ann_api), Carry::Cookie).await;
