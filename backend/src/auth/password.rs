@@ -44,6 +44,11 @@ use tokio::sync::Semaphore;
 /// bounds the pool's memory at 4 × 7 MiB.
 pub const MEMORY_KIB: u32 = 7 * 1024;
 
+/// The most memory a stored hash may ask for, in KiB (256 MiB: beyond
+/// OWASP's largest configuration, 46 MiB, with room for stronger ones). A
+/// hash asking more verifies nothing rather than allocate it.
+pub const MAX_STORED_MEMORY_KIB: u32 = 256 * 1024;
+
 /// Passes over the memory (argon2's `t`): 5, OWASP's minimum at 7 MiB.
 pub const ITERATIONS: u32 = 5;
 
@@ -162,6 +167,12 @@ fn try_verify(hash: &str, password: &str) -> Result<bool, argon2::password_hash:
         .transpose()?
         .unwrap_or_default();
     let params = Params::try_from(&parsed)?;
+    if params.m_cost() > MAX_STORED_MEMORY_KIB {
+        // A stored hash is data: one that asks for more memory than any
+        // configuration this server ever used is corrupt, not a reason to
+        // allocate without bound.
+        return Err(argon2::password_hash::Error::ParamsInvalid);
+    }
     let mut output = vec![0; expected.len()];
     with_memory(params.block_count(), |memory| {
         Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
@@ -514,6 +525,16 @@ mod tests {
         assert!(verify(&old, "hunter2"));
         assert!(!verify(&old, "hunter3"));
         assert!(needs_rehash(&old));
+    }
+
+    #[test]
+    fn a_stored_hash_asking_too_much_memory_verifies_nothing() {
+        let huge = format!(
+            "$argon2id$v=19$m={},t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            MAX_STORED_MEMORY_KIB + 1
+        );
+        assert!(PasswordHash::new(&huge).is_ok(), "{huge}");
+        assert!(!verify(&huge, "hunter2"));
     }
 
     #[test]
