@@ -18,10 +18,14 @@
 //!   and the "… is typing" line.
 //! - [`linkify`]: splits message text into text and links.
 //! - [`compose`]: the length counter and the typing notice schedule.
-//! - [`route`]: the room in the address (`#/r/lobby`), and the account
-//!   pages' addresses (`#/setup/<token>`, `#/invite/<token>`, …).
+//! - [`route`]: the room in the address (`#/r/lobby`), the account
+//!   pages' addresses (`#/setup/<token>`, `#/invite/<token>`, …), and the
+//!   signed-in pages' (`#/settings`, `#/admin`).
 //! - [`account_forms`]: the account pages' forms checked with `common`'s
 //!   rules, and the accounts API's errors in words.
+//! - [`account_lists`]: the rows of the settings and administration
+//!   pages' lists (sessions, tokens, accounts, invites) with their
+//!   actions, times in words, and the one-time links.
 //!
 //! In the browser:
 //! - [`web`]: the WebSocket task, the HTTP API, local storage and clocks.
@@ -30,6 +34,7 @@
 //! - [`ui`]: the components.
 
 pub mod account_forms;
+pub mod account_lists;
 pub mod api;
 pub mod backoff;
 pub mod compose;

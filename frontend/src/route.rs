@@ -81,6 +81,37 @@ pub fn account_from_hash(hash: &str) -> Option<AccountRoute> {
     }
 }
 
+/// A page of the signed-in client, shown instead of the rooms (in the
+/// same page load, so its WebSocket stays open and an ended session goes
+/// back to sign-in as in the chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// `#/settings`: display name, password, sessions and API tokens.
+    Settings,
+    /// `#/admin`: accounts, bots and invites (administrators).
+    Admin,
+}
+
+impl Page {
+    /// The fragment (with its `#`) of this page.
+    pub fn hash(self) -> &'static str {
+        match self {
+            Self::Settings => "#/settings",
+            Self::Admin => "#/admin",
+        }
+    }
+}
+
+/// The signed-in page a location fragment names (with or without its
+/// leading `#`, and a trailing `/`), if any.
+pub fn page_from_hash(hash: &str) -> Option<Page> {
+    let hash = hash.strip_prefix('#').unwrap_or(hash);
+    let hash = hash.strip_suffix('/').unwrap_or(hash);
+    [Page::Settings, Page::Admin]
+        .into_iter()
+        .find(|page| &page.hash()[1..] == hash)
+}
+
 /// A link's token, if it looks like one: 1 to [`LINK_TOKEN_MAX_CHARS`]
 /// characters of base64url (`A-Z a-z 0-9 - _`; `=` padding is allowed at
 /// the end).
@@ -167,6 +198,30 @@ mod tests {
         ] {
             assert_eq!(account_from_hash(&route.hash()), Some(route.clone()));
             assert_eq!(room_from_hash(&route.hash()), None, "not a room too");
+        }
+    }
+
+    #[test]
+    fn the_signed_in_pages_read_back_from_their_fragments_and_nothing_else() {
+        for page in [Page::Settings, Page::Admin] {
+            assert_eq!(page_from_hash(page.hash()), Some(page));
+            assert_eq!(page_from_hash(&format!("{}/", page.hash())), Some(page));
+            assert_eq!(page_from_hash(&page.hash()[1..]), Some(page));
+            assert_eq!(account_from_hash(page.hash()), None, "no account page");
+            assert_eq!(room_from_hash(page.hash()), None, "no room");
+        }
+        for hash in [
+            "",
+            "#",
+            "#/",
+            "#/r/lobby",
+            "#/Settings",
+            "#/settings/x",
+            "#settings",
+            "#/admin/1",
+            "#/signup",
+        ] {
+            assert_eq!(page_from_hash(hash), None, "{hash}");
         }
     }
 
