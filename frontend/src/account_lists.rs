@@ -8,7 +8,7 @@
 //! (`ui::account::rows`), so the client has that code once.
 
 use crate::route::account_from_hash;
-use common::api::accounts::{AccountInfo, InviteInfo, SessionInfo, TokenInfo};
+use common::api::accounts::{AccountInfo, AccountUpdate, InviteInfo, SessionInfo, TokenInfo};
 use common::{AccountKind, AccountState, Role};
 
 /// A minute, in milliseconds.
@@ -93,6 +93,39 @@ impl Action {
             )),
             _ => None,
         }
+    }
+}
+
+impl Action {
+    /// What an administrator is told once an account's change is done,
+    /// for the account named `name`.
+    pub fn done_words(self, name: &str) -> String {
+        match self {
+            Self::Deactivate => format!(
+                "{name} is deactivated: their sessions ended and they cannot sign in; their \
+                 messages stay."
+            ),
+            Self::Reactivate => format!("{name} is active again and can sign in."),
+            Self::MakeAdmin => format!("{name} is now an administrator."),
+            Self::RemoveAdmin => format!("{name} is now a member."),
+            Self::EndSession => "That session is signed out.".to_owned(),
+            Self::RevokeToken => "The token is revoked: it no longer works.".to_owned(),
+            Self::RevokeInvite => "The invite is revoked: its link no longer works.".to_owned(),
+            Self::ResetLink | Self::BotTokens => String::new(),
+        }
+    }
+
+    /// The change an account action asks of `PATCH /api/admin/accounts/{id}`,
+    /// for the actions that are one.
+    pub fn account_update(self) -> Option<AccountUpdate> {
+        let (role, state) = match self {
+            Self::Deactivate => (None, Some(AccountState::Deactivated)),
+            Self::Reactivate => (None, Some(AccountState::Active)),
+            Self::MakeAdmin => (Some(Role::Admin), None),
+            Self::RemoveAdmin => (Some(Role::Member), None),
+            _ => return None,
+        };
+        Some(AccountUpdate { role, state })
     }
 }
 

@@ -14,7 +14,9 @@ use crate::saved::{self, Saved};
 use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS, RESEND_DELAY_MS};
 use common::api::accounts::Me;
 use common::api::MessagePage;
-use common::{ClientFrame, CloseCode, ErrorFrame, MessageId, Nonce, Person, RoomName, UserId};
+use common::{
+    ClientFrame, CloseCode, ErrorFrame, MessageId, Nonce, Person, Role, RoomName, UserId,
+};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
@@ -63,6 +65,9 @@ thread_local! {
 pub struct Client {
     /// Everything the page shows.
     pub chat: RwSignal<Chat>,
+    /// Whether the signed-in account is an administrator (the chat then
+    /// links to the administration page; the server checks anyway).
+    pub admin: RwSignal<bool>,
     commands: StoredValue<UnboundedSender<ToSocket>>,
 }
 
@@ -91,6 +96,7 @@ impl Client {
     /// anyone else starts from what this browser kept for them, never
     /// from someone else's.
     pub fn sign_in(&self, me: &Me) {
+        self.admin.set(me.role == Role::Admin);
         let person = Person {
             user_id: me.id,
             username: me.username.clone(),
@@ -203,6 +209,7 @@ pub fn start(active: Option<RoomName>) -> Client {
     let (sender, receiver) = mpsc::unbounded();
     let client = Client {
         chat,
+        admin: RwSignal::new(false),
         commands: StoredValue::new(sender),
     };
     leptos::task::spawn_local(connection_task(client, receiver));

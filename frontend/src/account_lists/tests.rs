@@ -255,3 +255,45 @@ fn an_invite_row_counts_uses_and_says_why_it_no_longer_works() {
         assert!(row.actions.is_empty(), "{tag}: nothing left to revoke");
     }
 }
+
+#[test]
+fn account_changes_are_the_servers_updates_and_are_told_in_words() {
+    assert_eq!(
+        Action::Deactivate.account_update(),
+        Some(AccountUpdate {
+            role: None,
+            state: Some(AccountState::Deactivated)
+        })
+    );
+    assert_eq!(
+        Action::Reactivate.account_update(),
+        Some(AccountUpdate {
+            role: None,
+            state: Some(AccountState::Active)
+        })
+    );
+    assert_eq!(
+        Action::MakeAdmin.account_update(),
+        Some(AccountUpdate {
+            role: Some(Role::Admin),
+            state: None
+        })
+    );
+    assert_eq!(
+        Action::RemoveAdmin.account_update(),
+        Some(AccountUpdate {
+            role: Some(Role::Member),
+            state: None
+        })
+    );
+    for other in [Action::ResetLink, Action::BotTokens, Action::RevokeToken] {
+        assert_eq!(other.account_update(), None, "{other:?}");
+    }
+    let done = Action::Deactivate.done_words("Bob (bob)");
+    assert!(done.starts_with("Bob (bob) is deactivated"), "{done}");
+    assert!(done.contains("messages stay"), "{done}");
+    assert_eq!(
+        Action::MakeAdmin.done_words("Bob (bob)"),
+        "Bob (bob) is now an administrator."
+    );
+}

@@ -10,17 +10,24 @@
 //! - `messages`: the message list (the `role="log"`).
 //! - `composer`: the message box.
 //! - [`account`]: the account pages, shown instead of the chat.
+//! - `settings` (`#/settings`) and `admin` (`#/admin`): pages of the
+//!   signed-in client, shown instead of the rooms in the same page load
+//!   (its connection stays, and an ended session goes to sign-in as in
+//!   the chat); `frame`: what the two share.
 
 pub mod account;
+mod admin;
 mod composer;
+mod frame;
 mod messages;
 mod room;
+mod settings;
 mod sidebar;
 mod sign_in;
 
 use crate::account_forms::explain;
 use crate::api;
-use crate::route;
+use crate::route::{self, Page};
 use crate::web::{self, Client};
 use leptos::prelude::*;
 
@@ -68,17 +75,22 @@ pub fn App() -> impl IntoView {
     };
     check();
 
-    // The address names the room shown; following a link or going back
-    // opens that room (joining it when needed).
+    // The address names the room shown, or the settings or administration
+    // page; following a link or going back opens that room (joining it
+    // when needed) or page.
+    let page = RwSignal::new(route::page_from_hash(&web::location_hash()));
     let _ = window_event_listener(leptos::ev::hashchange, move |_| {
-        if let Some(room) = route::room_from_hash(&web::location_hash()) {
+        let hash = web::location_hash();
+        page.set(route::page_from_hash(&hash));
+        if let Some(room) = route::room_from_hash(&hash) {
             client.act(|chat| chat.open_room(room));
         }
     });
     let signed_in = Memo::new(move |_| chat.with(|chat| chat.me().is_some()));
     Effect::new(move |_| {
         if let Some(room) = chat.with(|chat| chat.active().cloned()) {
-            if signed_in.get_untracked() {
+            // A page's address stays while it is shown.
+            if signed_in.get_untracked() && page.get_untracked().is_none() {
                 web::replace_hash(&route::hash_for(&room));
             }
         }
@@ -91,10 +103,12 @@ pub fn App() -> impl IntoView {
     // The tab's title shows the room and the unread count.
     Effect::new(move |_| {
         let (unread, active) = chat.with(|chat| (chat.total_unread(), chat.active().cloned()));
-        let title = match (signed_in.get(), unread) {
-            (false, _) => "Sign in · Chat".to_owned(),
-            (true, 0) => format!("{}Chat", room_prefix(active.as_ref())),
-            (true, n) => format!("({n}) {}Chat", room_prefix(active.as_ref())),
+        let title = match (signed_in.get(), unread, page.get()) {
+            (false, ..) => "Sign in · Chat".to_owned(),
+            (true, _, Some(Page::Settings)) => "Settings · Chat".to_owned(),
+            (true, _, Some(Page::Admin)) => "Administration · Chat".to_owned(),
+            (true, 0, None) => format!("{}Chat", room_prefix(active.as_ref())),
+            (true, n, None) => format!("({n}) {}Chat", room_prefix(active.as_ref())),
         };
         document().set_title(&title);
     });
@@ -109,7 +123,12 @@ pub fn App() -> impl IntoView {
         }
     });
     (move || match screen.get() {
-        None => view! { <ChatScreen /> }.into_any(),
+        None => (move || match page.get() {
+            None => view! { <ChatScreen /> }.into_any(),
+            Some(Page::Settings) => view! { <settings::SettingsPage /> }.into_any(),
+            Some(Page::Admin) => view! { <admin::AdminPage /> }.into_any(),
+        })
+        .into_any(),
         Some(Gate::Checking) => view! { <main class="welcome" aria-busy="true"></main> }.into_any(),
         Some(Gate::SignIn) => view! { <sign_in::SignInPage /> }.into_any(),
         Some(Gate::Unreachable(reason)) => {

@@ -1,8 +1,9 @@
 //! The room list with unread counts, the form to join another room, and
-//! who is signed in, with the way to sign out.
+//! who is signed in, with the ways to the settings, the administration
+//! (for administrators) and signing out.
 
 use super::capitalized;
-use crate::route;
+use crate::route::{self, Page};
 use crate::state::Membership;
 use crate::web::{self, Client};
 use common::values::ROOM_MAX_CHARS;
@@ -67,6 +68,10 @@ pub fn Sidebar() -> impl IntoView {
                     <span class="muted small">"Signed in as"</span>
                     <strong>{move || me.get()}</strong>
                 </div>
+                <a href=Page::Settings.hash() id="settings-link" class="link-button">"Settings"</a>
+                <Show when=move || client.admin.get()>
+                    <a href=Page::Admin.hash() id="admin-link" class="link-button">"Administration"</a>
+                </Show>
                 <button type="button" id="sign-out" class="link-button" on:click=move |_| client.sign_out()>
                     "Sign out"
                 </button>

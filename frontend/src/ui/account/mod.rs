@@ -4,19 +4,26 @@
 //! - `setup`: the first administrator, from the setup link.
 //! - `signup`: a new account, through an invite link or open signup.
 //! - `reset`: a new password, from a reset link.
-//! - `widgets`: what the pages share: fields, messages, the secret shown
-//!   once with its copy button.
+//! - `widgets`: what the pages share: fields, messages, a choice, the
+//!   secret shown once to copy.
+//! - `rows`: the list with actions of the settings and administration
+//!   pages (which are not account pages: see `ui::settings`).
 //!
 //! The chat and these pages are separate page loads: [`page_for_location`]
 //! decides at start, and moving between the two reloads the page. Between
 //! account pages, the address changes without a reload.
 
 mod reset;
+mod rows;
 mod setup;
 mod signup;
 mod widgets;
 
-pub use widgets::{account_field_id, text_field, BrandMark, FormState, SimpleForm};
+pub use rows::Rows;
+pub use widgets::{
+    account_field_id, text_field, BrandMark, Choice, FormMessages, FormState, Secret, SimpleForm,
+    DISPLAY_NAME_HINT, PASSWORD_HINT, USERNAME_HINT,
+};
 
 use crate::route::{self, AccountRoute};
 use crate::web;

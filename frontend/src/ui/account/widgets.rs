@@ -317,3 +317,72 @@ pub fn SimpleForm(
         </form>
     }
 }
+
+/// A secret shown once (an API token, an invite or reset link): selected
+/// in a read-only field with the focus, to copy, and the words that it
+/// will not be shown again. "Done" forgets it.
+#[component]
+pub fn Secret(
+    /// The field's id.
+    id: &'static str,
+    /// What it is, as the field's label.
+    label: String,
+    /// The secret.
+    value: String,
+    /// What it is for, under it.
+    note: &'static str,
+    /// Forgets it.
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let note_id = format!("{id}-note");
+    request_animation_frame(move || web::focus(id));
+    view! {
+        <div class="secret">
+            <label for=id>{label}</label>
+            <div class="secret-row">
+                <input
+                    id=id
+                    readonly
+                    spellcheck="false"
+                    aria-describedby=note_id.clone()
+                    prop:value=value
+                    on:focus:target=|event| event.target().select()
+                />
+                <button type="button" class="secondary" on:click=move |_| on_done.run(())>"Done"</button>
+            </div>
+            <p id=note_id class="hint">
+                {note}
+                " Copy it now (it is selected: Ctrl+C, or ⌘C on a Mac); it will not be shown again."
+            </p>
+        </div>
+    }
+}
+
+/// A labelled `<select>` of `(value, words)` choices.
+#[component]
+pub fn Choice(
+    /// The select's id.
+    id: &'static str,
+    /// The label's text.
+    label: &'static str,
+    /// The choices, as `(value, words)`.
+    options: Vec<(&'static str, &'static str)>,
+    /// The chosen value.
+    value: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <label for=id>{label}</label>
+        <select id=id on:change:target=move |event| value.set(event.target().value())>
+            {options
+                .into_iter()
+                .map(|(option, words)| {
+                    view! {
+                        <option value=option selected=move || value.with(|value| value == option)>
+                            {words}
+                        </option>
+                    }
+                })
+                .collect_view()}
+        </select>
+    }
+}
