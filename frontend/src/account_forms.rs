@@ -38,6 +38,12 @@ pub enum Field {
     TokenName,
     /// How many accounts an invite may make.
     MaxUses,
+    /// A new account's kind (a choice: never has a problem).
+    Kind,
+    /// A new account's role (a choice).
+    Role,
+    /// How long a new invite lasts (a choice).
+    Expiry,
 }
 
 /// What is wrong with a form, field by field, in the form's order.

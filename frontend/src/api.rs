@@ -225,7 +225,7 @@ fn call<T: DeserializeOwned + 'static>(
     })
 }
 
-/// A call whose success is `204 No Content`.
+/// A call whose success has no body, or one that is not read.
 fn call_empty(method: Method, path: &str, body: Option<&impl Serialize>) -> Call<()> {
     let body = body.map(|body| serde_json::to_string(body).expect("API bodies encode"));
     let sent = send(method, path, body);
@@ -310,14 +310,17 @@ pub fn accounts() -> Call<Vec<AccountInfo>> {
     call(Method::GET, "/api/admin/accounts", NONE)
 }
 
-/// `POST /api/admin/accounts`.
-pub fn create_account(request: &NewAccountRequest) -> Call<AccountInfo> {
-    call(Method::POST, "/api/admin/accounts", Some(request))
+/// `POST /api/admin/accounts`. The server answers the new account, which
+/// this client does not read (the page lists the accounts again): reading
+/// it would cost the client its own copy of the JSON reader.
+pub fn create_account(request: &NewAccountRequest) -> Call<()> {
+    call_empty(Method::POST, "/api/admin/accounts", Some(request))
 }
 
-/// `PATCH /api/admin/accounts/{id}`.
-pub fn update_account(id: UserId, update: &AccountUpdate) -> Call<AccountInfo> {
-    call(Method::PATCH, &paths::account(id), Some(update))
+/// `PATCH /api/admin/accounts/{id}`; its answer is not read either (see
+/// [`create_account`]).
+pub fn update_account(id: UserId, update: &AccountUpdate) -> Call<()> {
+    call_empty(Method::PATCH, &paths::account(id), Some(update))
 }
 
 /// `POST /api/admin/accounts/{id}/reset-link`.

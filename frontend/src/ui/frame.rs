@@ -1,6 +1,7 @@
-//! What the settings and administration pages share: the page with its
-//! heading (which takes the focus when the page opens) and its way back
-//! to the chat, the panels, and what becomes of a failed call.
+//! What the settings and administration pages share besides their panels
+//! (`section`): the page with its heading (which takes the focus when the
+//! page opens) and its way back to the chat, and what becomes of a failed
+//! call.
 
 use super::account::FormState;
 use crate::api::ApiError;
@@ -50,24 +51,6 @@ pub fn PageFrame(
             </header>
             <main class="account-main">{children()}</main>
         </div>
-    }
-}
-
-/// A panel of a page, named by its heading.
-#[component]
-pub fn Panel(
-    /// The heading's id.
-    id: &'static str,
-    /// The heading.
-    title: &'static str,
-    /// What is in it.
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <section class="panel" aria-labelledby=id>
-            <h2 id=id>{title}</h2>
-            {children()}
-        </section>
     }
 }
 

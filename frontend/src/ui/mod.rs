@@ -13,7 +13,8 @@
 //! - `settings` (`#/settings`) and `admin` (`#/admin`): pages of the
 //!   signed-in client, shown instead of the rooms in the same page load
 //!   (its connection stays, and an ended session goes to sign-in as in
-//!   the chat); `frame`: what the two share.
+//!   the chat); `section`: their one kind of panel; `frame`: the rest
+//!   they share.
 
 pub mod account;
 mod admin;
@@ -21,6 +22,7 @@ mod composer;
 mod frame;
 mod messages;
 mod room;
+mod section;
 mod settings;
 mod sidebar;
 mod sign_in;

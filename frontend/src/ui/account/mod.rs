@@ -6,23 +6,22 @@
 //! - `reset`: a new password, from a reset link.
 //! - `widgets`: what the pages share: fields, messages, a choice, the
 //!   secret shown once to copy.
-//! - `rows`: the list with actions of the settings and administration
-//!   pages (which are not account pages: see `ui::settings`).
+//!
+//! The settings and administration pages are not account pages: see
+//! `ui::settings` and `ui::admin`.
 //!
 //! The chat and these pages are separate page loads: [`page_for_location`]
 //! decides at start, and moving between the two reloads the page. Between
 //! account pages, the address changes without a reload.
 
 mod reset;
-mod rows;
 mod setup;
 mod signup;
 mod widgets;
 
-pub use rows::Rows;
 pub use widgets::{
-    account_field_id, text_field, BrandMark, Choice, FormMessages, FormState, Secret, SimpleForm,
-    DISPLAY_NAME_HINT, PASSWORD_HINT, USERNAME_HINT,
+    account_field_id, choice_field, text_field, BrandMark, FieldSpec, FormMessages, FormState,
+    Secret, SimpleForm, DISPLAY_NAME_HINT, PASSWORD_HINT, USERNAME_HINT,
 };
 
 use crate::route::{self, AccountRoute};

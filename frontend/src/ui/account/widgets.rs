@@ -1,10 +1,11 @@
-//! What the account pages share: labelled fields with their errors, the
-//! form's alert and status lines, and a secret shown once with a copy
-//! button.
+//! What the account pages share: labelled fields (inputs and selects)
+//! with their errors, the form's alert and status lines, and a secret
+//! shown once, selected to copy.
 
 use crate::account_forms::{explain, field_of, Field, Problems};
 use crate::api::ApiError;
 use crate::web;
+use leptos::either::Either;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -112,6 +113,9 @@ pub fn TextField(
     /// A hint under the field.
     #[prop(default = None)]
     hint: Option<&'static str>,
+    /// For a `<select>`: its choices, as `(value, words)`.
+    #[prop(default = None)]
+    choices: Option<Vec<(&'static str, &'static str)>>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -119,20 +123,39 @@ pub fn TextField(
         Some(_) => format!("{hint_id} {error_id}"),
         None => error_id.clone(),
     };
+    let control = match choices {
+        Some(choices) => Either::Left(view! {
+            <select id=id name=id aria-describedby=described on:change:target=move |event| value.set(event.target().value())>
+                {choices
+                    .into_iter()
+                    .map(|(option, words)| {
+                        view! {
+                            <option value=option selected=move || value.with(|value| value == option)>
+                                {words}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        }),
+        None => Either::Right(view! {
+            <input
+                id=id
+                name=id
+                type=kind
+                autocomplete=autocomplete
+                autocapitalize="none"
+                spellcheck="false"
+                aria-invalid=move || form.has_problem(field).to_string()
+                aria-describedby=described
+                prop:value=move || value.get()
+                on:input:target=move |event| value.set(event.target().value())
+            />
+        }),
+    };
     view! {
         <label for=id>{label}</label>
-        <input
-            id=id
-            name=id
-            type=kind
-            autocomplete=autocomplete
-            autocapitalize="none"
-            spellcheck="false"
-            aria-invalid=move || form.has_problem(field).to_string()
-            aria-describedby=described
-            prop:value=move || value.get()
-            on:input:target=move |event| value.set(event.target().value())
-        />
+        {control}
         {hint.map(|hint| view! { <p id=hint_id class="hint">{hint}</p> })}
         <p id=error_id class="field-error" aria-live="polite">
             {move || form.problem(field)}
@@ -193,6 +216,9 @@ pub fn account_field_id(field: Field) -> &'static str {
         Field::PasswordAgain => "password-again",
         Field::TokenName => "token-name",
         Field::MaxUses => "invite-uses",
+        Field::Kind => "new-kind",
+        Field::Role => "new-role",
+        Field::Expiry => "invite-expiry",
     }
 }
 
@@ -219,6 +245,8 @@ pub struct FieldSpec {
     pub autocomplete: &'static str,
     /// A hint under it.
     pub hint: Option<&'static str>,
+    /// A `<select>`'s choices, as `(value, words)`; `None` for an input.
+    pub choices: Option<Vec<(&'static str, &'static str)>>,
 }
 
 /// A text field: `text`, no autocompletion, no hint.
@@ -236,6 +264,22 @@ pub fn text_field(
         kind: "text",
         autocomplete: "off",
         hint: None,
+        choices: None,
+    }
+}
+
+/// A `<select>` of `choices`, as `(value, words)`; `value` is the chosen
+/// one's.
+pub fn choice_field(
+    field: Field,
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    choices: Vec<(&'static str, &'static str)>,
+) -> FieldSpec {
+    FieldSpec {
+        choices: Some(choices),
+        ..text_field(field, id, label, value)
     }
 }
 
@@ -306,6 +350,7 @@ pub fn SimpleForm(
                             kind=spec.kind
                             autocomplete=spec.autocomplete
                             hint=spec.hint
+                            choices=spec.choices
                         />
                     }
                 })
@@ -329,8 +374,6 @@ pub fn Secret(
     label: String,
     /// The secret.
     value: String,
-    /// What it is for, under it.
-    note: &'static str,
     /// Forgets it.
     on_done: Callback<()>,
 ) -> impl IntoView {
@@ -351,38 +394,8 @@ pub fn Secret(
                 <button type="button" class="secondary" on:click=move |_| on_done.run(())>"Done"</button>
             </div>
             <p id=note_id class="hint">
-                {note}
-                " Copy it now (it is selected: Ctrl+C, or ⌘C on a Mac); it will not be shown again."
+                "Copy it now (it is selected: Ctrl+C, or ⌘C on a Mac): it will not be shown again."
             </p>
         </div>
-    }
-}
-
-/// A labelled `<select>` of `(value, words)` choices.
-#[component]
-pub fn Choice(
-    /// The select's id.
-    id: &'static str,
-    /// The label's text.
-    label: &'static str,
-    /// The choices, as `(value, words)`.
-    options: Vec<(&'static str, &'static str)>,
-    /// The chosen value.
-    value: RwSignal<String>,
-) -> impl IntoView {
-    view! {
-        <label for=id>{label}</label>
-        <select id=id on:change:target=move |event| value.set(event.target().value())>
-            {options
-                .into_iter()
-                .map(|(option, words)| {
-                    view! {
-                        <option value=option selected=move || value.with(|value| value == option)>
-                            {words}
-                        </option>
-                    }
-                })
-                .collect_view()}
-        </select>
     }
 }
