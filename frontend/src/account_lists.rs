@@ -149,18 +149,20 @@ pub struct Row {
     pub actions: Vec<Action>,
 }
 
-/// A span of time in words: "less than a minute", "1 minute", "5 hours",
-/// "3 days".
+/// A span of time in words, rounded to its unit: "less than a minute",
+/// "1 minute", "5 hours", "3 days".
 pub fn span_words(ms: u64) -> String {
-    let (count, unit) = if ms < MINUTE_MS {
+    let (unit_ms, unit) = if ms < MINUTE_MS {
         return "less than a minute".to_owned();
     } else if ms < HOUR_MS {
-        (ms / MINUTE_MS, "minute")
+        (MINUTE_MS, "minute")
     } else if ms < HOURS_UP_TO_MS {
-        (ms / HOUR_MS, "hour")
+        (HOUR_MS, "hour")
     } else {
-        (ms / DAY_MS, "day")
+        (DAY_MS, "day")
     };
+    // Rounded: a link made for 7 days, a moment later, still has 7.
+    let count = (ms + unit_ms / 2) / unit_ms;
     let plural = if count == 1 { "" } else { "s" };
     format!("{count} {unit}{plural}")
 }

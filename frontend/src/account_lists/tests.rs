@@ -34,7 +34,9 @@ fn spans_are_said_in_the_largest_unit_that_reads_well() {
     assert_eq!(span_words(0), "less than a minute");
     assert_eq!(span_words(59_999), "less than a minute");
     assert_eq!(span_words(MINUTE_MS), "1 minute");
-    assert_eq!(span_words(5 * MINUTE_MS + 30_000), "5 minutes");
+    assert_eq!(span_words(5 * MINUTE_MS + 29_000), "5 minutes");
+    assert_eq!(span_words(5 * MINUTE_MS + 30_000), "6 minutes");
+    assert_eq!(span_words(7 * DAY_MS - 5_000), "7 days", "a link just made");
     assert_eq!(span_words(HOUR_MS), "1 hour");
     assert_eq!(span_words(36 * HOUR_MS), "36 hours");
     assert_eq!(span_words(48 * HOUR_MS), "2 days");

@@ -14,6 +14,7 @@ pub mod axe;
 pub mod emulation;
 pub mod keyboard;
 pub mod layout;
+pub mod pages;
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
