@@ -12,39 +12,40 @@ use crate::account_forms::{invite_request, AdminAccountFields, Field, InviteExpi
 use crate::account_lists::{account_row, expiry_words, invite_row, page_link, Action};
 use crate::api;
 use crate::route::Page;
-use crate::web::{self, Client};
+use crate::web;
 use common::{AccountKind, Role, UserId};
 use leptos::prelude::*;
 use std::sync::Arc;
 
 /// The administration page.
-#[component]
-pub fn AdminPage() -> impl IntoView {
-    let client = expect_context::<Client>();
+pub fn admin_page() -> impl IntoView {
     // Set when the server refuses the lists: the page is not for this
     // account, and says so instead of its panels.
     let refused = RwSignal::new(None::<String>);
-    let on_forbidden = Callback::new(move |words: String| {
-        refused.set(Some(format!(
-            "{words} This page is for the server's administrators; ask one of them for \
-             accounts, invites or reset links."
-        )));
-    });
     let accounts_changed = RwSignal::new(0_u32);
     // The bot whose tokens are shown, with its name; the panel is there
     // (hidden) from the start, and reloads when one is chosen.
-    let bot = RwSignal::new(None::<(UserId, String)>);
+    let bot = RwSignal::new(None::<UserId>);
     let bot_chosen = RwSignal::new(0_u32);
     view! {
         <PageFrame page=Page::Admin title="Administration">
-            <p class="field-error" role="alert">{move || refused.get()}</p>
+            <p class="field-error" role="alert">
+                {move || {
+                    refused.get().map(|words| {
+                        format!(
+                            "{words} This page is for the server's administrators; ask one of \
+                             them for accounts, invites or reset links."
+                        )
+                    })
+                }}
+            </p>
             <div class="panels" hidden=move || refused.with(Option::is_some)>
                 <Section
                     id="accounts-title"
                     title="Accounts"
-                    list=accounts_list(client, bot, bot_chosen)
+                    list=accounts_list(bot, bot_chosen)
                     reload=Some(accounts_changed)
-                    on_forbidden=on_forbidden
+                    refused=refused
                 />
                 <div class="panels" hidden=move || bot.with(Option::is_none)>
                     {tokens(Owner::Bot(bot), Some(bot_chosen))}
@@ -56,7 +57,7 @@ pub fn AdminPage() -> impl IntoView {
                     intro="A link anyone may use to make an account, until it expires, is used up or is revoked."
                     list=invites_list()
                     form=new_invite()
-                    on_forbidden=on_forbidden
+                    refused=refused
                 />
             </div>
         </PageFrame>
@@ -64,11 +65,7 @@ pub fn AdminPage() -> impl IntoView {
 }
 
 /// Every account, with what can be done to each.
-fn accounts_list(
-    client: Client,
-    bot: RwSignal<Option<(UserId, String)>>,
-    bot_chosen: RwSignal<u32>,
-) -> ListSpec {
+fn accounts_list(bot: RwSignal<Option<UserId>>, bot_chosen: RwSignal<u32>) -> ListSpec {
     ListSpec {
         id: "accounts",
         label: "Accounts",
@@ -83,19 +80,15 @@ fn accounts_list(
             Box::pin(async move {
                 if let Some(update) = action.account_update() {
                     api::update_account(id, &update).await?;
-                    let me = client
-                        .chat
-                        .with_untracked(|chat| chat.me().map(|me| me.user_id));
-                    if me == Some(id) && update.role.is_some() {
-                        client.admin.set(update.role == Some(Role::Admin));
-                    }
                     return Ok(Outcome::said(action.done_words(&name)));
                 }
                 if action == Action::BotTokens {
-                    bot.set(Some((id, name)));
+                    bot.set(Some(id));
                     bot_chosen.update(|n| *n += 1);
                     request_animation_frame(|| web::focus("tokens-title"));
-                    return Ok(Outcome::default());
+                    return Ok(Outcome::said(format!(
+                        "The tokens of {name} are under the list."
+                    )));
                 }
                 let link = api::reset_link(id).await?;
                 let expiry = expiry_words(link.expires_ms, now_ms());

@@ -31,6 +31,7 @@ use crate::account_forms::explain;
 use crate::api;
 use crate::route::{self, Page};
 use crate::web::{self, Client};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// Mounts the app in the page's body.
@@ -126,9 +127,9 @@ pub fn App() -> impl IntoView {
     });
     (move || match screen.get() {
         None => (move || match page.get() {
-            None => view! { <ChatScreen /> }.into_any(),
-            Some(Page::Settings) => view! { <settings::SettingsPage /> }.into_any(),
-            Some(Page::Admin) => view! { <admin::AdminPage /> }.into_any(),
+            None => Either::Left(view! { <ChatScreen /> }),
+            Some(Page::Settings) => Either::Right(Either::Left(settings::settings_page())),
+            Some(Page::Admin) => Either::Right(Either::Right(admin::admin_page())),
         })
         .into_any(),
         Some(Gate::Checking) => view! { <main class="welcome" aria-busy="true"></main> }.into_any(),

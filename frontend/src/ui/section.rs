@@ -18,7 +18,6 @@ use crate::web::{self, Client};
 use common::ErrorCode;
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos::text_prop::TextProp;
 use std::sync::Arc;
 
 /// What a call of a panel did, to be said.
@@ -82,9 +81,8 @@ pub struct FormSpec {
 pub fn Section(
     /// The heading's id.
     id: &'static str,
-    /// The heading (it may change).
-    #[prop(into)]
-    title: TextProp,
+    /// The heading.
+    title: &'static str,
     /// A line under it.
     #[prop(default = "")]
     intro: &'static str,
@@ -97,10 +95,10 @@ pub fn Section(
     /// The list is read again whenever this changes.
     #[prop(default = None)]
     reload: Option<RwSignal<u32>>,
-    /// The server refused the list (403), in words: the page is not for
-    /// this account. Without it, the refusal is said in the panel.
+    /// Where the server's refusal of the list (403) goes, in words: the
+    /// page is not for this account. Without it, it is said in the panel.
     #[prop(optional)]
-    on_forbidden: Option<Callback<String>>,
+    refused: Option<RwSignal<Option<String>>>,
 ) -> impl IntoView {
     let client = expect_context::<Client>();
     let state = FormState::new(account_field_id);
@@ -114,9 +112,9 @@ pub fn Section(
         leptos::task::spawn_local(async move {
             match call.await {
                 Ok(list) => rows.set(Some(list)),
-                Err(error) if error.code() == ErrorCode::Forbidden && on_forbidden.is_some() => {
-                    if let Some(refused) = on_forbidden {
-                        refused.run(explain(&error));
+                Err(error) if error.code() == ErrorCode::Forbidden && refused.is_some() => {
+                    if let Some(refused) = refused {
+                        refused.set(Some(explain(&error)));
                     }
                 }
                 Err(error) => {
@@ -214,7 +212,7 @@ pub fn Section(
     };
     view! {
         <section class="panel" aria-labelledby=id>
-            <h2 id=id tabindex="-1">{move || title.get()}</h2>
+            <h2 id=id tabindex="-1">{title}</h2>
             {(!intro.is_empty()).then(|| view! { <p class="muted">{intro}</p> })}
             {list_view}
             {move || {

@@ -14,12 +14,10 @@ use crate::route::Page;
 use crate::web::Client;
 use common::{ErrorCode, UserId};
 use leptos::prelude::*;
-use leptos::text_prop::TextProp;
 use std::sync::Arc;
 
 /// The settings page.
-#[component]
-pub fn SettingsPage() -> impl IntoView {
+pub fn settings_page() -> impl IntoView {
     let client = expect_context::<Client>();
     // Changing the password ends the other sessions: the list is read
     // again.
@@ -167,9 +165,9 @@ fn sessions_list() -> ListSpec {
 pub enum Owner {
     /// One's own.
     Me,
-    /// The bot chosen in the administration page's list, with its name
-    /// (none until one is).
-    Bot(RwSignal<Option<(UserId, String)>>),
+    /// The bot chosen in the administration page's list (none until one
+    /// is).
+    Bot(RwSignal<Option<UserId>>),
 }
 
 /// The panel of API tokens: one's own, or a bot's for its administrator
@@ -178,20 +176,16 @@ pub enum Owner {
 pub fn tokens(owner: Owner, reload: Option<RwSignal<u32>>) -> impl IntoView {
     let bot = move || match owner {
         Owner::Me => None,
-        Owner::Bot(bot) => bot.with_untracked(|bot| bot.as_ref().map(|(id, _)| *id)),
+        Owner::Bot(bot) => bot.get_untracked(),
     };
-    let (title, intro): (TextProp, _) = match owner {
-        Owner::Bot(bot) => (
-            TextProp::from(move || {
-                bot.with(|bot| match bot {
-                    Some((_, name)) => format!("Tokens of {name}"),
-                    None => String::new(),
-                })
-            }),
-            "The bot signs in with these (Authorization: Bearer …).",
+    let (title, intro) = match owner {
+        Owner::Bot(_) => (
+            "Bot tokens",
+            "The tokens of the bot chosen in the list: it signs in with them \
+             (Authorization: Bearer …).",
         ),
         Owner::Me => (
-            TextProp::from("API tokens"),
+            "API tokens",
             "For scripts: a token acts as you over the HTTP API and the WebSocket \
              (Authorization: Bearer …).",
         ),
