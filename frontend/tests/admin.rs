@@ -3,7 +3,8 @@
 //! a second browser, a deactivation (asked first, naming the person) that
 //! signs that person's open page out, a member who opens the address told
 //! in words that it is not for them, and the server's refusal to demote
-//! or deactivate the last administrator, in words.
+//! or deactivate the last administrator, in words, and a bot made in the
+//! page with a token that works.
 
 mod support;
 
@@ -221,5 +222,55 @@ async fn the_last_administrator_cannot_be_demoted_or_deactivated_and_is_told_why
         .expect("back to the chat");
     ann.wait_until_connected().await;
     ann.wait_for("#admin-link").await;
+    ann.close().await;
+}
+
+#[tokio::test]
+async fn a_bot_made_in_the_page_gets_a_token_shown_once_that_works() {
+    let server = Server::start_with_people(&[], &["Ann"]).await;
+    let driver = Driver::start().await;
+    let ann = Page::join(&driver, &server, "Ann", "lobby").await;
+    ann.open_page("#admin-link").await;
+    // A bot: chosen in the Kind select, with no password.
+    ann.eval(
+        "const k = document.querySelector('#new-kind'); k.value = 'bot'; \
+         k.dispatchEvent(new Event('change', {bubbles: true}));",
+    )
+    .await;
+    ann.fill("#username", "deploy").await;
+    ann.fill("#display-name", "Deploy").await;
+    ann.find("#display-name")
+        .await
+        .send_keys(keys::ENTER)
+        .await
+        .expect("press Enter");
+    let said = ann
+        .wait_for_panel("new-account-title", "[role=status]", "is made")
+        .await;
+    assert!(said.starts_with("Deploy (deploy) is made."), "{said}");
+    eventually("the bot in the accounts list", || async {
+        let tags = account_tags(&ann, "deploy").await;
+        (tags == json!(["member", "bot", "active"])).then_some(())
+    })
+    .await;
+
+    // Its tokens, under the list.
+    ann.press_button("Tokens Deploy (deploy)").await;
+    ann.wait_for_focus("#tokens-title").await;
+    ann.wait_for_panel("tokens-title", "#tokens p", "No API tokens.")
+        .await;
+    ann.fill("#token-name", "ci").await;
+    ann.find("#token-name")
+        .await
+        .send_keys(keys::ENTER)
+        .await
+        .expect("press Enter");
+    let token = ann.secret().await;
+    assert!(token.starts_with("chat_"), "{token}");
+    ann.wait_for_panel("tokens-title", "#tokens li", "ci").await;
+    assert_eq!(
+        support::pages::bearer_status(server.addr, "/api/me", &token).await,
+        200
+    );
     ann.close().await;
 }
