@@ -5,7 +5,9 @@
 //!   phone widths, in the light and the dark scheme;
 //! - the whole flow from the keyboard alone, with the focus order and the
 //!   focus indicator checked at every stop;
-//! - the page at 200 % (zoom, and the browser's text size), losing nothing.
+//! - the page at 200 % (zoom, and the browser's text size), losing nothing;
+//! - the settings and administration pages: axe-core in every view, the
+//!   keyboard walk, and nothing lost at a phone's width.
 
 mod support;
 
@@ -507,4 +509,68 @@ async fn send_from_the_keyboard(page: &Page, text: &str) {
     assert!(send.visible, "{}: the Send button is off screen", page.name);
     page.press(ENTER, false).await;
     page.wait_for_message(text).await;
+}
+
+#[tokio::test]
+async fn the_settings_and_administration_pages_pass_axe_core_and_the_keyboard_walk() {
+    let server = Server::start().await;
+    let driver = Driver::start().await;
+    let mut audit = Audit::default();
+    let ann = Page::join(&driver, &server, "Ann", "lobby").await;
+
+    // The settings, with a token just made (the secret shown once) and
+    // a refused field.
+    ann.open_page("#settings-link").await;
+    ann.wait_for("#sessions li").await;
+    ann.fill("#token-name", "ci").await;
+    ann.find("#token-name")
+        .await
+        .send_keys(keys::ENTER)
+        .await
+        .expect("press Enter");
+    ann.wait_for("#secret").await;
+    ann.fill("#display-name", "").await;
+    ann.find("#display-name")
+        .await
+        .send_keys(keys::ENTER)
+        .await
+        .expect("press Enter");
+    ann.wait_for_focus("#display-name").await;
+    audit.check_views(&ann, "settings").await;
+    ann.walk("settings, desktop").await;
+    ann.set_size(PHONE).await;
+    assert_nothing_lost(&ann, "settings, phone").await;
+    ann.set_size(DESKTOP).await;
+
+    // The administration (from the settings' header), with an invite
+    // link just made.
+    ann.open_page("a[href='#/admin']").await;
+    ann.wait_for("#accounts li").await;
+    ann.find("#invite-uses")
+        .await
+        .send_keys(keys::ENTER)
+        .await
+        .expect("press Enter");
+    ann.wait_for("#secret").await;
+    audit.check_views(&ann, "administration").await;
+    ann.walk("administration, desktop").await;
+    ann.set_size(PHONE).await;
+    assert_nothing_lost(&ann, "administration, phone").await;
+    ann.set_size(DESKTOP).await;
+
+    // A member at the administration's address: the refusal.
+    let bob = Page::join(&driver, &server, "Bob", "lobby").await;
+    bob.client
+        .goto(&format!("http://{}/#/admin", server.addr))
+        .await
+        .expect("open the address");
+    eventually("the refusal", || async {
+        let text = bob.find("main > [role=alert]").await.text().await.ok()?;
+        (!text.is_empty()).then_some(())
+    })
+    .await;
+    audit.check_views(&bob, "administration, refused").await;
+    audit.assert_clean();
+    ann.close().await;
+    bob.close().await;
 }

@@ -364,7 +364,7 @@ pub fn SimpleForm(
 }
 
 /// A secret shown once (an API token, an invite or reset link): selected
-/// in a read-only field with the focus, to copy, and the words that it
+/// in a read-only text area with the focus, to copy, and the words that it
 /// will not be shown again. "Done" forgets it.
 #[component]
 pub fn Secret(
@@ -383,14 +383,17 @@ pub fn Secret(
         <div class="secret">
             <label for=id>{label}</label>
             <div class="secret-row">
-                <input
+                // A text area, so that a long token or link wraps
+                // instead of hiding its end on a narrow screen.
+                <textarea
                     id=id
                     readonly
+                    rows="3"
                     spellcheck="false"
                     aria-describedby=note_id.clone()
                     prop:value=value
                     on:focus:target=|event| event.target().select()
-                />
+                ></textarea>
                 <button type="button" class="secondary" on:click=move |_| on_done.run(())>"Done"</button>
             </div>
             <p id=note_id class="hint">
