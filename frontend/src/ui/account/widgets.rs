@@ -129,8 +129,12 @@ pub fn TextField(
                 {choices
                     .into_iter()
                     .map(|(option, words)| {
+                        // Chosen once, when drawn: only the person changes a
+                        // choice (forms empty their text fields, never their
+                        // choices), and the select keeps what they chose.
+                        let selected = value.with_untracked(|value| value == option);
                         view! {
-                            <option value=option selected=move || value.with(|value| value == option)>
+                            <option value=option selected=selected>
                                 {words}
                             </option>
                         }
