@@ -105,7 +105,11 @@ pub fn sentence(text: &str) -> String {
     let Some(first) = chars.next() else {
         return String::new();
     };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
+    // English words of `common` and the server: an ASCII first letter
+    // (no Unicode case tables in the client for this).
+    let mut out: String = std::iter::once(first.to_ascii_uppercase())
+        .chain(chars)
+        .collect();
     if !out.ends_with(['.', '!', '?']) {
         out.push('.');
     }

@@ -139,15 +139,15 @@ pub fn typing_line(names: &[&DisplayName]) -> String {
 const AVATAR_HUES: [u16; 8] = [210, 340, 150, 270, 30, 185, 0, 45];
 
 /// The hue (0 to 359) of a person's avatar: the same name always gets the
-/// same colour, ignoring case, as the server ignores it for uniqueness.
+/// same colour, ignoring the case of ASCII letters ("Ann" and "ANN" look
+/// alike). Non-ASCII letters keep their case: folding it would need the
+/// standard library's Unicode case tables (some 20 KB of the client) for a
+/// colour.
 pub fn hue_of(name: &str) -> u16 {
     // FNV-1a: tiny, stable across builds and platforms.
-    let hash = name
-        .to_lowercase()
-        .bytes()
-        .fold(0x811c_9dc5_u32, |hash, byte| {
-            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-        });
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte.to_ascii_lowercase())).wrapping_mul(0x0100_0193)
+    });
     AVATAR_HUES[hash as usize % AVATAR_HUES.len()]
 }
 

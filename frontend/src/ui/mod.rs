@@ -225,16 +225,15 @@ fn ChatScreen() -> impl IntoView {
 }
 
 /// A person's initial in a coloured circle; the colour comes from the name.
+/// The initial is shown in upper case by the style sheet
+/// (`text-transform`), with the browser's Unicode tables rather than a copy
+/// of them in the client.
 #[component]
 fn Avatar(
     /// Whose avatar.
     name: String,
 ) -> impl IntoView {
-    let initial: String = name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
+    let initial: String = name.chars().next().map(String::from).unwrap_or_default();
     let hue = crate::timeline::hue_of(&name);
     view! {
         <span class="avatar" aria-hidden="true" style=format!("--hue: {hue}")>{initial}</span>
@@ -242,11 +241,28 @@ fn Avatar(
 }
 
 /// The text with its first letter in upper case: server messages start in
-/// lower case, as they are meant to be embedded in sentences.
+/// lower case, as they are meant to be embedded in sentences. They are
+/// English and start with an ASCII letter; anything else is left as it is
+/// (no Unicode case tables in the client for this).
 pub fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
+    let mut text = text.to_owned();
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capitalized;
+
+    #[test]
+    fn a_text_is_capitalized_by_its_ascii_first_letter() {
+        assert_eq!(capitalized("the room is full"), "The room is full");
+        assert_eq!(capitalized("Done"), "Done");
+        assert_eq!(capitalized(""), "");
+        assert_eq!(capitalized("3 tries left"), "3 tries left");
+        // A first letter beyond ASCII stays as it is (and nothing breaks).
+        assert_eq!(capitalized("élan"), "élan");
     }
 }
