@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 fn accounts(signup: SignupMode) -> Accounts {
     Accounts::with_parts(
         Arc::new(MemoryStore::new()),
-        PasswordHasher::with_limits(1, 8),
+        PasswordHasher::with_limits(1, 8, std::time::Duration::ZERO),
         Throttle::with_limits(ThrottleLimits::default()),
         AccountSettings::new(signup, "http://chat.test/"),
     )
