@@ -106,6 +106,10 @@ impl Accounts {
         self.throttle
             .check(username, device.address, Instant::now())
             .map_err(|retry| AccountsError::RateLimited(retry.0))?;
+        // A place in the hashing pool first: while the pool is full (a
+        // storm of sign-ins), the refusal costs no read of the database.
+        // Every sign-in takes one, whoever it names.
+        let place = self.hasher.place()?;
         let account = match Username::parse(username) {
             Ok(username) => self.store.account_by_username(&username).await?,
             Err(_) => None,
@@ -114,8 +118,8 @@ impl Accounts {
             account.kind == AccountKind::Person && account.state == AccountState::Active
         });
         let verified = match usable.as_ref().and_then(|a| a.password_hash.as_deref()) {
-            Some(hash) => self.hasher.verify(hash, password).await?,
-            None => self.hasher.verify_unknown_user(password).await?,
+            Some(hash) => place.verify(hash, password).await?,
+            None => place.verify_unknown_user(password).await?,
         };
         match usable {
             Some(account) if verified => {

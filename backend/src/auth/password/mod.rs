@@ -36,8 +36,8 @@ use std::sync::LazyLock;
 mod pool;
 
 pub use pool::{
-    default_hashing_threads, rest_after, PasswordHasher, HASHING_NICE, HASHING_QUEUE,
-    MAX_HASHING_REST, MAX_HASHING_THREADS,
+    default_hashing_threads, rest_after, PasswordHasher, Place, HASHING_NICE, HASHING_QUEUE,
+    HASHING_REST_FACTOR, MAX_HASHING_REST, MAX_HASHING_THREADS,
 };
 
 /// Memory of one hash, in KiB: 7 MiB, with [`ITERATIONS`] = 5 one of the

@@ -45,22 +45,27 @@ pub fn default_hashing_threads() -> usize {
 /// their next messages take longer to deliver even though the hash gave
 /// way to them at once (`SCHED_IDLE`). On a busy server the pool thus
 /// slows down more than the idle CPU alone would make it: after each hash
-/// its thread waits as long as others held the hash up (its real time
-/// less its own CPU time), at most this long. On an idle server a hash is
+/// its thread waits [`HASHING_REST_FACTOR`] times as long as others held
+/// the hash up (its real time less its own CPU time), at most this long. On an idle server a hash is
 /// not held up and the next follows at once. A caller never waits for the
 /// rest of a hash before its own answer: only the next hash in the queue
 /// does. chat-bench's `fanout-100k-sign-ins` measures it
 /// (docs/BENCHMARKS.md).
 pub const MAX_HASHING_REST: Duration = Duration::from_secs(1);
 
+/// How many times as long as it was held up a hashing thread rests after
+/// a hash ([`rest_after`]).
+pub const HASHING_REST_FACTOR: u32 = 3;
+
 /// How long a hashing thread rests after a hash that took `wall` of real
-/// time and `cpu` of its own CPU time: the time others held it up, at most
-/// `max` ([`MAX_HASHING_REST`] in the server). While rooms take a share
-/// `r` of the core, a hash of CPU time `c` takes `c / (1 - r)`, and then
-/// the pool's share of the core is `(1 - r) / (1 + r)` rather than all of
-/// the `1 - r` left: all of it on an idle server, a ninth at `r = 0.8`.
+/// time and `cpu` of its own CPU time: [`HASHING_REST_FACTOR`] times the
+/// time others held it up, at most `max` ([`MAX_HASHING_REST`] in the
+/// server). While rooms take a share `r` of the core, a hash of CPU time
+/// `c` takes `c / (1 - r)`, and then the pool's share of the core is
+/// `(1 - r) / (1 + 3r)` rather than all of the `1 - r` left: all of it on
+/// an idle server, a third at `r = 0.2`, a seventeenth at `r = 0.8`.
 pub fn rest_after(wall: Duration, cpu: Duration, max: Duration) -> Duration {
-    wall.saturating_sub(cpu).min(max)
+    (wall.saturating_sub(cpu) * HASHING_REST_FACTOR).min(max)
 }
 
 /// The bounded pool that hashes and verifies passwords; cheap to clone
@@ -139,8 +144,7 @@ impl PasswordHasher {
 
     /// Whether `password` matches the stored `hash` (see [`verify`]).
     pub async fn verify(&self, hash: &str, password: &str) -> Result<bool, PoolError> {
-        let (hash, password) = (hash.to_owned(), password.to_owned());
-        self.run(move || verify(&hash, &password)).await
+        self.place()?.verify(hash, password).await
     }
 
     /// What a sign-in as a username that has no account does in place of
@@ -149,6 +153,56 @@ impl PasswordHasher {
     /// `Ok(false)` unless the pool refuses; the caller answers exactly as
     /// for a wrong password.
     pub async fn verify_unknown_user(&self, password: &str) -> Result<bool, PoolError> {
+        self.place()?.verify_unknown_user(password).await
+    }
+
+    /// A place in the pool (running or waiting) for one verification to
+    /// come, or [`PoolError::Busy`] at once. A sign-in takes it before it
+    /// looks the account up, so that while the pool is full a refusal
+    /// costs no read of the database: under a storm of sign-ins most are
+    /// refused, and the rooms' server does that work too.
+    pub fn place(&self) -> Result<Place, PoolError> {
+        let admitted = Arc::clone(&self.inner.admitted)
+            .try_acquire_owned()
+            .map_err(|_| PoolError::Busy)?;
+        Ok(Place {
+            pool: self.clone(),
+            admitted,
+        })
+    }
+
+    /// Hashes running or waiting now.
+    pub fn pending(&self) -> usize {
+        self.inner.capacity - self.inner.admitted.available_permits()
+    }
+
+    /// Runs `work` on one of the pool's threads once the pool has a place
+    /// for it, or refuses at once if even the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        self.place()?.run(work).await
+    }
+}
+
+/// A place taken in the pool ([`PasswordHasher::place`]) for one
+/// verification; dropped unused, it frees its place.
+#[derive(Debug)]
+pub struct Place {
+    pool: PasswordHasher,
+    admitted: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Place {
+    /// [`PasswordHasher::verify`] in this place.
+    pub async fn verify(self, hash: &str, password: &str) -> Result<bool, PoolError> {
+        let (hash, password) = (hash.to_owned(), password.to_owned());
+        self.run(move || verify(&hash, &password)).await
+    }
+
+    /// [`PasswordHasher::verify_unknown_user`] in this place.
+    pub async fn verify_unknown_user(self, password: &str) -> Result<bool, PoolError> {
         let password = password.to_owned();
         self.run(move || {
             // Run the real verification, then discard its answer: nothing
@@ -159,21 +213,14 @@ impl PasswordHasher {
         .await
     }
 
-    /// Hashes running or waiting now.
-    pub fn pending(&self) -> usize {
-        self.inner.capacity - self.inner.admitted.available_permits()
-    }
-
-    /// Runs `work` on a blocking thread once the pool has a place for it,
-    /// or refuses at once if even the queue is full.
+    /// Runs `work` on one of the pool's threads once one is free: waits
+    /// its turn in the place it holds.
     async fn run<T: Send + 'static>(
-        &self,
+        self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
-        let admitted = Arc::clone(&self.inner.admitted)
-            .try_acquire_owned()
-            .map_err(|_| PoolError::Busy)?;
-        let running = Arc::clone(&self.inner.running)
+        let Self { pool, admitted } = self;
+        let running = Arc::clone(&pool.inner.running)
             .acquire_owned()
             .await
             .map_err(|_| PoolError::Failed("the password pool is closed".to_owned()))?;
@@ -185,7 +232,7 @@ impl PasswordHasher {
             drop((running, admitted));
             let _ = done.send(result);
         });
-        let sent = self
+        let sent = pool
             .inner
             .jobs
             .lock()
@@ -469,8 +516,8 @@ mod tests {
         assert_eq!(rest_after(ms(30), ms(30), MAX_HASHING_REST), Duration::ZERO);
         // A CPU clock a little ahead of the wall clock: still none.
         assert_eq!(rest_after(ms(30), ms(31), MAX_HASHING_REST), Duration::ZERO);
-        // The rooms took 120 of 150 ms: the thread rests 120 ms.
-        assert_eq!(rest_after(ms(150), ms(30), MAX_HASHING_REST), ms(120));
+        // The rooms took 120 of 150 ms: the thread rests three times that.
+        assert_eq!(rest_after(ms(150), ms(30), MAX_HASHING_REST), ms(360));
         // Never longer than the cap.
         assert_eq!(
             rest_after(ms(9000), ms(30), MAX_HASHING_REST),
@@ -496,8 +543,8 @@ mod tests {
     #[tokio::test]
     async fn after_work_that_was_held_up_the_next_waits_its_rest() {
         // Work that sleeps 200 ms uses almost no CPU: for the pool it was
-        // held up for all of it, so the thread rests about that long (at
-        // most the cap) before it takes the next.
+        // held up for all of it, so the thread rests (here: the cap)
+        // before it takes the next.
         let cap = Duration::from_millis(150);
         let pool = PasswordHasher::with_limits(1, 1, cap);
         let first = tokio::spawn({
@@ -518,5 +565,23 @@ mod tests {
             gap >= Duration::from_millis(140),
             "the next began {gap:?} after"
         );
+    }
+
+    #[tokio::test]
+    async fn a_place_taken_first_holds_its_place_until_used_or_dropped() {
+        let pool = PasswordHasher::with_limits(1, 0, NO_REST);
+        let place = pool.place().expect("a place");
+        assert_eq!(pool.pending(), 1);
+        // Full: a second is refused at once, by every way in.
+        assert!(matches!(pool.place(), Err(PoolError::Busy)));
+        assert_eq!(pool.verify_unknown_user("x").await, Err(PoolError::Busy));
+        drop(place);
+        assert_eq!(pool.pending(), 0);
+        let hash = pool.hash("pa55word").await.expect("hashing");
+        let place = pool.place().expect("a place");
+        assert_eq!(place.verify(&hash, "pa55word").await, Ok(true));
+        assert_eq!(pool.pending(), 0);
+        let place = pool.place().expect("a place");
+        assert_eq!(place.verify_unknown_user("pa55word").await, Ok(false));
     }
 }
