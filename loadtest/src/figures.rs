@@ -105,6 +105,11 @@ pub struct RunFigures {
     /// Sign-ins the server refused (`503`: its hashing pool was full).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_ins_refused: Option<u64>,
+    /// The p99 of this run's twin without sign-ins (ms): the same load on
+    /// the same server and connections, run right before or after it
+    /// (fanout-100k-sign-ins; see `scenarios::rooms::run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin_p99_ms: Option<f64>,
     /// Joins and leaves per second done by churners (many-rooms).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn_ops_per_s: Option<f64>,
@@ -244,6 +249,10 @@ pub enum Metric {
     SignInP99,
     /// Sign-ins refused (503).
     SignInsRefused,
+    /// The p99 of a run's twin without sign-ins, ms.
+    TwinP99,
+    /// A run's p99 over its twin's without sign-ins.
+    P99OverTwin,
 }
 
 impl Metric {
@@ -279,6 +288,11 @@ impl Metric {
             Self::SignInsPerSec => run.sign_ins_per_s,
             Self::SignInP99 => run.sign_in_p99_ms,
             Self::SignInsRefused => count(run.sign_ins_refused),
+            Self::TwinP99 => run.twin_p99_ms,
+            Self::P99OverTwin => match (latency(|l| l.p99_ms), run.twin_p99_ms) {
+                (Some(p99), Some(twin)) if twin > 0.0 => Some(p99 / twin),
+                _ => None,
+            },
         }
     }
 
@@ -312,6 +326,8 @@ impl Metric {
             Self::SignInsPerSec => "sign-ins/s",
             Self::SignInP99 => "sign-in p99",
             Self::SignInsRefused => "sign-ins refused (503)",
+            Self::TwinP99 => "p99 without sign-ins (twin runs)",
+            Self::P99OverTwin => "p99 ÷ twin's",
         }
     }
 
@@ -332,7 +348,9 @@ impl Metric {
             | Self::CommitP50
             | Self::CommitP99
             | Self::MsPerCommit
-            | Self::SignInP99 => format!("{} ms", significant(value)),
+            | Self::SignInP99
+            | Self::TwinP99 => format!("{} ms", significant(value)),
+            Self::P99OverTwin => format!("{value:.2} ×"),
             Self::MessagesPerCommit => significant(value),
             Self::Lost | Self::Duplicated | Self::Failures | Self::SignInsRefused => {
                 format!("{value:.0}")

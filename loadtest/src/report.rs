@@ -216,7 +216,7 @@ pub struct Report {
 }
 
 /// Every metric a summary may hold.
-const ALL_METRICS: [Metric; 27] = [
+const ALL_METRICS: [Metric; 29] = [
     Metric::DeliveriesPerSec,
     Metric::OfferedPerSec,
     Metric::CpuPerDelivery,
@@ -244,6 +244,8 @@ const ALL_METRICS: [Metric; 27] = [
     Metric::SignInsPerSec,
     Metric::SignInP99,
     Metric::SignInsRefused,
+    Metric::TwinP99,
+    Metric::P99OverTwin,
 ];
 
 /// The figures summarised for each process of a server side made of

@@ -214,8 +214,11 @@ pub async fn run(
             },
             if warmup { ctx.warmups } else { ctx.runs }
         );
-        let mut figures = match run_once(ctx, &server, &mut crowd, plan, run, person.as_ref()).await
-        {
+        let figures = match person.as_ref() {
+            Some(person) => twin_runs(ctx, &server, &mut crowd, plan, run, person).await,
+            None => run_once(ctx, &server, &mut crowd, plan, run, None).await,
+        };
+        let mut figures = match figures {
             Ok(figures) => figures,
             Err(err) => {
                 crowd.close();
@@ -329,6 +332,48 @@ async fn gather(
 }
 
 /// One run: send, wait for every delivery, read the figures.
+/// A run with sign-ins and its twin without them: the same load on the
+/// same server and connections, one right after the other, the twin first
+/// in even runs and second in odd ones. So a drift in the speed of the
+/// shared machine between runs (it moves `fanout-100k`'s p99 by a third
+/// from one invocation to the next) hits both alike, which comparing with
+/// another scenario's runs, minutes apart on another server, does not.
+/// The figures are the run's with sign-ins, with the twin's p99 beside
+/// (`twin_p99_ms`) and its problems. Each sign-in run waits for every
+/// answer, so the twin after it starts with the hashing queue empty.
+async fn twin_runs(
+    ctx: &Context,
+    server: &Running,
+    crowd: &mut Crowd,
+    plan: &RoomsPlan,
+    run: u32,
+    person: &Person,
+) -> Result<RunFigures, String> {
+    // Each of the two has a run number of its own: a message stamped with
+    // another run's is a problem.
+    let (first, second) = (2 * run, 2 * run + 1);
+    let (twin, mut figures) = if run % 2 == 0 {
+        let twin = run_once(ctx, server, crowd, plan, first, None).await?;
+        (
+            twin,
+            run_once(ctx, server, crowd, plan, second, Some(person)).await?,
+        )
+    } else {
+        let figures = run_once(ctx, server, crowd, plan, first, Some(person)).await?;
+        (
+            run_once(ctx, server, crowd, plan, second, None).await?,
+            figures,
+        )
+    };
+    figures.twin_p99_ms = twin.latency.as_ref().map(|l| l.p99_ms);
+    figures.problems.extend(
+        twin.problems
+            .into_iter()
+            .map(|problem| format!("twin run without sign-ins: {problem}")),
+    );
+    Ok(figures)
+}
+
 async fn run_once(
     ctx: &Context,
     server: &Running,
