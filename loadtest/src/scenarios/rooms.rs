@@ -352,7 +352,7 @@ async fn twin_runs(
     // Each of the two has a run number of its own: a message stamped with
     // another run's is a problem.
     let (first, second) = (2 * run, 2 * run + 1);
-    let (twin, mut figures) = if run % 2 == 0 {
+    let (twin, mut figures) = if run.is_multiple_of(2) {
         let twin = run_once(ctx, server, crowd, plan, first, None).await?;
         (
             twin,
