@@ -4,8 +4,11 @@
 //! cargo xtask run [-- <chat-server flags>]   install what is missing, build the web client
 //!                                             and the server (release, with the client
 //!                                             embedded), run chat-server
-//! cargo xtask dev [-- <chat-server flags>]   the development flow: chat-server on :8080
-//!                                             and `trunk serve` with live reload on :8081
+//! cargo xtask dev [--port P] [--server-port S] [--dist DIR] [-- <chat-server flags>]
+//!                                             the development flow: chat-server on :8080
+//!                                             (or S) and `trunk serve` with live reload
+//!                                             on :8081 (or P), its proxy to S; the client
+//!                                             written to DIR instead of dist/
 //! cargo xtask test                            install what is missing, then every check:
 //!                                             formatting, clippy, docs, the web client's
 //!                                             release build and its size, the release
@@ -104,7 +107,8 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask run [-- <chat-server flags>] | cargo xtask dev [-- <chat-server flags>] \
+    "usage: cargo xtask run [-- <chat-server flags>] \
+     | cargo xtask dev [--port P] [--server-port S] [--dist DIR] [-- <chat-server flags>] \
      | cargo xtask test | cargo xtask fuzz | cargo xtask screenshot | cargo xtask setup"
         .to_owned()
 }
@@ -122,10 +126,74 @@ fn run(server_args: &[String]) -> Result {
     exec(server)
 }
 
+/// Where `cargo xtask dev` puts chat-server and `trunk serve` unless told
+/// otherwise: the ports of Trunk.toml.
+const DEV_SERVER_PORT: u16 = 8080;
+const DEV_PORT: u16 = 8081;
+
+/// The options of `cargo xtask dev` before its `--` (what follows goes to
+/// chat-server).
+#[derive(Debug, PartialEq)]
+struct DevOptions {
+    /// Where `trunk serve` listens (on 127.0.0.1).
+    port: u16,
+    /// Where chat-server listens (on 127.0.0.1), behind trunk's proxy.
+    server_port: u16,
+    /// Where trunk writes the client it serves; `dist/` of Trunk.toml
+    /// when not given.
+    dist: Option<PathBuf>,
+    /// chat-server's own flags.
+    server_args: Vec<String>,
+}
+
+fn parse_dev_options(args: &[String]) -> Result<DevOptions> {
+    let mut options = DevOptions {
+        port: DEV_PORT,
+        server_port: DEV_SERVER_PORT,
+        dist: None,
+        server_args: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let port = |text: String, name: &str| {
+            text.parse::<u16>()
+                .map_err(|_| format!("{name} {text}: not a port"))
+        };
+        match arg.as_str() {
+            "--port" => options.port = port(value("--port")?, "--port")?,
+            "--server-port" => {
+                options.server_port = port(value("--server-port")?, "--server-port")?
+            }
+            "--dist" => options.dist = Some(PathBuf::from(value("--dist")?)),
+            "--" => {
+                options.server_args = args.cloned().collect();
+                break;
+            }
+            other => return Err(format!(
+                "cargo xtask dev: unknown option {other} (chat-server's flags go after `--`)\n{}",
+                usage()
+            )),
+        }
+    }
+    Ok(options)
+}
+
 /// The development flow: the backend (debug build) on 127.0.0.1:8080,
 /// allowing the origin of `trunk serve`, whose proxy passes the browser's
 /// Origin on; then `trunk serve` on 127.0.0.1:8081 until Ctrl-C.
-fn dev(server_args: &[String]) -> Result {
+///
+/// With `--port`, `--server-port` or `--dist`, trunk runs with a copy of
+/// Trunk.toml in the target directory that says so (see
+/// [`dev_trunk_config`]): its proxy entries then point at the server's
+/// port. That is how frontend/tests/dev_flow.rs runs this very flow beside
+/// a developer's own `cargo xtask dev`.
+fn dev(args: &[String]) -> Result {
+    let options = parse_dev_options(args)?;
     setup()?;
     let root = workspace_root();
     step("building the server (cargo build, debug)");
@@ -133,30 +201,122 @@ fn dev(server_args: &[String]) -> Result {
         .args(["build", "--package", "backend", "--bin", "chat-server"])
         .current_dir(&root)
         .check()?;
-    let mut server = Command::new(root.join("target/debug/chat-server"));
-    for origin in DEV_ORIGINS {
+    let origins = dev_origins(options.port);
+    let mut server = Command::new(target_dir(&root).join("debug").join("chat-server"));
+    if !options
+        .server_args
+        .iter()
+        .any(|arg| arg.starts_with("--addr"))
+    {
+        server.args(["--addr", &format!("127.0.0.1:{}", options.server_port)]);
+    }
+    for origin in &origins {
         server.args(["--allowed-origin", origin]);
     }
     // The links the server prints and hands out (the first start's setup
     // link, invites, password resets) open trunk's page, where the
     // client being worked on is, unless the caller names another.
-    if !server_args
+    if !options
+        .server_args
         .iter()
         .any(|arg| arg.starts_with("--public-url"))
     {
-        server.args(["--public-url", DEV_ORIGINS[0]]);
+        server.args(["--public-url", &origins[0]]);
     }
-    server
-        .args(server_args.iter().skip_while(|arg| *arg == "--"))
-        .current_dir(&root);
-    step("starting chat-server on 127.0.0.1:8080, then trunk serve on http://127.0.0.1:8081");
+    server.args(&options.server_args).current_dir(&root);
+    let mut trunk = tool("trunk");
+    trunk.arg("serve").current_dir(&root);
+    let default_ports = options.port == DEV_PORT && options.server_port == DEV_SERVER_PORT;
+    if !default_ports || options.dist.is_some() {
+        let trunk_toml = root.join("Trunk.toml");
+        let text = std::fs::read_to_string(&trunk_toml)
+            .map_err(|err| format!("cannot read {}: {err}", trunk_toml.display()))?;
+        let dist = options.dist.clone().unwrap_or_else(|| root.join("dist"));
+        let config = dev_trunk_config(&text, &root, &dist, options.port, options.server_port)?;
+        let dir = target_dir(&root).join("xtask-dev");
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+        let path = dir.join(format!("Trunk-{}.toml", options.port));
+        std::fs::write(&path, config)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        trunk.arg("--config").arg(&path);
+    }
+    step(&format!(
+        "starting chat-server on 127.0.0.1:{}, then trunk serve on {}",
+        options.server_port, origins[0]
+    ));
     let mut server = server
         .spawn()
         .map_err(|err| format!("cannot start chat-server: {err}"))?;
-    let served = tool("trunk").arg("serve").current_dir(&root).check();
+    let served = trunk.check();
     let _ = server.kill();
     let _ = server.wait();
     served
+}
+
+/// The origins of `trunk serve` on `port`, which chat-server allows.
+fn dev_origins(port: u16) -> Vec<String> {
+    DEV_ORIGINS
+        .iter()
+        .map(|origin| {
+            let host = origin.trim_end_matches(&format!(":{DEV_PORT}"));
+            format!("{host}:{port}")
+        })
+        .collect()
+}
+
+/// Trunk.toml (`text`) as `trunk serve --config` reads it from another
+/// directory: its paths made absolute (trunk takes them relative to the
+/// config file's directory), the client written to `dist`, trunk on
+/// `port` and every proxy backend on `server_port`. Everything else stays
+/// as the repository has it, so its proxy entries are what gets tested.
+/// Fails when Trunk.toml no longer has a line this rewrites, rather than
+/// serving something else than it says.
+fn dev_trunk_config(
+    text: &str,
+    root: &Path,
+    dist: &Path,
+    port: u16,
+    server_port: u16,
+) -> Result<String> {
+    let quoted = |path: &Path| format!("{:?}", path.display().to_string());
+    let mut config = text.to_owned();
+    let mut replace = |from: &str, to: String, at_least: usize| -> Result {
+        let found = config.matches(from).count();
+        if found < at_least {
+            return Err(format!(
+                "Trunk.toml has {found} of `{from}`, which `cargo xtask dev` rewrites for its \
+                 --port/--server-port/--dist (wanted {at_least}): update dev_trunk_config"
+            ));
+        }
+        config = config.replace(from, &to);
+        Ok(())
+    };
+    replace(
+        "target = \"index.html\"",
+        format!("target = {}", quoted(&root.join("index.html"))),
+        1,
+    )?;
+    replace("dist = \"dist\"", format!("dist = {}", quoted(dist)), 1)?;
+    let watched = ["index.html", "frontend", "common"]
+        .map(|path| quoted(&root.join(path)))
+        .join(", ");
+    replace(
+        "watch = [\"index.html\", \"frontend\", \"common\"]",
+        format!("watch = [{watched}]"),
+        1,
+    )?;
+    replace(
+        &format!("port = {DEV_PORT}\n"),
+        format!("port = {port}\n"),
+        1,
+    )?;
+    replace(
+        &format!("127.0.0.1:{DEV_SERVER_PORT}/"),
+        format!("127.0.0.1:{server_port}/"),
+        1,
+    )?;
+    Ok(config)
 }
 
 /// Every check CI runs, in order of speed, ending with the test summary.
@@ -782,6 +942,44 @@ mod tests {
         let trunk = read("Trunk.toml");
         assert!(trunk.contains("port = 8081") && trunk.contains("addresses = [\"127.0.0.1\"]"));
         assert!(DEV_ORIGINS.iter().all(|origin| origin.ends_with(":8081")));
+    }
+
+    #[test]
+    fn dev_options_move_both_ports_and_keep_the_server_flags() {
+        let args: Vec<String> = [
+            "--port",
+            "9001",
+            "--server-port",
+            "9000",
+            "--",
+            "--db",
+            "x.db",
+        ]
+        .map(String::from)
+        .to_vec();
+        let options = parse_dev_options(&args).expect("valid options");
+        assert_eq!((options.port, options.server_port), (9001, 9000));
+        assert_eq!(options.server_args, ["--db", "x.db"]);
+        assert_eq!(dev_origins(9001)[0], "http://127.0.0.1:9001");
+        assert!(parse_dev_options(&["--db".to_owned()]).is_err());
+        let defaults = parse_dev_options(&[]).expect("no options");
+        assert_eq!(
+            (defaults.port, defaults.server_port),
+            (DEV_PORT, DEV_SERVER_PORT)
+        );
+    }
+
+    #[test]
+    fn the_dev_trunk_config_moves_every_proxy_backend_and_path() {
+        let root = Path::new("/repo");
+        let config = dev_trunk_config(&read("Trunk.toml"), root, Path::new("/t/dist"), 9001, 9000)
+            .expect("Trunk.toml has what is rewritten");
+        assert!(!config.contains(":8080/"), "{config}");
+        assert!(config.contains("backend = \"ws://127.0.0.1:9000/ws\""));
+        assert!(config.contains("backend = \"http://127.0.0.1:9000/api\""));
+        assert!(config.contains("port = 9001\n"));
+        assert!(config.contains("target = \"/repo/index.html\""));
+        assert!(config.contains("dist = \"/t/dist\""));
     }
 
     #[test]
