@@ -173,8 +173,10 @@ impl Drop for Dev {
         // The whole group: chat-server and trunk are xtask's children,
         // which `kill_on_drop` of cargo alone would leave running.
         if let Some(pid) = self.child.id() {
+            // `--` first: procps' kill takes `-TERM -<pgid>` without it
+            // as no group at all (and says nothing).
             let _ = std::process::Command::new("kill")
-                .args(["-TERM", &format!("-{pid}")])
+                .args(["-s", "TERM", "--", &format!("-{pid}")])
                 .status();
         }
     }

@@ -174,10 +174,12 @@ fn parse_dev_options(args: &[String]) -> Result<DevOptions> {
                 options.server_args = args.cloned().collect();
                 break;
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "cargo xtask dev: unknown option {other} (chat-server's flags go after `--`)\n{}",
                 usage()
-            )),
+            ))
+            }
         }
     }
     Ok(options)
