@@ -10,30 +10,7 @@ mod support;
 
 use fantoccini::Locator;
 use serde_json::json;
-use support::accounts::{self, PASSWORD};
 use support::{axe, eventually, keys, Driver, Page, Server};
-
-/// Fills the new-account form of an invite link for `name` and sends it.
-async fn fill_new_account(page: &Page, name: &str) {
-    let username = accounts::username_of(name);
-    for (css, value) in [
-        ("#username", username.as_str()),
-        ("#display-name", name),
-        ("#password", PASSWORD),
-        ("#password-again", PASSWORD),
-    ] {
-        page.wait_for(css)
-            .await
-            .send_keys(value)
-            .await
-            .expect("type into the new-account form");
-    }
-    page.find("#password-again")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-}
 
 /// The tags of the account row whose button `label` is there.
 async fn account_tags(page: &Page, username: &str) -> serde_json::Value {
@@ -96,7 +73,7 @@ async fn an_invite_made_in_the_page_brings_a_second_browser_in() {
         client,
         name: "Eve".to_owned(),
     };
-    fill_new_account(&eve, "Eve").await;
+    eve.fill_new_account("Eve").await;
     eve.wait_for("textarea[aria-label='Message']").await;
     eve.wait_until_connected().await;
     // The page lists her and counts the use.

@@ -19,8 +19,7 @@ use fantoccini::Locator;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::accounts::{self, PASSWORD};
-use support::{eventually, free_port, keys, Driver, Page};
+use support::{free_port, Driver, Page};
 use tokio::process::{Child, Command};
 
 /// Longest `cargo xtask dev` may take to build the debug server and have
@@ -182,42 +181,6 @@ impl Drop for Dev {
     }
 }
 
-/// Fills the setup form for `name` and sends it (as in sign_in.rs).
-async fn fill_new_account(page: &Page, name: &str) {
-    let username = accounts::username_of(name);
-    for (css, value) in [
-        ("#username", username.as_str()),
-        ("#display-name", name),
-        ("#password", PASSWORD),
-        ("#password-again", PASSWORD),
-    ] {
-        page.wait_for(css)
-            .await
-            .send_keys(value)
-            .await
-            .expect("type into the setup form");
-    }
-    page.find("#password-again")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-}
-
-/// The text of the sign-in form's alert, once it says something.
-async fn alert_text(page: &Page) -> String {
-    eventually("the sign-in form's alert", || async {
-        let alert = page
-            .client
-            .find(Locator::Css("form [role=alert]"))
-            .await
-            .ok()?;
-        let text = alert.text().await.ok()?;
-        (!text.is_empty()).then_some(text)
-    })
-    .await
-}
-
 /// Whether the chat (its message box) is on the page now.
 async fn in_the_chat(page: &Page) -> bool {
     page.client
@@ -252,7 +215,7 @@ async fn cargo_xtask_dev_serves_the_chat_with_sign_in_through_trunks_proxy() {
         name: "Ann".to_owned(),
     };
     // The setup goes to /api/setup through trunk's proxy, and signs in.
-    fill_new_account(&ann, "Ann").await;
+    ann.fill_new_account("Ann").await;
     ann.wait_for("textarea[aria-label='Message']").await;
     // The WebSocket, through the proxy's /ws entry (the server checks the
     // Origin the proxy passes on).
@@ -301,7 +264,7 @@ async fn cargo_xtask_dev_serves_the_chat_with_sign_in_through_trunks_proxy() {
 
     // A wrong password gets words.
     ann.sign_in_with("ann", "not the password").await;
-    assert_eq!(alert_text(&ann).await, "Wrong username or password.");
+    assert_eq!(ann.form_alert().await, "Wrong username or password.");
     assert!(!in_the_chat(&ann).await, "a wrong password lets no one in");
 
     // The right one works again.

@@ -16,24 +16,6 @@ use support::{axe, eventually, keys, Driver, Page, Server};
 /// WebDriver's End key.
 const END: char = '\u{E010}';
 
-/// The names in the member list.
-async fn members(page: &Page) -> serde_json::Value {
-    page.eval(
-        "return Array.from(document.querySelectorAll('.member-list .member-name'))\
-         .map(e => e.textContent)",
-    )
-    .await
-}
-
-/// Waits until the member list is `expected`.
-async fn wait_for_members(page: &Page, expected: serde_json::Value) {
-    let what = format!("{}: the members to be {expected}", page.name);
-    eventually(&what, || async {
-        (members(page).await == expected).then_some(())
-    })
-    .await;
-}
-
 /// Waits until the sidebar says who is signed in as `name`.
 async fn wait_for_me(page: &Page, name: &str) {
     let what = format!("{}: signed in as {name}", page.name);
@@ -50,7 +32,7 @@ async fn a_new_display_name_is_seen_in_another_persons_browser() {
     let driver = Driver::start().await;
     let ann = Page::join(&driver, &server, "Ann", "lobby").await;
     let bob = Page::join(&driver, &server, "Bob", "lobby").await;
-    wait_for_members(&bob, json!(["Ann", "Bob"])).await;
+    bob.wait_for_members(json!(["Ann", "Bob"])).await;
 
     ann.open_page("#settings-link").await;
     let title = ann.find(PAGE_TITLE).await.text().await.expect("text");
@@ -82,7 +64,7 @@ async fn a_new_display_name_is_seen_in_another_persons_browser() {
         .await;
     assert!(said.contains("Your display name is now Annie"), "{said}");
     // Bob's chat shows it at once; Ann's own chat too.
-    wait_for_members(&bob, json!(["Annie", "Bob"])).await;
+    bob.wait_for_members(json!(["Annie", "Bob"])).await;
     ann.find("#back-to-chat")
         .await
         .click()

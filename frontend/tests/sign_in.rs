@@ -13,62 +13,6 @@ use support::accounts::{self, PASSWORD};
 use support::keyboard::{ENTER, TAB};
 use support::{eventually, keys, Driver, Page, Server, QUIET};
 
-/// The text of the sign-in form's alert (`role="alert"`), once it says
-/// something.
-async fn alert_text(page: &Page) -> String {
-    let what = format!("{}: the sign-in form's alert", page.name);
-    eventually(&what, || async {
-        let alert = page
-            .client
-            .find(Locator::Css("form [role=alert]"))
-            .await
-            .ok()?;
-        let text = alert.text().await.ok()?;
-        (!text.is_empty()).then_some(text)
-    })
-    .await
-}
-
-/// The names in the member list.
-async fn members(page: &Page) -> serde_json::Value {
-    page.eval(
-        "return Array.from(document.querySelectorAll('.member-list .member-name'))\
-         .map(e => e.textContent)",
-    )
-    .await
-}
-
-/// Waits until the member list is `expected`.
-async fn wait_for_members(page: &Page, expected: serde_json::Value) {
-    let what = format!("{}: the members to be {expected}", page.name);
-    eventually(&what, || async {
-        (members(page).await == expected).then_some(())
-    })
-    .await;
-}
-
-/// Fills the new-account form (setup and sign-up) for `name` and sends it.
-async fn fill_new_account(page: &Page, name: &str) {
-    let username = accounts::username_of(name);
-    for (css, value) in [
-        ("#username", username.as_str()),
-        ("#display-name", name),
-        ("#password", PASSWORD),
-        ("#password-again", PASSWORD),
-    ] {
-        page.wait_for(css)
-            .await
-            .send_keys(value)
-            .await
-            .expect("type into the new-account form");
-    }
-    page.find("#password-again")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-}
-
 #[tokio::test]
 async fn the_first_run_setup_makes_the_administrator_and_opens_the_chat() {
     let server = Server::start_empty(&[]).await;
@@ -93,11 +37,11 @@ async fn the_first_run_setup_makes_the_administrator_and_opens_the_chat() {
         client,
         name: "Ann".to_owned(),
     };
-    fill_new_account(&ann, "Ann").await;
+    ann.fill_new_account("Ann").await;
     // Signed in by the setup itself: the chat opens, in the lobby.
     ann.wait_for("textarea[aria-label='Message']").await;
     ann.wait_until_connected().await;
-    wait_for_members(&ann, json!(["Ann"])).await;
+    ann.wait_for_members(json!(["Ann"])).await;
     let me = ann
         .find(".me-name strong")
         .await
@@ -143,11 +87,11 @@ async fn an_invite_brings_a_second_person_from_another_browser_and_they_chat() {
         client,
         name: "Eve".to_owned(),
     };
-    fill_new_account(&eve, "Eve").await;
+    eve.fill_new_account("Eve").await;
     eve.wait_for("textarea[aria-label='Message']").await;
     eve.wait_until_connected().await;
-    wait_for_members(&ann, json!(["Ann", "Eve"])).await;
-    wait_for_members(&eve, json!(["Ann", "Eve"])).await;
+    ann.wait_for_members(json!(["Ann", "Eve"])).await;
+    eve.wait_for_members(json!(["Ann", "Eve"])).await;
 
     ann.send("welcome, Eve").await;
     eve.wait_for_message("welcome, Eve").await;
@@ -193,7 +137,7 @@ async fn signing_out_ends_that_pages_websocket() {
     let driver = Driver::start().await;
     let ann = Page::join(&driver, &server, "Ann", "lobby").await;
     let bob = Page::join(&driver, &server, "Bob", "lobby").await;
-    wait_for_members(&bob, json!(["Ann", "Bob"])).await;
+    bob.wait_for_members(json!(["Ann", "Bob"])).await;
 
     let button = ann.find("#sign-out").await;
     let (name, role) = ann.accessibility("#sign-out").await;
@@ -201,7 +145,7 @@ async fn signing_out_ends_that_pages_websocket() {
     button.click().await.expect("sign out");
     ann.wait_for("#username").await;
     // Ann's connection is gone: Bob sees her leave.
-    wait_for_members(&bob, json!(["Bob"])).await;
+    bob.wait_for_members(json!(["Bob"])).await;
     // And the session with it: a reload stays at sign-in, saying nothing
     // about a session that ended (she ended it).
     ann.client.refresh().await.expect("reload");
@@ -215,7 +159,7 @@ async fn signing_out_ends_that_pages_websocket() {
     assert!(ann.client.find(Locator::Css(".banner")).await.is_err());
     // Signing in again opens the room she was in.
     ann.sign_in().await;
-    wait_for_members(&bob, json!(["Bob", "Ann"])).await;
+    bob.wait_for_members(json!(["Bob", "Ann"])).await;
     ann.close().await;
     bob.close().await;
 }
@@ -234,10 +178,10 @@ async fn a_deactivated_persons_open_page_is_signed_out() {
     bob.wait_for("#username").await;
     let banner = bob.find(".banner").await.text().await.expect("text");
     assert!(banner.contains("Your session ended"), "{banner}");
-    wait_for_members(&ann, json!(["Ann"])).await;
+    ann.wait_for_members(json!(["Ann"])).await;
     // He cannot sign in again.
     bob.sign_in_with("bob", PASSWORD).await;
-    let alert = alert_text(&bob).await;
+    let alert = bob.form_alert().await;
     assert!(
         alert.contains("Wrong username or password"),
         "said in words: {alert}"
@@ -311,7 +255,7 @@ async fn a_wrong_password_is_explained_in_words() {
     let driver = Driver::start().await;
     let ann = Page::first_visit(&driver, &server, "Ann", "lobby").await;
     ann.sign_in_with("ann", "not the password").await;
-    assert_eq!(alert_text(&ann).await, "Wrong username or password.");
+    assert_eq!(ann.form_alert().await, "Wrong username or password.");
     // The password is cleared and focused for the next try; the username
     // stays.
     ann.wait_for_focus("#password").await;

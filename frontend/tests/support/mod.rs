@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod account_pages;
 pub mod accounts;
 pub mod axe;
 pub mod emulation;
