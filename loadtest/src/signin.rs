@@ -14,8 +14,10 @@
 
 use crate::pacing::Schedule;
 use crate::stats::Latencies;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -85,14 +87,14 @@ pub async fn run(
     per_s: f64,
     start: Instant,
     length: Duration,
-    stop: Rc<Cell<bool>>,
+    stop: Arc<AtomicBool>,
 ) -> SignIns {
     let schedule = Schedule::shared(per_s, 1, 0, length);
     let tally = Rc::new(RefCell::new(SignIns::default()));
     let (authority, person) = (Rc::new(authority), Rc::new(person));
     let mut tasks = Vec::new();
     for n in 0..schedule.count() {
-        if stop.get() {
+        if stop.load(Ordering::Relaxed) {
             break;
         }
         tokio::time::sleep_until((start + schedule.due(n)).into()).await;
@@ -117,6 +119,41 @@ pub async fn run(
         let _ = task.await;
     }
     Rc::try_unwrap(tally).map_or_else(|_| SignIns::default(), RefCell::into_inner)
+}
+
+/// [`run`] on a thread of its own, with a runtime of its own: its
+/// connections, requests and answers never hold up the generator's thread
+/// that reads and timestamps the room's deliveries (on that thread, they
+/// delayed the timestamps they were meant to leave alone). The thread
+/// inherits the caller's CPU (the generator's). The answer comes when the
+/// last sign-in has been answered or has timed out.
+pub fn spawn(
+    authority: String,
+    person: Person,
+    per_s: f64,
+    start: Instant,
+    length: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<SignIns>> {
+    let (done, tally) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sign-ins".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let tally = match runtime {
+                Ok(runtime) => tokio::task::LocalSet::new()
+                    .block_on(&runtime, run(authority, person, per_s, start, length, stop)),
+                Err(err) => {
+                    let mut tally = SignIns::default();
+                    tally.fail(format!("a runtime for the sign-ins: {err}"));
+                    tally
+                }
+            };
+            let _ = done.send(tally);
+        })?;
+    Ok(tally)
 }
 
 impl SignIns {

@@ -22,6 +22,8 @@ use crate::ws::{Frame, WsReader, WsUrl, WsWriter};
 use futures_util::stream::{self, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::{spawn_local, JoinHandle};
@@ -412,16 +414,21 @@ async fn run_once(
         }
     }
     let churn = churn(crowd, plan, &shared, start, run_length, &stop);
-    let sign_ins = person.map(|person| {
-        spawn_local(signin::run(
-            server.url().authority.clone(),
-            person.clone(),
-            plan.sign_ins_per_s,
-            start,
-            run_length,
-            Rc::clone(&stop),
-        ))
-    });
+    let sign_in_stop = Arc::new(AtomicBool::new(false));
+    let sign_ins = match person {
+        Some(person) => Some(
+            signin::spawn(
+                server.url().authority.clone(),
+                person.clone(),
+                plan.sign_ins_per_s,
+                start,
+                run_length,
+                Arc::clone(&sign_in_stop),
+            )
+            .map_err(|err| format!("a thread for the sign-ins: {err}"))?,
+        ),
+        None => None,
+    };
     let watch = stalled.as_ref().map(|_| {
         let minimum = match plan.load {
             Load::Paced { duration, .. } => duration,
@@ -447,6 +454,7 @@ async fn run_once(
         }
     }
     stop.set(true);
+    sign_in_stop.store(true, Ordering::Relaxed);
     let mut churn_ops = None;
     for task in churn {
         let (c, writer, ops) = task
@@ -456,9 +464,10 @@ async fn run_once(
         *churn_ops.get_or_insert(0) += ops;
     }
     let sign_ins = match sign_ins {
-        Some(task) => Some(
-            task.await
-                .map_err(|err| format!("the sign-in task failed: {err}"))?,
+        Some(tally) => Some(
+            tally
+                .await
+                .map_err(|err| format!("the sign-in thread failed: {err}"))?,
         ),
         None => None,
     };
