@@ -34,18 +34,8 @@ async fn an_invite_made_in_the_page_brings_a_second_browser_in() {
         .await;
     // A wrong number of uses is said at its field.
     ann.fill("#invite-uses", "none").await;
-    ann.find("#invite-uses")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-    ann.wait_for_focus("#invite-uses").await;
-    let error = ann
-        .find("#invite-uses-error")
-        .await
-        .text()
-        .await
-        .expect("text");
+    ann.press_enter("#invite-uses").await;
+    let error = ann.field_problem("invite-uses").await;
     assert!(error.starts_with("Give a number from 1 to"), "{error}");
     ann.fill("#invite-uses", "1").await;
     ann.find("#invite-uses")

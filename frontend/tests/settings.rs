@@ -39,18 +39,8 @@ async fn a_new_display_name_is_seen_in_another_persons_browser() {
     assert_eq!(title, "Settings");
     // Checked before it is sent, with the rules of `common`.
     ann.fill("#display-name", "").await;
-    ann.find("#display-name")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-    ann.wait_for_focus("#display-name").await;
-    let error = ann
-        .find("#display-name-error")
-        .await
-        .text()
-        .await
-        .expect("text");
+    ann.press_enter("#display-name").await;
+    let error = ann.field_problem("display-name").await;
     assert_eq!(error, "Choose a display name.");
 
     ann.fill("#display-name", "Annie").await;
@@ -90,18 +80,8 @@ async fn a_password_change_signs_the_other_browser_out_and_the_new_one_signs_in(
     here.fill("#current-password", "not my password").await;
     here.fill("#password", "a new long passphrase").await;
     here.fill("#password-again", "a new long passphrase").await;
-    here.find("#password-again")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-    here.wait_for_focus("#current-password").await;
-    let error = here
-        .find("#current-password-error")
-        .await
-        .text()
-        .await
-        .expect("text");
+    here.press_enter("#password-again").await;
+    let error = here.field_problem("current-password").await;
     assert_eq!(error, "This is not your current password.");
 
     here.fill("#current-password", PASSWORD).await;

@@ -11,7 +11,7 @@ use fantoccini::Locator;
 use serde_json::json;
 use support::accounts::{self, PASSWORD};
 use support::keyboard::{ENTER, TAB};
-use support::{eventually, keys, Driver, Page, Server, QUIET};
+use support::{eventually, Driver, Page, Server, QUIET};
 
 #[tokio::test]
 async fn the_first_run_setup_makes_the_administrator_and_opens_the_chat() {
@@ -280,18 +280,8 @@ async fn a_wrong_password_is_explained_in_words() {
          u.dispatchEvent(new Event('input', {bubbles: true}));",
     )
     .await;
-    ann.find("#password")
-        .await
-        .send_keys(keys::ENTER)
-        .await
-        .expect("press Enter");
-    ann.wait_for_focus("#username").await;
-    let error = ann
-        .find("#username-error")
-        .await
-        .text()
-        .await
-        .expect("text");
+    ann.press_enter("#password").await;
+    let error = ann.field_problem("username").await;
     assert_eq!(error, "Type your username.");
     ann.close().await;
 }

@@ -63,6 +63,26 @@ impl Page {
         .await
     }
 
+    /// Presses Enter in the field `css`, which sends its form.
+    pub async fn press_enter(&self, css: &str) {
+        self.find(css)
+            .await
+            .send_keys(super::keys::ENTER)
+            .await
+            .expect("press Enter");
+    }
+
+    /// What a refused form says at its field `#id`, once the focus has
+    /// gone back to that field (its problem is in `#id-error`).
+    pub async fn field_problem(&self, id: &str) -> String {
+        self.wait_for_focus(&format!("#{id}")).await;
+        self.find(&format!("#{id}-error"))
+            .await
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// Empties the field `css` as typing does (WebDriver's clear sends no
     /// `input` event), then types `value` into it.
     pub async fn fill(&self, css: &str, value: &str) {
