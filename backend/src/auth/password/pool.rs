@@ -1,8 +1,9 @@
 //! The bounded pool that hashes and verifies passwords ([`PasswordHasher`]):
 //! its own threads, under the lowest priority there is, a bounded queue,
-//! and a rest after each hash as long as the rooms held it up
-//! ([`MAX_HASHING_REST`]), so that a storm of sign-ins takes only CPU the
-//! rooms leave, and less of it the busier they are.
+//! and a rest after each hash [`HASHING_REST_FACTOR`] times as long as the
+//! rooms held it up (at most [`MAX_HASHING_REST`]), so that a storm of
+//! sign-ins takes only CPU the rooms leave, and less of it the busier they
+//! are.
 
 use super::{hash, verify, PoolError, DUMMY_HASH};
 use std::sync::Arc;
