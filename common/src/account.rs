@@ -17,7 +17,7 @@
 use crate::text::NameText;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
+
 
 /// Shortest username, in characters.
 pub const USERNAME_MIN_CHARS: usize = 2;
@@ -172,41 +172,6 @@ impl TryFrom<String> for Password {
     }
 }
 
-/// Implements, for an enum of unit variants, its name as a string (the
-/// serde name: the store keeps it as text, the protocol sends it), and
-/// parsing one back.
-macro_rules! named_enum {
-    ($type:ident, $what:literal, { $($variant:ident => $name:literal),* $(,)? }) => {
-        impl $type {
-            /// The name, as serde writes it and the store keeps it.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $name,)*
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = AccountError;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                match value {
-                    $($name => Ok(Self::$variant),)*
-                    _ => Err(AccountError::Unknown {
-                        what: $what,
-                        value: value.to_owned(),
-                    }),
-                }
-            }
-        }
-    };
-}
-
 /// What an account may do.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -218,7 +183,7 @@ pub enum Role {
     /// Chat.
     Member,
 }
-named_enum!(Role, "role", { Admin => "admin", Member => "member" });
+named_enum!(Role, AccountError, "role", { Admin => "admin", Member => "member" });
 
 /// Who uses an account.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -230,7 +195,7 @@ pub enum AccountKind {
     /// A program, which has no password and uses API tokens.
     Bot,
 }
-named_enum!(AccountKind, "account kind", { Person => "person", Bot => "bot" });
+named_enum!(AccountKind, AccountError, "account kind", { Person => "person", Bot => "bot" });
 
 /// Whether an account may be used.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -243,7 +208,7 @@ pub enum AccountState {
     /// sessions and its tokens do not work; its messages stay.
     Deactivated,
 }
-named_enum!(AccountState, "account state", {
+named_enum!(AccountState, AccountError, "account state", {
     Active => "active",
     Deactivated => "deactivated",
 });

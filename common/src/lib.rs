@@ -20,12 +20,50 @@
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
 //! - [`account`]: accounts' values ([`Username`], [`Password`], [`UserId`],
 //!   [`Role`], [`AccountKind`], [`AccountState`]) and [`AccountError`].
+//! - [`room`]: rooms' values ([`RoomKind`], [`RoomRole`], [`RoomTitle`],
+//!   [`RoomTopic`]), direct conversations' slugs, and [`RoomError`].
 //! - `text`: the string inside usernames and display names (inline up to
 //!   24 bytes on the server, a `String` in the web client).
 //! - `openapi` (feature `openapi`, which only the server enables): the JSON
 //!   schemas of the validated values, with their rules, for the server's
 //!   OpenAPI document; the other wire types derive theirs under the same
 //!   feature.
+
+/// Implements, for an enum of unit variants, its name as a string (the
+/// serde name: the store keeps it as text, the protocol sends it), and
+/// parsing one back (an unknown name is `$error::Unknown`).
+macro_rules! named_enum {
+    ($type:ident, $error:ident, $what:literal, { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $type {
+            /// The name, as serde writes it and the store keeps it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = $error;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    $($name => Ok(Self::$variant),)*
+                    _ => Err($error::Unknown {
+                        what: $what,
+                        value: value.to_owned(),
+                    }),
+                }
+            }
+        }
+    };
+}
+
 
 pub mod account;
 pub mod api;
@@ -35,6 +73,7 @@ pub mod frames;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod text;
+pub mod room;
 pub mod values;
 
 pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};
@@ -43,6 +82,7 @@ pub use error::ErrorCode;
 pub use frames::{
     ChatMessage, ClientFrame, ErrorFrame, MessageId, Person, RequestError, ServerFrame,
 };
+pub use room::{RoomError, RoomKind, RoomRole, RoomTitle, RoomTopic};
 pub use values::{DisplayName, MessageText, Nonce, RoomName, ValidationError};
 
 /// The protocol version this crate implements; `docs/PROTOCOL.md` describes it.

@@ -10,6 +10,9 @@
 //!   by one task in batches over a connection pool.
 //! - [`MemoryStore`] (`--db :memory:`): history in memory only, gone when
 //!   the process ends; for trials and for measuring what storage costs.
+//! - [`rooms`]: rooms with their kind, title and owner, memberships with
+//!   roles and read state, bans, mutes and the audit log, behind
+//!   [`RoomStore`].
 //! - [`Database`]: which of them a `--db` value names, and opening it as
 //!   [`Stores`], both interfaces of one backend.
 //! - [`StoreError`] ([`error`]): failures as a kind plus the backend's own
@@ -25,10 +28,12 @@ pub mod database;
 pub mod error;
 pub mod memory;
 pub mod postgres;
+pub mod rooms;
 pub mod schema;
 pub mod sqlite;
 
 pub use accounts::AccountStore;
+pub use rooms::RoomStore;
 pub use database::{Database, Stores};
 
 /// Most appends a backend commits in one transaction (group commit): large
