@@ -18,7 +18,6 @@ use crate::text::NameText;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-
 /// Shortest username, in characters.
 pub const USERNAME_MIN_CHARS: usize = 2;
 /// Longest username, in characters.

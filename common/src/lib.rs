@@ -64,7 +64,6 @@ macro_rules! named_enum {
     };
 }
 
-
 pub mod account;
 pub mod api;
 pub mod close;
@@ -72,8 +71,8 @@ pub mod error;
 pub mod frames;
 #[cfg(feature = "openapi")]
 pub mod openapi;
-mod text;
 pub mod room;
+mod text;
 pub mod values;
 
 pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserId, Username};

@@ -242,7 +242,10 @@ mod tests {
 
     #[test]
     fn titles_and_topics_are_one_trimmed_line() {
-        assert_eq!(RoomTitle::parse("  Team  ").expect("valid").as_str(), "Team");
+        assert_eq!(
+            RoomTitle::parse("  Team  ").expect("valid").as_str(),
+            "Team"
+        );
         assert_eq!(RoomTitle::parse("   "), Err(RoomError::TitleLength));
         assert_eq!(
             RoomTitle::parse("x".repeat(TITLE_MAX_CHARS + 1)),
@@ -267,7 +270,10 @@ mod tests {
         }
         assert!(matches!(
             "boss".parse::<RoomRole>(),
-            Err(RoomError::Unknown { what: "room role", .. })
+            Err(RoomError::Unknown {
+                what: "room role",
+                ..
+            })
         ));
         assert!(RoomRole::Moderator.moderates() && !RoomRole::Member.moderates());
     }

@@ -33,8 +33,8 @@ pub mod schema;
 pub mod sqlite;
 
 pub use accounts::AccountStore;
-pub use rooms::RoomStore;
 pub use database::{Database, Stores};
+pub use rooms::RoomStore;
 
 /// Most appends a backend commits in one transaction (group commit): large
 /// enough that storage never caps fan-out throughput (one commit, and one

@@ -284,8 +284,7 @@ pub trait RoomStore: Send + Sync + 'static {
     /// room's last id (reading never goes backwards, and one cannot read
     /// ahead). Returns the new read state;
     /// [`super::ErrorKind::NotFound`] when they are not a member.
-    fn mark_read(&self, room: &RoomName, user: UserId, up_to: MessageId)
-        -> StoreFuture<MessageId>;
+    fn mark_read(&self, room: &RoomName, user: UserId, up_to: MessageId) -> StoreFuture<MessageId>;
 
     /// Bans `user` from `room` and ends their membership, in one
     /// transaction; a ban that exists stays as it was.
