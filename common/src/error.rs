@@ -35,7 +35,9 @@ pub enum ErrorCode {
     NotJoined,
     /// This connection is already a member of the room.
     AlreadyJoined,
-    /// This connection is in as many rooms as the server allows; leave one first.
+    /// This connection is in as many rooms as the server allows, or the
+    /// account is a member of as many rooms as it may be
+    /// (`MAX_ROOMS_PER_PERSON`, HTTP 409); leave one first.
     TooManyRooms,
     /// This connection sent more than the server's rate limit allows; the
     /// request was dropped (a `send` was not stored). Wait and retry.
@@ -70,6 +72,26 @@ pub enum ErrorCode {
     /// A request of protocol version 1 (a `join` with a `name`): version 2
     /// takes the name from the account.
     ProtocolVersion,
+    /// The caller (or the person a request names) is not a member of the
+    /// room, which the request needs: leaving or marking read a room one
+    /// is not in, muting someone who is not in it (HTTP 409).
+    NotMember,
+    /// The caller is banned from this public room (HTTP 403). A banned
+    /// person asking about a private room or a direct conversation gets
+    /// [`ErrorCode::NotFound`], as anyone outside it does.
+    Banned,
+    /// The caller is muted in this room until the time the message says:
+    /// they may read it but not post (HTTP 403).
+    Muted,
+    /// The room is archived: read-only, nobody posts, renames it or
+    /// changes its topic or kind until it is un-archived (HTTP 409).
+    Archived,
+    /// A room of this name exists already (HTTP 409).
+    RoomExists,
+    /// The room title breaks a rule of [`crate::RoomTitle`].
+    InvalidTitle,
+    /// The room topic breaks a rule of [`crate::RoomTopic`].
+    InvalidTopic,
 }
 
 impl ErrorCode {
@@ -100,6 +122,13 @@ impl ErrorCode {
             Self::LinkInvalid => "link_invalid",
             Self::SignupClosed => "signup_closed",
             Self::ProtocolVersion => "protocol_version",
+            Self::NotMember => "not_member",
+            Self::Banned => "banned",
+            Self::Muted => "muted",
+            Self::Archived => "archived",
+            Self::RoomExists => "room_exists",
+            Self::InvalidTitle => "invalid_title",
+            Self::InvalidTopic => "invalid_topic",
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::account::{
     Password, Username, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS,
     USERNAME_MIN_CHARS,
 };
+use crate::room::{RoomTitle, RoomTopic, TITLE_MAX_CHARS, TOPIC_MAX_CHARS};
 use crate::values::{
     DisplayName, MessageText, Nonce, RoomName, NAME_MAX_CHARS, NONCE_MAX_CHARS, ROOM_MAX_CHARS,
     TEXT_MAX_CHARS,
@@ -42,6 +43,12 @@ pub const NAME_PATTERN: &str = concat!(
     "[^\\s\\u0000-\\u001F\\u007F-\\u009F]",
     "[^\\u0000-\\u001F\\u007F-\\u009F]*$"
 );
+/// What [`RoomTitle::parse`] accepts: what a display name does, no
+/// control character and something besides whitespace (invisible
+/// characters are allowed in a title).
+pub const TITLE_PATTERN: &str = NAME_PATTERN;
+/// What [`RoomTopic::parse`] accepts: no control character.
+pub const TOPIC_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 /// What [`MessageText::parse`] accepts: no control character but tab,
 /// line feed and carriage return, and something besides whitespace.
 pub const TEXT_PATTERN: &str = concat!(
@@ -101,6 +108,39 @@ impl PartialSchema for DisplayName {
     }
 }
 impl ToSchema for DisplayName {}
+
+impl PartialSchema for RoomTitle {
+    fn schema() -> RefOr<Schema> {
+        string(
+            &format!(
+                "A room's title: trimmed of surrounding whitespace, then 1 to \
+                 {TITLE_MAX_CHARS} characters on one line (no control characters)."
+            ),
+            1,
+            TITLE_MAX_CHARS,
+            Some(TITLE_PATTERN),
+            "Team room",
+        )
+    }
+}
+impl ToSchema for RoomTitle {}
+
+impl PartialSchema for RoomTopic {
+    fn schema() -> RefOr<Schema> {
+        string(
+            &format!(
+                "A room's topic: trimmed of surrounding whitespace, then at most \
+                 {TOPIC_MAX_CHARS} characters on one line (no control characters); \
+                 empty for none."
+            ),
+            0,
+            TOPIC_MAX_CHARS,
+            Some(TOPIC_PATTERN),
+            "Plans for the week",
+        )
+    }
+}
+impl ToSchema for RoomTopic {}
 
 impl PartialSchema for MessageText {
     fn schema() -> RefOr<Schema> {
@@ -193,6 +233,9 @@ mod tests {
         assert_eq!(json_of::<MessageText>()["maxLength"], TEXT_MAX_CHARS);
         assert_eq!(json_of::<Nonce>()["maxLength"], NONCE_MAX_CHARS);
         assert_eq!(json_of::<Password>()["minLength"], PASSWORD_MIN_CHARS);
+        assert_eq!(json_of::<RoomTitle>()["maxLength"], TITLE_MAX_CHARS);
+        assert_eq!(json_of::<RoomTopic>()["maxLength"], TOPIC_MAX_CHARS);
+        assert_eq!(json_of::<RoomTopic>()["minLength"], 0);
     }
 
     fn example_of<T: PartialSchema>() -> String {
@@ -212,5 +255,7 @@ mod tests {
         assert!(Nonce::parse(example_of::<Nonce>()).is_ok());
         assert!(Username::parse(example_of::<Username>()).is_ok());
         assert!(Password::parse(example_of::<Password>()).is_ok());
+        assert!(RoomTitle::parse(example_of::<RoomTitle>()).is_ok());
+        assert!(RoomTopic::parse(example_of::<RoomTopic>()).is_ok());
     }
 }

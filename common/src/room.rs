@@ -15,7 +15,7 @@
 //!
 //! A rule broken is a [`RoomError`], whose text says the rule.
 
-use crate::{RoomName, UserId};
+use crate::{ErrorCode, RoomName, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Longest room title, in characters.
@@ -61,6 +61,19 @@ pub enum RoomError {
         /// What was given.
         value: String,
     },
+}
+
+impl RoomError {
+    /// The `error.code` a server answers with when a request breaks this
+    /// rule.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::TitleLength | Self::Control("title") => ErrorCode::InvalidTitle,
+            Self::TopicTooLong | Self::Control(_) => ErrorCode::InvalidTopic,
+            Self::DirectPrefix => ErrorCode::InvalidRoom,
+            Self::DirectPeople | Self::Unknown { .. } => ErrorCode::BadRequest,
+        }
+    }
 }
 
 /// Who sees a room and how one gets in.
@@ -276,5 +289,15 @@ mod tests {
             })
         ));
         assert!(RoomRole::Moderator.moderates() && !RoomRole::Member.moderates());
+    }
+
+    #[test]
+    fn each_rule_has_its_error_code() {
+        assert_eq!(RoomError::TitleLength.code(), ErrorCode::InvalidTitle);
+        assert_eq!(RoomError::Control("title").code(), ErrorCode::InvalidTitle);
+        assert_eq!(RoomError::Control("topic").code(), ErrorCode::InvalidTopic);
+        assert_eq!(RoomError::TopicTooLong.code(), ErrorCode::InvalidTopic);
+        assert_eq!(RoomError::DirectPrefix.code(), ErrorCode::InvalidRoom);
+        assert_eq!(RoomError::DirectPeople.code(), ErrorCode::BadRequest);
     }
 }

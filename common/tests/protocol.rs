@@ -240,6 +240,13 @@ fn every_error_code_has_its_wire_name() {
         (ErrorCode::TooManyRooms, "too_many_rooms"),
         (ErrorCode::RateLimited, "rate_limited"),
         (ErrorCode::Unavailable, "unavailable"),
+        (ErrorCode::NotMember, "not_member"),
+        (ErrorCode::Banned, "banned"),
+        (ErrorCode::Muted, "muted"),
+        (ErrorCode::Archived, "archived"),
+        (ErrorCode::RoomExists, "room_exists"),
+        (ErrorCode::InvalidTitle, "invalid_title"),
+        (ErrorCode::InvalidTopic, "invalid_topic"),
     ];
     for (code, wire) in codes {
         assert_contract(code, &format!("\"{wire}\""));
@@ -332,11 +339,7 @@ fn every_close_code_has_the_number_the_protocol_documents() {
 #[test]
 fn http_api_bodies() {
     assert_contract(
-        RoomSummary {
-            room: room("lobby"),
-            members: 2,
-            last_id: 9,
-        },
+        RoomSummary::bare(room("lobby"), 2, 9),
         r#"{"room":"lobby","members":2,"last_id":9}"#,
     );
     assert_contract(

@@ -515,8 +515,8 @@ pub fn explain(error: &ApiError) -> String {
                 "The server did not understand the request; reload the page and try again.";
             servers_words(error, fallback)
         }
-        // Codes of chat requests, which the accounts routes do not answer
-        // with: the server's words, if it ever does.
+        // Codes of chat and room requests, which the accounts routes do
+        // not answer with: the server's words, if it ever does.
         ErrorCode::Unsupported
         | ErrorCode::InvalidRoom
         | ErrorCode::NameTaken
@@ -526,7 +526,14 @@ pub fn explain(error: &ApiError) -> String {
         | ErrorCode::InvalidNonce
         | ErrorCode::NotJoined
         | ErrorCode::AlreadyJoined
-        | ErrorCode::TooManyRooms => servers_words(error, "That did not work; try again."),
+        | ErrorCode::TooManyRooms
+        | ErrorCode::NotMember
+        | ErrorCode::Banned
+        | ErrorCode::Muted
+        | ErrorCode::Archived
+        | ErrorCode::RoomExists
+        | ErrorCode::InvalidTitle
+        | ErrorCode::InvalidTopic => servers_words(error, "That did not work; try again."),
     }
 }
 
