@@ -2,7 +2,10 @@
 //! text frame, told apart by its `type` field.
 
 use crate::account::{UserId, Username};
-use crate::{DisplayName, ErrorCode, MessageText, Nonce, RoomName, ValidationError};
+use crate::{
+    DisplayName, ErrorCode, MessageText, Nonce, RoomKind, RoomName, RoomRole, RoomTitle, RoomTopic,
+    ValidationError,
+};
 use serde::{Deserialize, Serialize};
 
 /// A message id: strictly increasing within a room, never reused, stable
@@ -321,6 +324,67 @@ pub enum ServerFrame {
     },
     /// A request failed; the connection stays usable.
     Error(ErrorFrame),
+    /// The person read `room` up to `last_read`, here or on another of
+    /// their connections or devices: its unread count is what came after.
+    /// Sent to every connection of the person, in the room or not.
+    Read {
+        /// The room.
+        room: RoomName,
+        /// The newest message id they have read.
+        last_read: MessageId,
+    },
+    /// The person's membership of `room` changed. Sent to every connection
+    /// of the person, in the room or not, so that every device's room list
+    /// follows. A connection in the room that is no longer a member has
+    /// left it when this arrives: nothing more of the room reaches it.
+    Membership {
+        /// The room.
+        room: RoomName,
+        /// What they are now.
+        state: MemberState,
+        /// Their role, when a member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<RoomRole>,
+    },
+    /// A moderator muted the person in `room` until `until`, or lifted
+    /// the mute (`until` absent). Sent to every connection of the person.
+    Muted {
+        /// The room.
+        room: RoomName,
+        /// When the mute ends, in milliseconds since the Unix epoch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+    },
+    /// A joined room's settings changed. Sent to the connections in the
+    /// room.
+    RoomChanged {
+        /// The room.
+        room: RoomName,
+        /// Its kind now.
+        kind: RoomKind,
+        /// Its title, when it has one besides its slug.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<RoomTitle>,
+        /// Its topic, empty when none.
+        topic: RoomTopic,
+        /// Whether it is archived: readable, nobody posts.
+        archived: bool,
+    },
+}
+
+/// What a person is to a room, in a [`ServerFrame::Membership`] frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberState {
+    /// A member (newly, or with a new role).
+    Member,
+    /// They left.
+    Left,
+    /// A moderator removed them; they may join again (a public room) or
+    /// be added again.
+    Removed,
+    /// A moderator banned them: they cannot come back until unbanned.
+    Banned,
 }
 
 impl ServerFrame {

@@ -79,7 +79,7 @@ pub use account::{AccountError, AccountKind, AccountState, Password, Role, UserI
 pub use close::CloseCode;
 pub use error::ErrorCode;
 pub use frames::{
-    ChatMessage, ClientFrame, ErrorFrame, MessageId, Person, RequestError, ServerFrame,
+    ChatMessage, ClientFrame, ErrorFrame, MemberState, MessageId, Person, RequestError, ServerFrame,
 };
 pub use room::{RoomError, RoomKind, RoomRole, RoomTitle, RoomTopic};
 pub use values::{DisplayName, MessageText, Nonce, RoomName, ValidationError};

@@ -5,8 +5,9 @@
 
 use common::api::{MessagePage, RoomSummary};
 use common::{
-    ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MessageText, Nonce,
-    Person, RoomName, ServerFrame, Username,
+    ChatMessage, ClientFrame, CloseCode, DisplayName, ErrorCode, ErrorFrame, MemberState,
+    MessageText, Nonce, Person, RoomKind, RoomName, RoomRole, RoomTitle, RoomTopic, ServerFrame,
+    Username,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
@@ -453,4 +454,55 @@ fn deserializing_a_client_frame_applies_the_rules() {
     let result: Result<ClientFrame, _> =
         serde_json::from_str(r#"{"type":"send","room":"lobby","text":""}"#);
     assert!(result.is_err());
+}
+
+#[test]
+fn room_state_frames() {
+    assert_contract(
+        ServerFrame::Read {
+            room: room("lobby"),
+            last_read: 42,
+        },
+        r#"{"type":"read","room":"lobby","last_read":42}"#,
+    );
+    assert_contract(
+        ServerFrame::Membership {
+            room: room("lobby"),
+            state: MemberState::Member,
+            role: Some(RoomRole::Moderator),
+        },
+        r#"{"type":"membership","room":"lobby","state":"member","role":"moderator"}"#,
+    );
+    assert_contract(
+        ServerFrame::Membership {
+            room: room("lobby"),
+            state: MemberState::Banned,
+            role: None,
+        },
+        r#"{"type":"membership","room":"lobby","state":"banned"}"#,
+    );
+    assert_contract(
+        ServerFrame::Muted {
+            room: room("lobby"),
+            until: Some(1_700_000_000_000),
+        },
+        r#"{"type":"muted","room":"lobby","until":1700000000000}"#,
+    );
+    assert_contract(
+        ServerFrame::Muted {
+            room: room("lobby"),
+            until: None,
+        },
+        r#"{"type":"muted","room":"lobby"}"#,
+    );
+    assert_contract(
+        ServerFrame::RoomChanged {
+            room: room("lobby"),
+            kind: RoomKind::Private,
+            title: Some(RoomTitle::parse("The lobby").expect("valid")),
+            topic: RoomTopic::parse("say hi").expect("valid"),
+            archived: false,
+        },
+        r#"{"type":"room_changed","room":"lobby","kind":"private","title":"The lobby","topic":"say hi","archived":false}"#,
+    );
 }

@@ -937,7 +937,15 @@ impl Chat {
                 room,
                 nonce,
             } => self.error(code, message, room, nonce),
-            Incoming::Unknown => Vec::new(),
+            // Rooms kept by the server: `decode` does not read these yet, so
+            // they arrive as `Unknown`; the room list will follow them.
+            Incoming::Frame(
+                ServerFrame::Read { .. }
+                | ServerFrame::Membership { .. }
+                | ServerFrame::Muted { .. }
+                | ServerFrame::RoomChanged { .. },
+            )
+            | Incoming::Unknown => Vec::new(),
         }
     }
 

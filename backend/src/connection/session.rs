@@ -2,7 +2,7 @@
 
 use super::{ConnectionContext, ConnectionSettings};
 use crate::hub::client::{ClientHandle, ClientId, CloseReason};
-use crate::hub::room::{no_longer_in, RoomHandle};
+use crate::hub::room::{no_longer_in, JoinGrant, RoomHandle};
 use crate::limits::{RateLimit, Verdict, TYPING_MIN_INTERVAL};
 use crate::metrics::FrameKind;
 use crate::websocket::OutgoingFrame;
@@ -172,7 +172,11 @@ impl Handler {
                     .about(&room, None));
                 }
                 self.check_rate(FrameKind::Join, &room, None)?;
-                let handle = self.context.hub.join(&room, &self.client, since).await?;
+                let handle = self
+                    .context
+                    .hub
+                    .join(&room, &self.client, since, JoinGrant::default())
+                    .await?;
                 self.session.ever_joined = true;
                 let joined = JoinedRoom {
                     name: room,

@@ -59,22 +59,15 @@ async fn list_rooms(
         .into_iter()
         .map(|activity| {
             let running = live.remove(&activity.room);
-            RoomSummary {
-                // In cluster mode the broker counts every instance's members.
-                members: count(activity.members.or(running).unwrap_or(0)),
-                room: activity.room,
-                last_id: activity.last_id,
-            }
+            // In cluster mode the broker counts every instance's members.
+            let members = count(activity.members.or(running).unwrap_or(0));
+            RoomSummary::bare(activity.room, members, activity.last_id)
         })
         .collect();
     let mut quiet: Vec<RoomSummary> = live
         .into_iter()
         .filter(|&(_, members)| members > 0)
-        .map(|(room, members)| RoomSummary {
-            room,
-            members: count(members),
-            last_id: 0,
-        })
+        .map(|(room, members)| RoomSummary::bare(room, count(members), 0))
         .collect();
     quiet.sort_by(|a, b| a.room.cmp(&b.room));
     rooms.extend(quiet);

@@ -20,7 +20,7 @@ use client::ClientHandle;
 use common::{
     DisplayName, ErrorCode, MessageId, MessageText, Nonce, Person, RequestError, RoomName, UserId,
 };
-use room::{Room, RoomHandle};
+use room::{JoinGrant, Moderation, Room, RoomHandle};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -82,10 +82,11 @@ impl Hub {
         room: &RoomName,
         client: &ClientHandle,
         since: Option<MessageId>,
+        grant: JoinGrant,
     ) -> Result<RoomHandle, RequestError> {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = self.room(room);
-            match handle.join(client.clone(), since).await {
+            match handle.join(client.clone(), since, grant).await {
                 Ok(answer) => return answer.map(|()| handle),
                 // The room retired as the join arrived: the next lookup
                 // starts a new one.
@@ -139,6 +140,19 @@ impl Hub {
         for room in rooms {
             // A room that retired meanwhile had no members left.
             let _ = room.rename(user, display_name.clone()).await;
+        }
+    }
+
+    /// Applies `change` to `room` if it runs on this instance (a room that
+    /// does not run has no one to remove, and reads its rules anew with
+    /// each join).
+    pub async fn moderate(&self, room: &RoomName, change: Moderation) {
+        let handle = lock_registry(&self.registry)
+            .get(room)
+            .map(|entry| entry.handle.clone());
+        if let Some(handle) = handle {
+            // A room that retired meanwhile had no members left.
+            let _ = handle.moderate(change).await;
         }
     }
 

@@ -1,6 +1,7 @@
 //! The way into a room: the commands its task takes, and the handle that
 //! sends them.
 
+use super::rules::{JoinGrant, Moderation};
 use crate::hub::client::{ClientHandle, ClientId};
 use crate::store::Posted;
 use common::{DisplayName, MessageId, MessageText, Nonce, Person, RequestError, UserId};
@@ -23,6 +24,8 @@ pub(in crate::hub) enum Command {
     },
     /// An account's display name changed: its members here show it.
     Rename(Box<(UserId, DisplayName)>),
+    /// Who may post or be here changed.
+    Moderate(Box<Moderation>),
 }
 
 /// A member to add, as the person its client is signed in as.
@@ -30,6 +33,7 @@ pub(in crate::hub) enum Command {
 pub(in crate::hub) struct JoinCommand {
     pub(in crate::hub) client: ClientHandle,
     pub(in crate::hub) since: Option<MessageId>,
+    pub(in crate::hub) grant: JoinGrant,
     pub(in crate::hub) accepted: oneshot::Sender<Result<(), RequestError>>,
 }
 
@@ -68,11 +72,13 @@ impl RoomHandle {
         &self,
         client: ClientHandle,
         since: Option<MessageId>,
+        grant: JoinGrant,
     ) -> Result<Result<(), RequestError>, RoomGone> {
         let (accepted, answer) = oneshot::channel();
         self.send(Command::Join(Box::new(JoinCommand {
             client,
             since,
+            grant,
             accepted,
         })))
         .await?;
@@ -138,6 +144,11 @@ impl RoomHandle {
     ) -> Result<(), RoomGone> {
         self.send(Command::Rename(Box::new((user, display_name))))
             .await
+    }
+
+    /// Applies `change` (see [`Moderation`]).
+    pub(in crate::hub) async fn moderate(&self, change: Moderation) -> Result<(), RoomGone> {
+        self.send(Command::Moderate(Box::new(change))).await
     }
 
     async fn send(&self, command: Command) -> Result<(), RoomGone> {

@@ -34,11 +34,13 @@ mod handle;
 pub mod nonces;
 pub mod pacing;
 pub mod recent;
+mod rules;
 
 pub use cluster_link::{CATCH_UP_BATCH, LINK_RETRY_DELAY};
 pub(super) use handle::{Command, JoinCommand, PostAsCommand, PostCommand};
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
+pub use rules::{JoinGrant, Moderation};
 
 use super::client::{ClientHandle, ClientId};
 use super::members::{encode, Audience, Members};
@@ -59,6 +61,7 @@ use futures_util::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use nonces::{NonceKey, RecentNonces, Seen};
 use pacing::BroadcastPacer;
 use recent::{RecentMessages, RECENT_MESSAGES};
+use rules::PostRules;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -146,6 +149,8 @@ pub(super) struct Room {
     /// them in batches, see [`pacing`]).
     held: Vec<ChatMessage>,
     pacer: BroadcastPacer,
+    /// Whether the room is archived, and who is muted.
+    rules: PostRules,
     metrics: Metrics,
 }
 
@@ -177,6 +182,7 @@ impl Room {
             recent: RecentMessages::default(),
             held: Vec::new(),
             pacer: BroadcastPacer::default(),
+            rules: PostRules::default(),
             metrics,
         };
         (room, RoomHandle { commands }, inbox, member_count)
@@ -334,6 +340,7 @@ impl Room {
                 let (user, display_name) = *rename;
                 self.rename(user, &display_name);
             }
+            Command::Moderate(change) => self.moderate(*change),
         }
     }
 
@@ -359,9 +366,11 @@ impl Room {
         let JoinCommand {
             client,
             since,
+            grant,
             accepted,
         } = join;
         let id = client.id();
+        self.rules.admit(client.user_id(), grant);
         self.add_member(client, since);
         if accepted.send(Ok(())).is_err() {
             self.members.remove(&[id]);
@@ -446,6 +455,11 @@ impl Room {
             return;
         };
         let person = Arc::clone(&member.person);
+        if let Some(refusal) = self.rules.refusal(person.user_id, unix_millis()) {
+            let error = refusal.about(&self.name, nonce.as_ref());
+            author.deliver(encode(&error.into()));
+            return; // `permit` is dropped: nothing is on its way.
+        }
         let nonce_key = nonce.as_ref().map(|nonce| {
             (
                 author_key(Some(person.user_id), &person.display_name),
@@ -499,6 +513,10 @@ impl Room {
             nonce,
             posted,
         } = post;
+        if let Some(refusal) = self.rules.refusal(author.user_id, unix_millis()) {
+            let _ = posted.send(Err(refusal.about(&self.name, Some(&nonce))));
+            return;
+        }
         let key: NonceKey = (
             author_key(Some(author.user_id), &author.display_name),
             nonce.clone(),
@@ -753,6 +771,24 @@ impl Room {
     fn rename(&mut self, user: UserId, display_name: &DisplayName) {
         if self.members.rename(user, display_name) {
             self.resync_members();
+        }
+    }
+
+    /// Applies a change of who may post or be here; a person no longer a
+    /// member leaves with every connection they have here.
+    fn moderate(&mut self, change: Moderation) {
+        self.rules.apply(change);
+        if let Moderation::Remove { user } = change {
+            let leaving: Vec<ClientId> = self
+                .members
+                .local()
+                .filter(|member| member.person.user_id == user)
+                .map(|member| member.client.id())
+                .collect();
+            if !leaving.is_empty() {
+                tracing::debug!(target: TRACER, room = %self.name, user, "removed from the room");
+                self.members.remove(&leaving);
+            }
         }
     }
 
