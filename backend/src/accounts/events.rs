@@ -16,7 +16,7 @@ use tokio::sync::broadcast;
 pub const EVENT_CAPACITY: usize = 1024;
 
 /// A change to accounts that open connections must act on. Serializable:
-/// in cluster mode it travels to the other instances (`cluster::accounts`).
+/// in cluster mode it travels to the other instances (`cluster::events`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountEvent {

@@ -9,8 +9,8 @@
 //! catch up. A room that falls [`EVENTS_PER_ROOM`] events behind is caught
 //! up the same way, so a busy room costs bounded memory.
 
-use super::accounts::{self, AccountChannel};
 use super::broker_error;
+use super::events::Listener;
 use super::keys;
 use super::presence::{InstanceId, MemberTag};
 use crate::store::StoreError;
@@ -152,8 +152,9 @@ fn room_channel(subscription: SubscriptionId, capacity: usize) -> (RoomSender, R
 
 struct BusInner {
     rooms: Mutex<HashMap<RoomName, RoomSender>>,
-    /// Where account changes published by other instances go.
-    accounts: AccountChannel,
+    /// Where changes published by other instances go (accounts, …), one
+    /// listener per broker channel.
+    listeners: Vec<Arc<dyn Listener>>,
     /// The way to subscribe while connected; `None` while the broker is lost.
     sink: Mutex<Option<PubSubSink>>,
     next_id: AtomicU64,
@@ -196,13 +197,13 @@ impl Bus {
     /// `shutdown` is cancelled.
     pub(super) async fn start(
         client: redis::Client,
-        accounts: AccountChannel,
+        listeners: Vec<Arc<dyn Listener>>,
         shutdown: CancellationToken,
     ) -> Result<Self, StoreError> {
         let bus = Self {
             inner: Arc::new(BusInner {
                 rooms: Mutex::default(),
-                accounts,
+                listeners,
                 sink: Mutex::default(),
                 next_id: AtomicU64::new(1),
             }),
@@ -284,7 +285,12 @@ impl Bus {
             .map_err(broker_error)?;
         let (mut sink, stream) = pubsub.split();
         let mut channels: Vec<String> = self.inner.rooms().keys().map(keys::channel).collect();
-        channels.push(accounts::CHANNEL.to_owned());
+        channels.extend(
+            self.inner
+                .listeners
+                .iter()
+                .map(|listener| listener.channel().to_owned()),
+        );
         tokio::time::timeout(BROKER_TIMEOUT, sink.subscribe(channels))
             .await
             .map_err(|_| StoreError::broker("the broker did not answer a subscription"))?
@@ -329,13 +335,21 @@ impl Bus {
             };
             tracing::info!("reconnected to the cluster broker");
             self.tell_every_room(&RoomEvent::BrokerBack);
-            self.inner.accounts.missed();
+            for listener in &self.inner.listeners {
+                listener.missed();
+            }
         }
     }
 
     fn route(&self, message: &redis::Msg) {
-        if message.get_channel_name() == accounts::CHANNEL {
-            self.inner.accounts.received(message.get_payload_bytes());
+        let channel = message.get_channel_name();
+        if let Some(listener) = self
+            .inner
+            .listeners
+            .iter()
+            .find(|listener| listener.channel() == channel)
+        {
+            listener.received(message.get_payload_bytes());
             return;
         }
         let Some(room) = keys::room_of_channel(message.get_channel_name()) else {

@@ -13,8 +13,8 @@
 //!   reads what it missed from the database).
 //! - [`presence`]: who is in each room on every instance, and the
 //!   heartbeat that reaps dead instances.
-//! - [`accounts`]: account changes (sessions ended, renames) carried to
-//!   every instance.
+//! - [`events`]: changes (the accounts': sessions ended, renames) carried
+//!   to every instance, a broker channel per kind.
 //! - `keys` and `scripts`: the broker's key names and its Lua scripts.
 //!
 //! The rooms themselves run as in single-node mode (`hub::room`), each on
@@ -22,16 +22,16 @@
 //! database, publish what they stored, and broadcast it in id order with
 //! what the bus brings from the other instances.
 
-pub mod accounts;
 pub mod bus;
+pub mod events;
 mod keys;
 pub mod presence;
 pub mod publisher;
 mod scripts;
 pub mod store;
 
-pub use accounts::{AccountChannel, Heard};
 pub use bus::{Bus, PresenceChange, RoomEvent, RoomEvents, SubscriptionId};
+pub use events::{AccountChannel, EventChannel, Heard};
 pub use presence::{Claim, InstanceId, MemberTag, Presence, RemoteMember, Resync};
 pub use publisher::Publisher;
 pub use store::ClusterStore;
@@ -87,8 +87,10 @@ impl Cluster {
         .map_err(|_| StoreError::broker("no answer from the broker"))?
         .map_err(|err| StoreError::broker(format!("cannot reach the broker: {err}")))?;
         let presence = Presence::join(connection.clone()).await?;
-        let accounts = AccountChannel::new(connection.clone(), presence.instance());
-        let bus = Bus::start(client, accounts.clone(), shutdown.clone()).await?;
+        let accounts =
+            AccountChannel::new(events::ACCOUNTS, connection.clone(), presence.instance());
+        let listeners: Vec<Arc<dyn events::Listener>> = vec![Arc::new(accounts.clone())];
+        let bus = Bus::start(client, listeners, shutdown.clone()).await?;
         tracing::info!(instance = presence.instance(), "joined the cluster");
         tokio::spawn(presence.clone().run(bus.clone(), shutdown));
         Ok(Self {

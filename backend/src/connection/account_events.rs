@@ -12,6 +12,7 @@
 
 use super::ConnectionContext;
 use crate::accounts::{AccountEvent, Accounts, Credential};
+use crate::cluster::events::next_heard;
 use crate::cluster::{Cluster, Heard};
 use crate::hub::client::CloseReason;
 use crate::store::StoreError;
@@ -42,7 +43,7 @@ pub async fn follow(
                 Err(RecvError::Lagged(_)) => Heard::Missed,
                 Err(RecvError::Closed) => return,
             },
-            event = recv_remote(&mut remote) => match event {
+            event = next_heard(&mut remote) => match event {
                 Ok(heard) => heard,
                 Err(RecvError::Lagged(_)) => Heard::Missed,
                 Err(RecvError::Closed) => return,
@@ -57,15 +58,6 @@ pub async fn follow(
                 }
             }
         }
-    }
-}
-
-async fn recv_remote(
-    remote: &mut Option<tokio::sync::broadcast::Receiver<Heard>>,
-) -> Result<Heard, RecvError> {
-    match remote {
-        Some(remote) => remote.recv().await,
-        None => std::future::pending().await,
     }
 }
 

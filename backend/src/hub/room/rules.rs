@@ -117,11 +117,15 @@ fn remaining(ms: u64) -> String {
         1 => Some(format!("1 {unit}")),
         n => Some(format!("{n} {unit}s")),
     };
-    let parts: Vec<String> = [part(days, "day"), part(hours, "hour"), part(minutes, "minute")]
-        .into_iter()
-        .flatten()
-        .take(2)
-        .collect();
+    let parts: Vec<String> = [
+        part(days, "day"),
+        part(hours, "hour"),
+        part(minutes, "minute"),
+    ]
+    .into_iter()
+    .flatten()
+    .take(2)
+    .collect();
     parts.join(" ")
 }
 
@@ -140,9 +144,16 @@ mod tests {
         });
         let refused = rules.refusal(7, 0).expect("muted");
         assert_eq!(refused.code, ErrorCode::Muted);
-        assert!(refused.message.contains("10 minutes"), "{}", refused.message);
+        assert!(
+            refused.message.contains("10 minutes"),
+            "{}",
+            refused.message
+        );
         assert!(rules.refusal(8, 0).is_none(), "only the muted person");
-        assert!(rules.refusal(7, 10 * MINUTE).is_none(), "the mute has ended");
+        assert!(
+            rules.refusal(7, 10 * MINUTE).is_none(),
+            "the mute has ended"
+        );
         assert!(rules.muted.is_empty(), "an ended mute is forgotten");
     }
 
@@ -155,12 +166,18 @@ mod tests {
         });
         rules.admit(7, JoinGrant::default());
         assert!(rules.refusal(7, 0).is_some(), "a stale grant lifts nothing");
-        rules.admit(9, JoinGrant {
-            muted_until: Some(MINUTE),
-            archived: false,
-        });
+        rules.admit(
+            9,
+            JoinGrant {
+                muted_until: Some(MINUTE),
+                archived: false,
+            },
+        );
         assert!(rules.refusal(9, 0).is_some());
-        rules.apply(Moderation::Mute { user: 7, until: None });
+        rules.apply(Moderation::Mute {
+            user: 7,
+            until: None,
+        });
         assert!(rules.refusal(7, 0).is_none(), "an unmute lifts it");
     }
 
@@ -168,7 +185,10 @@ mod tests {
     fn nobody_posts_in_an_archived_room() {
         let mut rules = PostRules::default();
         rules.apply(Moderation::Archived(true));
-        assert_eq!(rules.refusal(1, 0).map(|err| err.code), Some(ErrorCode::Archived));
+        assert_eq!(
+            rules.refusal(1, 0).map(|err| err.code),
+            Some(ErrorCode::Archived)
+        );
         rules.admit(1, JoinGrant::default());
         assert!(rules.refusal(1, 0).is_none(), "the newest word counts");
     }
@@ -177,6 +197,9 @@ mod tests {
     fn durations_read_in_words() {
         assert_eq!(remaining(1), "1 minute");
         assert_eq!(remaining(61 * MINUTE), "1 hour 1 minute");
-        assert_eq!(remaining(2 * 1_440 * MINUTE + 3 * 60 * MINUTE + 1), "2 days 3 hours");
+        assert_eq!(
+            remaining(2 * 1_440 * MINUTE + 3 * 60 * MINUTE + 1),
+            "2 days 3 hours"
+        );
     }
 }
