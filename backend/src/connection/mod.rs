@@ -68,13 +68,14 @@ pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 use crate::accounts::{AccountEvent, Credential, Identity};
 use crate::config::Config;
 use crate::hub::client::{next_client_id, ClientHandle, ClientId, CloseReason};
+use crate::hub::encode;
 use crate::hub::Hub;
 use crate::limits::{
     AdmissionTicket, Rate, RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA,
 };
 use crate::metrics::Metrics;
 use bytes::Bytes;
-use common::{DisplayName, UserId};
+use common::{DisplayName, ServerFrame, UserId};
 use driver::Connection;
 use std::collections::HashMap;
 use std::future::Future;
@@ -281,6 +282,27 @@ impl ConnectionContext {
             }
         }
         None
+    }
+
+    /// Delivers `frame` to every open connection of `user`: what each of a
+    /// person's tabs and devices follows (read state, memberships, mutes).
+    /// A look through every connection: these frames follow what a person
+    /// did, far less often than messages.
+    pub fn tell(&self, user: UserId, frame: &ServerFrame) {
+        let clients: Vec<ClientHandle> = self
+            .live()
+            .clients
+            .values()
+            .filter(|client| client.user_id() == user)
+            .cloned()
+            .collect();
+        if clients.is_empty() {
+            return;
+        }
+        let frame = encode(frame);
+        for client in clients {
+            client.deliver(frame.clone());
+        }
     }
 
     /// The open connections, grouped by account: what a check of every

@@ -422,7 +422,7 @@ impl Members {
 }
 
 /// Serializes a frame once, to be shared by every recipient.
-pub(super) fn encode(frame: &ServerFrame) -> OutgoingFrame {
+pub(crate) fn encode(frame: &ServerFrame) -> OutgoingFrame {
     OutgoingFrame::text(&frame.encode())
 }
 

@@ -11,6 +11,7 @@
 
 pub mod client;
 mod members;
+pub(crate) use members::encode;
 pub mod room;
 
 use crate::cluster::Cluster;

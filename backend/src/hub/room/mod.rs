@@ -777,18 +777,25 @@ impl Room {
     /// Applies a change of who may post or be here; a person no longer a
     /// member leaves with every connection they have here.
     fn moderate(&mut self, change: Moderation) {
-        self.rules.apply(change);
-        if let Moderation::Remove { user } = change {
-            let leaving: Vec<ClientId> = self
-                .members
-                .local()
-                .filter(|member| member.person.user_id == user)
-                .map(|member| member.client.id())
-                .collect();
-            if !leaving.is_empty() {
-                tracing::debug!(target: TRACER, room = %self.name, user, "removed from the room");
-                self.members.remove(&leaving);
+        self.rules.apply(&change);
+        let stays: &dyn Fn(UserId) -> bool = match &change {
+            Moderation::Remove { user } => &|member| member != *user,
+            Moderation::Resync(members) => &|member| members.contains_key(&member),
+            Moderation::Changed { frame, .. } => {
+                self.members.fan_out(&encode(frame), Audience::Everyone);
+                return;
             }
+            Moderation::Mute { .. } => return,
+        };
+        let leaving: Vec<ClientId> = self
+            .members
+            .local()
+            .filter(|member| !stays(member.person.user_id))
+            .map(|member| member.client.id())
+            .collect();
+        if !leaving.is_empty() {
+            tracing::debug!(target: TRACER, room = %self.name, people = leaving.len(), "no longer members: removed from the room");
+            self.members.remove(&leaving);
         }
     }
 

@@ -12,8 +12,9 @@
 //! and whether the room is archived is taken from the newest grant or
 //! change. Only the people muted are kept: most rooms keep nothing.
 
-use common::{ErrorCode, RequestError, UserId};
+use common::{ErrorCode, RequestError, ServerFrame, UserId};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What the store said of a joiner when it was admitted: what the room
 /// needs to check its posts.
@@ -28,7 +29,7 @@ pub struct JoinGrant {
 
 /// A change to who may post or be in a running room, made after the store
 /// committed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Moderation {
     /// The person is no longer a member (left on another device, removed,
     /// banned): their connections leave the room here at once.
@@ -43,8 +44,18 @@ pub enum Moderation {
         /// Until when (milliseconds since the Unix epoch).
         until: Option<u64>,
     },
-    /// The room was archived, or taken out of the archive.
-    Archived(bool),
+    /// The room's settings changed: whether it is archived now, and the
+    /// `room_changed` frame its connections are to get.
+    Changed {
+        /// Archived or not.
+        archived: bool,
+        /// What the connections are told.
+        frame: Box<ServerFrame>,
+    },
+    /// What the store holds now, after changes may have been missed: every
+    /// member and the end of their mute, if muted. Anyone else here
+    /// leaves.
+    Resync(Arc<HashMap<UserId, Option<u64>>>),
 }
 
 /// A running room's rules for posting.
@@ -67,19 +78,25 @@ impl PostRules {
     }
 
     /// Applies a change to the rules; a removal changes none.
-    pub(super) fn apply(&mut self, change: Moderation) {
+    pub(super) fn apply(&mut self, change: &Moderation) {
         match change {
             Moderation::Remove { .. } => {}
             Moderation::Mute { user, until: None } => {
-                self.muted.remove(&user);
+                self.muted.remove(user);
             }
             Moderation::Mute {
                 user,
                 until: Some(until),
             } => {
-                self.muted.insert(user, until);
+                self.muted.insert(*user, *until);
             }
-            Moderation::Archived(archived) => self.archived = archived,
+            Moderation::Changed { archived, .. } => self.archived = *archived,
+            Moderation::Resync(members) => {
+                self.muted = members
+                    .iter()
+                    .filter_map(|(user, until)| until.map(|until| (*user, until)))
+                    .collect();
+            }
         }
     }
 
@@ -138,7 +155,7 @@ mod tests {
     #[test]
     fn a_muted_person_is_refused_until_the_mute_ends() {
         let mut rules = PostRules::default();
-        rules.apply(Moderation::Mute {
+        rules.apply(&Moderation::Mute {
             user: 7,
             until: Some(10 * MINUTE),
         });
@@ -160,7 +177,7 @@ mod tests {
     #[test]
     fn a_grant_adds_a_mute_but_never_lifts_one() {
         let mut rules = PostRules::default();
-        rules.apply(Moderation::Mute {
+        rules.apply(&Moderation::Mute {
             user: 7,
             until: Some(5 * MINUTE),
         });
@@ -174,17 +191,28 @@ mod tests {
             },
         );
         assert!(rules.refusal(9, 0).is_some());
-        rules.apply(Moderation::Mute {
+        rules.apply(&Moderation::Mute {
             user: 7,
             until: None,
         });
         assert!(rules.refusal(7, 0).is_none(), "an unmute lifts it");
+        let stored = HashMap::from([(7, Some(MINUTE)), (9, None)]);
+        rules.apply(&Moderation::Resync(Arc::new(stored)));
+        assert!(rules.refusal(7, 0).is_some(), "as the store says");
+        assert!(rules.refusal(9, 0).is_none(), "as the store says");
     }
 
     #[test]
     fn nobody_posts_in_an_archived_room() {
         let mut rules = PostRules::default();
-        rules.apply(Moderation::Archived(true));
+        let frame = ServerFrame::Read {
+            room: common::RoomName::parse("team").expect("valid"),
+            last_read: 0,
+        };
+        rules.apply(&Moderation::Changed {
+            archived: true,
+            frame: Box::new(frame),
+        });
         assert_eq!(
             rules.refusal(1, 0).map(|err| err.code),
             Some(ErrorCode::Archived)
