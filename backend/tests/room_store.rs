@@ -21,15 +21,18 @@ mod rooms;
 
 use chat_server::store::rooms::{Created, NewRoom, RoomRecord};
 use chat_server::store::{
-    Draft, ErrorKind, MemoryStore, MessageStore, Posted, RoomStore, StoreError,
+    Draft, Durability, ErrorKind, MemoryStore, MessageStore, Posted, RoomStore, SqliteStore,
+    StoreError,
 };
 use common::{ChatMessage, DisplayName, MessageText, RoomKind, RoomName, RoomTopic, UserId};
 use std::fmt::Debug;
 use std::sync::Arc;
+use tempfile::TempDir;
 
 /// Where a test's database lives, so that it can be opened again.
 enum Backend {
     Memory,
+    Sqlite(TempDir),
 }
 
 /// Both interfaces of one opened backend.
@@ -43,10 +46,18 @@ impl Backend {
         Self::Memory
     }
 
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+
     /// Opens the database (again, for the durable backends).
     async fn open(&self) -> Opened {
         match self {
             Self::Memory => both(Arc::new(MemoryStore::new())),
+            Self::Sqlite(dir) => both(Arc::new(
+                SqliteStore::open_with(&dir.path().join("chat.db"), Durability::Process)
+                    .expect("opens"),
+            )),
         }
     }
 
@@ -69,6 +80,12 @@ macro_rules! conformance {
             $(#[tokio::test]
             async fn $test() {
                 super::$module::$test(super::Backend::memory()).await;
+            })*
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$module::$test(super::Backend::sqlite()).await;
             })*
         }
     };

@@ -21,7 +21,7 @@ mod rules;
 
 pub(crate) use rules::{
     access_of, audit_entry, changed_room, first_members, member_room, new_room_record, no_room,
-    not_a_member, posted_room_record,
+    not_a_member, parse_room_name, posted_room_record, MemberColumns, RoomColumns,
 };
 
 use super::StoreFuture;

@@ -9,7 +9,7 @@ use super::{
     RoomRecord,
 };
 use crate::store::StoreError;
-use common::{RoomKind, RoomName, RoomRole, RoomTopic, UserId};
+use common::{MessageId, RoomKind, RoomName, RoomRole, RoomTitle, RoomTopic, UserId};
 
 /// The error for a room that does not exist.
 pub(crate) fn no_room(room: &RoomName) -> StoreError {
@@ -138,6 +138,72 @@ pub(crate) fn audit_entry(id: AuditId, entry: NewAuditEntry) -> AuditEntry {
         detail: entry.detail,
         at_ms: entry.now,
     }
+}
+
+/// A room's columns as a database returns them, before they are checked.
+pub(crate) struct RoomColumns {
+    pub(crate) room: String,
+    pub(crate) kind: String,
+    pub(crate) title: Option<String>,
+    pub(crate) topic: String,
+    pub(crate) owner: Option<u64>,
+    pub(crate) archived: bool,
+    pub(crate) last_id: MessageId,
+    pub(crate) created_ms: u64,
+}
+
+impl RoomColumns {
+    /// The record, or which stored value is not valid.
+    pub(crate) fn parse(self) -> Result<RoomRecord, StoreError> {
+        let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+            StoreError::corrupt(format!("room {what}: {err}"))
+        };
+        Ok(RoomRecord {
+            room: RoomName::parse(self.room).map_err(|err| corrupt("name", &err))?,
+            kind: self.kind.parse().map_err(|err| corrupt("kind", &err))?,
+            title: self
+                .title
+                .map(RoomTitle::parse)
+                .transpose()
+                .map_err(|err| corrupt("title", &err))?,
+            topic: RoomTopic::parse(self.topic).map_err(|err| corrupt("topic", &err))?,
+            owner: self.owner,
+            archived: self.archived,
+            last_id: self.last_id,
+            created_ms: self.created_ms,
+        })
+    }
+}
+
+/// A membership's columns as a database returns them, but its room's.
+pub(crate) struct MemberColumns {
+    pub(crate) user: UserId,
+    pub(crate) role: String,
+    pub(crate) joined_ms: u64,
+    pub(crate) last_read: MessageId,
+    pub(crate) muted_until: Option<u64>,
+}
+
+impl MemberColumns {
+    /// The record of a member of `room`, or why its role is not valid.
+    pub(crate) fn parse(self, room: RoomName) -> Result<MemberRecord, StoreError> {
+        Ok(MemberRecord {
+            room,
+            user: self.user,
+            role: self
+                .role
+                .parse()
+                .map_err(|err| StoreError::corrupt(format!("member role: {err}")))?,
+            joined_ms: self.joined_ms,
+            last_read: self.last_read,
+            muted_until: self.muted_until,
+        })
+    }
+}
+
+/// A stored room name that is not valid, as an error.
+pub(crate) fn parse_room_name(room: String) -> Result<RoomName, StoreError> {
+    RoomName::parse(room).map_err(|err| StoreError::corrupt(format!("room name: {err}")))
 }
 
 #[cfg(test)]

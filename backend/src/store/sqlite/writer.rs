@@ -31,8 +31,10 @@ const NONCE_ORIGINALS: &str = "
     SELECT id, name, user_id FROM messages
     WHERE room = ?1 AND nonce = ?2 AND ts >= ?3
     ORDER BY id DESC";
+/// A room without a row gets one made at this post (public, without an
+/// owner: migration 5's defaults).
 const UPSERT_ROOM: &str = "
-    INSERT INTO rooms (room, last_id, last_ts) VALUES (?1, ?2, ?3)
+    INSERT INTO rooms (room, last_id, last_ts, created_ms) VALUES (?1, ?2, ?3, ?3)
     ON CONFLICT (room) DO UPDATE SET
         last_id = max(last_id, excluded.last_id),
         last_ts = max(last_ts, excluded.last_ts)";
