@@ -6,7 +6,7 @@
 //!
 //! The tests are grouped by concern: `rooms` (making, changing and
 //! listing rooms, reopening), `members` (memberships, read state, the
-//! room list of a person, access), `moderation` (bans and the audit log).
+//! room list of a person with its unread messages and mentions, access), `moderation` (bans and the audit log).
 //! Times are given (`T0` on), as the server's clock would give them; `T0`
 //! is in the past, so that a message posted now is the newest activity.
 
@@ -105,6 +105,7 @@ conformance!(
     members::roles_and_mutes_change_for_members_only,
     members::reading_never_goes_back_nor_ahead,
     members::rooms_of_counts_what_each_member_has_not_read,
+    members::rooms_of_counts_the_mentions_after_the_read_state,
     members::access_tells_all_four_cases,
     moderation::a_ban_ends_the_membership_and_blocks_adding,
     moderation::an_unban_lifts_the_ban_only,
@@ -170,6 +171,7 @@ fn draft(room_name: &str, text: &str) -> Draft {
         name: DisplayName::parse("Ann").expect("valid name"),
         text: MessageText::parse(text).expect("valid text"),
         nonce: None,
+        mentions: Vec::new(),
     }
 }
 

@@ -63,7 +63,7 @@ fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
 }
 
 impl MessageStore for MemoryStore {
-    fn post(&self, draft: Draft) -> StoreFuture<Posted> {
+    fn post(&self, mut draft: Draft) -> StoreFuture<Posted> {
         if self.closed.load(Ordering::Acquire) {
             return ready(Err(StoreError::closed()));
         }
@@ -90,9 +90,10 @@ impl MessageStore for MemoryStore {
         // database's row is.
         let mut room_tables = self.room_tables();
         let last_ts = last_ts.max(room_tables.active_ms(&draft.room));
+        let mentions = std::mem::take(&mut draft.mentions);
         let message = next_message(draft, last_id, last_ts, now);
         messages.push(message.clone());
-        room_tables.posted(&message, &[]);
+        room_tables.posted(&message, &mentions);
         ready(Ok(Posted::New(message)))
     }
 

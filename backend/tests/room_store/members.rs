@@ -203,6 +203,77 @@ pub(super) async fn rooms_of_counts_what_each_member_has_not_read(backend: Backe
     assert!(store.rooms_of(DEE).await.expect("reads").is_empty());
 }
 
+pub(super) async fn rooms_of_counts_the_mentions_after_the_read_state(backend: Backend) {
+    let opened = backend.open().await;
+    let (store, messages) = (&*opened.rooms, &*opened.messages);
+    let team = room("team");
+    create(
+        store,
+        new_room("team", RoomKind::Private, ANN, &[BOB, CY], T0),
+    )
+    .await;
+    create(store, new_room("other", RoomKind::Private, ANN, &[BOB], T0)).await;
+    let calling = |room_name: &str, text: &str, called: &[UserId]| Draft {
+        mentions: called.to_vec(),
+        ..draft(room_name, text)
+    };
+    stored(messages.post(calling("team", "@bob", &[BOB])).await);
+    // Named twice, counted once; Dee is no member yet.
+    stored(
+        messages
+            .post(calling("team", "@bob @cy @bob @dee", &[BOB, CY, BOB, DEE]))
+            .await,
+    );
+    stored(messages.post(calling("team", "nobody", &[])).await);
+    let with_nonce = Draft {
+        nonce: Some(common::Nonce::parse("n-4").expect("valid")),
+        ..calling("team", "@bob again", &[BOB])
+    };
+    assert_eq!(stored(messages.post(with_nonce.clone()).await).id, 4);
+    // A repeat stores nothing, its mentions neither.
+    let repeat = messages.post(Draft {
+        mentions: vec![CY],
+        ..with_nonce
+    });
+    assert_eq!(repeat.await.expect("answered"), Posted::Repeat(4));
+    stored(
+        messages
+            .post(calling("other", "@bob elsewhere", &[BOB]))
+            .await,
+    );
+
+    let counts = |user| async move {
+        let listed = store.rooms_of(user).await.expect("reads");
+        let mut counts: Vec<_> = listed
+            .iter()
+            .map(|r| (r.room.room.as_str().to_owned(), r.unread, r.mentions))
+            .collect();
+        counts.sort();
+        counts
+    };
+    let team_counts = |unread, mentions| ("team".to_owned(), unread, mentions);
+    assert_eq!(
+        counts(BOB).await,
+        [("other".to_owned(), 1, 1), team_counts(4, 3)]
+    );
+    assert_eq!(counts(CY).await, [team_counts(4, 1)]);
+    assert_eq!(
+        counts(ANN).await,
+        [("other".to_owned(), 1, 0), team_counts(4, 0)]
+    );
+
+    store.mark_read(&team, BOB, 2).await.expect("read");
+    assert_eq!(counts(BOB).await[1], team_counts(2, 1), "only message 4");
+    store.mark_read(&team, BOB, 4).await.expect("read");
+    assert_eq!(counts(BOB).await[1], team_counts(0, 0));
+    // A newcomer has read everything before, mentions too.
+    let added = store.add_member(&team, DEE, RoomRole::Member, T0 + 1);
+    assert_eq!(added.await.expect("added"), Added::New);
+    assert_eq!(counts(DEE).await, [team_counts(0, 0)]);
+    stored(messages.post(calling("team", "@dee welcome", &[DEE])).await);
+    assert_eq!(counts(DEE).await, [team_counts(1, 1)]);
+}
+
 pub(super) async fn access_tells_all_four_cases(backend: Backend) {
     let store = backend.open().await.rooms;
     let team = room("team");
