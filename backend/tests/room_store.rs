@@ -1,8 +1,9 @@
 //! The room store's conformance suite: every test of the `RoomStore`
 //! contract runs against each backend (`conformance!` makes one
 //! `#[tokio::test]` per backend of it, as in `store.rs` and
-//! `account_store.rs`), with messages posted through the same backend's
-//! `MessageStore`, since a room's ids are its messages'.
+//! `account_store.rs`), on the backend opened as the server opens it
+//! (`Database::open`), with messages posted through its `MessageStore`,
+//! since a room's ids are its messages'.
 //!
 //! The tests are grouped by concern: `rooms` (making, changing and
 //! listing rooms, reopening), `members` (memberships, read state, the
@@ -23,12 +24,11 @@ mod rooms;
 
 use chat_server::store::rooms::{Created, NewRoom, RoomRecord};
 use chat_server::store::{
-    Draft, Durability, ErrorKind, MemoryStore, MessageStore, Posted, PostgresStore, RoomStore,
-    SqliteStore, StoreError,
+    Database, Draft, Durability, ErrorKind, MessageStore, Posted, PostgresStore, RoomStore,
+    StoreError, Stores,
 };
 use common::{ChatMessage, DisplayName, MessageText, RoomKind, RoomName, RoomTopic, UserId};
 use std::fmt::Debug;
-use std::sync::Arc;
 use support::postgres::{fresh_database, PgDatabase};
 use tempfile::TempDir;
 
@@ -37,12 +37,6 @@ enum Backend {
     Memory,
     Sqlite(TempDir),
     Postgres(PgDatabase),
-}
-
-/// Both interfaces of one opened backend.
-struct Opened {
-    messages: Arc<dyn MessageStore>,
-    rooms: Arc<dyn RoomStore>,
 }
 
 impl Backend {
@@ -58,30 +52,20 @@ impl Backend {
         Self::Postgres(fresh_database().await)
     }
 
-    /// Opens the database (again, for the durable backends).
-    async fn open(&self) -> Opened {
-        match self {
-            Self::Memory => both(Arc::new(MemoryStore::new())),
-            Self::Sqlite(dir) => both(Arc::new(
-                SqliteStore::open_with(&dir.path().join("chat.db"), Durability::Process)
-                    .expect("opens"),
-            )),
-            Self::Postgres(db) => both(Arc::new(
-                PostgresStore::connect(db.url()).await.expect("connects"),
-            )),
-        }
+    /// Opens the database (again, for the durable backends), as the server
+    /// opens it: every interface of one backend.
+    async fn open(&self) -> Stores {
+        let database = match self {
+            Self::Memory => Database::Memory,
+            Self::Sqlite(dir) => Database::Sqlite(dir.path().join("chat.db")),
+            Self::Postgres(db) => Database::Postgres(db.url().to_owned()),
+        };
+        database.open(Durability::Process).await.expect("opens")
     }
 
     /// Whether what was committed is there when it is opened again.
     fn is_durable(&self) -> bool {
         !matches!(self, Self::Memory)
-    }
-}
-
-fn both<S: MessageStore + RoomStore>(store: Arc<S>) -> Opened {
-    Opened {
-        messages: store.clone(),
-        rooms: store,
     }
 }
 
