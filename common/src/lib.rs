@@ -20,6 +20,8 @@
 //! - [`api`]: the bodies of the HTTP API (`/api/rooms`, `/api/rooms/{room}/messages`).
 //! - [`account`]: accounts' values ([`Username`], [`Password`], [`UserId`],
 //!   [`Role`], [`AccountKind`], [`AccountState`]) and [`AccountError`].
+//! - [`mention`]: how a message calls people (`@ann`), the one rule the
+//!   server counts and clients highlight.
 //! - [`room`]: rooms' values ([`RoomKind`], [`RoomRole`], [`RoomTitle`],
 //!   [`RoomTopic`]), direct conversations' slugs, and [`RoomError`].
 //! - `text`: the string inside usernames and display names (inline up to
@@ -69,6 +71,7 @@ pub mod api;
 pub mod close;
 pub mod error;
 pub mod frames;
+pub mod mention;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod room;
