@@ -48,8 +48,9 @@ error_response! {
     BadRequest => error_frame(
         "The body, the path or the query does not parse, or a value breaks its rule; \
          `code` says which (`bad_request`, `invalid_username`, `invalid_password`, \
-         `invalid_name`, `invalid_room`, `invalid_text`, `too_long`, `empty_text`, \
-         `invalid_nonce`) and `message` says it in words.",
+         `invalid_name`, `invalid_room`, `invalid_title`, `invalid_topic`, \
+         `invalid_text`, `too_long`, `empty_text`, `invalid_nonce`) and `message` says \
+         it in words.",
     ).build()
 }
 
@@ -77,6 +78,36 @@ error_response! {
     NotFound => error_frame(
         "No such account, session, token or invite (`not_found`); an id that is \
          not a number names nothing either.",
+    ).build()
+}
+
+error_response! {
+    /// 403 of a room's routes: not allowed there, banned, muted.
+    RoomForbidden => error_frame(
+        "Not allowed in this room (`forbidden`: not a moderator or the owner, a \
+         target of a higher rank, an action on oneself, something no direct \
+         conversation allows), banned from this public room or naming someone who \
+         is (`banned`), muted here (`muted`, with the mute's end in `message`), or a \
+         state-changing request that may be forged (`forbidden`).",
+    ).build()
+}
+
+error_response! {
+    /// 404 of a room's routes: no such room, as far as the caller may know.
+    RoomNotFound => error_frame(
+        "No such room, or a private room or direct conversation the caller is not \
+         in: the same answer, word for word (`not_found`); or no such account, \
+         member or ban.",
+    ).build()
+}
+
+error_response! {
+    /// 409 of a room's routes: the room's state refuses it.
+    RoomConflict => error_frame(
+        "The room's state refuses it: it is archived (`archived`), the caller or \
+         the person named is not a member (`not_member`), a room of this name exists \
+         (`room_exists`), or someone is in as many rooms as one may be \
+         (`too_many_rooms`).",
     ).build()
 }
 
