@@ -135,6 +135,7 @@ fn draft(room_name: &str, text: &str) -> Draft {
         name: DisplayName::parse("Ann").expect("valid name"),
         text: MessageText::parse(text).expect("valid text"),
         nonce: None,
+        mentions: Vec::new(),
     }
 }
 

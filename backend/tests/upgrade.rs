@@ -125,6 +125,7 @@ async fn a_nonce_used_after_the_upgrade_is_told_as_a_repeat() {
         name: common::DisplayName::parse("Ann").expect("valid"),
         text: common::MessageText::parse("after the upgrade").expect("valid"),
         nonce: Some(common::Nonce::parse("lobby-n1").expect("valid")),
+        mentions: Vec::new(),
     };
     let Posted::New(message) = store.post(draft.clone()).await.expect("stored") else {
         panic!("the fixture's own lobby-n1 is older than the window: a new message");
@@ -274,6 +275,7 @@ async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continue
         name: common::DisplayName::parse(AUTHORS[2]).expect("valid"),
         text: common::MessageText::parse(text).expect("valid"),
         nonce: Some(common::Nonce::parse(nonce).expect("valid")),
+        mentions: Vec::new(),
     };
     assert_eq!(
         store

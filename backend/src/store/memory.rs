@@ -4,9 +4,11 @@
 //! durable storage costs (the benchmark compares both), not a deployment.
 //! It follows the same contract as the other stores: posts are stored in
 //! the order they were made, with the same ids, repeats and pages; and
-//! `accounts` keeps the [`crate::store::AccountStore`] tables beside them.
+//! `accounts` keeps the [`crate::store::AccountStore`] tables beside them,
+//! `rooms` the [`crate::store::RoomStore`] tables.
 
 mod accounts;
+mod rooms;
 
 use super::{
     next_message, nonce_cutoff, page_from_newest, same_author, unix_millis, Draft, HistoryPage,
@@ -26,6 +28,8 @@ pub const MEMORY_DB: &str = ":memory:";
 pub struct MemoryStore {
     rooms: Mutex<HashMap<RoomName, Vec<ChatMessage>>>,
     tables: Mutex<accounts::Tables>,
+    /// Taken after `rooms` when both are (a post), never before it.
+    room_tables: Mutex<rooms::Tables>,
     closed: AtomicBool,
 }
 
@@ -45,6 +49,13 @@ impl MemoryStore {
         // half-done.
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn room_tables(&self) -> MutexGuard<'_, rooms::Tables> {
+        // As `tables`: every change checks before it writes.
+        self.room_tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
@@ -52,7 +63,7 @@ fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
 }
 
 impl MessageStore for MemoryStore {
-    fn post(&self, draft: Draft) -> StoreFuture<Posted> {
+    fn post(&self, mut draft: Draft) -> StoreFuture<Posted> {
         if self.closed.load(Ordering::Acquire) {
             return ready(Err(StoreError::closed()));
         }
@@ -74,8 +85,15 @@ impl MessageStore for MemoryStore {
             }
         }
         let (last_id, last_ts) = messages.last().map_or((0, 0), |last| (last.id, last.ts));
+        // Under the history's lock still, so that the room's row moves with
+        // its messages; its activity is the floor of their times, as a
+        // database's row is.
+        let mut room_tables = self.room_tables();
+        let last_ts = last_ts.max(room_tables.active_ms(&draft.room));
+        let mentions = std::mem::take(&mut draft.mentions);
         let message = next_message(draft, last_id, last_ts, now);
         messages.push(message.clone());
+        room_tables.posted(&message, &mentions);
         ready(Ok(Posted::New(message)))
     }
 

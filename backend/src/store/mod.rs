@@ -73,6 +73,11 @@ pub struct Draft {
     pub text: MessageText,
     /// The nonce of the author's `send`, if it had one.
     pub nonce: Option<Nonce>,
+    /// The accounts the message calls by name, resolved by the caller
+    /// (empty for most posts): stored with the message, in its
+    /// transaction, for their room lists' counts
+    /// ([`rooms::MemberRoom::mentions`]). A repeat stores none.
+    pub mentions: Vec<UserId>,
 }
 
 /// What the store did with a [`Draft`].

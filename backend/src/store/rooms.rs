@@ -17,6 +17,13 @@
 //! Times are milliseconds since the Unix epoch, given by the caller
 //! (`now`), as in [`super::accounts`].
 
+mod rules;
+
+pub(crate) use rules::{
+    access_of, audit_entry, changed_room, first_members, member_room, new_room_record, no_room,
+    not_a_member, parse_room_name, posted_room_record, MemberColumns, RoomColumns,
+};
+
 use super::StoreFuture;
 use common::{MessageId, RoomKind, RoomName, RoomRole, RoomTitle, RoomTopic, UserId};
 
@@ -214,8 +221,13 @@ pub struct AuditEntry {
 ///
 /// A room's row is also where [`super::MessageStore::post`] counts its ids:
 /// a post to a room without one makes it, public and without an owner (as
-/// rooms were before this release), and every room this interface makes
-/// starts at id 0.
+/// rooms were before this release), made at that post's time, and every
+/// room this interface makes starts at id 0.
+///
+/// A room's activity, by which lists are ordered (the most recently active
+/// first, then by slug), is the time of its newest message, or when it was
+/// made while it has none: a room just made is listed first, not after
+/// every room with messages.
 pub trait RoomStore: Send + Sync + 'static {
     /// Makes a room with its owner (as [`RoomRole::Owner`]) and its other
     /// members, in one transaction; when a room of that slug exists,
@@ -243,7 +255,8 @@ pub trait RoomStore: Send + Sync + 'static {
     /// What `user` is to `room`.
     fn access(&self, room: &RoomName, user: UserId) -> StoreFuture<Access>;
 
-    /// The room's members, in the order they joined.
+    /// The room's members, in the order they joined (by `joined_ms`, then
+    /// by account: a room's first members join at once).
     fn members(&self, room: &RoomName) -> StoreFuture<Vec<MemberRecord>>;
 
     /// Makes `user` a member of `room` with `role`, unless they are one or
@@ -295,7 +308,7 @@ pub trait RoomStore: Send + Sync + 'static {
     /// until they join or are added.
     fn unban(&self, room: &RoomName, user: UserId) -> StoreFuture<bool>;
 
-    /// The room's bans, the oldest first.
+    /// The room's bans, the oldest first (then by account).
     fn bans(&self, room: &RoomName) -> StoreFuture<Vec<BanRecord>>;
 
     /// Adds an entry to the audit log.

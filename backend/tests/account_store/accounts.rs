@@ -320,6 +320,7 @@ pub(super) async fn account_writes_queue_beside_posts(backend: Backend) {
                 name: DisplayName::parse("Ann").expect("valid"),
                 text: MessageText::parse(format!("m{n}")).expect("valid"),
                 nonce: None,
+                mentions: Vec::new(),
             })
         })
         .collect();
@@ -337,6 +338,7 @@ pub(super) async fn account_writes_queue_beside_posts(backend: Backend) {
         name: DisplayName::parse("Ann").expect("valid"),
         text: MessageText::parse("after").expect("valid"),
         nonce: None,
+        mentions: Vec::new(),
     });
     for (post, id) in posts.into_iter().zip(1..) {
         match post.await.expect("stored") {

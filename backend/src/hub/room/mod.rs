@@ -471,6 +471,8 @@ impl Room {
             author: Some((person.user_id, person.username.clone())),
             text,
             nonce: nonce.clone(),
+            // The hub resolves no names in a text yet: nobody is called.
+            mentions: Vec::new(),
         };
         let write = self.store.post(draft);
         self.pending_writes.push_back(Box::pin(async move {
@@ -526,6 +528,8 @@ impl Room {
             author: Some((author.user_id, author.username)),
             text,
             nonce: Some(nonce.clone()),
+            // The hub resolves no names in a text yet: nobody is called.
+            mentions: Vec::new(),
         };
         let write = self.store.post(draft);
         let author = super::client::next_client_id();

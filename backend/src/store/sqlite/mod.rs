@@ -14,13 +14,18 @@
 //!   database, whose room ids it would otherwise collide with.
 //! - `accounts`, `credentials`, `links`: the [`crate::store::AccountStore`];
 //!   its writes are jobs of the writer thread, its reads use the readers.
+//! - `rooms`, `members`, `moderation`: the [`crate::store::RoomStore`], in
+//!   the same way.
 
 mod accounts;
 mod bots;
 mod credentials;
 mod links;
+mod members;
+mod moderation;
 mod reader;
 mod readers;
+mod rooms;
 mod writer;
 
 pub use readers::READERS;
@@ -94,6 +99,12 @@ pub const MIGRATIONS: &[Migration] = &[
     ALTER TABLE messages ADD COLUMN user_id INTEGER;
     ALTER TABLE messages ADD COLUMN username TEXT;
 ",
+    },
+    Migration {
+        version: 5,
+        description: "rooms' kinds, titles, topics and owners; members, read state, bans, \
+                      mentions and the audit log",
+        sql: rooms::MIGRATION_5,
     },
 ];
 
@@ -297,7 +308,11 @@ impl MessageStore for SqliteStore {
         let limit = sql_limit(limit);
         self.read(move |conn| {
             let mut statement = conn
-                .prepare_cached("SELECT room, last_id FROM rooms ORDER BY last_ts DESC LIMIT ?1")?;
+                // A room made without a post has a row and no message yet.
+                .prepare_cached(
+                    "SELECT room, last_id FROM rooms WHERE last_id > 0
+                     ORDER BY last_ts DESC LIMIT ?1",
+                )?;
             let rows = statement.query_map([limit], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, MessageId>(1)?))
             })?;

@@ -13,6 +13,7 @@ fn draft(room: &str, text: &str) -> Draft {
         author: None,
         text: MessageText::parse(text).expect("valid text"),
         nonce: None,
+        mentions: Vec::new(),
     }
 }
 

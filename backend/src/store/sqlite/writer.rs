@@ -2,9 +2,11 @@
 //! post waiting in its queue (up to [`MAX_WRITE_BATCH`]) and commits them
 //! in one transaction, so a busy server pays for one `fsync` per batch
 //! rather than per message (group commit). In that transaction each post
-//! is checked for a repeated nonce, then gets its room's next id.
+//! is checked for a repeated nonce, then gets its room's next id, and the
+//! people it calls by name are stored with it.
 //!
-//! Every other write (accounts, sessions, tokens, links; `super::accounts`)
+//! Every other write (accounts, sessions, tokens, links; `super::accounts`;
+//! rooms, members, bans and the audit log; `super::rooms`)
 //! comes as a [`Job`]: a closure run on this connection, after the posts
 //! queued before it are committed, in its own transaction. So the database
 //! has one writer, and a post never meets a lock held by another
@@ -31,8 +33,14 @@ const NONCE_ORIGINALS: &str = "
     SELECT id, name, user_id FROM messages
     WHERE room = ?1 AND nonce = ?2 AND ts >= ?3
     ORDER BY id DESC";
+/// A person the message calls by name; named twice, once.
+const INSERT_MENTION: &str = "
+    INSERT INTO mentions (user_id, room, message_id) VALUES (?1, ?2, ?3)
+    ON CONFLICT (user_id, room, message_id) DO NOTHING";
+/// A room without a row gets one made at this post (public, without an
+/// owner: migration 5's defaults).
 const UPSERT_ROOM: &str = "
-    INSERT INTO rooms (room, last_id, last_ts) VALUES (?1, ?2, ?3)
+    INSERT INTO rooms (room, last_id, last_ts, created_ms) VALUES (?1, ?2, ?3, ?3)
     ON CONFLICT (room) DO UPDATE SET
         last_id = max(last_id, excluded.last_id),
         last_ts = max(last_ts, excluded.last_ts)";
@@ -114,7 +122,7 @@ fn write_posts(
         let mut rooms: HashMap<String, (MessageId, u64)> = HashMap::new();
         let mut insert = tx.prepare_cached(INSERT_MESSAGE)?;
         let mut upsert = tx.prepare_cached(UPSERT_ROOM)?;
-        for draft in drafts {
+        for mut draft in drafts {
             // Rows written earlier in this transaction are seen too.
             if let Some(id) = original(&tx, &draft, now)? {
                 posted.push(Posted::Repeat(id));
@@ -129,6 +137,7 @@ fn write_posts(
                     .optional()?
                     .unwrap_or((0, 0)),
             };
+            let mentions = std::mem::take(&mut draft.mentions);
             let message = next_message(draft, last_id, last_ts, now);
             insert.execute(params![
                 message.room.as_str(),
@@ -140,7 +149,15 @@ fn write_posts(
                 message.user_id,
                 message.username.as_ref().map(Username::as_str),
             ])?;
+            // The room's row first: a mention names it.
             upsert.execute(params![message.room.as_str(), message.id, message.ts])?;
+            for user in mentions {
+                tx.prepare_cached(INSERT_MENTION)?.execute(params![
+                    user,
+                    message.room.as_str(),
+                    message.id
+                ])?;
+            }
             rooms.insert(room, (message.id, message.ts));
             posted.push(Posted::New(message));
         }
