@@ -42,6 +42,8 @@ pub mod moderation;
 pub mod policy;
 pub mod read;
 pub mod settings;
+#[cfg(test)]
+mod tests;
 
 pub use error::RoomsError;
 pub use events::{RemovalReason, RoomEvent};
