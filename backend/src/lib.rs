@@ -29,8 +29,9 @@
 //!   cookie, the cross-site request forgery check.
 //! - [`hub`]: rooms as actors, each the single owner of its members and
 //!   message ids; the fan-out to clients.
-//! - [`store`]: the message history ([`store::MessageStore`]), on SQLite,
-//!   PostgreSQL or in memory, with versioned schemas.
+//! - [`store`]: the message history ([`store::MessageStore`]), accounts
+//!   ([`store::AccountStore`]) and rooms ([`store::RoomStore`]), on
+//!   SQLite, PostgreSQL or in memory, with versioned schemas.
 //! - [`cluster`]: cluster mode (`--cluster redis://…`): rooms shared by
 //!   every instance through Redis (docs/SCALING.md).
 //! - [`metrics`]: the counters behind `GET /metrics`.

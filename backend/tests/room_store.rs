@@ -1,14 +1,17 @@
 //! The room store's conformance suite: every test of the `RoomStore`
 //! contract runs against each backend (`conformance!` makes one
 //! `#[tokio::test]` per backend of it, as in `store.rs` and
-//! `account_store.rs`), with messages posted through the same backend's
-//! `MessageStore`, since a room's ids are its messages'.
+//! `account_store.rs`), on the backend opened as the server opens it
+//! (`Database::open`), with messages posted through its `MessageStore`,
+//! since a room's ids are its messages'.
 //!
 //! The tests are grouped by concern: `rooms` (making, changing and
 //! listing rooms, reopening), `members` (memberships, read state, the
 //! room list of a person with its unread messages and mentions, access), `moderation` (bans and the audit log).
 //! Times are given (`T0` on), as the server's clock would give them; `T0`
 //! is in the past, so that a message posted now is the newest activity.
+//! What only PostgreSQL is asked to do (two stores on one database at
+//! once) is at the end.
 
 mod support;
 
@@ -21,24 +24,19 @@ mod rooms;
 
 use chat_server::store::rooms::{Created, NewRoom, RoomRecord};
 use chat_server::store::{
-    Draft, Durability, ErrorKind, MemoryStore, MessageStore, Posted, RoomStore, SqliteStore,
-    StoreError,
+    Database, Draft, Durability, ErrorKind, MessageStore, Posted, PostgresStore, RoomStore,
+    StoreError, Stores,
 };
 use common::{ChatMessage, DisplayName, MessageText, RoomKind, RoomName, RoomTopic, UserId};
 use std::fmt::Debug;
-use std::sync::Arc;
+use support::postgres::{fresh_database, PgDatabase};
 use tempfile::TempDir;
 
 /// Where a test's database lives, so that it can be opened again.
 enum Backend {
     Memory,
     Sqlite(TempDir),
-}
-
-/// Both interfaces of one opened backend.
-struct Opened {
-    messages: Arc<dyn MessageStore>,
-    rooms: Arc<dyn RoomStore>,
+    Postgres(PgDatabase),
 }
 
 impl Backend {
@@ -50,27 +48,24 @@ impl Backend {
         Self::Sqlite(tempfile::tempdir().expect("temp dir"))
     }
 
-    /// Opens the database (again, for the durable backends).
-    async fn open(&self) -> Opened {
-        match self {
-            Self::Memory => both(Arc::new(MemoryStore::new())),
-            Self::Sqlite(dir) => both(Arc::new(
-                SqliteStore::open_with(&dir.path().join("chat.db"), Durability::Process)
-                    .expect("opens"),
-            )),
-        }
+    async fn postgres() -> Self {
+        Self::Postgres(fresh_database().await)
+    }
+
+    /// Opens the database (again, for the durable backends), as the server
+    /// opens it: every interface of one backend.
+    async fn open(&self) -> Stores {
+        let database = match self {
+            Self::Memory => Database::Memory,
+            Self::Sqlite(dir) => Database::Sqlite(dir.path().join("chat.db")),
+            Self::Postgres(db) => Database::Postgres(db.url().to_owned()),
+        };
+        database.open(Durability::Process).await.expect("opens")
     }
 
     /// Whether what was committed is there when it is opened again.
     fn is_durable(&self) -> bool {
         !matches!(self, Self::Memory)
-    }
-}
-
-fn both<S: MessageStore + RoomStore>(store: Arc<S>) -> Opened {
-    Opened {
-        messages: store.clone(),
-        rooms: store,
     }
 }
 
@@ -86,6 +81,12 @@ macro_rules! conformance {
             $(#[tokio::test]
             async fn $test() {
                 super::$module::$test(super::Backend::sqlite()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$module::$test(super::Backend::postgres().await).await;
             })*
         }
     };
@@ -190,4 +191,44 @@ fn stored(posted: Result<Posted, StoreError>) -> ChatMessage {
         Posted::New(message) => message,
         Posted::Repeat(id) => panic!("stored as a new message, not a repeat of {id}"),
     }
+}
+
+/// Two stores on one PostgreSQL database, as two instances of a cluster:
+/// one adds people to a room while the other bans the same people. Every
+/// ban holds, and nobody banned is left a member, whichever came first.
+#[tokio::test]
+async fn postgres_bans_beside_additions_on_another_store_leave_no_banned_member() {
+    use chat_server::store::rooms::Access;
+    use common::RoomRole;
+    const PEOPLE: UserId = 30;
+    let database = fresh_database().await;
+    let open = || async {
+        PostgresStore::connect(database.url())
+            .await
+            .expect("connects")
+    };
+    let (a, b) = (open().await, open().await);
+    let team = room("team");
+    create(&a, new_room("team", RoomKind::Public, ANN, &[], T0)).await;
+    let people = 100..100 + PEOPLE;
+    let additions = futures_util::future::join_all(
+        people
+            .clone()
+            .map(|user| a.add_member(&team, user, RoomRole::Member, T0)),
+    );
+    let bans =
+        futures_util::future::join_all(people.clone().map(|user| b.ban(&team, user, ANN, T0)));
+    let (added, banned) = tokio::join!(additions, bans);
+    for result in added {
+        result.expect("answered");
+    }
+    for result in banned {
+        result.expect("banned");
+    }
+    for user in people {
+        let access = a.access(&team, user).await.expect("reads");
+        assert!(matches!(access, Access::Banned(_)), "{user}: {access:?}");
+    }
+    let members = b.members(&team).await.expect("reads");
+    assert_eq!(members.iter().map(|m| m.user).collect::<Vec<_>>(), [ANN]);
 }

@@ -10,18 +10,22 @@
 //!
 //! Accounts came with SQLite's schema version 3 (PostgreSQL's 2): a
 //! database from before them gets the empty tables and keeps every
-//! message, whose authors are names without accounts.
+//! message, whose authors are names without accounts. Rooms' kinds,
+//! owners and members came with SQLite's version 5 (PostgreSQL's 4): a
+//! room from before is public, has no owner, title or member, and keeps
+//! its ids and messages.
 
 mod support;
 
 use chat_server::store::accounts::LinkKind;
+use chat_server::store::rooms::{Access, Added, Created, NewRoom, RoomRecord};
 use chat_server::store::{
     postgres, schema, sqlite, AccountStore, Draft, HistoryQuery, MessageStore, Posted,
-    PostgresStore, SqliteStore,
+    PostgresStore, RoomStore, SqliteStore,
 };
-use common::{MessageId, RoomName};
+use common::{MessageId, RoomKind, RoomName, RoomRole, RoomTopic, UserId};
 use std::path::{Path, PathBuf};
-use support::postgres::fresh_database;
+use support::postgres::{fresh_database, PgDatabase};
 use support::{TempDb, TestServer};
 
 /// The tables of accounts (SQLite's migration 3, PostgreSQL's 2).
@@ -202,12 +206,100 @@ async fn a_release_1_database_reaches_the_newest_version_with_its_messages_and_n
     assert_eq!(tables, ACCOUNT_TABLES);
 }
 
-/// A PostgreSQL database as the first release that had them left it
-/// (schema version 1: the messages and rooms tables, written by its
-/// statements), opened by this build: it migrates, keeps every message, id
-/// and nonce, and carries on each room's ids.
+/// The newest message's time of each room of `release-1.db` (see its
+/// README: message `k` of the fixture, counted across rooms).
+const RELEASE_1_LAST_TS: [u64; 3] = [1_795_000_012_000, 1_795_000_017_000, 1_795_000_020_000];
+
+/// Rooms from before rooms had kinds and members (SQLite's migration 5,
+/// PostgreSQL's 4), after the upgrade: public, without an owner, a title
+/// or a topic, not archived, made when their newest message was, with
+/// their ids and every message; nobody is a member, banned or audited.
+/// Then a member added has read all there was, and making one of them
+/// again finds it. `expected` is each room's name, last id and newest
+/// message's time, the least recently active first.
+async fn assert_rooms_as_before(
+    rooms: &dyn RoomStore,
+    messages: &dyn MessageStore,
+    expected: &[(&str, MessageId, u64)],
+) {
+    const SOMEONE: UserId = 1;
+    let mut records = Vec::new();
+    for &(name, last_id, last_ts) in expected {
+        let room = RoomName::parse(name).expect("valid");
+        let record = rooms.room(&room).await.expect("reads").expect("kept");
+        assert_eq!(
+            record,
+            RoomRecord {
+                room: room.clone(),
+                kind: RoomKind::Public,
+                title: None,
+                topic: RoomTopic::default(),
+                owner: None,
+                archived: false,
+                last_id,
+                created_ms: last_ts,
+            }
+        );
+        let kept = messages.messages_after(&room, 0, 100).await.expect("reads");
+        let ids: Vec<MessageId> = kept.iter().map(|message| message.id).collect();
+        assert_eq!(ids, (1..=last_id).collect::<Vec<_>>(), "{name}");
+        assert!(rooms.members(&room).await.expect("reads").is_empty());
+        assert!(rooms.bans(&room).await.expect("reads").is_empty());
+        assert_eq!(
+            rooms.access(&room, SOMEONE).await.expect("reads"),
+            Access::Outsider(record.clone())
+        );
+        records.push(record);
+    }
+    records.reverse();
+    assert_eq!(rooms.public_rooms(10).await.expect("reads"), records);
+    assert!(rooms.audit_log(None, 10).await.expect("reads").is_empty());
+    assert!(rooms.rooms_of(SOMEONE).await.expect("reads").is_empty());
+
+    let oldest = records.last().expect("a room").clone();
+    let added = rooms.add_member(&oldest.room, SOMEONE, RoomRole::Member, now_ms());
+    assert_eq!(added.await.expect("added"), Added::New);
+    let listed = rooms.rooms_of(SOMEONE).await.expect("reads");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].member.last_read, listed[0].unread),
+        (oldest.last_id, 0)
+    );
+    let again = NewRoom {
+        room: oldest.room.clone(),
+        kind: RoomKind::Private,
+        title: None,
+        topic: RoomTopic::default(),
+        owner: Some(SOMEONE),
+        members: Vec::new(),
+        now: now_ms(),
+    };
+    let answer = rooms.create_room(again).await.expect("answered");
+    assert_eq!(answer, Created::Existing(oldest));
+}
+
 #[tokio::test]
-async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continues() {
+async fn a_release_1_database_s_rooms_become_public_and_ownerless_with_their_ids() {
+    let db = copy_of("release-1.db");
+    let store = SqliteStore::open(&db.path()).expect("opens and migrates");
+    let expected: Vec<(&str, MessageId, u64)> = RELEASE_1_ROOMS
+        .iter()
+        .zip(RELEASE_1_LAST_TS)
+        .map(|(&(name, count), last_ts)| (name, count, last_ts))
+        .collect();
+    assert_rooms_as_before(&store, &store, &expected).await;
+    store.close().await.expect("closes");
+}
+
+/// The rooms of the PostgreSQL database of schema 1 that
+/// [`postgres_schema_1`] writes, with their messages.
+const POSTGRES_1_ROOMS: [(&str, i64); 2] = [("lobby", 4), ("rust", 2)];
+
+/// A PostgreSQL database as the first release left it (schema version 1:
+/// the messages and rooms tables, written by its statements), with the
+/// rooms of [`POSTGRES_1_ROOMS`], whose message `id` was written at
+/// `recent + id` (a minute ago: within the nonce window).
+async fn postgres_schema_1() -> (PgDatabase, i64) {
     let database = fresh_database().await;
     let client = database.client().await;
     client
@@ -225,7 +317,7 @@ async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continue
         .await
         .expect("version 1");
     let recent = i64::try_from(now_ms()).expect("fits") - 60_000;
-    for (room, count) in [("lobby", 4_i64), ("rust", 2)] {
+    for (room, count) in POSTGRES_1_ROOMS {
         for id in 1..=count {
             let name = AUTHORS[id as usize % 3];
             let nonce = format!("{room}-n{id}");
@@ -245,7 +337,15 @@ async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continue
             .await
             .expect("a release-1 room");
     }
+    (database, recent)
+}
 
+/// A PostgreSQL database of schema 1, opened by this build: it migrates,
+/// keeps every message, id and nonce, and carries on each room's ids.
+#[tokio::test]
+async fn a_postgresql_database_of_schema_1_opens_with_every_message_and_continues() {
+    let (database, _) = postgres_schema_1().await;
+    let client = database.client().await;
     let store = PostgresStore::connect(database.url())
         .await
         .expect("opens and migrates");
@@ -304,4 +404,25 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_millis() as u64
+}
+
+/// The rooms of a PostgreSQL database of schema 1, after the upgrade, are
+/// as they were (see [`assert_rooms_as_before`]).
+#[tokio::test]
+async fn a_postgresql_database_of_schema_1_s_rooms_become_public_and_ownerless_with_their_ids() {
+    let (database, recent) = postgres_schema_1().await;
+    let store = PostgresStore::connect(database.url())
+        .await
+        .expect("opens and migrates");
+    let expected: Vec<(&str, MessageId, u64)> = POSTGRES_1_ROOMS
+        .iter()
+        .map(|&(name, count)| {
+            let last_ts = u64::try_from(recent + count).expect("after 1970");
+            (name, count as MessageId, last_ts)
+        })
+        .collect();
+    // The least recently active first.
+    let expected: Vec<_> = expected.into_iter().rev().collect();
+    assert_rooms_as_before(&store, &store, &expected).await;
+    store.close().await.expect("closes");
 }

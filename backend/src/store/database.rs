@@ -1,5 +1,5 @@
 //! [`Database`]: what a `--db` value names, and opening the store for it
-//! as [`Stores`].
+//! as [`Stores`], every interface of one backend.
 //!
 //! - a `postgres://` (or `postgresql://`) URL: [`PostgresStore`];
 //! - `:memory:`: [`MemoryStore`];
@@ -7,7 +7,8 @@
 
 use super::memory::MEMORY_DB;
 use super::{
-    AccountStore, Durability, MemoryStore, MessageStore, PostgresStore, SqliteStore, StoreError,
+    AccountStore, Durability, MemoryStore, MessageStore, PostgresStore, RoomStore, SqliteStore,
+    StoreError,
 };
 use std::fmt;
 use std::path::PathBuf;
@@ -26,23 +27,26 @@ pub enum Database {
     Postgres(String),
 }
 
-/// One opened database, as the interfaces the server uses: both are the
+/// One opened database, as the interfaces the server uses: all are the
 /// same backend object (one connection pool, one writer, one schema), so
-/// closing `messages` closes the accounts' writes too.
+/// closing `messages` closes the accounts' and rooms' writes too.
 #[derive(Clone)]
 pub struct Stores {
     /// The history.
     pub messages: Arc<dyn MessageStore>,
     /// Accounts, sessions, API tokens and links.
     pub accounts: Arc<dyn AccountStore>,
+    /// Rooms, memberships, read state, bans and the audit log.
+    pub rooms: Arc<dyn RoomStore>,
 }
 
 impl Stores {
-    /// Both interfaces of `store`.
-    pub fn of<S: MessageStore + AccountStore>(store: Arc<S>) -> Self {
+    /// Every interface of `store`.
+    pub fn of<S: MessageStore + AccountStore + RoomStore>(store: Arc<S>) -> Self {
         Self {
             messages: store.clone(),
-            accounts: store,
+            accounts: store.clone(),
+            rooms: store,
         }
     }
 }

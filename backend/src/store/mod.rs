@@ -1,7 +1,8 @@
 //! Message storage, behind the small [`MessageStore`] interface so the hub
-//! does not care where history lives, and accounts with their sessions,
-//! API tokens and one-time links, behind [`AccountStore`] ([`accounts`]),
-//! in the same database. The backends are the only code that knows SQL,
+//! does not care where history lives; accounts with their sessions, API
+//! tokens and one-time links, behind [`AccountStore`] ([`accounts`]); and
+//! rooms with their members, behind [`RoomStore`] ([`rooms`]): all in the
+//! same database. The backends are the only code that knows SQL,
 //! each statement written once in its module.
 //!
 //! - [`SqliteStore`], the default: an embedded SQLite file in WAL mode,
@@ -14,13 +15,14 @@
 //!   roles and read state, bans, mutes and the audit log, behind
 //!   [`RoomStore`].
 //! - [`Database`]: which of them a `--db` value names, and opening it as
-//!   [`Stores`], both interfaces of one backend.
+//!   [`Stores`], every interface of one backend.
 //! - [`StoreError`] ([`error`]): failures as a kind plus the backend's own
 //!   error, naming no backend.
 //! - [`schema`]: the versioned schema's migrations, applied in order.
 //!
 //! Every backend passes the same conformance suites
-//! (`backend/tests/store.rs`, `backend/tests/account_store.rs`).
+//! (`backend/tests/store.rs`, `backend/tests/account_store.rs`,
+//! `backend/tests/room_store.rs`).
 
 pub mod accounts;
 mod batch;

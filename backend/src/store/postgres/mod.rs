@@ -14,6 +14,8 @@
 //!   its `synchronous_commit` (on by default: flushed to its disk).
 //! - `accounts`, `credentials`, `links`: the [`crate::store::AccountStore`],
 //!   over the same pool, each method that must be whole in one transaction.
+//! - `rooms`, `members`, `moderation`: the [`crate::store::RoomStore`], in
+//!   the same way.
 //!
 //! Why tokio-postgres with deadpool-postgres rather than sqlx: the store's
 //! statements are few and fixed, so sqlx's compile-time checks (which want a
@@ -26,6 +28,9 @@ mod accounts;
 mod bots;
 mod credentials;
 mod links;
+mod members;
+mod moderation;
+mod rooms;
 mod writer;
 
 use super::batch::{writer_running, WriteRequest};
@@ -101,6 +106,12 @@ pub const MIGRATIONS: &[Migration] = &[
     ALTER TABLE messages ADD COLUMN username TEXT;
 ",
     },
+    Migration {
+        version: 4,
+        description: "rooms' kinds, titles, topics and owners; members, read state, bans, \
+                      mentions and the audit log",
+        sql: rooms::MIGRATION_4,
+    },
 ];
 
 const CREATE_SCHEMA_TABLE: &str = "
@@ -125,7 +136,9 @@ const RECENT_NONCES: &str = "
     SELECT id, name, nonce, ts, user_id FROM messages
     WHERE room = $1 AND nonce IS NOT NULL AND ts >= $2
     ORDER BY id DESC LIMIT $3";
-const RECENT_ROOMS: &str = "SELECT room, last_id FROM rooms ORDER BY last_ts DESC, room LIMIT $1";
+/// A room made without a post has a row and no message yet.
+const RECENT_ROOMS: &str =
+    "SELECT room, last_id FROM rooms WHERE last_id > 0 ORDER BY last_ts DESC, room LIMIT $1";
 
 /// The PostgreSQL-backed store. Cheap to share behind an `Arc`.
 pub struct PostgresStore {

@@ -11,7 +11,8 @@
 //! the lock, a repeated nonce is found whichever instance stored its
 //! original, and each room's next ids follow the last committed one: ids
 //! increase by one per message across the cluster, and one room's messages
-//! commit in id order.
+//! commit in id order. The people a message calls by name are stored in
+//! the same statement as the message.
 //!
 //! When PostgreSQL cannot be reached, a batch fails at once (each post
 //! gets [`ErrorKind::Unavailable`] and its client resends); the log says
@@ -22,7 +23,7 @@ use crate::store::batch::{gather, Done, Then, WriteRequest};
 use crate::store::{
     next_message, nonce_cutoff, same_author, unix_millis, Draft, ErrorKind, Posted, MAX_WRITE_BATCH,
 };
-use common::{ChatMessage, MessageId};
+use common::{ChatMessage, MessageId, UserId};
 use deadpool_postgres::Pool;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,9 +37,11 @@ use tokio_postgres::types::ToSql;
 /// sorted), so instances writing the same rooms cannot deadlock; a room's
 /// row stays locked until the transaction ends (`DO UPDATE` locks an
 /// existing row as `FOR UPDATE` would).
+/// A room made here (public, without an owner: migration 4's defaults) is
+/// made at the batch's time, its first post's.
 const LOCK_ROOMS: &str = "
-    INSERT INTO rooms (room, last_id, last_ts)
-    SELECT room, 0, 0 FROM UNNEST($1::TEXT[]) AS room
+    INSERT INTO rooms (room, last_id, last_ts, created_ms)
+    SELECT room, 0, 0, $2::BIGINT FROM UNNEST($1::TEXT[]) AS room
     ON CONFLICT (room) DO UPDATE SET room = excluded.room
     RETURNING room, last_id, last_ts";
 /// The stored messages of the batch's rooms that carry one of its nonces,
@@ -52,13 +55,18 @@ const NONCE_ORIGINALS: &str = "
     WHERE room = ANY($1::TEXT[]) AND nonce = ANY($2::TEXT[]) AND nonce IS NOT NULL
       AND ts >= $3";
 /// The batch's messages, as one array per column (`UNNEST` makes rows of
-/// them), and each room's counter as the batch leaves it: one statement,
-/// whatever the batch's size.
+/// them), the people they call by name (named twice, once), and each
+/// room's counter as the batch leaves it: one statement, whatever the
+/// batch's size.
 const WRITE_BATCH: &str = "
     WITH inserted AS (
         INSERT INTO messages (room, id, name, text, ts, nonce, user_id, username)
         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[],
                              $10::BIGINT[], $11::TEXT[])
+    ), mentioned AS (
+        INSERT INTO mentions (user_id, room, message_id)
+        SELECT * FROM UNNEST($12::BIGINT[], $13::TEXT[], $14::BIGINT[])
+        ON CONFLICT (user_id, room, message_id) DO NOTHING
     )
     UPDATE rooms SET last_id = d.last_id, last_ts = d.last_ts
     FROM UNNEST($7::TEXT[], $8::BIGINT[], $9::BIGINT[]) AS d (room, last_id, last_ts)
@@ -180,7 +188,8 @@ async fn write_posts<'a>(
             .query(&originals, &[&room_names, &nonces, &cutoff])
             .await
     };
-    let lock_parameters: [&(dyn ToSql + Sync); 1] = [&room_names];
+    let batch_time = to_i64(now);
+    let lock_parameters: [&(dyn ToSql + Sync); 2] = [&room_names, &batch_time];
     let (begun, locked, found) = tokio::join!(
         client.batch_execute("BEGIN"),
         client.query(&lock, &lock_parameters),
@@ -242,11 +251,11 @@ async fn write_posts<'a>(
                 message.id,
             ));
         }
-        columns.push(&message);
+        columns.push(&message, &draft.mentions);
         posted.push(Posted::New(message));
     }
     let (room_rows, last_ids, last_ts) = columns.rooms();
-    let parameters: [&(dyn ToSql + Sync); 11] = [
+    let parameters: [&(dyn ToSql + Sync); 14] = [
         &columns.room,
         &columns.id,
         &columns.name,
@@ -258,6 +267,9 @@ async fn write_posts<'a>(
         &last_ts,
         &columns.user_id,
         &columns.username,
+        &columns.mentioned,
+        &columns.mention_room,
+        &columns.mention_id,
     ];
     let (written, committed) = tokio::join!(
         client.execute(&write, &parameters),
@@ -269,8 +281,8 @@ async fn write_posts<'a>(
     Ok(posted)
 }
 
-/// A batch as the arrays of [`WRITE_BATCH`]: its messages, and the newest
-/// id and time of each of its rooms.
+/// A batch as the arrays of [`WRITE_BATCH`]: its messages, their mentions,
+/// and the newest id and time of each of its rooms.
 #[derive(Default)]
 struct Columns {
     room: Vec<String>,
@@ -281,12 +293,21 @@ struct Columns {
     nonce: Vec<Option<String>>,
     user_id: Vec<Option<i64>>,
     username: Vec<Option<String>>,
+    /// Who each mention calls, in which room, by which message.
+    mentioned: Vec<i64>,
+    mention_room: Vec<String>,
+    mention_id: Vec<i64>,
     newest: BTreeMap<String, (i64, i64)>,
 }
 
 impl Columns {
-    fn push(&mut self, message: &ChatMessage) {
+    fn push(&mut self, message: &ChatMessage, mentions: &[UserId]) {
         let (id, ts) = (to_i64(message.id), to_i64(message.ts));
+        for user in mentions {
+            self.mentioned.push(to_i64(*user));
+            self.mention_room.push(message.room.as_str().to_owned());
+            self.mention_id.push(id);
+        }
         self.room.push(message.room.as_str().to_owned());
         self.id.push(id);
         self.name.push(message.name.as_str().to_owned());
