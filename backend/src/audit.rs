@@ -209,7 +209,10 @@ impl Audit {
         before: Option<AuditId>,
         limit: usize,
     ) -> Result<(Vec<AuditEntry>, bool), StoreError> {
-        let mut entries = self.store.audit_log(before, limit.saturating_add(1)).await?;
+        let mut entries = self
+            .store
+            .audit_log(before, limit.saturating_add(1))
+            .await?;
         let has_older = entries.len() > limit;
         entries.truncate(limit);
         Ok((entries, has_older))

@@ -77,12 +77,13 @@ impl Accounts {
             )
             .await?;
         tracing::info!(user = account.id, username = %account.username, kind = %account.kind, role = %account.role, "account created");
-        let detail = format!(
-            "{} {} ({})",
-            account.kind, account.username, account.role
-        );
-        self.record(Entry::new(by, AuditAction::AccountCreate).target(account.id).detail(detail))
-            .await;
+        let detail = format!("{} {} ({})", account.kind, account.username, account.role);
+        self.record(
+            Entry::new(by, AuditAction::AccountCreate)
+                .target(account.id)
+                .detail(detail),
+        )
+        .await;
         Ok(info_of(&account))
     }
 
@@ -115,8 +116,12 @@ impl Accounts {
             self.store.set_role(id, role).await?;
             tracing::info!(user = id, %role, "role changed");
             let detail = format!("{} is now {role}", account.username);
-            self.record(Entry::new(by, AuditAction::AccountRole).target(id).detail(detail))
-                .await;
+            self.record(
+                Entry::new(by, AuditAction::AccountRole)
+                    .target(id)
+                    .detail(detail),
+            )
+            .await;
         }
         if let Some(state) = update.state.filter(|&state| state != account.state) {
             let ended = self.store.set_state(id, state).await?;
@@ -155,21 +160,25 @@ impl Accounts {
         let now = now_ms();
         let link = self
             .create_link(
-            NewLink {
-                kind: LinkKind::Reset,
-                token_hash: [0; 32],
-                created_by: by,
-                account: Some(id),
-                expires_ms: Some(now.saturating_add(millis(RESET_LINK_EXPIRY))),
-                max_uses: Some(1),
-                now,
-            },
-            "reset link created",
-        )
-        .await?;
+                NewLink {
+                    kind: LinkKind::Reset,
+                    token_hash: [0; 32],
+                    created_by: by,
+                    account: Some(id),
+                    expires_ms: Some(now.saturating_add(millis(RESET_LINK_EXPIRY))),
+                    max_uses: Some(1),
+                    now,
+                },
+                "reset link created",
+            )
+            .await?;
         let detail = format!("link {} for {}", link.id, account.username);
-        self.record(Entry::new(by, AuditAction::ResetLink).target(id).detail(detail))
-            .await;
+        self.record(
+            Entry::new(by, AuditAction::ResetLink)
+                .target(id)
+                .detail(detail),
+        )
+        .await;
         Ok(link)
     }
 
@@ -214,21 +223,23 @@ impl Accounts {
             .map(|secs| now.saturating_add(secs.saturating_mul(1000)));
         let link = self
             .create_link(
-            NewLink {
-                kind: LinkKind::Invite,
-                token_hash: [0; 32],
-                created_by: by,
-                account: None,
-                expires_ms,
-                max_uses: invite.max_uses,
-                now,
-            },
-            "invite created",
-        )
-        .await?;
+                NewLink {
+                    kind: LinkKind::Invite,
+                    token_hash: [0; 32],
+                    created_by: by,
+                    account: None,
+                    expires_ms,
+                    max_uses: invite.max_uses,
+                    now,
+                },
+                "invite created",
+            )
+            .await?;
         let uses = invite
             .max_uses
-            .map_or("any number of uses".to_owned(), |uses| format!("up to {uses} uses"));
+            .map_or("any number of uses".to_owned(), |uses| {
+                format!("up to {uses} uses")
+            });
         let expiry = expires_ms.map_or("never expires".to_owned(), |ms| {
             format!("expires {}", crate::audit::time_words(ms))
         });
@@ -295,8 +306,12 @@ impl Accounts {
             "token {} \"{}\" of {}",
             created.info.id, created.info.name, account.username
         );
-        self.record(Entry::new(by, AuditAction::TokenCreate).target(account.id).detail(detail))
-            .await;
+        self.record(
+            Entry::new(by, AuditAction::TokenCreate)
+                .target(account.id)
+                .detail(detail),
+        )
+        .await;
         Ok(created)
     }
 
@@ -309,8 +324,12 @@ impl Accounts {
     ) -> Result<(), AccountsError> {
         self.revoke_token(id, token).await?;
         let detail = format!("token {token}");
-        self.record(Entry::new(by, AuditAction::TokenRevoke).target(id).detail(detail))
-            .await;
+        self.record(
+            Entry::new(by, AuditAction::TokenRevoke)
+                .target(id)
+                .detail(detail),
+        )
+        .await;
         Ok(())
     }
 

@@ -96,7 +96,13 @@ impl Accounts {
     /// The use cases on `store`, administration written to `audit`, with
     /// the default password pool and throttle.
     pub fn new(store: Arc<dyn AccountStore>, audit: Audit, settings: AccountSettings) -> Self {
-        Self::with_parts(store, audit, PasswordHasher::new(), Throttle::new(), settings)
+        Self::with_parts(
+            store,
+            audit,
+            PasswordHasher::new(),
+            Throttle::new(),
+            settings,
+        )
     }
 
     /// The use cases with a given pool and throttle (tests).

@@ -38,13 +38,16 @@ fn newcomer(username: &str) -> Newcomer {
 
 async fn person(accounts: &Accounts, username: &str, role: Role) -> u64 {
     accounts
-        .create_account(NewAccountRequest {
-            username: Username::parse(username).expect("valid"),
-            display_name: DisplayName::parse(username).expect("valid"),
-            kind: AccountKind::Person,
-            role,
-            password: Some(format!("{username}-password")),
-        }, None)
+        .create_account(
+            NewAccountRequest {
+                username: Username::parse(username).expect("valid"),
+                display_name: DisplayName::parse(username).expect("valid"),
+                kind: AccountKind::Person,
+                role,
+                password: Some(format!("{username}-password")),
+            },
+            None,
+        )
         .await
         .expect("created")
         .id

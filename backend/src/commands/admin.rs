@@ -147,17 +147,20 @@ async fn command(
                 Some(read_password(input)?)
             };
             let account = accounts
-                .create_account(NewAccountRequest {
-                    username,
-                    display_name,
-                    kind: if bot {
-                        AccountKind::Bot
-                    } else {
-                        AccountKind::Person
+                .create_account(
+                    NewAccountRequest {
+                        username,
+                        display_name,
+                        kind: if bot {
+                            AccountKind::Bot
+                        } else {
+                            AccountKind::Person
+                        },
+                        role: if admin { Role::Admin } else { Role::Member },
+                        password,
                     },
-                    role: if admin { Role::Admin } else { Role::Member },
-                    password,
-                }, None)
+                    None,
+                )
                 .await
                 .map_err(failed)?;
             writeln!(

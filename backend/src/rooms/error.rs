@@ -143,8 +143,16 @@ mod tests {
             (RoomsError::NotMember("no"), 409, "not_member"),
             (RoomsError::RoomExists, 409, "room_exists"),
             (RoomsError::TooManyRooms("no"), 409, "too_many_rooms"),
-            (RoomsError::Invalid(RoomError::TitleLength), 400, "invalid_title"),
-            (RoomsError::Invalid(RoomError::DirectPrefix), 400, "invalid_room"),
+            (
+                RoomsError::Invalid(RoomError::TitleLength),
+                400,
+                "invalid_title",
+            ),
+            (
+                RoomsError::Invalid(RoomError::DirectPrefix),
+                400,
+                "invalid_room",
+            ),
             (RoomsError::BadRequest("no"), 400, "bad_request"),
             (RoomsError::Unavailable("busy"), 503, "unavailable"),
         ];

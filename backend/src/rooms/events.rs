@@ -138,12 +138,18 @@ mod tests {
         ];
         for event in events {
             let json = serde_json::to_string(&event).expect("serializes");
-            assert_eq!(serde_json::from_str::<RoomEvent>(&json).expect("reads"), event);
+            assert_eq!(
+                serde_json::from_str::<RoomEvent>(&json).expect("reads"),
+                event
+            );
         }
         let json = serde_json::to_value(RoomEvent::RoomChanged {
             room: RoomName::parse("a").expect("valid"),
         })
         .expect("serializes");
-        assert_eq!(json, serde_json::json!({"event": "room_changed", "room": "a"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "room_changed", "room": "a"})
+        );
     }
 }

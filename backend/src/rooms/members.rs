@@ -36,10 +36,19 @@ impl Rooms {
     pub async fn join(&self, caller: &Identity, room: &RoomName) -> Result<Access, RoomsError> {
         let mut access = self.store.access(room, caller.user_id).await?;
         if matches!(access, Access::NoRoom) && !is_direct_name(room) {
-            self.has_room_for(caller.user_id, "you are in as many rooms as one may be; leave one first")
-                .await?;
+            self.has_room_for(
+                caller.user_id,
+                "you are in as many rooms as one may be; leave one first",
+            )
+            .await?;
             let made = self
-                .make(caller, room.clone(), RoomKind::Public, None, RoomTopic::default())
+                .make(
+                    caller,
+                    room.clone(),
+                    RoomKind::Public,
+                    None,
+                    RoomTopic::default(),
+                )
                 .await?;
             if let Created::New(_) = made {
                 return Ok(self.store.access(room, caller.user_id).await?);
@@ -47,15 +56,28 @@ impl Rooms {
             // Made by someone else a moment ago: join it as anyone would.
             access = self.store.access(room, caller.user_id).await?;
         }
-        super::policy::decide(caller.role, &access, Action::Join, crate::accounts::now_ms())?;
+        super::policy::decide(
+            caller.role,
+            &access,
+            Action::Join,
+            crate::accounts::now_ms(),
+        )?;
         if let Access::Member(..) = access {
             return Ok(access);
         }
-        self.has_room_for(caller.user_id, "you are in as many rooms as one may be; leave one first")
-            .await?;
+        self.has_room_for(
+            caller.user_id,
+            "you are in as many rooms as one may be; leave one first",
+        )
+        .await?;
         match self
             .store
-            .add_member(room, caller.user_id, RoomRole::Member, crate::accounts::now_ms())
+            .add_member(
+                room,
+                caller.user_id,
+                RoomRole::Member,
+                crate::accounts::now_ms(),
+            )
             .await?
         {
             Added::New => self.events.publish(RoomEvent::MemberAdded {
@@ -112,7 +134,10 @@ impl Rooms {
     ) -> Result<HashMap<UserId, Account>, RoomsError> {
         if members.len() > ONE_BY_ONE_LOOKUPS {
             let all = self.accounts.accounts().await?;
-            return Ok(all.into_iter().map(|account| (account.id, account)).collect());
+            return Ok(all
+                .into_iter()
+                .map(|account| (account.id, account))
+                .collect());
         }
         let mut found = HashMap::new();
         for member in members {
@@ -132,9 +157,9 @@ impl Rooms {
         room: &RoomName,
         someone: &Someone,
     ) -> Result<AddedMember, RoomsError> {
-        let person = someone
-            .person()
-            .ok_or(RoomsError::BadRequest("name one person: `user` or `username`"))?;
+        let person = someone.person().ok_or(RoomsError::BadRequest(
+            "name one person: `user` or `username`",
+        ))?;
         self.allowed(caller, room, Action::AddMember).await?;
         let account = self.account_of(&person, true).await?;
         if let Access::Member(_, member) = self.store.access(room, account.id).await? {
@@ -217,7 +242,9 @@ impl Rooms {
                 "a room has one owner, who made it: name a moderator or a member",
             ));
         }
-        let (target, _, account) = self.on_target(caller, room, &PersonRef::Id(user), Action::SetRole).await?;
+        let (target, _, account) = self
+            .on_target(caller, room, &PersonRef::Id(user), Action::SetRole)
+            .await?;
         let member = self.store.set_member_role(room, user, role).await?;
         if target.role != Some(role) {
             self.record(

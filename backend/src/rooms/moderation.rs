@@ -23,7 +23,11 @@ pub enum Banned {
 
 impl Rooms {
     /// `GET /api/rooms/{room}/bans`, the oldest first.
-    pub async fn bans(&self, caller: &Identity, room: &RoomName) -> Result<Vec<BanInfo>, RoomsError> {
+    pub async fn bans(
+        &self,
+        caller: &Identity,
+        room: &RoomName,
+    ) -> Result<Vec<BanInfo>, RoomsError> {
         self.allowed(caller, room, Action::ListBans).await?;
         let mut bans = Vec::new();
         for ban in self.store.bans(room).await? {
@@ -54,13 +58,18 @@ impl Rooms {
         room: &RoomName,
         someone: &Someone,
     ) -> Result<Banned, RoomsError> {
-        let person = someone
-            .person()
-            .ok_or(RoomsError::BadRequest("name one person: `user` or `username`"))?;
+        let person = someone.person().ok_or(RoomsError::BadRequest(
+            "name one person: `user` or `username`",
+        ))?;
         let (target, theirs, account) = self.on_target(caller, room, &person, Action::Ban).await?;
         let user = account.id;
         if let Access::Banned(_) = theirs {
-            let ban = self.store.bans(room).await?.into_iter().find(|ban| ban.user == user);
+            let ban = self
+                .store
+                .bans(room)
+                .await?
+                .into_iter()
+                .find(|ban| ban.user == user);
             if let Some(ban) = ban {
                 return Ok(Banned::Already(self.ban_info(ban).await?));
             }
@@ -124,7 +133,9 @@ impl Rooms {
                 "a mute lasts from one minute to 30 days (MAX_MUTE_MINUTES); ban for longer",
             ));
         }
-        let (_, _, account) = self.on_target(caller, room, &PersonRef::Id(user), Action::Mute).await?;
+        let (_, _, account) = self
+            .on_target(caller, room, &PersonRef::Id(user), Action::Mute)
+            .await?;
         let until = now_ms().saturating_add(u64::from(minutes) * 60_000);
         let member = self.store.set_muted_until(room, user, Some(until)).await?;
         self.record(
@@ -153,7 +164,9 @@ impl Rooms {
         room: &RoomName,
         user: UserId,
     ) -> Result<MemberInfo, RoomsError> {
-        let (_, _, account) = self.on_target(caller, room, &PersonRef::Id(user), Action::Unmute).await?;
+        let (_, _, account) = self
+            .on_target(caller, room, &PersonRef::Id(user), Action::Unmute)
+            .await?;
         let member = self.store.set_muted_until(room, user, None).await?;
         self.record(
             Entry::new(Some(caller.user_id), AuditAction::Unmute)

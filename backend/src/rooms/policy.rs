@@ -193,7 +193,9 @@ pub fn decide(account: Role, access: &Access, action: Action, now: u64) -> Resul
 /// What nobody does in a direct conversation, whose people are fixed.
 fn direct_rule(standing: Standing, action: Action) -> Result<(), Denial> {
     match action {
-        Action::Read | Action::Post | Action::MarkRead | Action::Rename | Action::SetTopic => Ok(()),
+        Action::Read | Action::Post | Action::MarkRead | Action::Rename | Action::SetTopic => {
+            Ok(())
+        }
         Action::Join if standing.is_member() => Ok(()),
         Action::Join | Action::AddMember => Err(Denial::Forbidden(
             "a direct conversation's people are fixed: start another with them",
@@ -210,9 +212,7 @@ fn direct_rule(standing: Standing, action: Action) -> Result<(), Denial> {
         | Action::Ban(_)
         | Action::Unban
         | Action::Mute(_)
-        | Action::Unmute(_) => Err(Denial::Forbidden(
-            "nobody moderates a direct conversation",
-        )),
+        | Action::Unmute(_) => Err(Denial::Forbidden("nobody moderates a direct conversation")),
     }
 }
 
@@ -232,15 +232,22 @@ fn role_rule(kind: RoomKind, standing: Standing, action: Action) -> Result<(), D
         Action::Rename | Action::SetTopic | Action::ChangeKind | Action::Archive => {
             allow(standing.owns(), "only the room's owner may change it")
         }
-        Action::ListBans | Action::Unban => {
-            allow(standing.moderates(), "only the room's moderators may do this")
-        }
+        Action::ListBans | Action::Unban => allow(
+            standing.moderates(),
+            "only the room's moderators may do this",
+        ),
         Action::RemoveMember(target) | Action::Mute(target) | Action::Unmute(target) => {
-            allow(standing.moderates(), "only the room's moderators may do this")?;
+            allow(
+                standing.moderates(),
+                "only the room's moderators may do this",
+            )?;
             on_target(standing, target, true)
         }
         Action::Ban(target) => {
-            allow(standing.moderates(), "only the room's moderators may do this")?;
+            allow(
+                standing.moderates(),
+                "only the room's moderators may do this",
+            )?;
             on_target(standing, target, false)
         }
         Action::SetRole(target) => {
@@ -258,7 +265,9 @@ fn role_rule(kind: RoomKind, standing: Standing, action: Action) -> Result<(), D
 /// `needs_member`.
 fn on_target(standing: Standing, target: Target, needs_member: bool) -> Result<(), Denial> {
     if target.is_self {
-        return Err(Denial::Forbidden("not on yourself (leave the room instead)"));
+        return Err(Denial::Forbidden(
+            "not on yourself (leave the room instead)",
+        ));
     }
     if needs_member && target.role.is_none() {
         return Err(Denial::NotMember);

@@ -26,10 +26,19 @@ impl Rooms {
         if is_direct_name(&request.room) {
             return Err(RoomError::DirectPrefix.into());
         }
-        self.has_room_for(caller.user_id, "you are in as many rooms as one may be; leave one first")
-            .await?;
+        self.has_room_for(
+            caller.user_id,
+            "you are in as many rooms as one may be; leave one first",
+        )
+        .await?;
         let made = self
-            .make(caller, request.room, request.kind, request.title, request.topic.unwrap_or_default())
+            .make(
+                caller,
+                request.room,
+                request.kind,
+                request.title,
+                request.topic.unwrap_or_default(),
+            )
             .await?;
         let Created::New(room) = made else {
             return Err(RoomsError::RoomExists);
@@ -77,7 +86,11 @@ impl Rooms {
     }
 
     /// `GET /api/rooms/{room}`: for those who may read it.
-    pub async fn details(&self, caller: &Identity, room: &RoomName) -> Result<RoomInfo, RoomsError> {
+    pub async fn details(
+        &self,
+        caller: &Identity,
+        room: &RoomName,
+    ) -> Result<RoomInfo, RoomsError> {
         let access = self.allowed(caller, room, Action::Read).await?;
         self.info_for(caller, &access).await
     }
@@ -157,7 +170,8 @@ impl Rooms {
         }
         let after = self.store.update_room(room, change).await?;
         self.audit_changes(caller, &before, &after).await;
-        self.events.publish(RoomEvent::RoomChanged { room: room.clone() });
+        self.events
+            .publish(RoomEvent::RoomChanged { room: room.clone() });
         let access = self.store.access(room, caller.user_id).await?;
         self.info_for(caller, &access).await
     }
@@ -170,15 +184,18 @@ impl Rooms {
                 Some(title) => format!("title set to \"{}\"", title.as_str()),
                 None => "title removed".to_owned(),
             };
-            self.record(entry(AuditAction::RoomRename).detail(detail)).await;
+            self.record(entry(AuditAction::RoomRename).detail(detail))
+                .await;
         }
         if before.topic != after.topic {
             let detail = format!("topic set to \"{}\"", after.topic.as_str());
-            self.record(entry(AuditAction::RoomTopic).detail(detail)).await;
+            self.record(entry(AuditAction::RoomTopic).detail(detail))
+                .await;
         }
         if before.kind != after.kind {
             let detail = format!("{} → {}", before.kind, after.kind);
-            self.record(entry(AuditAction::RoomKind).detail(detail)).await;
+            self.record(entry(AuditAction::RoomKind).detail(detail))
+                .await;
         }
         if before.archived != after.archived {
             let action = if after.archived {

@@ -50,7 +50,11 @@ impl World {
 
     async fn actions(&self) -> Vec<String> {
         let (entries, _) = self.rooms.audit.page(None, 100).await.expect("reads");
-        entries.into_iter().rev().map(|entry| entry.action).collect()
+        entries
+            .into_iter()
+            .rev()
+            .map(|entry| entry.action)
+            .collect()
     }
 }
 
@@ -67,7 +71,10 @@ async fn joining_a_new_name_makes_a_public_room_of_the_joiner_s() {
     let Access::Member(room, member) = access else {
         panic!("a member after joining: {access:?}");
     };
-    assert_eq!((room.kind, room.owner), (RoomKind::Public, Some(ann.user_id)));
+    assert_eq!(
+        (room.kind, room.owner),
+        (RoomKind::Public, Some(ann.user_id))
+    );
     assert_eq!(member.role, RoomRole::Owner);
     assert_eq!(
         events.recv().await.expect("an event"),
@@ -82,7 +89,10 @@ async fn joining_a_new_name_makes_a_public_room_of_the_joiner_s() {
     assert_eq!(world.actions().await, ["room.create"]);
     // Never a direct conversation's slug.
     let refused = world.rooms.join(&ann, &name("dm-1-2")).await;
-    assert!(matches!(refused, Err(RoomsError::NotFound(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RoomsError::NotFound(_))),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +107,11 @@ async fn a_ban_is_published_after_the_store_ended_the_membership() {
         title: None,
         topic: None,
     };
-    world.rooms.create_room(&owner, request).await.expect("made");
+    world
+        .rooms
+        .create_room(&owner, request)
+        .await
+        .expect("made");
     let bob_by_id = Someone {
         user: Some(bob.user_id),
         username: None,
@@ -108,7 +122,11 @@ async fn a_ban_is_published_after_the_store_ended_the_membership() {
         .await
         .expect("added");
     let mut events = world.rooms.subscribe();
-    world.rooms.ban(&owner, &room, &bob_by_id).await.expect("banned");
+    world
+        .rooms
+        .ban(&owner, &room, &bob_by_id)
+        .await
+        .expect("banned");
     assert_eq!(
         events.recv().await.expect("an event"),
         RoomEvent::MemberRemoved {
@@ -121,7 +139,10 @@ async fn a_ban_is_published_after_the_store_ended_the_membership() {
     assert!(matches!(access, Access::Banned(_)), "{access:?}");
     // A banned person of a private room is told what an outsider is.
     let refused = world.rooms.details(&bob, &room).await;
-    assert!(matches!(refused, Err(RoomsError::NotFound("room"))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RoomsError::NotFound("room"))),
+        "{refused:?}"
+    );
     assert_eq!(
         world.actions().await,
         ["room.create", "room.member.add", "room.ban"]
@@ -156,7 +177,10 @@ async fn a_direct_conversation_is_found_again_whoever_starts_it() {
     };
     let refused = world.rooms.start_direct(&ann, alone).await;
     assert!(
-        matches!(refused, Err(RoomsError::Invalid(common::RoomError::DirectPeople))),
+        matches!(
+            refused,
+            Err(RoomsError::Invalid(common::RoomError::DirectPeople))
+        ),
         "{refused:?}"
     );
     // Nobody audits people talking.

@@ -299,6 +299,9 @@ pub async fn revoke_invite(
     Admin(admin): Admin,
     Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<StatusCode, AccountsError> {
-    state.accounts.revoke_invite(id, Some(admin.user_id)).await?;
+    state
+        .accounts
+        .revoke_invite(id, Some(admin.user_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

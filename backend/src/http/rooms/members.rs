@@ -129,10 +129,12 @@ pub async fn add(
     RoomPath(room): RoomPath,
     Body(someone): Body<Someone>,
 ) -> Result<(StatusCode, Json<MemberInfo>), RoomsError> {
-    Ok(match state.rooms.add_member(&caller, &room, &someone).await? {
-        AddedMember::New(member) => (StatusCode::CREATED, Json(member)),
-        AddedMember::Already(member) => (StatusCode::OK, Json(member)),
-    })
+    Ok(
+        match state.rooms.add_member(&caller, &room, &someone).await? {
+            AddedMember::New(member) => (StatusCode::CREATED, Json(member)),
+            AddedMember::Already(member) => (StatusCode::OK, Json(member)),
+        },
+    )
 }
 
 /// `DELETE /api/rooms/{room}/members/{user}`.

@@ -43,10 +43,7 @@ pub fn routes() -> Router<AppState> {
             "/rooms/{room}/members",
             get(members::list).post(members::add),
         )
-        .route(
-            "/rooms/{room}/members/{user}",
-            delete(members::remove),
-        )
+        .route("/rooms/{room}/members/{user}", delete(members::remove))
         .route("/rooms/{room}/members/{user}/role", put(members::set_role))
         .route(
             "/rooms/{room}/members/{user}/mute",
@@ -56,10 +53,7 @@ pub fn routes() -> Router<AppState> {
             "/rooms/{room}/bans",
             get(moderation::bans).post(moderation::ban),
         )
-        .route(
-            "/rooms/{room}/bans/{user}",
-            delete(moderation::unban),
-        )
+        .route("/rooms/{room}/bans/{user}", delete(moderation::unban))
         .route("/rooms/{room}/read", post(read::mark_read))
         .route("/me/read-all", post(read::mark_all_read))
         .route("/direct", post(rooms::start_direct))

@@ -41,10 +41,7 @@ pub async fn mark_read(
     RoomPath(room): RoomPath,
     Body(request): Body<MarkRead>,
 ) -> Result<Json<ReadState>, RoomsError> {
-    let read = state
-        .rooms
-        .mark_read(&caller, &room, request.up_to)
-        .await?;
+    let read = state.rooms.mark_read(&caller, &room, request.up_to).await?;
     Ok(Json(read))
 }
 

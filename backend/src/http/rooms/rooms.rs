@@ -53,7 +53,10 @@ async fn connected(state: &AppState) -> Result<BTreeMap<RoomName, u32>, RoomsErr
             (activity.room, count(members))
         })
         .collect();
-    connected.extend(live.into_iter().map(|(room, members)| (room, count(members))));
+    connected.extend(
+        live.into_iter()
+            .map(|(room, members)| (room, count(members))),
+    );
     Ok(connected)
 }
 

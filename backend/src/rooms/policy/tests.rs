@@ -64,7 +64,10 @@ fn callers(room: &RoomRecord) -> [(Role, Access); 7] {
         (Role::Admin, Access::Outsider(room.clone())),
         (Role::Member, Access::Banned(room.clone())),
         // A mute that ended before now is none: only the later one counts.
-        (Role::Member, as_member(RoomRole::Member, Some(NOW + 60_000))),
+        (
+            Role::Member,
+            as_member(RoomRole::Member, Some(NOW + 60_000)),
+        ),
     ]
 }
 
@@ -91,11 +94,18 @@ fn check(room: &RoomRecord, table: &[(Action, &str)]) {
         for ((role, access), (expected, label)) in callers.iter().zip(cells.iter().zip(CALLERS)) {
             let got = letter(decide(*role, access, *action, NOW));
             if got != *expected {
-                wrong.push(format!("{action:?} by {label}: {got} (expected {expected})"));
+                wrong.push(format!(
+                    "{action:?} by {label}: {got} (expected {expected})"
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "{:?} room:\n{}", room.kind, wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{:?} room:\n{}",
+        room.kind,
+        wrong.join("\n")
+    );
 }
 
 /// A public room's table; a private one's is the same but for outsiders
@@ -256,7 +266,10 @@ fn moderation_goes_down_the_ranks_only() {
             Action::SetRole(yourself),
         ] {
             assert!(
-                matches!(decide(*role, access, action, NOW), Err(Denial::Forbidden(_))),
+                matches!(
+                    decide(*role, access, action, NOW),
+                    Err(Denial::Forbidden(_))
+                ),
                 "{action:?}"
             );
         }
