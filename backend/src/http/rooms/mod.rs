@@ -3,8 +3,8 @@
 //! handler over a use case of [`crate::rooms::Rooms`], which decides who
 //! may do what ([`crate::rooms::policy`]).
 //!
-//! - [`rooms`]: the room list, making a room, its details and settings,
-//!   direct conversations.
+//! - [`room`]: the room list, making a room, its details and settings.
+//! - [`direct`]: direct conversations.
 //! - [`members`]: joining, leaving, the member list, adding and removing
 //!   members, roles.
 //! - [`moderation`]: bans and mutes.
@@ -18,10 +18,11 @@
 //! [`common::ErrorFrame`] body.
 
 pub mod audit;
+pub mod direct;
 pub mod members;
 pub mod moderation;
 pub mod read;
-pub mod rooms;
+pub mod room;
 
 use super::AppState;
 use crate::rooms::RoomsError;
@@ -35,8 +36,8 @@ use common::{RoomName, UserId};
 /// The rooms routes, under `/api`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/rooms", get(rooms::list).post(rooms::create))
-        .route("/rooms/{room}", get(rooms::details).patch(rooms::update))
+        .route("/rooms", get(room::list).post(room::create))
+        .route("/rooms/{room}", get(room::details).patch(room::update))
         .route("/rooms/{room}/join", post(members::join))
         .route("/rooms/{room}/leave", post(members::leave))
         .route(
@@ -56,7 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rooms/{room}/bans/{user}", delete(moderation::unban))
         .route("/rooms/{room}/read", post(read::mark_read))
         .route("/me/read-all", post(read::mark_all_read))
-        .route("/direct", post(rooms::start_direct))
+        .route("/direct", post(direct::start_direct))
         .route("/admin/audit", get(audit::page))
 }
 

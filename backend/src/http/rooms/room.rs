@@ -1,5 +1,5 @@
 //! Rooms themselves: the caller's room list (`GET /api/rooms`), making a
-//! room, one room's details and settings, and direct conversations.
+//! room, one room's details and settings.
 
 use super::super::accounts::{Body, Caller};
 use super::super::AppState;
@@ -8,12 +8,11 @@ use crate::http::openapi::responses::{
     BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
     Unavailable,
 };
-use crate::rooms::direct::Opened;
 use crate::rooms::RoomsError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use common::api::rooms::{CreateRoom, RoomInfo, RoomUpdate, StartDirect};
+use common::api::rooms::{CreateRoom, RoomInfo, RoomUpdate};
 use common::api::{RoomSummary, ROOM_LIST_LIMIT};
 use common::RoomName;
 use std::collections::BTreeMap;
@@ -144,37 +143,4 @@ pub async fn update(
     Body(update): Body<RoomUpdate>,
 ) -> Result<Json<RoomInfo>, RoomsError> {
     Ok(Json(state.rooms.update_room(&caller, &room, update).await?))
-}
-
-/// `POST /api/direct`.
-#[utoipa::path(
-    post,
-    path = "/api/direct",
-    operation_id = "start_direct",
-    tag = "rooms",
-    description = "The direct conversation of the caller and the people named (by number or username; 2 to 9 people with the caller, `DIRECT_MAX_PEOPLE`, all active accounts: an unknown or deactivated one is 404). Its slug is `dm-` and their sorted ids (`dm-3-17`), so the same people always find the same conversation.",
-    security(("session" = []), ("bearer" = [])),
-    request_body = StartDirect,
-    responses(
-        (status = 201, description = "Started now: every one of its people is a member.", body = RoomInfo),
-        (status = 200, description = "It existed: the same conversation, unchanged.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
-    ),
-)]
-pub async fn start_direct(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Body(request): Body<StartDirect>,
-) -> Result<(StatusCode, Json<RoomInfo>), RoomsError> {
-    Ok(match state.rooms.start_direct(&caller, request).await? {
-        Opened::New(room) => (StatusCode::CREATED, Json(room)),
-        Opened::Existing(room) => (StatusCode::OK, Json(room)),
-    })
 }
