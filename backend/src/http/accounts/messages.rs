@@ -5,10 +5,7 @@
 
 use super::super::AppState;
 use super::{Body, Caller};
-use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
-};
+use crate::http::openapi::responses::RoomWriteErrors;
 use crate::rooms::RoomsError;
 use crate::store::Posted;
 use axum::extract::State;
@@ -34,14 +31,7 @@ use common::RoomName;
     responses(
         (status = 201, description = "Stored and sent to the room's members.", body = PostedMessage),
         (status = 200, description = "This nonce made the message already; nothing new was stored.", body = PostedMessage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn post(

@@ -8,10 +8,11 @@
 //! `ApiError`.
 
 use common::ErrorFrame;
+use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::{Content, RefOr};
-use utoipa::{PartialSchema, ToResponse, ToSchema};
+use utoipa::openapi::{Content, Ref, RefOr};
+use utoipa::{IntoResponses, PartialSchema, ToResponse, ToSchema};
 
 /// An answer with an [`ErrorFrame`] body.
 fn error_frame(description: &str) -> ResponseBuilder {
@@ -109,6 +110,53 @@ error_response! {
          (`room_exists`), or someone is in as many rooms as one may be \
          (`too_many_rooms`).",
     ).build()
+}
+
+/// Declares a set of the error responses above, by status, that a route
+/// names at once beside its successes (`responses((status = 200, …),
+/// RoomReadErrors)`): the rooms' routes answer alike.
+macro_rules! error_set {
+    ($(#[$doc:meta])* $name:ident => [$($status:literal => $response:ident),* $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$((
+                    $status.to_owned(),
+                    RefOr::Ref(Ref::from_response_name(stringify!($response))),
+                )),*]
+                .into_iter()
+                .collect()
+            }
+        }
+    };
+}
+
+error_set! {
+    /// What a room route that reads may answer besides its success.
+    RoomReadErrors => [
+        "400" => BadRequest,
+        "401" => Unauthenticated,
+        "403" => RoomForbidden,
+        "404" => RoomNotFound,
+        "503" => Unavailable,
+    ]
+}
+
+error_set! {
+    /// What a room route that changes something may answer besides its
+    /// success.
+    RoomWriteErrors => [
+        "400" => BadRequest,
+        "401" => Unauthenticated,
+        "403" => RoomForbidden,
+        "404" => RoomNotFound,
+        "409" => RoomConflict,
+        "413" => TooLarge,
+        "415" => NotJson,
+        "503" => Unavailable,
+    ]
 }
 
 error_response! {

@@ -3,10 +3,7 @@
 
 use super::super::accounts::{Body, Caller};
 use super::super::AppState;
-use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
-};
+use crate::http::openapi::responses::RoomWriteErrors;
 use crate::rooms::direct::Opened;
 use crate::rooms::RoomsError;
 use axum::extract::State;
@@ -26,14 +23,7 @@ use common::api::rooms::{RoomInfo, StartDirect};
     responses(
         (status = 201, description = "Started now: every one of its people is a member.", body = RoomInfo),
         (status = 200, description = "It existed: the same conversation, unchanged.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn start_direct(

@@ -4,10 +4,7 @@
 use super::super::accounts::{Body, Caller};
 use super::super::AppState;
 use super::{MemberPath, RoomPath};
-use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
-};
+use crate::http::openapi::responses::{RoomReadErrors, RoomWriteErrors};
 use crate::rooms::members::AddedMember;
 use crate::rooms::RoomsError;
 use axum::extract::State;
@@ -27,13 +24,7 @@ use common::RoomName;
     params(("room" = RoomName, Path, description = "The room.")),
     responses(
         (status = 200, description = "The room, with the caller's membership.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn join(
@@ -56,13 +47,7 @@ pub async fn join(
     params(("room" = RoomName, Path, description = "The room.")),
     responses(
         (status = 204, description = "No longer a member."),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn leave(
@@ -85,11 +70,7 @@ pub async fn leave(
     params(("room" = RoomName, Path, description = "The room.")),
     responses(
         (status = 200, description = "Its members with their roles, the earliest to join first, at most `MEMBER_LIST_LIMIT` (1,000); `total` counts them all.", body = RoomMembers),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 503, response = Unavailable),
+        RoomReadErrors,
     ),
 )]
 pub async fn list(
@@ -113,14 +94,7 @@ pub async fn list(
     responses(
         (status = 201, description = "They are a member now.", body = MemberInfo),
         (status = 200, description = "They were one already; nothing changed.", body = MemberInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn add(
@@ -151,13 +125,7 @@ pub async fn add(
     ),
     responses(
         (status = 204, description = "Removed."),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn remove(
@@ -184,14 +152,7 @@ pub async fn remove(
     request_body = SetRole,
     responses(
         (status = 200, description = "The member with their role now.", body = MemberInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn set_role(

@@ -3,10 +3,7 @@
 use super::super::accounts::{Body, Caller};
 use super::super::AppState;
 use super::{MemberPath, RoomPath};
-use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
-};
+use crate::http::openapi::responses::{RoomReadErrors, RoomWriteErrors};
 use crate::rooms::moderation::Banned;
 use crate::rooms::RoomsError;
 use axum::extract::State;
@@ -26,11 +23,7 @@ use common::RoomName;
     params(("room" = RoomName, Path, description = "The room.")),
     responses(
         (status = 200, description = "Its bans, the oldest first.", body = Vec<BanInfo>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 503, response = Unavailable),
+        RoomReadErrors,
     ),
 )]
 pub async fn bans(
@@ -54,13 +47,7 @@ pub async fn bans(
     responses(
         (status = 201, description = "Banned.", body = BanInfo),
         (status = 200, description = "They were banned already; the ban stays as it was.", body = BanInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn ban(
@@ -89,12 +76,7 @@ pub async fn ban(
     ),
     responses(
         (status = 204, description = "Lifted."),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn unban(
@@ -121,14 +103,7 @@ pub async fn unban(
     request_body = Mute,
     responses(
         (status = 200, description = "The member, muted until `muted_until`.", body = MemberInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn mute(
@@ -158,13 +133,7 @@ pub async fn mute(
     ),
     responses(
         (status = 200, description = "The member, free to post.", body = MemberInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn unmute(

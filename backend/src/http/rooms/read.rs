@@ -3,10 +3,7 @@
 use super::super::accounts::{Body, Caller};
 use super::super::AppState;
 use super::RoomPath;
-use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
-};
+use crate::http::openapi::responses::RoomWriteErrors;
 use crate::rooms::RoomsError;
 use axum::extract::State;
 use axum::Json;
@@ -25,14 +22,7 @@ use common::RoomName;
     request_body = MarkRead,
     responses(
         (status = 200, description = "The read state now.", body = ReadState),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn mark_read(
@@ -55,10 +45,7 @@ pub async fn mark_read(
     security(("session" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "How many rooms had something unread.", body = ReadAll),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn mark_all_read(

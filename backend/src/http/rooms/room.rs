@@ -5,8 +5,7 @@ use super::super::accounts::{Body, Caller};
 use super::super::AppState;
 use super::RoomPath;
 use crate::http::openapi::responses::{
-    BadRequest, NotJson, RoomConflict, RoomForbidden, RoomNotFound, TooLarge, Unauthenticated,
-    Unavailable,
+    RoomReadErrors, RoomWriteErrors, Unauthenticated, Unavailable,
 };
 use crate::rooms::RoomsError;
 use axum::extract::State;
@@ -70,13 +69,7 @@ async fn connected(state: &AppState) -> Result<BTreeMap<RoomName, u32>, RoomsErr
     request_body = CreateRoom,
     responses(
         (status = 201, description = "The new room, with the caller's membership as its owner.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn create(
@@ -99,11 +92,7 @@ pub async fn create(
     params(("room" = RoomName, Path, description = "The room.")),
     responses(
         (status = 200, description = "The room, with the caller's membership if they are a member.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 503, response = Unavailable),
+        RoomReadErrors,
     ),
 )]
 pub async fn details(
@@ -126,14 +115,7 @@ pub async fn details(
     request_body = RoomUpdate,
     responses(
         (status = 200, description = "The room as it is now.", body = RoomInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = RoomForbidden),
-        (status = 404, response = RoomNotFound),
-        (status = 409, response = RoomConflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn update(
