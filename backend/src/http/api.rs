@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use common::api::{MessagePage, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-use common::{ErrorCode, ErrorFrame, MessageId, RoomName};
-use serde::Deserialize;
+use common::{ErrorCode, ErrorFrame, RoomName};
 
 /// The routes under `/api`.
 pub fn routes() -> Router<AppState> {
@@ -32,15 +31,6 @@ pub fn routes() -> Router<AppState> {
                 "no such API route",
             )
         })
-}
-
-/// The query of `GET /api/rooms/{room}/messages`.
-#[derive(Debug, Deserialize)]
-struct PageParams {
-    /// Only messages older than this id; the newest ones when absent.
-    before: Option<MessageId>,
-    /// How many messages; [`DEFAULT_PAGE_LIMIT`] when absent, at most [`MAX_PAGE_LIMIT`].
-    limit: Option<usize>,
 }
 
 /// `GET /api/rooms/{room}/messages?before={id}&limit={n}`: a page of older
@@ -72,7 +62,7 @@ async fn room_messages(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(room): Path<String>,
-    params: Result<Query<PageParams>, QueryRejection>,
+    params: Result<Query<super::PageQuery>, QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let room = RoomName::parse(room)
         .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.code(), err.to_string()))?;
@@ -93,9 +83,7 @@ async fn room_messages(
     }
     let query = HistoryQuery {
         after: None,
-        // Every stored id is at most MAX_STORED_ID: older than a larger
-        // one is older than that.
-        before: params.before.map(|id| id.min(super::MAX_STORED_ID)),
+        before: params.before(),
         limit: limit.min(MAX_PAGE_LIMIT),
     };
     state.rooms.allowed(&caller, &room, Action::Read).await?;

@@ -57,6 +57,24 @@ pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
 /// to bind it).
 pub const MAX_STORED_ID: u64 = i64::MAX as u64;
 
+/// The query of a paged route (history, the audit log): older than
+/// `before`, at most `limit`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    /// Only what is older than this id; the newest when absent.
+    pub before: Option<u64>,
+    /// How many; the route's default when absent.
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    /// `before`, no larger than [`MAX_STORED_ID`]: every stored id is at
+    /// most that, so older than a larger one is older than that.
+    pub fn before(&self) -> Option<u64> {
+        self.before.map(|id| id.min(MAX_STORED_ID))
+    }
+}
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {

@@ -45,7 +45,7 @@ impl Rooms {
         }
         for &person in &people {
             let who = if person == caller.user_id {
-                "you are in as many rooms as one may be; leave one first"
+                super::YOU_ARE_FULL
             } else {
                 "one of them is in as many rooms as one may be"
             };

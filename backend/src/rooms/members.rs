@@ -36,11 +36,7 @@ impl Rooms {
     pub async fn join(&self, caller: &Identity, room: &RoomName) -> Result<Access, RoomsError> {
         let mut access = self.store.access(room, caller.user_id).await?;
         if matches!(access, Access::NoRoom) && !is_direct_name(room) {
-            self.has_room_for(
-                caller.user_id,
-                "you are in as many rooms as one may be; leave one first",
-            )
-            .await?;
+            self.has_room_for_caller(caller).await?;
             let made = self
                 .make(
                     caller,
@@ -65,11 +61,7 @@ impl Rooms {
         if let Access::Member(..) = access {
             return Ok(access);
         }
-        self.has_room_for(
-            caller.user_id,
-            "you are in as many rooms as one may be; leave one first",
-        )
-        .await?;
+        self.has_room_for_caller(caller).await?;
         match self
             .store
             .add_member(

@@ -59,6 +59,9 @@ use common::{AccountState, Role, RoomName, UserId};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+/// The words of [`RoomsError::TooManyRooms`] for the caller.
+const YOU_ARE_FULL: &str = "you are in as many rooms as one may be; leave one first";
+
 /// The use cases of rooms. Cheap to clone: clones share the stores, the
 /// audit log and the events.
 #[derive(Clone)]
@@ -158,6 +161,12 @@ impl Rooms {
         account
             .filter(|account| !active_only || account.state == AccountState::Active)
             .ok_or(RoomsError::NotFound("account"))
+    }
+
+    /// Refuses the caller a new membership when they have the most rooms a
+    /// person may.
+    async fn has_room_for_caller(&self, caller: &Identity) -> Result<(), RoomsError> {
+        self.has_room_for(caller.user_id, YOU_ARE_FULL).await
     }
 
     /// Refuses a new membership of `user` when they have the most rooms

@@ -26,11 +26,7 @@ impl Rooms {
         if is_direct_name(&request.room) {
             return Err(RoomError::DirectPrefix.into());
         }
-        self.has_room_for(
-            caller.user_id,
-            "you are in as many rooms as one may be; leave one first",
-        )
-        .await?;
+        self.has_room_for_caller(caller).await?;
         let made = self
             .make(
                 caller,

@@ -60,6 +60,18 @@ fn upgrade_headers(caller: &Api) -> Vec<(&'static str, String)> {
     headers
 }
 
+/// A WebSocket of `caller`'s, or the upgrade's refusal (its status and
+/// body).
+async fn connect(caller: &Api) -> Result<Client, (u16, String)> {
+    let url = format!("ws://{}/ws", caller.addr);
+    let headers = upgrade_headers(caller);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    Client::try_connect(&url, &headers).await
+}
+
 /// The cell of a WebSocket row for `caller`, as [`Via::WebSocket`] says,
 /// with what explains it (the refusal's body, or the frame that answered).
 pub(super) async fn websocket_answer(
@@ -67,13 +79,7 @@ pub(super) async fn websocket_answer(
     caller: &Api,
     label: &str,
 ) -> (u16, Value) {
-    let url = format!("ws://{}/ws", caller.addr);
-    let headers = upgrade_headers(caller);
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let mut client = match Client::try_connect(&url, &headers).await {
+    let mut client = match connect(caller).await {
         Ok(client) => client,
         Err((status, body)) => return (status, Value::String(body)),
     };
@@ -112,13 +118,7 @@ pub(super) async fn websocket_answer(
 /// The outcome of a `join` of `room` with `since: 0` on a WebSocket of
 /// `caller`'s: [`CARRIED_OUT`], or the error's [`error_outcome`].
 pub(super) async fn websocket_join_since(caller: &Api, room: &str) -> u16 {
-    let url = format!("ws://{}/ws", caller.addr);
-    let headers = upgrade_headers(caller);
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let mut client = match Client::try_connect(&url, &headers).await {
+    let mut client = match connect(caller).await {
         Ok(client) => client,
         Err((status, _)) => return status,
     };

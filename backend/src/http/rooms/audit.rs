@@ -1,23 +1,13 @@
 //! `GET /api/admin/audit`: the audit log, for administrators.
 
 use super::super::accounts::Admin;
-use super::super::AppState;
+use super::super::{AppState, PageQuery};
 use crate::http::openapi::responses::{BadRequest, Forbidden, Unauthenticated, Unavailable};
 use crate::rooms::RoomsError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use common::api::rooms::{AuditPage, DEFAULT_AUDIT_PAGE_LIMIT};
-use serde::Deserialize;
-
-/// The query of `GET /api/admin/audit`.
-#[derive(Debug, Deserialize)]
-pub struct AuditParams {
-    /// Only entries older than this id; the newest when absent.
-    before: Option<u64>,
-    /// How many entries; [`DEFAULT_AUDIT_PAGE_LIMIT`] when absent.
-    limit: Option<usize>,
-}
 
 /// `GET /api/admin/audit?before={id}&limit={n}`.
 #[utoipa::path(
@@ -42,13 +32,14 @@ pub struct AuditParams {
 pub async fn page(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    params: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>, RoomsError> {
     let Query(params) =
         params.map_err(|_| RoomsError::BadRequest("before and limit are whole numbers"))?;
-    // Every stored id is at most MAX_STORED_ID: older than a larger one
-    // is older than that.
-    let before = params.before.map(|id| id.min(super::super::MAX_STORED_ID));
     let limit = params.limit.unwrap_or(DEFAULT_AUDIT_PAGE_LIMIT);
-    Ok(Json(state.rooms.audit_log(&admin, before, limit).await?))
+    let page = state
+        .rooms
+        .audit_log(&admin, params.before(), limit)
+        .await?;
+    Ok(Json(page))
 }
