@@ -7,7 +7,7 @@
 //! As in `store.rs`, each test is an `async fn` taking a [`Backend`]
 //! (`accounts`: accounts, links, reopening; `credentials`: sessions, API
 //! tokens, and what ends sessions; `bots`: bots and tokens made in bulk), and `conformance!` makes one
-//! `#[tokio::test]` per backend of it. Times are given (`T0` on), as the
+//! `#[tokio::test]` per backend of it (both from `support::stores`). Times are given (`T0` on), as the
 //! server's clock would give them. Token digests
 //! are made up: the store only compares them. What only PostgreSQL is
 //! asked to do (two stores on one database at once) is at the end.
@@ -25,70 +25,11 @@ mod credentials;
 use chat_server::store::accounts::{
     Account, LinkKind, NewAccount, NewLink, NewSession, SessionId, TokenHash,
 };
-use chat_server::store::{AccountStore, Database, Durability, ErrorKind, StoreError, Stores};
+use chat_server::store::{AccountStore, Database, Durability, ErrorKind, StoreError};
 use common::{AccountKind, AccountState, DisplayName, Role, Username};
 use std::fmt::Debug;
-use support::postgres::{fresh_database, PgDatabase};
-use tempfile::TempDir;
-
-/// Where a test's database lives, so that it can be opened again.
-enum Backend {
-    Memory,
-    Sqlite(TempDir),
-    Postgres(PgDatabase),
-}
-
-impl Backend {
-    fn memory() -> Self {
-        Self::Memory
-    }
-
-    fn sqlite() -> Self {
-        Self::Sqlite(tempfile::tempdir().expect("temp dir"))
-    }
-
-    async fn postgres() -> Self {
-        Self::Postgres(fresh_database().await)
-    }
-
-    /// Opens the database (again, for the durable backends).
-    async fn open(&self) -> Stores {
-        let database = match self {
-            Self::Memory => Database::Memory,
-            Self::Sqlite(dir) => Database::Sqlite(dir.path().join("chat.db")),
-            Self::Postgres(db) => Database::Postgres(db.url().to_owned()),
-        };
-        database.open(Durability::Process).await.expect("opens")
-    }
-
-    /// Whether what was committed is there when it is opened again.
-    fn is_durable(&self) -> bool {
-        !matches!(self, Self::Memory)
-    }
-}
-
-macro_rules! conformance {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::memory()).await;
-            })*
-        }
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::postgres().await).await;
-            })*
-        }
-    };
-}
+use support::postgres::fresh_database;
+use support::stores::{conformance, Backend};
 
 conformance!(
     accounts::usernames_are_unique_ignoring_case,

@@ -1,7 +1,7 @@
 //! The room store's conformance suite: every test of the `RoomStore`
 //! contract runs against each backend (`conformance!` makes one
-//! `#[tokio::test]` per backend of it, as in `store.rs` and
-//! `account_store.rs`), on the backend opened as the server opens it
+//! `#[tokio::test]` per backend of it, as in `account_store.rs`; both from
+//! `support::stores`), on the backend opened as the server opens it
 //! (`Database::open`), with messages posted through its `MessageStore`,
 //! since a room's ids are its messages'.
 //!
@@ -24,73 +24,12 @@ mod rooms;
 
 use chat_server::store::rooms::{Created, NewRoom, RoomRecord};
 use chat_server::store::{
-    Database, Draft, Durability, ErrorKind, MessageStore, Posted, PostgresStore, RoomStore,
-    StoreError, Stores,
+    Draft, ErrorKind, MessageStore, Posted, PostgresStore, RoomStore, StoreError,
 };
-use common::{ChatMessage, DisplayName, MessageText, RoomKind, RoomName, RoomTopic, UserId};
+use common::{ChatMessage, RoomKind, RoomName, RoomTopic, UserId};
 use std::fmt::Debug;
-use support::postgres::{fresh_database, PgDatabase};
-use tempfile::TempDir;
-
-/// Where a test's database lives, so that it can be opened again.
-enum Backend {
-    Memory,
-    Sqlite(TempDir),
-    Postgres(PgDatabase),
-}
-
-impl Backend {
-    fn memory() -> Self {
-        Self::Memory
-    }
-
-    fn sqlite() -> Self {
-        Self::Sqlite(tempfile::tempdir().expect("temp dir"))
-    }
-
-    async fn postgres() -> Self {
-        Self::Postgres(fresh_database().await)
-    }
-
-    /// Opens the database (again, for the durable backends), as the server
-    /// opens it: every interface of one backend.
-    async fn open(&self) -> Stores {
-        let database = match self {
-            Self::Memory => Database::Memory,
-            Self::Sqlite(dir) => Database::Sqlite(dir.path().join("chat.db")),
-            Self::Postgres(db) => Database::Postgres(db.url().to_owned()),
-        };
-        database.open(Durability::Process).await.expect("opens")
-    }
-
-    /// Whether what was committed is there when it is opened again.
-    fn is_durable(&self) -> bool {
-        !matches!(self, Self::Memory)
-    }
-}
-
-macro_rules! conformance {
-    ($($module:ident :: $test:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::memory()).await;
-            })*
-        }
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$module::$test(super::Backend::postgres().await).await;
-            })*
-        }
-    };
-}
+use support::postgres::fresh_database;
+use support::stores::{conformance, draft, Backend};
 
 conformance!(
     rooms::a_room_is_made_with_its_owner_and_members,
@@ -163,17 +102,6 @@ async fn create_public(store: &dyn RoomStore, name: &str, now: u64) -> RoomRecor
 /// The kind of the error `result` must be.
 fn kind_of<T: Debug>(result: Result<T, StoreError>) -> ErrorKind {
     result.expect_err("the store refuses").kind()
-}
-
-fn draft(room_name: &str, text: &str) -> Draft {
-    Draft {
-        author: None,
-        room: room(room_name),
-        name: DisplayName::parse("Ann").expect("valid name"),
-        text: MessageText::parse(text).expect("valid text"),
-        nonce: None,
-        mentions: Vec::new(),
-    }
 }
 
 /// Posts `count` messages to `room_name`; the last one.

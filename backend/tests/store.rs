@@ -16,9 +16,10 @@ use chat_server::store::{
     SqliteStore, MAX_WRITE_BATCH,
 };
 use common::api::HISTORY_MAX_BYTES;
-use common::{ChatMessage, DisplayName, MessageId, MessageText, Nonce, RoomName};
+use common::{ChatMessage, DisplayName, MessageId, Nonce, RoomName};
 use std::sync::Arc;
 use support::postgres::{fresh_database, PgDatabase};
+use support::stores::draft;
 use tempfile::TempDir;
 
 /// Where a test's store lives, so that it can be opened again.
@@ -126,17 +127,6 @@ conformance!(
 
 fn room(name: &str) -> RoomName {
     RoomName::parse(name).expect("valid room")
-}
-
-fn draft(room_name: &str, text: &str) -> Draft {
-    Draft {
-        author: None,
-        room: room(room_name),
-        name: DisplayName::parse("Ann").expect("valid name"),
-        text: MessageText::parse(text).expect("valid text"),
-        nonce: None,
-        mentions: Vec::new(),
-    }
 }
 
 fn with_nonce(mut draft: Draft, nonce: &str) -> Draft {

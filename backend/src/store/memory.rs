@@ -58,14 +58,34 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Fails once the store was closed: it takes no more writes.
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.closed.load(Ordering::Acquire) {
+            true => Err(StoreError::closed()),
+            false => Ok(()),
+        }
+    }
+
+    /// Runs `change` on `tables` (locked by `lock` only once the store is
+    /// known to be open), unless the store was closed.
+    fn change_in<'a, Tables: 'a, T: Send + 'static>(
+        &'a self,
+        lock: impl FnOnce(&'a Self) -> MutexGuard<'a, Tables>,
+        change: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
+    ) -> StoreFuture<T> {
+        ready(self.writable().and_then(|()| change(&mut lock(self))))
+    }
+}
+
 fn ready<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<T> {
     Box::pin(std::future::ready(result))
 }
 
 impl MessageStore for MemoryStore {
     fn post(&self, mut draft: Draft) -> StoreFuture<Posted> {
-        if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::closed()));
+        if let Err(closed) = self.writable() {
+            return ready(Err(closed));
         }
         let now = unix_millis();
         let mut rooms = self.rooms();
@@ -190,10 +210,7 @@ impl MessageStore for MemoryStore {
     }
 
     fn check(&self) -> StoreFuture<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::closed()));
-        }
-        ready(Ok(()))
+        ready(self.writable())
     }
 
     fn close(&self) -> StoreFuture<()> {

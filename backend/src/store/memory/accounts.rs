@@ -15,7 +15,6 @@ use crate::store::accounts::{
 use crate::store::{ErrorKind, StoreError, StoreFuture};
 use common::{AccountState, DisplayName, Role, UserId, Username};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
 
 mod bots;
 
@@ -147,10 +146,7 @@ impl MemoryStore {
         &self,
         change: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
     ) -> StoreFuture<T> {
-        if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::closed()));
-        }
-        ready(change(&mut self.tables()))
+        self.change_in(Self::tables, change)
     }
 
     /// Reads the tables.

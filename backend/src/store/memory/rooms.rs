@@ -17,7 +17,6 @@ use crate::store::{StoreError, StoreFuture};
 use common::{ChatMessage, MessageId, RoomKind, RoomName, RoomRole, UserId};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::Ordering;
 
 /// The tables, as the databases have them, with the index by account that
 /// they have too.
@@ -141,16 +140,25 @@ impl Tables {
     }
 }
 
+/// The records of one room's table (none when there is no room), in the
+/// order of `key`.
+fn sorted<V: Clone, K: Ord>(table: Option<&HashMap<UserId, V>>, key: impl Fn(&V) -> K) -> Vec<V> {
+    let mut records: Vec<V> = table
+        .into_iter()
+        .flat_map(HashMap::values)
+        .cloned()
+        .collect();
+    records.sort_by_key(key);
+    records
+}
+
 impl MemoryStore {
     /// Runs `change` on the room tables, unless the store was closed.
     fn change_rooms<T: Send + 'static>(
         &self,
         change: impl FnOnce(&mut Tables) -> Result<T, StoreError>,
     ) -> StoreFuture<T> {
-        if self.closed.load(Ordering::Acquire) {
-            return ready(Err(StoreError::closed()));
-        }
-        ready(change(&mut self.room_tables()))
+        self.change_in(Self::room_tables, change)
     }
 
     /// Reads the room tables.
@@ -246,13 +254,8 @@ impl RoomStore for MemoryStore {
 
     fn members(&self, room: &RoomName) -> StoreFuture<Vec<MemberRecord>> {
         self.look_rooms(|tables| {
-            let mut members: Vec<MemberRecord> = tables
-                .rooms
-                .get(room)
-                .map(|room| room.members.values().cloned().collect())
-                .unwrap_or_default();
-            members.sort_by_key(|member| (member.joined_ms, member.user));
-            Ok(members)
+            let members = tables.rooms.get(room).map(|room| &room.members);
+            Ok(sorted(members, |member| (member.joined_ms, member.user)))
         })
     }
 
@@ -341,13 +344,8 @@ impl RoomStore for MemoryStore {
 
     fn bans(&self, room: &RoomName) -> StoreFuture<Vec<BanRecord>> {
         self.look_rooms(|tables| {
-            let mut bans: Vec<BanRecord> = tables
-                .rooms
-                .get(room)
-                .map(|room| room.bans.values().cloned().collect())
-                .unwrap_or_default();
-            bans.sort_by_key(|ban| (ban.at_ms, ban.user));
-            Ok(bans)
+            let bans = tables.rooms.get(room).map(|room| &room.bans);
+            Ok(sorted(bans, |ban| (ban.at_ms, ban.user)))
         })
     }
 
