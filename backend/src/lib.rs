@@ -19,6 +19,11 @@
 //! - [`limits`]: the token bucket of rate limits, and the connection caps.
 //! - [`accounts`]: who a request comes from (session cookie or bearer
 //!   token), and the accounts' use cases.
+//! - [`rooms`]: rooms people belong to (public, private, direct
+//!   conversations), their members, roles, moderation and read state: the
+//!   rooms' use cases, and [`rooms::policy`], who may do what.
+//! - [`audit`]: the audit log of moderation and administration, which
+//!   both use cases write.
 //! - [`auth`]: the security primitives of accounts: password hashes and
 //!   their bounded pool, secret tokens, sign-in throttling, the session
 //!   cookie, the cross-site request forgery check.
@@ -42,6 +47,7 @@
 //!   queue overflows and it alone is disconnected.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod bot_tokens;
 pub mod cluster;
@@ -52,6 +58,7 @@ pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod metrics;
+pub mod rooms;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -8,6 +8,7 @@
 //! connection and sends its headers byte by byte would hold it forever.
 
 use crate::accounts::{self, AccountSettings, Accounts, AccountsError};
+use crate::audit::Audit;
 use crate::bot_tokens::{BotTokens, BotTokensError};
 use crate::cluster::Cluster;
 use crate::config::Config;
@@ -16,6 +17,7 @@ use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
+use crate::rooms::Rooms;
 use crate::store::memory::MEMORY_DB;
 use crate::store::{Database, MessageStore, StoreError};
 use axum::extract::ConnectInfo;
@@ -148,10 +150,13 @@ pub async fn run_observed(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let audit = Audit::new(Arc::clone(&stores.rooms));
     let accounts = Accounts::new(
-        stores.accounts,
+        Arc::clone(&stores.accounts),
+        audit.clone(),
         AccountSettings::new(config.signup, &public_url),
     );
+    let rooms = Rooms::new(stores.rooms, stores.accounts, audit);
     announce_setup(&accounts).await?;
     observe(&accounts);
     let metrics = Metrics::new();
@@ -174,6 +179,7 @@ pub async fn run_observed(
         hub: hub.clone(),
         store: Arc::clone(&store),
         accounts,
+        rooms,
         settings,
         shutdown: stop.clone(),
         websockets: websockets.clone(),

@@ -204,6 +204,7 @@ fn links_and_tokens_printed_by_the_shell_work_on_the_server() {
         assert_eq!(me.status, 200, "{me:?}");
         assert_eq!(me.str("/username"), "hook");
         let token_of = |link: &str| link.rsplit('/').next().expect("a token").to_owned();
+        let reset_token = token_of(reset);
         let reset = api
             .post(
                 "/api/password-reset",
@@ -211,7 +212,38 @@ fn links_and_tokens_printed_by_the_shell_work_on_the_server() {
             )
             .await;
         assert_eq!(reset.status, 204, "{reset:?}");
-        assert!(api.sign_in("root", "a-new-root-password").await.is_ok());
+        let root = api
+            .sign_in("root", "a-new-root-password")
+            .await
+            .expect("signs in");
+        // What the shell did is in the audit log, by nobody: the machine's
+        // shell is no account. Neither the link nor the token is written.
+        let audit = root.get("/api/admin/audit").await;
+        let entries = audit.body["entries"].as_array().expect("entries");
+        let actions: Vec<&str> = entries
+            .iter()
+            .rev()
+            .map(|entry| entry["action"].as_str().expect("an action"))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "account.create",
+                "account.create",
+                "account.reset_link",
+                "invite.create",
+                "token.create"
+            ]
+        );
+        assert!(
+            entries.iter().all(|entry| entry["actor"].is_null()),
+            "{entries:?}"
+        );
+        let text = audit.body.to_string();
+        assert!(
+            !text.contains(&token) && !text.contains(&reset_token),
+            "{text}"
+        );
         let signed_up = api
             .post(
                 "/api/signup",

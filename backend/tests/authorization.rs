@@ -3,11 +3,17 @@
 //! with an API token), each cell the status the server must answer. The
 //! WebSocket's requests are rows too ([`Via::WebSocket`]): its upgrade,
 //! and each client frame after one, whose outcome is written as a number
-//! ([`frame_outcome`]).
+//! (`authorization/websocket.rs`). The rooms' routes are rows of it
+//! (`authorization/room_routes.rs`), and a second table has them again
+//! for every kind of room (public, private, a direct conversation) × what
+//! the caller is to the room: an outsider, a member, a moderator, its
+//! owner, an administrator who is not in it, someone banned, someone
+//! muted (`authorization/room_roles.rs`).
 //!
 //! `every_route_of_the_api_is_in_the_table` fails when a route of the
-//! accounts API's table (`common/src/api/accounts.rs`) or of the rest of
-//! the router is missing from [`rows`], and
+//! accounts API's table (`common/src/api/accounts.rs`), of the rooms
+//! API's (`common/src/api/rooms.rs`) or of the rest of the router is
+//! missing from [`rows`], and
 //! `the_table_and_the_openapi_document_have_the_same_routes` when the
 //! table and the served OpenAPI document (`/api/openapi.json`, which
 //! tests/openapi.rs checks against the router) differ by a route, either
@@ -15,20 +21,34 @@
 
 mod support;
 
-use common::{ClientFrame, ErrorCode, ServerFrame};
+#[path = "authorization/account_routes.rs"]
+mod account_routes;
+#[path = "authorization/room_roles.rs"]
+mod room_roles;
+#[path = "authorization/room_routes.rs"]
+mod room_routes;
+#[path = "authorization/websocket.rs"]
+mod websocket;
+
 use serde_json::{json, Value};
-use support::accounts::{setup_token_of, Api, Credential};
-use support::{room_name, Client, TempDb, TestServer};
+use support::accounts::{setup_token_of, Api};
+use support::{TempDb, TestServer};
+use websocket::{websocket_answer, Frame};
 
 /// The callers, in the order of each row's statuses.
 const CALLERS: [&str; 5] = ["nobody", "member", "admin", "deactivated", "bot"];
 
 /// What the rows may name: the ids of accounts and tokens that exist.
 struct Ids {
-    /// A member the administrator changes.
+    /// A member the administrator changes; the owner of `lobby`, a public
+    /// room.
     target: u64,
     /// The bot.
     bot: u64,
+    /// A member of `lobby` whom moderation rows act on.
+    victim: u64,
+    /// Someone outside `lobby`, banned and unbanned by the rows.
+    outcast: u64,
 }
 
 /// How a row's request is made, answered in [`answer`].
@@ -44,40 +64,6 @@ enum Via {
     /// joining `lobby`, for the frames that need a joined room) and gets
     /// [`frame_outcome`].
     WebSocket(Option<Frame>),
-}
-
-/// The client frames of the protocol, as rows of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Frame {
-    Join,
-    Send,
-    Typing,
-    Leave,
-}
-
-/// The cell of a frame that was carried out: 101, as the upgrade's
-/// "Switching Protocols" (the connection goes on as asked). Carried out
-/// means: `joined` for a join, the sent `message` (its nonce echoed) for a
-/// send, and for typing and leave, which have no answer, no error before
-/// the answer to a bad frame sent after them (a connection handles its
-/// frames in order).
-const CARRIED_OUT: u16 = 101;
-
-/// The cell of a frame answered by an `error` frame: the HTTP status of
-/// the same refusal over the API (401 `unauthenticated`, 403 `forbidden`,
-/// 429 `rate_limited`, 409 `not_joined`/`already_joined`, 503
-/// `unavailable`, 400 for the rest). A frame answered by the server
-/// closing the connection is the close code (4001 when its session ended,
-/// say): both are numbers the table can hold beside the HTTP ones.
-fn error_outcome(code: ErrorCode) -> u16 {
-    match code {
-        ErrorCode::Unauthenticated => 401,
-        ErrorCode::Forbidden => 403,
-        ErrorCode::RateLimited => 429,
-        ErrorCode::NotJoined | ErrorCode::AlreadyJoined => 409,
-        ErrorCode::Unavailable => 503,
-        _ => 400,
-    }
 }
 
 /// One request and what each caller gets.
@@ -108,105 +94,6 @@ async fn answer(row: &Row, ids: &Ids, caller: &Api, label: &str) -> (u16, Value)
     }
 }
 
-/// The request headers of `caller`'s credential on a WebSocket upgrade.
-fn upgrade_headers(caller: &Api) -> Vec<(&'static str, String)> {
-    let mut headers = Vec::new();
-    if let Some(origin) = &caller.origin {
-        headers.push(("origin", origin.clone()));
-    }
-    match &caller.credential {
-        Credential::None => {}
-        Credential::Cookie(token) => headers.push(("cookie", format!("chat_session={token}"))),
-        Credential::Bearer(token) => headers.push(("authorization", format!("Bearer {token}"))),
-    }
-    headers
-}
-
-/// The cell of a WebSocket row for `caller`, as [`Via::WebSocket`] says,
-/// with what explains it (the refusal's body, or the frame that answered).
-async fn websocket_answer(frame: Option<Frame>, caller: &Api, label: &str) -> (u16, Value) {
-    let url = format!("ws://{}/ws", caller.addr);
-    let headers = upgrade_headers(caller);
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let mut client = match Client::try_connect(&url, &headers).await {
-        Ok(client) => client,
-        Err((status, body)) => return (status, Value::String(body)),
-    };
-    let Some(frame) = frame else {
-        return (CARRIED_OUT, Value::Null);
-    };
-    let lobby = room_name("lobby");
-    if frame != Frame::Join {
-        client.join("lobby").await;
-    }
-    let nonce = format!("ws-{label}");
-    let sent = match frame {
-        Frame::Join => ClientFrame::Join {
-            room: lobby,
-            since: None,
-        },
-        Frame::Send => ClientFrame::Send {
-            room: lobby,
-            text: common::MessageText::parse("hello over the socket").expect("valid text"),
-            nonce: Some(common::Nonce::parse(&nonce).expect("valid nonce")),
-        },
-        Frame::Typing => ClientFrame::Typing { room: lobby },
-        Frame::Leave => ClientFrame::Leave { room: lobby },
-    };
-    client.send(&sent).await;
-    if matches!(frame, Frame::Typing | Frame::Leave) {
-        // No answer when carried out: the answer to a bad frame sent next
-        // comes first then.
-        client.send_text("{}").await;
-    }
-    let outcome = frame_outcome(&mut client, frame, &nonce).await;
-    let _ = client.ws.close(None).await;
-    outcome
-}
-
-/// What answered `frame` on `client`: [`CARRIED_OUT`], an error's
-/// [`error_outcome`], or the close code of a closed connection. Others'
-/// presence changes and messages are not answers, and are skipped.
-async fn frame_outcome(client: &mut Client, frame: Frame, nonce: &str) -> (u16, Value) {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        let next = tokio::time::timeout(support::FRAME_TIMEOUT, client.ws.next())
-            .await
-            .expect("the frame is answered in time");
-        let text = match next {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(close))) => {
-                let code = close.map_or(1005, |close| u16::from(close.code));
-                return (code, Value::String("closed".into()));
-            }
-            Some(Ok(_)) => continue,
-            other => return (1006, Value::String(format!("{other:?}"))),
-        };
-        let answer = ServerFrame::decode(&text).expect("the server sends valid frames");
-        let explained = Value::String(text.to_string());
-        match (frame, answer) {
-            (Frame::Join, ServerFrame::Joined { .. }) => return (CARRIED_OUT, explained),
-            (Frame::Send, ServerFrame::Message(message))
-                if message.nonce.as_ref().map(|n| n.as_str()) == Some(nonce) =>
-            {
-                return (CARRIED_OUT, explained)
-            }
-            (Frame::Typing | Frame::Leave, ServerFrame::Error(error))
-                if error.code == ErrorCode::BadRequest && error.room.is_none() =>
-            {
-                return (CARRIED_OUT, explained)
-            }
-            (_, ServerFrame::Error(error)) => return (error_outcome(error.code), explained),
-            (_, ServerFrame::Presence { .. } | ServerFrame::Message(_)) => continue,
-            (_, _) => return (0, explained),
-        }
-    }
-}
-
 fn none(_: &str) -> Option<Value> {
     None
 }
@@ -214,291 +101,25 @@ fn none(_: &str) -> Option<Value> {
 /// Every route, with its cells. Requests that end something (signing
 /// out) come last, so that each caller keeps its credential until then.
 fn rows() -> Vec<Row> {
-    vec![
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/server",
-            path: |_| "/api/server".into(),
-            body: none,
-            expect: [200, 200, 200, 200, 200],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/setup",
-            path: |_| "/api/setup".into(),
-            body: |_| {
-                Some(json!({
-                    "token": "0000000000000000000000000000000000000000000",
-                    "username": "intruder",
-                    "display_name": "Intruder",
-                    "password": "intruder-password",
-                }))
-            },
-            // The setup is done: no link works. A script (no Origin) is
-            // refused before that.
-            expect: [410, 410, 410, 410, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/session",
-            path: |_| "/api/session".into(),
-            body: |_| Some(json!({"username": "nobody", "password": "wrong-password"})),
-            expect: [401, 401, 401, 401, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/signup",
-            path: |_| "/api/signup".into(),
-            body: |_| {
-                Some(json!({
-                    "username": "newcomer",
-                    "display_name": "Newcomer",
-                    "password": "newcomer-password",
-                }))
-            },
-            // `--signup invite` without an invite.
-            expect: [403, 403, 403, 403, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/password-reset",
-            path: |_| "/api/password-reset".into(),
-            body: |_| {
-                Some(json!({
-                    "token": "0000000000000000000000000000000000000000000",
-                    "password": "a-new-password",
-                }))
-            },
-            expect: [410, 410, 410, 410, 403],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/me",
-            path: |_| "/api/me".into(),
-            body: none,
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("PATCH"),
-            route: "/api/me",
-            path: |_| "/api/me".into(),
-            body: |caller| Some(json!({"display_name": format!("{caller} renamed")})),
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/me/password",
-            path: |_| "/api/me/password".into(),
-            body: |caller| {
-                Some(json!({
-                    "current_password": format!("{caller}-password"),
-                    "new_password": format!("{caller}-password"),
-                }))
-            },
-            expect: [401, 204, 204, 401, 403],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/me/sessions",
-            path: |_| "/api/me/sessions".into(),
-            body: none,
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("DELETE"),
-            route: "/api/me/sessions/{id}",
-            path: |_| "/api/me/sessions/999999".into(),
-            body: none,
-            expect: [401, 404, 404, 401, 404],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/me/tokens",
-            path: |_| "/api/me/tokens".into(),
-            body: none,
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/me/tokens",
-            path: |_| "/api/me/tokens".into(),
-            body: |_| Some(json!({"name": "mine"})),
-            expect: [401, 201, 201, 401, 403],
-        },
-        Row {
-            via: Via::Http("DELETE"),
-            route: "/api/me/tokens/{id}",
-            path: |_| "/api/me/tokens/999999".into(),
-            body: none,
-            expect: [401, 404, 404, 401, 404],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/admin/accounts",
-            path: |_| "/api/admin/accounts".into(),
-            body: none,
-            expect: [401, 403, 200, 401, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/admin/accounts",
-            path: |_| "/api/admin/accounts".into(),
-            body: |caller| {
-                Some(json!({
-                    "username": format!("made-by-{caller}"),
-                    "display_name": "Made",
-                    "kind": "person",
-                    "role": "member",
-                    "password": "made-password",
-                }))
-            },
-            expect: [401, 403, 201, 401, 403],
-        },
-        Row {
-            via: Via::Http("PATCH"),
-            route: "/api/admin/accounts/{id}",
-            path: |ids| format!("/api/admin/accounts/{}", ids.target),
-            body: |_| Some(json!({"role": "member"})),
-            expect: [401, 403, 200, 401, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/admin/accounts/{id}/reset-link",
-            path: |ids| format!("/api/admin/accounts/{}/reset-link", ids.target),
-            body: |_| Some(json!({})),
-            expect: [401, 403, 201, 401, 403],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/admin/accounts/{id}/tokens",
-            path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
-            body: none,
-            expect: [401, 403, 200, 401, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/admin/accounts/{id}/tokens",
-            path: |ids| format!("/api/admin/accounts/{}/tokens", ids.bot),
-            body: |_| Some(json!({"name": "another"})),
-            expect: [401, 403, 201, 401, 403],
-        },
-        Row {
-            via: Via::Http("DELETE"),
-            route: "/api/admin/accounts/{id}/tokens/{token}",
-            path: |ids| format!("/api/admin/accounts/{}/tokens/999999", ids.bot),
-            body: none,
-            expect: [401, 403, 404, 401, 403],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/admin/invites",
-            path: |_| "/api/admin/invites".into(),
-            body: none,
-            expect: [401, 403, 200, 401, 403],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/admin/invites",
-            path: |_| "/api/admin/invites".into(),
-            body: |_| Some(json!({"max_uses": 1})),
-            expect: [401, 403, 201, 401, 403],
-        },
-        Row {
-            via: Via::Http("DELETE"),
-            route: "/api/admin/invites/{id}",
-            path: |_| "/api/admin/invites/999999".into(),
-            body: none,
-            expect: [401, 403, 404, 401, 403],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/rooms",
-            path: |_| "/api/rooms".into(),
-            body: none,
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/rooms/{room}/messages",
-            path: |_| "/api/rooms/lobby/messages".into(),
-            body: none,
-            expect: [401, 200, 200, 401, 200],
-        },
-        Row {
-            via: Via::Http("POST"),
-            route: "/api/rooms/{room}/messages",
-            path: |_| "/api/rooms/lobby/messages".into(),
-            body: |caller| Some(json!({"text": "hello", "nonce": format!("n-{caller}")})),
-            expect: [401, 201, 201, 401, 201],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/api/openapi.json",
-            path: |_| "/api/openapi.json".into(),
-            body: none,
-            expect: [200, 200, 200, 200, 200],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/healthz",
-            path: |_| "/healthz".into(),
-            body: none,
-            expect: [200, 200, 200, 200, 200],
-        },
-        Row {
-            via: Via::Http("GET"),
-            route: "/metrics",
-            path: |_| "/metrics".into(),
-            body: none,
-            expect: [200, 200, 200, 200, 200],
-        },
-        Row {
-            via: Via::WebSocket(None),
-            route: "/ws",
-            path: |_| "/ws".into(),
-            body: none,
-            expect: [401, 101, 101, 401, 101],
-        },
-        Row {
-            via: Via::WebSocket(Some(Frame::Join)),
-            route: "/ws",
-            path: |_| "/ws".into(),
-            body: none,
-            expect: [401, 101, 101, 401, 101],
-        },
-        Row {
-            via: Via::WebSocket(Some(Frame::Send)),
-            route: "/ws",
-            path: |_| "/ws".into(),
-            body: none,
-            expect: [401, 101, 101, 401, 101],
-        },
-        Row {
-            via: Via::WebSocket(Some(Frame::Typing)),
-            route: "/ws",
-            path: |_| "/ws".into(),
-            body: none,
-            expect: [401, 101, 101, 401, 101],
-        },
-        Row {
-            via: Via::WebSocket(Some(Frame::Leave)),
-            route: "/ws",
-            path: |_| "/ws".into(),
-            body: none,
-            expect: [401, 101, 101, 401, 101],
-        },
-        Row {
-            via: Via::Http("DELETE"),
-            route: "/api/session",
-            path: |_| "/api/session".into(),
-            body: none,
-            // A bot's API token is not a session: revoke it instead.
-            expect: [401, 204, 204, 401, 400],
-        },
-    ]
+    let mut rows = account_routes::rows();
+    rows.extend(room_routes::rows());
+    rows.push(sign_out());
+    rows
 }
 
-/// The routes of the router outside the accounts API's table.
+/// Signing out, last of all.
+fn sign_out() -> Row {
+    Row {
+        via: Via::Http("DELETE"),
+        route: "/api/session",
+        path: |_| "/api/session".into(),
+        body: none,
+        // A bot's API token is not a session: revoke it instead.
+        expect: [401, 204, 204, 401, 400],
+    }
+}
+
+/// The routes of the router outside the accounts' and rooms' tables.
 const OTHER_ROUTES: [(&str, &str); 5] = [
     ("GET", "/api/rooms"),
     ("GET", "/api/rooms/{room}/messages"),
@@ -522,11 +143,14 @@ fn table_routes() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The routes of the table in `common/src/api/accounts.rs`'s documentation.
+/// The routes of the tables in `common/src/api/accounts.rs`'s and
+/// `common/src/api/rooms.rs`'s documentation.
 fn documented_routes() -> Vec<(String, String)> {
-    let source = include_str!("../../common/src/api/accounts.rs");
-    source
+    let accounts = include_str!("../../common/src/api/accounts.rs");
+    let rooms = include_str!("../../common/src/api/rooms.rs");
+    accounts
         .lines()
+        .chain(rooms.lines())
         .filter_map(|line| {
             let cell = line.strip_prefix("//! | `")?;
             let (route, _) = cell.split_once('`')?;
@@ -539,7 +163,7 @@ fn documented_routes() -> Vec<(String, String)> {
 #[test]
 fn every_route_of_the_api_is_in_the_table() {
     let documented = documented_routes();
-    assert!(documented.len() >= 25, "{documented:?}");
+    assert!(documented.len() >= 43, "{documented:?}");
     let table = table_routes();
     let expected = documented.into_iter().chain(
         OTHER_ROUTES
@@ -586,8 +210,9 @@ async fn the_table_and_the_openapi_document_have_the_same_routes() {
     server.stop().await;
 }
 
-/// The five callers, signed in as they are in the table.
-async fn callers(server: &TestServer) -> ([Api; 5], Ids) {
+/// The administrator of a server's first start, made with its setup
+/// link, signed in.
+async fn first_admin(server: &TestServer) -> Api {
     let accounts = server.accounts.as_ref().expect("started");
     let link = accounts
         .setup_link_if_needed()
@@ -606,31 +231,41 @@ async fn callers(server: &TestServer) -> ([Api; 5], Ids) {
             }),
         )
         .await;
-    let admin = nobody.with_session(&made.session().expect("a session"));
-    let create = |username: &'static str, kind: &'static str| {
-        let admin = admin.clone();
-        async move {
-            let password = (kind == "person").then(|| format!("{username}-password"));
-            let made = admin
-                .post(
-                    "/api/admin/accounts",
-                    &json!({
-                        "username": username,
-                        "display_name": username,
-                        "kind": kind,
-                        "role": "member",
-                        "password": password,
-                    }),
-                )
-                .await;
-            assert_eq!(made.status, 201, "{made:?}");
-            made.u64("/id")
-        }
-    };
-    create("member", "person").await;
-    let gone = create("deactivated", "person").await;
-    let target = create("target", "person").await;
-    let bot = create("bot", "bot").await;
+    nobody.with_session(&made.session().expect("a session"))
+}
+
+/// Makes an account with `admin`'s API: a person (whose password is
+/// `<username>-password`) or a bot; returns its id.
+async fn create(admin: &Api, username: &str, kind: &str) -> u64 {
+    let password = (kind == "person").then(|| format!("{username}-password"));
+    let made = admin
+        .post(
+            "/api/admin/accounts",
+            &json!({
+                "username": username,
+                "display_name": username,
+                "kind": kind,
+                "role": "member",
+                "password": password,
+            }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{made:?}");
+    made.u64("/id")
+}
+
+/// The five callers, signed in as they are in the table, and the public
+/// room `lobby` the room rows ask about: made by `target`, with `victim`
+/// in it.
+async fn callers(server: &TestServer) -> ([Api; 5], Ids) {
+    let admin = first_admin(server).await;
+    let nobody = Api::new(server.addr);
+    create(&admin, "member", "person").await;
+    let gone = create(&admin, "deactivated", "person").await;
+    let target = create(&admin, "target", "person").await;
+    let bot = create(&admin, "bot", "bot").await;
+    let victim = create(&admin, "victim", "person").await;
+    let outcast = create(&admin, "outcast", "person").await;
     let member = nobody
         .sign_in("member", "member-password")
         .await
@@ -654,9 +289,26 @@ async fn callers(server: &TestServer) -> ([Api; 5], Ids) {
         .await
         .str("/token");
     let bot_api = nobody.with_bearer(&token);
+    let owner = nobody
+        .sign_in("target", "target-password")
+        .await
+        .expect("in");
+    let lobby = owner
+        .post("/api/rooms", &json!({"room": "lobby", "kind": "public"}))
+        .await;
+    assert_eq!(lobby.status, 201, "{lobby:?}");
+    let joined = owner
+        .post("/api/rooms/lobby/members", &json!({"user": victim}))
+        .await;
+    assert_eq!(joined.status, 201, "{joined:?}");
     (
         [nobody, member, admin, deactivated, bot_api],
-        Ids { target, bot },
+        Ids {
+            target,
+            bot,
+            victim,
+            outcast,
+        },
     )
 }
 

@@ -50,18 +50,25 @@ fn operations(doc: &Value) -> BTreeSet<Route> {
 }
 
 /// The routes the router's source registers: every `.route("…", …)` of
-/// `http/mod.rs` (as written) and of `http/api.rs` and
-/// `http/accounts/mod.rs` (under `/api`, where the router nests them),
-/// with each method routed (`get(…)`, `.post(…)`, …).
+/// `http/mod.rs` (as written) and of `http/api.rs`,
+/// `http/accounts/mod.rs` and `http/rooms/mod.rs` (under `/api`, where the
+/// router nests them), with each method routed (`get(…)`, `.post(…)`, …).
 fn routes_in_the_source() -> BTreeSet<Route> {
     let top = include_str!("../src/http/mod.rs");
     let api = include_str!("../src/http/api.rs");
     let accounts = include_str!("../src/http/accounts/mod.rs");
-    // The prefix below is where these two lines put the others' routes.
+    let rooms = include_str!("../src/http/rooms/mod.rs");
+    // The prefix below is where these lines put the others' routes.
     assert!(top.contains(r#".nest("/api", api::routes())"#));
     assert!(api.contains(".merge(super::accounts::routes())"));
+    assert!(api.contains(".merge(super::rooms::routes())"));
     let mut routes = BTreeSet::new();
-    for (source, prefix) in [(top, ""), (api, "/api"), (accounts, "/api")] {
+    for (source, prefix) in [
+        (top, ""),
+        (api, "/api"),
+        (accounts, "/api"),
+        (rooms, "/api"),
+    ] {
         for call in route_calls(source) {
             let (path, methods) = parse_route_call(call);
             for method in methods {
@@ -181,6 +188,7 @@ async fn every_documented_operation_is_answered_by_its_handler() {
         let concrete = path
             .replace("{room}", "lobby")
             .replace("{id}", "1")
+            .replace("{user}", "1")
             .replace("{token}", "1");
         let response = client
             .request(method.parse().expect("a method"), server.url(&concrete))
@@ -321,6 +329,20 @@ async fn the_schemas_say_the_rules_and_the_routes_who_may_call() {
         schemas["Password"]["minLength"],
         common::account::PASSWORD_MIN_CHARS
     );
+    assert_eq!(
+        schemas["RoomTitle"]["maxLength"],
+        common::room::TITLE_MAX_CHARS
+    );
+    assert_eq!(
+        schemas["RoomTopic"]["maxLength"],
+        common::room::TOPIC_MAX_CHARS
+    );
+    // A mute's bounds are the server's.
+    assert_eq!(schemas["Mute"]["properties"]["minutes"]["minimum"], 1);
+    assert_eq!(
+        schemas["Mute"]["properties"]["minutes"]["maximum"],
+        common::api::rooms::MAX_MUTE_MINUTES
+    );
     // A new password is a Password; signing in takes any string.
     assert_eq!(
         schemas["SetupRequest"]["properties"]["password"]["$ref"],
@@ -345,6 +367,16 @@ async fn the_schemas_say_the_rules_and_the_routes_who_may_call() {
     };
     for (method, path) in [
         ("get", "/api/rooms"),
+        ("post", "/api/rooms"),
+        ("get", "/api/rooms/{room}"),
+        ("patch", "/api/rooms/{room}"),
+        ("post", "/api/rooms/{room}/join"),
+        ("get", "/api/rooms/{room}/members"),
+        ("post", "/api/rooms/{room}/bans"),
+        ("put", "/api/rooms/{room}/members/{user}/mute"),
+        ("post", "/api/direct"),
+        ("post", "/api/me/read-all"),
+        ("get", "/api/admin/audit"),
         ("get", "/api/rooms/{room}/messages"),
         ("post", "/api/rooms/{room}/messages"),
         ("get", "/api/me"),

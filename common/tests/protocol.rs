@@ -356,6 +356,64 @@ fn http_api_bodies() {
     );
 }
 
+/// The room list's entries and a room as docs/PROTOCOL.md shows them
+/// (Rooms): the fields rooms people belong to added, and their absence
+/// when they say nothing.
+#[test]
+fn rooms_api_bodies() {
+    use common::api::rooms::{Membership, RoomInfo};
+    use common::{RoomKind, RoomRole, RoomTitle, RoomTopic};
+    let membership = Membership {
+        role: RoomRole::Owner,
+        last_read: 7,
+        unread: 2,
+        mentions: 0,
+        muted_until: None,
+    };
+    assert_contract(
+        RoomSummary {
+            kind: Some(RoomKind::Private),
+            title: Some(RoomTitle::parse("The team").expect("valid")),
+            topic: Some(RoomTopic::parse("Plans").expect("valid")),
+            membership: Some(membership.clone()),
+            ..RoomSummary::bare(room("team"), 2, 9)
+        },
+        concat!(
+            r#"{"room":"team","members":2,"last_id":9,"kind":"private","title":"The team","#,
+            r#""topic":"Plans","membership":{"role":"owner","last_read":7,"unread":2,"mentions":0}}"#
+        ),
+    );
+    assert_contract(
+        RoomSummary {
+            kind: Some(RoomKind::Public),
+            ..RoomSummary::bare(room("lobby"), 0, 40)
+        },
+        r#"{"room":"lobby","members":0,"last_id":40,"kind":"public"}"#,
+    );
+    assert_contract(
+        RoomInfo {
+            room: room("team"),
+            kind: RoomKind::Private,
+            title: Some(RoomTitle::parse("The team").expect("valid")),
+            topic: RoomTopic::parse("Plans").expect("valid"),
+            archived: false,
+            owner: Some(3),
+            created_ms: 1_700_000_000_000,
+            last_id: 9,
+            membership: Some(Membership {
+                last_read: 9,
+                unread: 0,
+                ..membership
+            }),
+        },
+        concat!(
+            r#"{"room":"team","kind":"private","title":"The team","topic":"Plans","archived":false,"#,
+            r#""owner":3,"created_ms":1700000000000,"last_id":9,"#,
+            r#""membership":{"role":"owner","last_read":9,"unread":0,"mentions":0}}"#
+        ),
+    );
+}
+
 fn decode_error(text: &str) -> common::RequestError {
     ClientFrame::decode(text).expect_err("the frame should be rejected")
 }

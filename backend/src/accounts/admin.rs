@@ -1,8 +1,12 @@
 //! Administration: accounts (list, create a person or a bot, change a
 //! role, deactivate and reactivate), reset links, invites, and bots' API
 //! tokens. The HTTP routes reach these only as an administrator (the
-//! `Admin` extractor); the command line (`chat-server admin …`) calls them
-//! with `by: None`.
+//! `Admin` extractor), `by` the administrator; the command line
+//! (`chat-server admin …`) calls them with `by: None`.
+//!
+//! Each change is written to the audit log ([`crate::audit`]) once the
+//! store holds it, with `by` as its actor, and never with the link or
+//! token it made.
 //!
 //! The last active administrator can be neither demoted nor deactivated,
 //! whoever asks, so the server always has someone who can administer it.
@@ -10,6 +14,7 @@
 use super::events::AccountEvent;
 use super::me::is_admin;
 use super::{info_of, now_ms, Accounts, AccountsError};
+use crate::audit::{AuditAction, Entry};
 use crate::auth::Token;
 use crate::store::accounts::{Account, ApiTokenId, LinkId, LinkKind, NewAccount, NewLink};
 use common::api::accounts::{
@@ -42,6 +47,7 @@ impl Accounts {
     pub async fn create_account(
         &self,
         request: NewAccountRequest,
+        by: Option<UserId>,
     ) -> Result<AccountInfo, AccountsError> {
         let password_hash = match (request.kind, request.password.as_deref()) {
             (AccountKind::Bot, Some(_)) => {
@@ -71,6 +77,13 @@ impl Accounts {
             )
             .await?;
         tracing::info!(user = account.id, username = %account.username, kind = %account.kind, role = %account.role, "account created");
+        let detail = format!("{} {} ({})", account.kind, account.username, account.role);
+        self.record(
+            Entry::new(by, AuditAction::AccountCreate)
+                .target(account.id)
+                .detail(detail),
+        )
+        .await;
         Ok(info_of(&account))
     }
 
@@ -79,6 +92,7 @@ impl Accounts {
         &self,
         id: UserId,
         update: AccountUpdate,
+        by: Option<UserId>,
     ) -> Result<AccountInfo, AccountsError> {
         let account = self.account_by_id(id).await?;
         let demoted = update.role == Some(Role::Member) && is_admin(account.role);
@@ -101,10 +115,24 @@ impl Accounts {
         if let Some(role) = update.role.filter(|&role| role != account.role) {
             self.store.set_role(id, role).await?;
             tracing::info!(user = id, %role, "role changed");
+            let detail = format!("{} is now {role}", account.username);
+            self.record(
+                Entry::new(by, AuditAction::AccountRole)
+                    .target(id)
+                    .detail(detail),
+            )
+            .await;
         }
         if let Some(state) = update.state.filter(|&state| state != account.state) {
             let ended = self.store.set_state(id, state).await?;
             tracing::info!(user = id, %state, "state changed");
+            let action = match state {
+                AccountState::Deactivated => AuditAction::AccountDeactivate,
+                AccountState::Active => AuditAction::AccountReactivate,
+            };
+            let detail = format!("{} is now {state}", account.username);
+            self.record(Entry::new(by, action).target(id).detail(detail))
+                .await;
             if state == AccountState::Deactivated {
                 // The deactivation first: a socket closes with the first
                 // reason it is given, and its session's end would say
@@ -130,19 +158,28 @@ impl Accounts {
             ));
         }
         let now = now_ms();
-        self.create_link(
-            NewLink {
-                kind: LinkKind::Reset,
-                token_hash: [0; 32],
-                created_by: by,
-                account: Some(id),
-                expires_ms: Some(now.saturating_add(millis(RESET_LINK_EXPIRY))),
-                max_uses: Some(1),
-                now,
-            },
-            "reset link created",
+        let link = self
+            .create_link(
+                NewLink {
+                    kind: LinkKind::Reset,
+                    token_hash: [0; 32],
+                    created_by: by,
+                    account: Some(id),
+                    expires_ms: Some(now.saturating_add(millis(RESET_LINK_EXPIRY))),
+                    max_uses: Some(1),
+                    now,
+                },
+                "reset link created",
+            )
+            .await?;
+        let detail = format!("link {} for {}", link.id, account.username);
+        self.record(
+            Entry::new(by, AuditAction::ResetLink)
+                .target(id)
+                .detail(detail),
         )
-        .await
+        .await;
+        Ok(link)
     }
 
     /// Every invite, usable or not.
@@ -184,23 +221,36 @@ impl Accounts {
         let expires_ms = invite
             .expires_in_secs
             .map(|secs| now.saturating_add(secs.saturating_mul(1000)));
-        self.create_link(
-            NewLink {
-                kind: LinkKind::Invite,
-                token_hash: [0; 32],
-                created_by: by,
-                account: None,
-                expires_ms,
-                max_uses: invite.max_uses,
-                now,
-            },
-            "invite created",
-        )
-        .await
+        let link = self
+            .create_link(
+                NewLink {
+                    kind: LinkKind::Invite,
+                    token_hash: [0; 32],
+                    created_by: by,
+                    account: None,
+                    expires_ms,
+                    max_uses: invite.max_uses,
+                    now,
+                },
+                "invite created",
+            )
+            .await?;
+        let uses = invite
+            .max_uses
+            .map_or("any number of uses".to_owned(), |uses| {
+                format!("up to {uses} uses")
+            });
+        let expiry = expires_ms.map_or("never expires".to_owned(), |ms| {
+            format!("expires {}", crate::audit::time_words(ms))
+        });
+        let detail = format!("invite {}: {uses}, {expiry}", link.id);
+        self.record(Entry::new(by, AuditAction::InviteCreate).detail(detail))
+            .await;
+        Ok(link)
     }
 
     /// Revokes an invite.
-    pub async fn revoke_invite(&self, id: LinkId) -> Result<(), AccountsError> {
+    pub async fn revoke_invite(&self, id: LinkId, by: Option<UserId>) -> Result<(), AccountsError> {
         let is_invite = self
             .store
             .links(LinkKind::Invite)
@@ -211,6 +261,9 @@ impl Accounts {
             return Err(AccountsError::NotFound("invite"));
         }
         tracing::info!(invite = id, "invite revoked");
+        let detail = format!("invite {id}");
+        self.record(Entry::new(by, AuditAction::InviteRevoke).detail(detail))
+            .await;
         Ok(())
     }
 
@@ -225,9 +278,10 @@ impl Accounts {
         &self,
         id: UserId,
         name: &str,
+        by: Option<UserId>,
     ) -> Result<CreatedToken, AccountsError> {
-        self.bot(id).await?;
-        self.create_token(id, name).await
+        let bot = self.bot(id).await?;
+        self.create_token_as(&bot, name, by).await
     }
 
     /// A new API token of any account (the command line's `create-token`).
@@ -236,8 +290,29 @@ impl Accounts {
         id: UserId,
         name: &str,
     ) -> Result<CreatedToken, AccountsError> {
-        self.account_by_id(id).await?;
-        self.create_token(id, name).await
+        let account = self.account_by_id(id).await?;
+        self.create_token_as(&account, name, None).await
+    }
+
+    /// A new API token of `account`, made by `by` and audited.
+    async fn create_token_as(
+        &self,
+        account: &Account,
+        name: &str,
+        by: Option<UserId>,
+    ) -> Result<CreatedToken, AccountsError> {
+        let created = self.create_token(account.id, name).await?;
+        let detail = format!(
+            "token {} \"{}\" of {}",
+            created.info.id, created.info.name, account.username
+        );
+        self.record(
+            Entry::new(by, AuditAction::TokenCreate)
+                .target(account.id)
+                .detail(detail),
+        )
+        .await;
+        Ok(created)
     }
 
     /// Revokes one of an account's tokens.
@@ -245,8 +320,22 @@ impl Accounts {
         &self,
         id: UserId,
         token: ApiTokenId,
+        by: Option<UserId>,
     ) -> Result<(), AccountsError> {
-        self.revoke_token(id, token).await
+        self.revoke_token(id, token).await?;
+        let detail = format!("token {token}");
+        self.record(
+            Entry::new(by, AuditAction::TokenRevoke)
+                .target(id)
+                .detail(detail),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Writes an audit entry, now.
+    async fn record(&self, entry: Entry) {
+        self.audit.record(entry, now_ms()).await;
     }
 
     async fn account_by_id(&self, id: UserId) -> Result<Account, AccountsError> {

@@ -27,7 +27,8 @@
 //!   password resets.
 //! - [`me`]: one's own account: profile, password, sessions, API tokens.
 //! - [`admin`]: administration: accounts, roles and states, reset links,
-//!   invites, bots' tokens.
+//!   invites, bots' tokens; each written to the audit log
+//!   ([`crate::audit`]).
 
 pub mod admin;
 pub mod error;
@@ -42,6 +43,7 @@ pub use error::AccountsError;
 pub use events::AccountEvent;
 pub use identity::{authenticate, Credential, Identity};
 
+use crate::audit::Audit;
 use crate::auth::{PasswordHasher, Throttle, Token};
 use crate::store::accounts::{Account, LinkKind};
 use crate::store::AccountStore;
@@ -79,10 +81,11 @@ impl AccountSettings {
 }
 
 /// The use cases of accounts. Cheap to clone: clones share the store, the
-/// password pool, the throttle and the events.
+/// audit log, the password pool, the throttle and the events.
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
+    audit: Audit,
     hasher: PasswordHasher,
     throttle: Throttle,
     settings: Arc<AccountSettings>,
@@ -90,21 +93,29 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The use cases on `store`, with the default password pool and
-    /// throttle.
-    pub fn new(store: Arc<dyn AccountStore>, settings: AccountSettings) -> Self {
-        Self::with_parts(store, PasswordHasher::new(), Throttle::new(), settings)
+    /// The use cases on `store`, administration written to `audit`, with
+    /// the default password pool and throttle.
+    pub fn new(store: Arc<dyn AccountStore>, audit: Audit, settings: AccountSettings) -> Self {
+        Self::with_parts(
+            store,
+            audit,
+            PasswordHasher::new(),
+            Throttle::new(),
+            settings,
+        )
     }
 
     /// The use cases with a given pool and throttle (tests).
     pub fn with_parts(
         store: Arc<dyn AccountStore>,
+        audit: Audit,
         hasher: PasswordHasher,
         throttle: Throttle,
         settings: AccountSettings,
     ) -> Self {
         Self {
             store,
+            audit,
             hasher,
             throttle,
             settings: Arc::new(settings),

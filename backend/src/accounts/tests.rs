@@ -3,6 +3,7 @@
 
 use super::session::{Device, Newcomer};
 use super::*;
+use crate::audit::Audit;
 use crate::auth::throttle::ThrottleLimits;
 use crate::store::MemoryStore;
 use common::api::accounts::{AccountUpdate, NewAccountRequest};
@@ -10,8 +11,10 @@ use common::{AccountKind, AccountState, DisplayName, Role, Username};
 use std::net::{IpAddr, Ipv4Addr};
 
 fn accounts(signup: SignupMode) -> Accounts {
+    let store = Arc::new(MemoryStore::new());
     Accounts::with_parts(
-        Arc::new(MemoryStore::new()),
+        store.clone(),
+        Audit::new(store),
         PasswordHasher::with_limits(1, 8, std::time::Duration::ZERO),
         Throttle::with_limits(ThrottleLimits::default()),
         AccountSettings::new(signup, "http://chat.test/"),
@@ -35,13 +38,16 @@ fn newcomer(username: &str) -> Newcomer {
 
 async fn person(accounts: &Accounts, username: &str, role: Role) -> u64 {
     accounts
-        .create_account(NewAccountRequest {
-            username: Username::parse(username).expect("valid"),
-            display_name: DisplayName::parse(username).expect("valid"),
-            kind: AccountKind::Person,
-            role,
-            password: Some(format!("{username}-password")),
-        })
+        .create_account(
+            NewAccountRequest {
+                username: Username::parse(username).expect("valid"),
+                display_name: DisplayName::parse(username).expect("valid"),
+                kind: AccountKind::Person,
+                role,
+                password: Some(format!("{username}-password")),
+            },
+            None,
+        )
         .await
         .expect("created")
         .id
@@ -94,7 +100,7 @@ async fn a_deactivation_is_published_after_the_store_ended_the_sessions() {
         state: Some(AccountState::Deactivated),
     };
     accounts
-        .update_account(ann.me.id, update)
+        .update_account(ann.me.id, update, None)
         .await
         .expect("deactivated");
     // The deactivation first, so that her sockets close saying so.
@@ -130,7 +136,7 @@ async fn the_last_active_administrator_is_kept_and_bots_are_never_administrators
             state: Some(AccountState::Deactivated),
         },
     ] {
-        let refused = accounts.update_account(root, update).await;
+        let refused = accounts.update_account(root, update, None).await;
         assert!(
             matches!(refused, Err(AccountsError::Forbidden(_))),
             "{refused:?}"
@@ -144,7 +150,7 @@ async fn the_last_active_administrator_is_kept_and_bots_are_never_administrators
         password: None,
     };
     assert!(matches!(
-        accounts.create_account(bot).await,
+        accounts.create_account(bot, None).await,
         Err(AccountsError::BadRequest(_))
     ));
     let closed = accounts.sign_up(None, newcomer("ann"), &device()).await;

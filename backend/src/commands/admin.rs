@@ -9,12 +9,16 @@
 //! status 1 (see `main.rs`). Passwords are read from standard input, never
 //! taken as arguments (which other users of the machine can see).
 //!
+//! Every change is in the audit log, without an actor: it came from the
+//! machine's shell, not from an account.
+//!
 //! A running server does not hear of what these commands change until it
 //! next reads the database: a deactivation deletes the account's sessions
 //! there, so its requests fail from then on, but WebSockets it already
 //! has open stay until they reconnect.
 
 use crate::accounts::{AccountSettings, Accounts, AccountsError};
+use crate::audit::Audit;
 use crate::store::Database;
 use anyhow::Context;
 use clap::Subcommand;
@@ -116,6 +120,7 @@ pub async fn run(
     let stores = args.db.open(Default::default()).await?;
     let accounts = Accounts::new(
         stores.accounts,
+        Audit::new(stores.rooms),
         AccountSettings::new(SignupMode::Closed, &args.public_url),
     );
     let result = command(&accounts, args.command, input, out).await;
@@ -142,17 +147,20 @@ async fn command(
                 Some(read_password(input)?)
             };
             let account = accounts
-                .create_account(NewAccountRequest {
-                    username,
-                    display_name,
-                    kind: if bot {
-                        AccountKind::Bot
-                    } else {
-                        AccountKind::Person
+                .create_account(
+                    NewAccountRequest {
+                        username,
+                        display_name,
+                        kind: if bot {
+                            AccountKind::Bot
+                        } else {
+                            AccountKind::Person
+                        },
+                        role: if admin { Role::Admin } else { Role::Member },
+                        password,
                     },
-                    role: if admin { Role::Admin } else { Role::Member },
-                    password,
-                })
+                    None,
+                )
                 .await
                 .map_err(failed)?;
             writeln!(
@@ -196,7 +204,7 @@ async fn command(
                 state: None,
             };
             let account = accounts
-                .update_account(account.id, update)
+                .update_account(account.id, update, None)
                 .await
                 .map_err(failed)?;
             writeln!(out, "{} is now {}", account.username, account.role)?;
@@ -236,7 +244,7 @@ async fn set_state(
         state: Some(state),
     };
     let account = accounts
-        .update_account(account.id, update)
+        .update_account(account.id, update, None)
         .await
         .map_err(failed)?;
     writeln!(out, "{} is now {}", account.username, account.state)?;

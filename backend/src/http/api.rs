@@ -1,11 +1,12 @@
-//! The JSON HTTP API: the room list, history pages (readable without
-//! signing in until protocol version 2, as the WebSocket of version 1
-//! is), the health check, and the metrics. Errors are
-//! values ([`ApiError`]) with the same `code`s as `error` frames. The
-//! accounts' routes are in [`super::accounts`].
+//! The JSON HTTP API: history pages (for those who may read the room, as
+//! [`crate::rooms::policy`] decides), the health check, and the metrics.
+//! Errors are values ([`ApiError`]) with the same `code`s as `error`
+//! frames. The accounts' routes are in [`super::accounts`], the rooms'
+//! (the room list among them) in [`super::rooms`].
 
 use super::accounts::Caller;
 use super::AppState;
+use crate::rooms::{Action, RoomsError};
 use crate::store::{HistoryQuery, StoreError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -14,17 +15,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use common::api::{MessagePage, RoomSummary, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, ROOM_LIST_LIMIT};
-use common::{ErrorCode, ErrorFrame, MessageId, RoomName};
-use serde::Deserialize;
-use std::collections::HashMap;
+use common::api::{MessagePage, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use common::{ErrorCode, ErrorFrame, RoomName};
 
 /// The routes under `/api`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/rooms", get(list_rooms))
         .route("/rooms/{room}/messages", get(room_messages))
         .merge(super::accounts::routes())
+        .merge(super::rooms::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -34,68 +33,17 @@ pub fn routes() -> Router<AppState> {
         })
 }
 
-/// `GET /api/rooms`: rooms with messages, the most recently active first,
-/// then rooms that have members but no messages yet.
-#[utoipa::path(
-    get,
-    path = "/api/rooms",
-    operation_id = "list_rooms",
-    tag = "rooms",
-    security(("session" = []), ("bearer" = [])),
-    responses(
-        (status = 200, description = "At most `ROOM_LIST_LIMIT` (500) rooms: those with messages, the most recently active first, then those with members and no messages yet, by name.", body = Vec<RoomSummary>),
-        (status = 401, response = crate::http::openapi::responses::Unauthenticated),
-        (status = 503, response = crate::http::openapi::responses::Unavailable),
-    ),
-)]
-async fn list_rooms(
-    State(state): State<AppState>,
-    // Protocol version 2: only those signed in see the rooms.
-    _caller: Caller,
-) -> Result<Json<Vec<RoomSummary>>, ApiError> {
-    let stored = state.store.recent_rooms(ROOM_LIST_LIMIT).await?;
-    let mut live: HashMap<RoomName, usize> = state.hub.live_rooms().into_iter().collect();
-    let mut rooms: Vec<RoomSummary> = stored
-        .into_iter()
-        .map(|activity| {
-            let running = live.remove(&activity.room);
-            // In cluster mode the broker counts every instance's members.
-            let members = count(activity.members.or(running).unwrap_or(0));
-            RoomSummary::bare(activity.room, members, activity.last_id)
-        })
-        .collect();
-    let mut quiet: Vec<RoomSummary> = live
-        .into_iter()
-        .filter(|&(_, members)| members > 0)
-        .map(|(room, members)| RoomSummary::bare(room, count(members), 0))
-        .collect();
-    quiet.sort_by(|a, b| a.room.cmp(&b.room));
-    rooms.extend(quiet);
-    rooms.truncate(ROOM_LIST_LIMIT);
-    Ok(Json(rooms))
-}
-
-fn count(members: usize) -> u32 {
-    u32::try_from(members).unwrap_or(u32::MAX)
-}
-
-/// The query of `GET /api/rooms/{room}/messages`.
-#[derive(Debug, Deserialize)]
-struct PageParams {
-    /// Only messages older than this id; the newest ones when absent.
-    before: Option<MessageId>,
-    /// How many messages; [`DEFAULT_PAGE_LIMIT`] when absent, at most [`MAX_PAGE_LIMIT`].
-    limit: Option<usize>,
-}
-
 /// `GET /api/rooms/{room}/messages?before={id}&limit={n}`: a page of older
-/// history, oldest first.
+/// history, oldest first, for those who may read the room (checked once
+/// the request itself is known to be well-formed, so that a bad query is
+/// a 400 whatever the room).
 #[utoipa::path(
     get,
     path = "/api/rooms/{room}/messages",
     operation_id = "room_messages",
     tag = "rooms",
     security(("session" = []), ("bearer" = [])),
+    description = "Anyone signed in for a public room; a private room or a direct conversation for its members and administrators. Anyone else, and anyone asking of a room that does not exist, gets 404; one banned from a public room 403 `banned`.",
     params(
         ("room" = RoomName, Path, description = "The room."),
         ("before" = Option<u64>, Query, minimum = 0, description = "Only messages older than this id; the newest when absent."),
@@ -105,14 +53,16 @@ struct PageParams {
         (status = 200, description = "The page, oldest first; fewer messages when their text passes `HISTORY_MAX_BYTES`.", body = MessagePage),
         (status = 400, response = crate::http::openapi::responses::BadRequest),
         (status = 401, response = crate::http::openapi::responses::Unauthenticated),
+        (status = 403, response = crate::http::openapi::responses::RoomForbidden),
+        (status = 404, response = crate::http::openapi::responses::RoomNotFound),
         (status = 503, response = crate::http::openapi::responses::Unavailable),
     ),
 )]
 async fn room_messages(
     State(state): State<AppState>,
-    _caller: Caller,
+    Caller(caller): Caller,
     Path(room): Path<String>,
-    params: Result<Query<PageParams>, QueryRejection>,
+    params: Result<Query<super::PageQuery>, QueryRejection>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let room = RoomName::parse(room)
         .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, err.code(), err.to_string()))?;
@@ -133,11 +83,10 @@ async fn room_messages(
     }
     let query = HistoryQuery {
         after: None,
-        // Every stored id is at most MAX_STORED_ID: older than a larger
-        // one is older than that.
-        before: params.before.map(|id| id.min(super::MAX_STORED_ID)),
+        before: params.before(),
         limit: limit.min(MAX_PAGE_LIMIT),
     };
+    state.rooms.allowed(&caller, &room, Action::Read).await?;
     let page = state.store.history(&room, query).await?;
     Ok(Json(MessagePage {
         room,
@@ -209,6 +158,12 @@ impl From<StoreError> for ApiError {
             ErrorCode::Unavailable,
             "storage is unavailable; try again",
         )
+    }
+}
+
+impl From<RoomsError> for ApiError {
+    fn from(err: RoomsError) -> Self {
+        Self::new(err.status(), err.code(), err.to_string())
     }
 }
 

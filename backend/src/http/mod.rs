@@ -7,6 +7,9 @@
 //! - [`accounts`]: the accounts' routes (setup, sessions, sign-up, the
 //!   caller's account, administration, `POST /api/rooms/{room}/messages`)
 //!   and the extractors of who is calling.
+//! - [`rooms`]: the rooms' routes (the room list, making and changing
+//!   rooms, members, roles, bans, mutes, read state, direct
+//!   conversations, the audit log).
 //! - [`openapi`]: `GET /api/openapi.json`, the OpenAPI 3.1 document of
 //!   every route here, made from the handlers' annotations.
 //! - [`frontend`]: everything else, the built web client.
@@ -15,6 +18,7 @@ pub mod accounts;
 pub mod api;
 pub mod frontend;
 pub mod openapi;
+pub mod rooms;
 pub mod ws;
 
 use crate::accounts::Accounts;
@@ -23,8 +27,10 @@ use crate::connection::{ConnectionContext, ConnectionSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
 use crate::metrics::Metrics;
+use crate::rooms::Rooms;
 use crate::store::MessageStore;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -51,6 +57,24 @@ pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024;
 /// to bind it).
 pub const MAX_STORED_ID: u64 = i64::MAX as u64;
 
+/// The query of a paged route (history, the audit log): older than
+/// `before`, at most `limit`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    /// Only what is older than this id; the newest when absent.
+    pub before: Option<u64>,
+    /// How many; the route's default when absent.
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    /// `before`, no larger than [`MAX_STORED_ID`]: every stored id is at
+    /// most that, so older than a larger one is older than that.
+    pub fn before(&self) -> Option<u64> {
+        self.before.map(|id| id.min(MAX_STORED_ID))
+    }
+}
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -60,6 +84,8 @@ pub struct AppState {
     pub store: Arc<dyn MessageStore>,
     /// The accounts' use cases (and their store).
     pub accounts: Accounts,
+    /// The rooms' use cases.
+    pub rooms: Rooms,
     /// Settings from the configuration.
     pub settings: Arc<HttpSettings>,
     /// Cancelled when the server shuts down.
@@ -140,6 +166,29 @@ async fn too_large_as_json(response: Response) -> Response {
         nonce: None,
     };
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
+/// An error answer of the API: `status`, an [`ErrorFrame`] body of `code`
+/// and `message`, and a `Retry-After` of `retry_after` seconds when given.
+pub fn error_response(
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+    retry_after: Option<u64>,
+) -> Response {
+    let body = ErrorFrame {
+        code,
+        message,
+        room: None,
+        nonce: None,
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 /// The router of `--metrics-addr`: `GET /metrics` alone.

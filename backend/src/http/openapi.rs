@@ -22,8 +22,8 @@ use axum::Extension;
 use bytes::Bytes;
 use common::ErrorFrame;
 use responses::{
-    BadRequest, Conflict, Forbidden, Gone, NotFound, NotJson, RateLimited, TooLarge,
-    Unauthenticated, Unavailable,
+    BadRequest, Conflict, Forbidden, Gone, NotFound, NotJson, RateLimited, RoomConflict,
+    RoomForbidden, RoomNotFound, TooLarge, Unauthenticated, Unavailable,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -39,8 +39,9 @@ pub const BEARER_SCHEME: &str = "bearer";
 #[openapi(
     info(
         title = "chat-server",
-        description = "The HTTP API of the chat server, protocol version 2: the room \
-            list and history, the accounts (setup, sessions, sign-up, the caller's own \
+        description = "The HTTP API of the chat server, protocol version 2: rooms \
+            (public, private, direct conversations; their members, roles, moderation \
+            and read state) and their history, the accounts (setup, sessions, sign-up, the caller's own \
             account, its sessions and API tokens, administration), posting from scripts, \
             the health check and the metrics. The WebSocket (`GET /ws`) speaks the \
             protocol of docs/PROTOCOL.md once upgraded.\n\n\
@@ -51,7 +52,24 @@ pub const BEARER_SCHEME: &str = "bearer";
         license(name = "MIT"),
     ),
     paths(
-        super::api::list_rooms,
+        super::rooms::room::list,
+        super::rooms::room::create,
+        super::rooms::room::details,
+        super::rooms::room::update,
+        super::rooms::direct::start_direct,
+        super::rooms::members::join,
+        super::rooms::members::leave,
+        super::rooms::members::list,
+        super::rooms::members::add,
+        super::rooms::members::remove,
+        super::rooms::members::set_role,
+        super::rooms::moderation::bans,
+        super::rooms::moderation::ban,
+        super::rooms::moderation::unban,
+        super::rooms::moderation::mute,
+        super::rooms::moderation::unmute,
+        super::rooms::read::mark_read,
+        super::rooms::read::mark_all_read,
         super::api::room_messages,
         super::accounts::messages::post,
         super::accounts::session::server,
@@ -78,6 +96,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         super::accounts::admin::invites,
         super::accounts::admin::create_invite,
         super::accounts::admin::revoke_invite,
+        super::rooms::audit::page,
         super::api::healthz,
         super::api::metrics,
         websocket,
@@ -96,14 +115,17 @@ pub const BEARER_SCHEME: &str = "bearer";
             NotJson,
             RateLimited,
             Unavailable,
+            RoomForbidden,
+            RoomNotFound,
+            RoomConflict,
         ),
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "rooms", description = "The room list, history pages, and posting."),
+        (name = "rooms", description = "Rooms people belong to: the room list, making and changing rooms, direct conversations, members and roles, bans and mutes, read state, history pages, and posting."),
         (name = "session", description = "Getting in and out: setup, sign-in, sign-up, password reset."),
         (name = "me", description = "The caller's own account, sessions and API tokens."),
-        (name = "admin", description = "Administration: accounts, bots' tokens, invites, reset links."),
+        (name = "admin", description = "Administration: accounts, bots' tokens, invites, reset links, the audit log."),
         (name = "server", description = "The server itself: its settings, health, metrics, this document, the WebSocket."),
     ),
 )]

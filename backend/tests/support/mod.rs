@@ -62,6 +62,15 @@ impl TempDb {
         }
     }
 
+    /// Always a fresh PostgreSQL database, whatever [`TEST_DB_ENV`] says:
+    /// for a feature's main flow to run on PostgreSQL in every run.
+    pub fn postgres() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temporary directory"),
+            postgres: Some(fresh_database_blocking()),
+        }
+    }
+
     /// Always a SQLite file: for tests of the file itself (its lock, its
     /// permissions), which have no PostgreSQL counterpart.
     pub fn sqlite() -> Self {

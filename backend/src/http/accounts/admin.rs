@@ -1,4 +1,5 @@
-//! Administration, `/api/admin/…`: only for [`Admin`] callers.
+//! Administration, `/api/admin/…`: only for [`Admin`] callers, whose
+//! changes the audit log names them for.
 
 use super::super::AppState;
 use super::{Admin, Body, Ids, StoredId};
@@ -56,10 +57,13 @@ pub async fn accounts(
 )]
 pub async fn create_account(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Body(request): Body<NewAccountRequest>,
 ) -> Result<(StatusCode, Json<AccountInfo>), AccountsError> {
-    let account = state.accounts.create_account(request).await?;
+    let account = state
+        .accounts
+        .create_account(request, Some(admin.user_id))
+        .await?;
     Ok((StatusCode::CREATED, Json(account)))
 }
 
@@ -87,11 +91,12 @@ pub async fn create_account(
 )]
 pub async fn update_account(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Ids(StoredId(id)): Ids<StoredId>,
     Body(update): Body<AccountUpdate>,
 ) -> Result<Json<AccountInfo>, AccountsError> {
-    Ok(Json(state.accounts.update_account(id, update).await?))
+    let by = Some(admin.user_id);
+    Ok(Json(state.accounts.update_account(id, update, by).await?))
 }
 
 /// `POST /api/admin/accounts/{id}/reset-link`.
@@ -178,11 +183,14 @@ pub async fn tokens(
 )]
 pub async fn create_token(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Ids(StoredId(id)): Ids<StoredId>,
     Body(request): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AccountsError> {
-    let created = state.accounts.create_bot_token(id, &request.name).await?;
+    let created = state
+        .accounts
+        .create_bot_token(id, &request.name, Some(admin.user_id))
+        .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -208,10 +216,11 @@ pub async fn create_token(
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Ids((StoredId(id), StoredId(token))): Ids<(StoredId, StoredId)>,
 ) -> Result<StatusCode, AccountsError> {
-    state.accounts.revoke_account_token(id, token).await?;
+    let by = Some(admin.user_id);
+    state.accounts.revoke_account_token(id, token, by).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,9 +296,12 @@ pub async fn create_invite(
 )]
 pub async fn revoke_invite(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Ids(StoredId(id)): Ids<StoredId>,
 ) -> Result<StatusCode, AccountsError> {
-    state.accounts.revoke_invite(id).await?;
+    state
+        .accounts
+        .revoke_invite(id, Some(admin.user_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

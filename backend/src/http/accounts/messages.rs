@@ -1,13 +1,12 @@
 //! `POST /api/rooms/{room}/messages`: a message from a script, a webhook
 //! or a bot, as the caller's account (its display name), stored and
-//! broadcast through the hub like a member's `send`, once per nonce.
+//! broadcast through the hub like a member's `send`, once per nonce, where
+//! the rooms' policy lets the caller post ([`crate::rooms::Rooms::may_post`]).
 
 use super::super::AppState;
 use super::{Body, Caller};
-use crate::accounts::AccountsError;
-use crate::http::openapi::responses::{
-    BadRequest, Forbidden, NotJson, TooLarge, Unauthenticated, Unavailable,
-};
+use crate::http::openapi::responses::RoomWriteErrors;
+use crate::rooms::RoomsError;
 use crate::store::Posted;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,7 +22,7 @@ use common::RoomName;
     path = "/api/rooms/{room}/messages",
     operation_id = "post_message",
     tag = "rooms",
-    description = "A message as the caller's account (its display name), once per nonce: for scripts, webhooks and bots.",
+    description = "A message as the caller's account (its display name), once per nonce: for scripts, webhooks and bots. Anyone signed in posts in a public room (a room that does not exist yet is made, public, by its first message), members in a private room or a direct conversation (others: 404, as for a room that does not exist); the muted and the banned get 403 (`muted`, `banned`), and an archived room 409 `archived`.",
     security(("session" = []), ("bearer" = [])),
     params(
         ("room" = RoomName, Path, description = "The room."),
@@ -32,12 +31,7 @@ use common::RoomName;
     responses(
         (status = 201, description = "Stored and sent to the room's members.", body = PostedMessage),
         (status = 200, description = "This nonce made the message already; nothing new was stored.", body = PostedMessage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        RoomWriteErrors,
     ),
 )]
 pub async fn post(
@@ -45,8 +39,9 @@ pub async fn post(
     Caller(caller): Caller,
     super::Ids(room): super::Ids<String>,
     Body(message): Body<PostMessage>,
-) -> Result<Response, AccountsError> {
+) -> Result<Response, RoomsError> {
     let room = RoomName::parse(room)?;
+    state.rooms.may_post(&caller, &room).await?;
     let author = caller.person();
     let posted = state
         .hub
@@ -67,7 +62,7 @@ pub async fn post(
         // The hub refuses only when the message could not be stored now.
         Err(refused) => {
             tracing::debug!(room = %room, code = %refused.code, "post over HTTP refused");
-            return Err(AccountsError::Unavailable(
+            return Err(RoomsError::Unavailable(
                 "the message could not be stored now; send it again with the same nonce",
             ));
         }

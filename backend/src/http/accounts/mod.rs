@@ -12,7 +12,7 @@
 //! - [`messages`]: `POST /api/rooms/{room}/messages`.
 //!
 //! Errors are values: an [`AccountsError`] answers with its status and an
-//! [`ErrorFrame`] body, and a `Retry-After` on 429 and 503.
+//! [`common::ErrorFrame`] body, and a `Retry-After` on 429 and 503.
 
 pub mod admin;
 pub mod caller;
@@ -26,13 +26,10 @@ use super::AppState;
 use crate::accounts::AccountsError;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::RETRY_AFTER;
 use axum::http::request::Parts;
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use common::ErrorFrame;
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 
@@ -74,21 +71,8 @@ pub fn routes() -> Router<AppState> {
 
 impl IntoResponse for AccountsError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let retry_after = self.retry_after_secs();
-        let body = ErrorFrame {
-            code: self.code(),
-            message: self.to_string(),
-            room: None,
-            nonce: None,
-        };
-        let mut response = (status, Json(body)).into_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        let (status, code, retry_after) = (self.status(), self.code(), self.retry_after_secs());
+        super::error_response(status, code, self.to_string(), retry_after)
     }
 }
 

@@ -8,10 +8,11 @@
 //! `ApiError`.
 
 use common::ErrorFrame;
+use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::{Content, RefOr};
-use utoipa::{PartialSchema, ToResponse, ToSchema};
+use utoipa::openapi::{Content, Ref, RefOr};
+use utoipa::{IntoResponses, PartialSchema, ToResponse, ToSchema};
 
 /// An answer with an [`ErrorFrame`] body.
 fn error_frame(description: &str) -> ResponseBuilder {
@@ -48,8 +49,9 @@ error_response! {
     BadRequest => error_frame(
         "The body, the path or the query does not parse, or a value breaks its rule; \
          `code` says which (`bad_request`, `invalid_username`, `invalid_password`, \
-         `invalid_name`, `invalid_room`, `invalid_text`, `too_long`, `empty_text`, \
-         `invalid_nonce`) and `message` says it in words.",
+         `invalid_name`, `invalid_room`, `invalid_title`, `invalid_topic`, \
+         `invalid_text`, `too_long`, `empty_text`, `invalid_nonce`) and `message` says \
+         it in words.",
     ).build()
 }
 
@@ -78,6 +80,83 @@ error_response! {
         "No such account, session, token or invite (`not_found`); an id that is \
          not a number names nothing either.",
     ).build()
+}
+
+error_response! {
+    /// 403 of a room's routes: not allowed there, banned, muted.
+    RoomForbidden => error_frame(
+        "Not allowed in this room (`forbidden`: not a moderator or the owner, a \
+         target of a higher rank, an action on oneself, something no direct \
+         conversation allows), banned from this public room or naming someone who \
+         is (`banned`), muted here (`muted`, with the mute's end in `message`), or a \
+         state-changing request that may be forged (`forbidden`).",
+    ).build()
+}
+
+error_response! {
+    /// 404 of a room's routes: no such room, as far as the caller may know.
+    RoomNotFound => error_frame(
+        "No such room, or a private room or direct conversation the caller is not \
+         in: the same answer, word for word (`not_found`); or no such account, \
+         member or ban.",
+    ).build()
+}
+
+error_response! {
+    /// 409 of a room's routes: the room's state refuses it.
+    RoomConflict => error_frame(
+        "The room's state refuses it: it is archived (`archived`), the caller or \
+         the person named is not a member (`not_member`), a room of this name exists \
+         (`room_exists`), or someone is in as many rooms as one may be \
+         (`too_many_rooms`).",
+    ).build()
+}
+
+/// Declares a set of the error responses above, by status, that a route
+/// names at once beside its successes (`responses((status = 200, …),
+/// RoomReadErrors)`): the rooms' routes answer alike.
+macro_rules! error_set {
+    ($(#[$doc:meta])* $name:ident => [$($status:literal => $response:ident),* $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$((
+                    $status.to_owned(),
+                    RefOr::Ref(Ref::from_response_name(stringify!($response))),
+                )),*]
+                .into_iter()
+                .collect()
+            }
+        }
+    };
+}
+
+error_set! {
+    /// What a room route that reads may answer besides its success.
+    RoomReadErrors => [
+        "400" => BadRequest,
+        "401" => Unauthenticated,
+        "403" => RoomForbidden,
+        "404" => RoomNotFound,
+        "503" => Unavailable,
+    ]
+}
+
+error_set! {
+    /// What a room route that changes something may answer besides its
+    /// success.
+    RoomWriteErrors => [
+        "400" => BadRequest,
+        "401" => Unauthenticated,
+        "403" => RoomForbidden,
+        "404" => RoomNotFound,
+        "409" => RoomConflict,
+        "413" => TooLarge,
+        "415" => NotJson,
+        "503" => Unavailable,
+    ]
 }
 
 error_response! {
