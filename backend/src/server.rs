@@ -12,7 +12,7 @@ use crate::audit::Audit;
 use crate::bot_tokens::{BotTokens, BotTokensError};
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::connection::{account_events, ConnectionContext};
+use crate::connection::{account_events, room_events, ConnectionContext};
 use crate::http::{self, AppState, HttpSettings};
 use crate::hub::Hub;
 use crate::limits::Admission;
@@ -166,11 +166,18 @@ pub async fn run_observed(
     let settings = Arc::new(HttpSettings::from(&config));
     let connections = Arc::new(ConnectionContext::new(
         hub.clone(),
+        rooms.clone(),
         metrics.clone(),
         settings.connection,
     ));
     tokio::spawn(account_events::follow(
         accounts.clone(),
+        Arc::clone(&connections),
+        cluster.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(room_events::follow(
+        rooms.clone(),
         Arc::clone(&connections),
         cluster,
         stop.clone(),

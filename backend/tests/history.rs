@@ -165,9 +165,11 @@ async fn the_room_list_shows_members_and_last_ids() {
         .into_iter()
         .map(|r| (r.room.to_string(), r.members, r.last_id))
         .collect();
+    // The most recently active first: "quiet" was made after busy's
+    // messages.
     assert_eq!(
         summary,
-        [("busy".to_owned(), 2, 2), ("quiet".to_owned(), 1, 0)]
+        [("quiet".to_owned(), 1, 0), ("busy".to_owned(), 2, 2)]
     );
 
     // A room with history but nobody in it is still listed.

@@ -50,7 +50,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    fn new(account: Account, credential: Credential) -> Option<Self> {
+    /// The identity of `account` signed in with `credential`, if the account
+    /// is active.
+    pub(crate) fn new(account: Account, credential: Credential) -> Option<Self> {
         (account.state == AccountState::Active).then_some(Self {
             user_id: account.id,
             username: account.username,

@@ -1,8 +1,9 @@
 //! Changes between instances, on one broker channel per kind: an instance
 //! publishes each event its own use cases made (the accounts'
-//! [`AccountEvent`]s on [`ACCOUNTS`], ...) and every other instance hears
-//! it, so a session ended on one instance closes its sockets on all of
-//! them, and a rename shows in every room.
+//! [`AccountEvent`]s on [`ACCOUNTS`], the rooms' on [`ROOMS`]) and every
+//! other instance hears it, so a session ended on one instance closes its
+//! sockets on all of them, a rename shows in every room, and a ban takes
+//! the room away from the person's every connection.
 //!
 //! A publication is `{"instance": "<n>", "event": …}`; an instance passes
 //! its own by. What is published while an instance is cut off from the
@@ -19,6 +20,9 @@ use tokio::sync::broadcast;
 
 /// The broker's channel of account changes.
 pub const ACCOUNTS: &str = "chat:accounts";
+
+/// The broker's channel of room changes ([`crate::rooms::RoomEvent`]).
+pub const ROOMS: &str = "chat:rooms";
 
 /// Events from other instances a listener may be behind before it hears
 /// [`Heard::Missed`] (as `RecvError::Lagged`).

@@ -62,6 +62,9 @@ pub struct Cluster {
     pub presence: Presence,
     /// Account changes to and from the other instances.
     pub accounts: AccountChannel,
+    /// Room changes (memberships, mutes, settings, read state) to and
+    /// from the other instances.
+    pub rooms: EventChannel<crate::rooms::RoomEvent>,
 }
 
 impl Cluster {
@@ -89,7 +92,9 @@ impl Cluster {
         let presence = Presence::join(connection.clone()).await?;
         let accounts =
             AccountChannel::new(events::ACCOUNTS, connection.clone(), presence.instance());
-        let listeners: Vec<Arc<dyn events::Listener>> = vec![Arc::new(accounts.clone())];
+        let rooms = EventChannel::new(events::ROOMS, connection.clone(), presence.instance());
+        let listeners: Vec<Arc<dyn events::Listener>> =
+            vec![Arc::new(accounts.clone()), Arc::new(rooms.clone())];
         let bus = Bus::start(client, listeners, shutdown.clone()).await?;
         tracing::info!(instance = presence.instance(), "joined the cluster");
         tokio::spawn(presence.clone().run(bus.clone(), shutdown));
@@ -99,6 +104,7 @@ impl Cluster {
             bus,
             presence,
             accounts,
+            rooms,
         })
     }
 }

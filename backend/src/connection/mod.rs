@@ -51,6 +51,7 @@ pub mod account_events;
 mod driver;
 pub mod heartbeat;
 mod reader;
+pub mod room_events;
 mod session;
 pub mod writer;
 
@@ -74,6 +75,7 @@ use crate::limits::{
     AdmissionTicket, Rate, RateLimit, Verdict, JOINS_PER_SECOND, JOIN_BURST_EXTRA,
 };
 use crate::metrics::Metrics;
+use crate::rooms::Rooms;
 use bytes::Bytes;
 use common::{DisplayName, ServerFrame, UserId};
 use driver::Connection;
@@ -154,6 +156,8 @@ impl ConnectionSettings {
 pub struct ConnectionContext {
     /// The room hub.
     pub hub: Hub,
+    /// Rooms' use cases: who may join which room.
+    pub rooms: Rooms,
     /// The server's metrics.
     pub metrics: Metrics,
     /// The limits and timeouts.
@@ -193,9 +197,10 @@ pub struct Rename {
 
 impl ConnectionContext {
     /// The context of a server's connections.
-    pub fn new(hub: Hub, metrics: Metrics, settings: ConnectionSettings) -> Self {
+    pub fn new(hub: Hub, rooms: Rooms, metrics: Metrics, settings: ConnectionSettings) -> Self {
         Self {
             hub,
+            rooms,
             metrics,
             settings,
             live: Mutex::default(),

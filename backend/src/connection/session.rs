@@ -5,6 +5,8 @@ use crate::hub::client::{ClientHandle, ClientId, CloseReason};
 use crate::hub::room::{no_longer_in, JoinGrant, RoomHandle};
 use crate::limits::{RateLimit, Verdict, TYPING_MIN_INTERVAL};
 use crate::metrics::FrameKind;
+use crate::rooms::RoomsError;
+use crate::store::rooms::Access;
 use crate::websocket::OutgoingFrame;
 use common::{ClientFrame, ErrorCode, Nonce, RequestError, RoomName, ServerFrame};
 use std::future::Future;
@@ -110,6 +112,11 @@ impl Session {
 }
 
 /// Answers a binary message from `client`, which the protocol does not use.
+/// A rooms' refusal as the protocol's error.
+fn refusal(err: &RoomsError) -> RequestError {
+    RequestError::new(err.code(), err.to_string())
+}
+
 pub(super) fn refuse_binary(client: &ClientHandle, context: &ConnectionContext) {
     context.metrics.frame_received(FrameKind::Invalid);
     reply_error(
@@ -172,10 +179,11 @@ impl Handler {
                     .about(&room, None));
                 }
                 self.check_rate(FrameKind::Join, &room, None)?;
+                let grant = self.admit(&room).await?;
                 let handle = self
                     .context
                     .hub
-                    .join(&room, &self.client, since, JoinGrant::default())
+                    .join(&room, &self.client, since, grant)
                     .await?;
                 self.session.ever_joined = true;
                 let joined = JoinedRoom {
@@ -214,8 +222,14 @@ impl Handler {
                     )
                     .about(&room, nonce.as_ref()));
                 };
+                let mentions = self
+                    .context
+                    .rooms
+                    .mentioned_accounts(text.as_str())
+                    .await
+                    .map_err(|err| refusal(&err).about(&room, nonce.as_ref()))?;
                 if handle
-                    .post(self.client.clone(), text, nonce.clone(), permit)
+                    .post(self.client.clone(), text, nonce.clone(), mentions, permit)
                     .await
                     .is_err()
                 {
@@ -251,6 +265,31 @@ impl Handler {
             }
         }
         Ok(())
+    }
+
+    /// Joins the person to `room` as a member, as the rooms' rules allow
+    /// ([`crate::rooms::Rooms::join_as`]: a new name makes a public room),
+    /// and returns what the room must know of them.
+    async fn admit(&self, room: &RoomName) -> Result<JoinGrant, RequestError> {
+        let access = self
+            .context
+            .rooms
+            .join_as(self.client.user_id(), self.client.credential(), room)
+            .await
+            .map_err(|err| refusal(&err).about(room, None))?;
+        Ok(match access {
+            Access::Member(record, member) => JoinGrant {
+                muted_until: member.muted_until,
+                archived: record.archived,
+            },
+            // An administrator passes without membership; the room's own
+            // state still binds them.
+            Access::Outsider(record) | Access::Banned(record) => JoinGrant {
+                muted_until: None,
+                archived: record.archived,
+            },
+            Access::NoRoom => JoinGrant::default(),
+        })
     }
 
     /// Applies the rate limit of `kind` to a request about `room`. A client

@@ -197,7 +197,10 @@ mod tests {
         let metrics = Metrics::new();
         let hub = Hub::new(Arc::new(MemoryStore::new()), None, metrics.clone());
         let settings = ConnectionSettings::from(&config);
-        let context = Arc::new(ConnectionContext::new(hub, metrics, settings));
+        let store = Arc::new(MemoryStore::new());
+        let audit = crate::audit::Audit::new(store.clone());
+        let rooms = crate::rooms::Rooms::new(store.clone(), store, audit);
+        let context = Arc::new(ConnectionContext::new(hub, rooms, metrics, settings));
         let ticket = Admission::new(1, 1).admit(peer.ip()).expect("room for one");
         let upgraded = future::ready(Ok::<_, Infallible>((socket, Bytes::new())));
         let identity = Box::new(Identity {

@@ -103,19 +103,25 @@ impl Hub {
 
     /// Posts `text` to `room` by `author` from outside any connection (the
     /// HTTP API's `POST /api/rooms/{room}/messages`): stored and broadcast
-    /// like a member's `send`, once per `nonce` (a repeat answers the
-    /// original's id).
+    /// like a member's `send`, calling `mentions` by name, once per
+    /// `nonce` (a repeat answers the original's id).
     pub async fn post_as(
         &self,
         room: &RoomName,
         author: &Person,
         text: MessageText,
         nonce: Nonce,
+        mentions: Vec<UserId>,
     ) -> Result<Posted, RequestError> {
         for _ in 0..JOIN_ATTEMPTS {
             let handle = self.room(room);
             match handle
-                .post_as(author.clone(), text.clone(), nonce.clone())
+                .post_as(
+                    author.clone(),
+                    text.clone(),
+                    nonce.clone(),
+                    mentions.clone(),
+                )
                 .await
             {
                 Ok(answer) => return answer,

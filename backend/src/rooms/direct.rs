@@ -75,6 +75,7 @@ impl Rooms {
                 self.events.publish(RoomEvent::MemberAdded {
                     room: room.clone(),
                     user,
+                    own: user == caller.user_id,
                 });
             }
         }

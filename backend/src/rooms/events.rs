@@ -40,6 +40,11 @@ pub enum RoomEvent {
         room: RoomName,
         /// The new member.
         user: UserId,
+        /// Whether it was the member's own doing (they joined, made the
+        /// room or started the conversation): the connection that did it
+        /// knows, and is not told again (a `membership` frame racing its
+        /// `joined`).
+        own: bool,
     },
     /// `user` is no longer a member of `room`: their connections leave it.
     MemberRemoved {
@@ -119,6 +124,7 @@ mod tests {
             RoomEvent::MemberAdded {
                 room: room.clone(),
                 user: 3,
+                own: false,
             },
             RoomEvent::MemberRemoved {
                 room: room.clone(),

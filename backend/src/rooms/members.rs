@@ -75,6 +75,7 @@ impl Rooms {
             Added::New => self.events.publish(RoomEvent::MemberAdded {
                 room: room.clone(),
                 user: caller.user_id,
+                own: true,
             }),
             Added::Already => {}
             Added::Banned => return Err(RoomsError::Banned("you are banned from this room")),
@@ -182,6 +183,7 @@ impl Rooms {
                 self.events.publish(RoomEvent::MemberAdded {
                     room: room.clone(),
                     user: account.id,
+                    own: false,
                 });
             }
         }

@@ -31,11 +31,14 @@
 //! - [`moderation`]: bans and mutes.
 //! - [`read`]: read state: marking a room read, or every room.
 //! - [`log`]: reading the audit log (administrators).
+//! - [`live`]: what the WebSocket side asks: a connection's join, the
+//!   people a message calls by name.
 
 pub mod direct;
 pub mod error;
 pub mod events;
 pub mod listing;
+pub mod live;
 pub mod log;
 pub mod members;
 pub mod moderation;

@@ -76,6 +76,7 @@ impl Rooms {
             self.events.publish(RoomEvent::MemberAdded {
                 room: room.room.clone(),
                 user: caller.user_id,
+                own: true,
             });
         }
         Ok(made)

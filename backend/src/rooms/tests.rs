@@ -80,7 +80,8 @@ async fn joining_a_new_name_makes_a_public_room_of_the_joiner_s() {
         events.recv().await.expect("an event"),
         RoomEvent::MemberAdded {
             room: name("fresh"),
-            user: ann.user_id
+            user: ann.user_id,
+            own: true,
         }
     );
     // Joining again changes nothing and says nothing.

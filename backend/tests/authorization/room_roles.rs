@@ -444,7 +444,6 @@ async fn every_room_route_answers_every_role_in_every_kind_of_room_as_the_table_
 /// hub lets anyone join any room by name (the WebSocket side's work, not
 /// this table's). Run it with `--ignored`.
 #[tokio::test]
-#[ignore = "the WebSocket's join does not ask Rooms::join yet"]
 async fn the_websocket_join_with_since_answers_as_the_http_join() {
     let db = super::support::TempDb::new();
     let server = TestServer::start_bare(&db.path(), &[]).await;

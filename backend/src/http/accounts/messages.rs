@@ -43,9 +43,13 @@ pub async fn post(
     let room = RoomName::parse(room)?;
     state.rooms.may_post(&caller, &room).await?;
     let author = caller.person();
+    let mentions = state
+        .rooms
+        .mentioned_accounts(message.text.as_str())
+        .await?;
     let posted = state
         .hub
-        .post_as(&room, &author, message.text, message.nonce)
+        .post_as(&room, &author, message.text, message.nonce, mentions)
         .await;
     Ok(match posted {
         Ok(Posted::New(stored)) => {

@@ -44,6 +44,8 @@ pub(in crate::hub) struct PostCommand {
     pub(in crate::hub) client: ClientHandle,
     pub(in crate::hub) text: MessageText,
     pub(in crate::hub) nonce: Option<Nonce>,
+    /// The accounts the text calls by name.
+    pub(in crate::hub) mentions: Vec<UserId>,
     pub(in crate::hub) permit: OwnedSemaphorePermit,
 }
 
@@ -53,6 +55,8 @@ pub(in crate::hub) struct PostAsCommand {
     pub(in crate::hub) author: Person,
     pub(in crate::hub) text: MessageText,
     pub(in crate::hub) nonce: Nonce,
+    /// The accounts the text calls by name.
+    pub(in crate::hub) mentions: Vec<UserId>,
     pub(in crate::hub) posted: oneshot::Sender<Result<Posted, RequestError>>,
 }
 
@@ -85,20 +89,23 @@ impl RoomHandle {
         answer.await.map_err(|_| RoomGone)
     }
 
-    /// Posts a message as `client`, who must be a member. `permit` is
-    /// held until the message is stored and broadcast (or refused), which
-    /// bounds how many posts one connection has on their way.
+    /// Posts a message as `client`, who must be a member, calling
+    /// `mentions` by name. `permit` is held until the message is stored
+    /// and broadcast (or refused), which bounds how many posts one
+    /// connection has on their way.
     pub async fn post(
         &self,
         client: ClientHandle,
         text: MessageText,
         nonce: Option<Nonce>,
+        mentions: Vec<UserId>,
         permit: OwnedSemaphorePermit,
     ) -> Result<(), RoomGone> {
         self.send(Command::Post(Box::new(PostCommand {
             client,
             text,
             nonce,
+            mentions,
             permit,
         })))
         .await
@@ -112,12 +119,14 @@ impl RoomHandle {
         author: Person,
         text: MessageText,
         nonce: Nonce,
+        mentions: Vec<UserId>,
     ) -> Result<Result<Posted, RequestError>, RoomGone> {
         let (posted, answer) = oneshot::channel();
         self.send(Command::PostAs(Box::new(PostAsCommand {
             author,
             text,
             nonce,
+            mentions,
             posted,
         })))
         .await?;

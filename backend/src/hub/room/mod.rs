@@ -329,9 +329,10 @@ impl Room {
                     client,
                     text,
                     nonce,
+                    mentions,
                     permit,
                 } = *post;
-                self.post(client, text, nonce, permit);
+                self.post(client, text, nonce, mentions, permit);
             }
             Command::PostAs(post) => self.post_as(*post),
             Command::Leave { client } => self.leave(client),
@@ -443,6 +444,7 @@ impl Room {
         author: ClientHandle,
         text: MessageText,
         nonce: Option<Nonce>,
+        mentions: Vec<UserId>,
         permit: OwnedSemaphorePermit,
     ) {
         let client = author.id();
@@ -486,7 +488,7 @@ impl Room {
             text,
             nonce: nonce.clone(),
             // The hub resolves no names in a text yet: nobody is called.
-            mentions: Vec::new(),
+            mentions,
         };
         let write = self.store.post(draft);
         self.pending_writes.push_back(Box::pin(async move {
@@ -513,6 +515,7 @@ impl Room {
             author,
             text,
             nonce,
+            mentions,
             posted,
         } = post;
         if let Some(refusal) = self.rules.refusal(author.user_id, unix_millis()) {
@@ -547,7 +550,7 @@ impl Room {
             text,
             nonce: Some(nonce.clone()),
             // The hub resolves no names in a text yet: nobody is called.
-            mentions: Vec::new(),
+            mentions,
         };
         let write = self.store.post(draft);
         let author = super::client::next_client_id();
