@@ -3,6 +3,11 @@
 
 use super::*;
 use crate::outbox::PendingState;
+use common::api::MessagePage;
+use common::{
+    ChatMessage, CloseCode, DisplayName, ErrorCode, MessageId, MessageText, Nonce, Person,
+    ServerFrame, UserId,
+};
 
 fn room(name: &str) -> RoomName {
     RoomName::parse(name).expect("valid room")
