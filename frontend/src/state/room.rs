@@ -6,7 +6,7 @@ use super::Membership;
 use crate::outbox::Outbox;
 use crate::saved::SavedRoom;
 use common::{ChatMessage, DisplayName, MessageId, Person, RoomName, UserId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One room this client is in, or wants to be in.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,7 @@ pub struct Room {
     pub(super) membership: Membership,
     pub(super) messages: BTreeMap<MessageId, ChatMessage>,
     /// (author, nonce) of every message shown; see [`author_key`].
-    pub(super) nonces: HashSet<(String, String)>,
+    pub(super) nonces: BTreeSet<(String, String)>,
     pub(super) outbox: Outbox,
     pub(super) unread: u32,
     pub(super) members: Vec<Person>,
@@ -41,7 +41,7 @@ impl Room {
             me: None,
             membership: Membership::Waiting,
             messages: BTreeMap::new(),
-            nonces: HashSet::new(),
+            nonces: BTreeSet::new(),
             outbox: Outbox::new(),
             unread: 0,
             members: Vec::new(),
