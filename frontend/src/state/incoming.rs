@@ -37,33 +37,33 @@ impl Incoming {
     /// frames (a test compares both on every kind), and about 25 KB less
     /// WebAssembly (9 KB gzip-compressed).
     pub fn decode(text: &str) -> Self {
-        let Ok(Tag { kind }) = serde_json::from_str::<Tag>(text) else {
+        let Ok(Tag { kind }) = crate::json::from_str::<Tag>(text) else {
             return Self::Unknown;
         };
         let frame = match kind.as_str() {
-            "joined" => serde_json::from_str::<JoinedBody>(text).map(|body| ServerFrame::Joined {
+            "joined" => crate::json::from_str::<JoinedBody>(text).map(|body| ServerFrame::Joined {
                 room: body.room,
                 you: body.you,
                 members: body.members,
                 history: body.history,
                 has_older: body.has_older,
             }),
-            "message" => serde_json::from_str::<ChatMessage>(text).map(ServerFrame::Message),
+            "message" => crate::json::from_str::<ChatMessage>(text).map(ServerFrame::Message),
             "presence" => {
-                serde_json::from_str::<PresenceBody>(text).map(|body| ServerFrame::Presence {
+                crate::json::from_str::<PresenceBody>(text).map(|body| ServerFrame::Presence {
                     room: body.room,
                     joined: body.joined,
                     left: body.left,
                     updated: body.updated,
                 })
             }
-            "typing" => serde_json::from_str::<TypingBody>(text).map(|body| ServerFrame::Typing {
+            "typing" => crate::json::from_str::<TypingBody>(text).map(|body| ServerFrame::Typing {
                 room: body.room,
                 user_id: body.user_id,
                 name: body.name,
             }),
             "error" => {
-                return match serde_json::from_str::<ErrorFrame>(text) {
+                return match crate::json::from_str::<ErrorFrame>(text) {
                     Ok(error) => Self::Error {
                         code: Some(error.code),
                         message: error.message,
@@ -89,7 +89,7 @@ impl Incoming {
             room: Option<String>,
             nonce: Option<String>,
         }
-        match serde_json::from_str::<LooseError>(text) {
+        match crate::json::from_str::<LooseError>(text) {
             Ok(error) if error.kind == "error" => Self::Error {
                 code: None,
                 message: error
