@@ -56,11 +56,11 @@ impl ApiError {
     /// The error of an answer with `status` (not a success), its `body`
     /// and its `Retry-After` header.
     pub fn from_response(status: u16, body: &str, retry_after: Option<&str>) -> Self {
-        let error = serde_json::from_str::<ErrorFrame>(body).unwrap_or_else(|_| {
+        let error = crate::json::from_str::<ErrorFrame>(body).unwrap_or_else(|_| {
             // A code newer than this client, or no JSON at all: the
             // status says what kind of failure it is, and the server's
             // words are kept when there are any.
-            let loose = serde_json::from_str::<LooseError>(body).ok();
+            let loose = crate::json::from_str::<LooseError>(body).ok();
             let message = loose
                 .as_ref()
                 .filter(|loose| loose.code.is_some())
@@ -221,7 +221,7 @@ fn call<T: DeserializeOwned + 'static>(
     let sent = send(method, path, body);
     Box::pin(async move {
         let text = sent.await?;
-        serde_json::from_str(&text).map_err(|_| ApiError::unreadable(200))
+        crate::json::from_str(&text).map_err(|_| ApiError::unreadable(200))
     })
 }
 

@@ -18,6 +18,8 @@
 //!   and the "… is typing" line.
 //! - [`linkify`]: splits message text into text and links.
 //! - [`compose`]: the length counter and the typing notice schedule.
+//! - [`json`]: `serde_json`'s reader, with structs read only from objects
+//!   (smaller WebAssembly).
 //! - [`route`]: the room in the address (`#/r/lobby`), the account
 //!   pages' addresses (`#/setup/<token>`, `#/invite/<token>`, …), and the
 //!   signed-in pages' (`#/settings`, `#/admin`).
@@ -38,6 +40,7 @@ pub mod account_lists;
 pub mod api;
 pub mod backoff;
 pub mod compose;
+pub mod json;
 pub mod linkify;
 pub mod outbox;
 pub mod route;

@@ -75,7 +75,7 @@ impl Saved {
     /// page then starts afresh. Rooms past [`MAX_ROOMS`] and repeats are
     /// dropped.
     pub fn decode(text: &str) -> Option<Self> {
-        let mut saved: Self = serde_json::from_str(text).ok()?;
+        let mut saved: Self = crate::json::from_str(text).ok()?;
         let mut seen = Vec::new();
         saved.rooms.retain(|room| {
             let new = !seen.contains(&room.room);

@@ -504,12 +504,12 @@ async fn fetch_older(room: &RoomName, before: MessageId) -> Result<MessagePage, 
         Err(_) => String::new(),
     };
     if !response.ok() {
-        let reason = serde_json::from_str::<ErrorFrame>(&body)
+        let reason = crate::json::from_str::<ErrorFrame>(&body)
             .map(|error| error.message)
             .unwrap_or_else(|_| format!("the server answered {}", response.status()));
         return Err(failed(&reason));
     }
-    serde_json::from_str(&body).map_err(|_| failed("unexpected answer"))
+    crate::json::from_str(&body).map_err(|_| failed("unexpected answer"))
 }
 
 fn storage() -> Option<web_sys::Storage> {
