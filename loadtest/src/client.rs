@@ -239,7 +239,7 @@ impl Recorder {
                 }
                 return;
             }
-            Ok(Incoming::Typing) => return,
+            Ok(Incoming::Typing | Incoming::RoomState) => return,
             Ok(Incoming::Joined) => {
                 return self
                     .problem(|| format!("member {member}: a joined frame it did not ask for"))
@@ -353,7 +353,7 @@ pub async fn connect_as(url: &WsUrl, name: &str) -> Result<(WsReader, WsWriter),
 }
 
 /// Reads until the answer to a join: `Ok` with the `joined` frame decoded,
-/// or the refusal. Presence and typing frames before it are skipped.
+/// or the refusal. Presence, typing and room-state frames before it are skipped.
 pub async fn wait_joined(reader: &mut WsReader) -> Result<ServerFrame, ClientError> {
     loop {
         while let Some(frame) = reader.next_frame()? {
@@ -361,7 +361,10 @@ pub async fn wait_joined(reader: &mut WsReader) -> Result<ServerFrame, ClientErr
                 Frame::Text(text) => match wire::classify(text)? {
                     Incoming::Joined => return Ok(wire::decode(text)?),
                     Incoming::Error(error) => return Err(ClientError::Refused(error)),
-                    Incoming::Presence | Incoming::Typing | Incoming::Message(_) => {}
+                    Incoming::Presence
+                    | Incoming::Typing
+                    | Incoming::RoomState
+                    | Incoming::Message(_) => {}
                 },
                 Frame::Close(code, reason) => {
                     return Err(ClientError::Closed {

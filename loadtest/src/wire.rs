@@ -107,6 +107,10 @@ pub enum Incoming<'a> {
     Typing,
     /// A request failed: `code: message`.
     Error(String),
+    /// A person's state in a room changed (`membership`, `muted`, `read`)
+    /// or a room's settings did (`room_changed`): nothing the benchmark
+    /// measures.
+    RoomState,
 }
 
 /// The parts of a `message` frame the benchmark checks.
@@ -144,6 +148,10 @@ pub fn classify(frame: &str) -> Result<Incoming<'_>, WireError> {
         ServerFrame::Typing { .. } => Incoming::Typing,
         ServerFrame::Joined { .. } => Incoming::Joined,
         ServerFrame::Error(error) => Incoming::Error(format!("{}: {}", error.code, error.message)),
+        ServerFrame::Read { .. }
+        | ServerFrame::Membership { .. }
+        | ServerFrame::Muted { .. }
+        | ServerFrame::RoomChanged { .. } => Incoming::RoomState,
     })
 }
 
