@@ -9,19 +9,15 @@ mod support;
 use common::{ErrorCode, MemberState};
 use support::broker::two_instances;
 use support::rooms::{
-    archive, ban, expect_membership, expect_muted, expect_read, expect_room_changed, make_room,
-    mark_read, mute, party, refused_join, refused_send, socket,
+    ann_and_bob_in, archive, ban, expect_membership, expect_muted, expect_read,
+    expect_room_changed, mark_read, mute, party, refused_join, refused_send, socket,
 };
 
 #[tokio::test]
 async fn a_ban_and_a_read_on_one_instance_reach_the_socket_on_the_other() {
     let (_dir, _broker, a, b) = two_instances().await;
     let p = party(&a).await;
-    make_room(&p.ann, "hall", "public").await;
-    let mut ann = socket(&p.ann, &a).await;
-    ann.join("hall").await;
-    let mut bob = socket(&p.bob, &b).await;
-    bob.join("hall").await;
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "hall", &a, &b).await;
     // Cid, on B too, shows that B's room goes on without Bob.
     let mut cid = socket(&p.cid, &b).await;
     cid.join("hall").await;
@@ -53,11 +49,7 @@ async fn a_ban_and_a_read_on_one_instance_reach_the_socket_on_the_other() {
 async fn a_mute_and_the_archive_on_one_instance_bind_the_other() {
     let (_dir, _broker, a, b) = two_instances().await;
     let p = party(&a).await;
-    make_room(&p.ann, "club", "public").await;
-    let mut ann = socket(&p.ann, &a).await;
-    ann.join("club").await;
-    let mut bob = socket(&p.bob, &b).await;
-    bob.join("club").await;
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "club", &a, &b).await;
 
     let until = mute(&p.ann, "club", p.bob_id, 10).await;
     assert_eq!(expect_muted(&mut bob, "club").await, Some(until));

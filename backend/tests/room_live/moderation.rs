@@ -5,8 +5,8 @@
 
 use super::start;
 use super::support::rooms::{
-    archive, ban, expect_membership, expect_muted, expect_room_changed, listed, make_room, mute,
-    notice, refused_join, refused_send, socket, unmute,
+    ann_and_bob_in, archive, ban, expect_membership, expect_muted, expect_room_changed, listed,
+    make_room, mute, notice, refused_join, refused_send, socket, unmute,
 };
 use super::support::{Client, TempDb, QUIET_PERIOD};
 use common::{ErrorCode, MemberState, RoomKind, ServerFrame};
@@ -93,12 +93,7 @@ async fn nothing_of_the_room_follows_the_ban_while_it_is_busy() {
     /// Most messages Ann posts (her queue takes them all unread).
     const MOST: usize = 5_000;
     let (_db, server, p) = start(TempDb::new()).await;
-    make_room(&p.ann, "busy", "public").await;
-    let mut ann = socket(&p.ann, &server).await;
-    ann.join("busy").await;
-    let mut bob = socket(&p.bob, &server).await;
-    bob.join("busy").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "busy", &server, &server).await;
 
     // Ann posts from before the ban is made until after it is, so that
     // the room has messages on their way when it hears of it.
@@ -137,12 +132,7 @@ async fn nothing_of_the_room_follows_the_ban_while_it_is_busy() {
 #[tokio::test]
 async fn a_muted_member_is_told_and_cannot_post_until_unmuted() {
     let (_db, server, p) = start(TempDb::new()).await;
-    make_room(&p.ann, "quiet", "public").await;
-    let mut ann = socket(&p.ann, &server).await;
-    ann.join("quiet").await;
-    let mut bob = socket(&p.bob, &server).await;
-    bob.join("quiet").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "quiet", &server, &server).await;
     // Bob's other connection, in no room, is told too.
     let mut bob_elsewhere = socket(&p.bob, &server).await;
     // Bob's membership came with his join: he can be muted.
@@ -172,12 +162,7 @@ async fn a_muted_member_is_told_and_cannot_post_until_unmuted() {
 #[tokio::test]
 async fn an_archived_room_tells_its_connections_and_takes_no_posts() {
     let (_db, server, p) = start(TempDb::new()).await;
-    make_room(&p.ann, "old", "public").await;
-    let mut ann = socket(&p.ann, &server).await;
-    ann.join("old").await;
-    let mut bob = socket(&p.bob, &server).await;
-    bob.join("old").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "old", &server, &server).await;
     let mut cid = socket(&p.cid, &server).await;
 
     archive(&p.ann, "old", true).await;

@@ -4,7 +4,7 @@
 
 use super::start;
 use super::support::accounts::{token_for, Api};
-use super::support::rooms::{expect_read, make_room, mark_read, membership, say, socket};
+use super::support::rooms::{ann_and_bob_in, expect_read, mark_read, membership, say, socket};
 use super::support::TempDb;
 use serde_json::json;
 
@@ -12,12 +12,7 @@ use serde_json::json;
 /// over HTTP reaches both, and the room list counts from it.
 async fn read_state_follows_every_connection(db: TempDb) {
     let (_db, server, p) = start(db).await;
-    make_room(&p.ann, "news", "public").await;
-    let mut ann = socket(&p.ann, &server).await;
-    ann.join("news").await;
-    let mut bob_in = socket(&p.bob, &server).await;
-    bob_in.join("news").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob_in) = ann_and_bob_in(&p, "news", &server, &server).await;
     let mut bob_out = socket(&p.bob, &server).await;
     for text in ["one", "two", "three"] {
         ann.say("news", text, Some(text)).await;
@@ -69,12 +64,7 @@ async fn read_state_follows_every_connection_on_postgres() {
 /// from the HTTP API, until he reads it.
 async fn mentions_count_until_read(db: TempDb) {
     let (_db, server, p) = start(db).await;
-    make_room(&p.ann, "talk", "public").await;
-    let mut ann = socket(&p.ann, &server).await;
-    ann.join("talk").await;
-    let mut bob = socket(&p.bob, &server).await;
-    bob.join("talk").await;
-    assert_eq!(ann.expect_presence().await, ["Ann", "Bob"]);
+    let (mut ann, mut bob) = ann_and_bob_in(&p, "talk", &server, &server).await;
 
     ann.say("talk", "hi @bob", Some("h1")).await;
     assert_eq!(bob.next_message().await.text.as_str(), "hi @bob");

@@ -47,6 +47,29 @@ pub async fn socket(person: &Api, server: &TestServer) -> Client {
     open(server.addr, &session_token(person), Carry::Cookie).await
 }
 
+/// Ann's public `room`, made over HTTP, with a socket of Ann's (at
+/// `ann_at`) and one of Bob's (at `bob_at`: another instance of a cluster,
+/// or the same server) in it; Ann has seen Bob arrive, so neither has a
+/// frame waiting.
+pub async fn ann_and_bob_in(
+    p: &Party,
+    room: &str,
+    ann_at: &TestServer,
+    bob_at: &TestServer,
+) -> (Client, Client) {
+    make_room(&p.ann, room, "public").await;
+    let mut ann = socket(&p.ann, ann_at).await;
+    ann.join(room).await;
+    let mut bob = socket(&p.bob, bob_at).await;
+    bob.join(room).await;
+    // From another instance Bob may arrive in more than one step.
+    while !ann.members_of(room).contains(&"Bob".to_owned()) {
+        ann.expect_presence().await;
+    }
+    assert_eq!(ann.members_of(room), ["Ann", "Bob"]);
+    (ann, bob)
+}
+
 /// `caller` makes `room` of `kind`; it must work.
 pub async fn make_room(caller: &Api, room: &str, kind: &str) -> Answer {
     let made = caller
