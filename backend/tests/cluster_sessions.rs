@@ -12,19 +12,9 @@ mod support;
 use common::{CloseCode, ServerFrame};
 use serde_json::json;
 use std::collections::BTreeSet;
-use support::broker::Broker;
+use support::broker::two_instances;
 use support::people::{self, assert_refused, open, session_token, Carry};
-use support::{Client, TempDb, TestServer};
-
-/// A broker (Redis) and two instances on one PostgreSQL database; the
-/// directory and the broker live as long as the caller keeps them.
-async fn two_instances() -> (TempDb, Broker, TestServer, TestServer) {
-    let dir = TempDb::new();
-    let broker = Broker::start(dir.dir());
-    let a = broker.instance(&[]).await;
-    let b = broker.instance(&[]).await;
-    (dir, broker, a, b)
-}
+use support::Client;
 
 /// Reads `client`'s frames until a `presence` of `room` with an `updated`
 /// person; returns the display names it updated.

@@ -12,74 +12,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::accounts::{Answer, Api};
-use support::people::{admin, make_person, sign_in};
+use support::rooms::{add, listed, make_room, party, say};
 use support::{TempDb, TestServer};
-
-/// Three people signed in (Ann, Bob, Cid), and the server's administrator
-/// (its reader bot).
-struct Party {
-    admin: Api,
-    ann: Api,
-    bob: Api,
-    cid: Api,
-    ann_id: u64,
-    bob_id: u64,
-    cid_id: u64,
-}
-
-async fn party(server: &TestServer) -> Party {
-    let admin = admin(server.addr);
-    let ann_id = make_person(&admin, "Ann").await;
-    let bob_id = make_person(&admin, "Bob").await;
-    let cid_id = make_person(&admin, "Cid").await;
-    Party {
-        ann: sign_in(server.addr, "Ann").await,
-        bob: sign_in(server.addr, "Bob").await,
-        cid: sign_in(server.addr, "Cid").await,
-        admin,
-        ann_id,
-        bob_id,
-        cid_id,
-    }
-}
-
-/// `caller` makes `room` of `kind`; it must work.
-async fn make_room(caller: &Api, room: &str, kind: &str) -> Answer {
-    let made = caller
-        .post("/api/rooms", &json!({"room": room, "kind": kind}))
-        .await;
-    assert_eq!(made.status, 201, "{made:?}");
-    made
-}
-
-/// `caller` adds the account `user` to `room`; it must work.
-async fn add(caller: &Api, room: &str, user: u64) {
-    let added = caller
-        .post(
-            &format!("/api/rooms/{room}/members"),
-            &json!({"user": user}),
-        )
-        .await;
-    assert_eq!(added.status, 201, "{added:?}");
-}
-
-/// `caller` posts `text` in `room` (the nonce is the text).
-async fn say(caller: &Api, room: &str, text: &str) -> Answer {
-    caller
-        .post(
-            &format!("/api/rooms/{room}/messages"),
-            &json!({"text": text, "nonce": text}),
-        )
-        .await
-}
-
-/// The entry of `room` in `caller`'s room list, if it is listed.
-async fn listed(caller: &Api, room: &str) -> Option<Value> {
-    let list = caller.get("/api/rooms").await;
-    assert_eq!(list.status, 200, "{list:?}");
-    let rooms = list.body.as_array().expect("a list").clone();
-    rooms.into_iter().find(|entry| entry["room"] == room)
-}
 
 #[tokio::test]
 async fn a_private_room_is_invisible_to_those_outside_it() {

@@ -92,6 +92,10 @@ async fn apply(
             tell_membership(context, user, room, MemberState::Member, Some(role));
         }
         RoomEvent::MemberRemoved { room, user, reason } => {
+            // Told once the room has let them go (`moderate` waits for
+            // it): the room's last frame to them comes before this one, as
+            // the protocol promises. Told as soon as the removal was on its
+            // way, a busy room's messages still reached them after it.
             context
                 .hub
                 .moderate(&room, Moderation::Remove { user })

@@ -163,6 +163,16 @@ impl Drop for Broker {
     }
 }
 
+/// A broker (Redis) and two instances on one PostgreSQL database; the
+/// directory and the broker live as long as the caller keeps them.
+pub async fn two_instances() -> (super::TempDb, Broker, TestServer, TestServer) {
+    let dir = super::TempDb::new();
+    let broker = Broker::start(dir.dir());
+    let a = broker.instance(&[]).await;
+    let b = broker.instance(&[]).await;
+    (dir, broker, a, b)
+}
+
 /// A port nobody listens on now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -19,6 +19,7 @@ pub mod people;
 pub mod postgres;
 pub mod process;
 pub mod resend;
+pub mod rooms;
 pub mod stores;
 
 use chat_server::Config;

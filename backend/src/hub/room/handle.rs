@@ -25,7 +25,14 @@ pub(in crate::hub) enum Command {
     /// An account's display name changed: its members here show it.
     Rename(Box<(UserId, DisplayName)>),
     /// Who may post or be here changed.
-    Moderate(Box<Moderation>),
+    Moderate(Box<ModerateCommand>),
+}
+
+/// A change of who may post or be here, and the answer once it is applied.
+#[derive(Debug)]
+pub(in crate::hub) struct ModerateCommand {
+    pub(in crate::hub) change: Moderation,
+    pub(in crate::hub) applied: oneshot::Sender<()>,
 }
 
 /// A member to add, as the person its client is signed in as.
@@ -155,9 +162,19 @@ impl RoomHandle {
             .await
     }
 
-    /// Applies `change` (see [`Moderation`]).
+    /// Applies `change` (see [`Moderation`]), and returns once the room has
+    /// applied it: whatever the room sent its members before is in their
+    /// queues by then, and all it sends after follows the change (a removed
+    /// member gets nothing more), so what the caller tells them next comes
+    /// last.
     pub(in crate::hub) async fn moderate(&self, change: Moderation) -> Result<(), RoomGone> {
-        self.send(Command::Moderate(Box::new(change))).await
+        let (applied, answer) = oneshot::channel();
+        self.send(Command::Moderate(Box::new(ModerateCommand {
+            change,
+            applied,
+        })))
+        .await?;
+        answer.await.map_err(|_| RoomGone)
     }
 
     async fn send(&self, command: Command) -> Result<(), RoomGone> {

@@ -37,7 +37,7 @@ pub mod recent;
 mod rules;
 
 pub use cluster_link::{CATCH_UP_BATCH, LINK_RETRY_DELAY};
-pub(super) use handle::{Command, JoinCommand, PostAsCommand, PostCommand};
+pub(super) use handle::{Command, JoinCommand, ModerateCommand, PostAsCommand, PostCommand};
 pub use handle::{RoomGone, RoomHandle};
 pub use nonces::{DEDUP_MAX_NONCES, DEDUP_WINDOW};
 pub use rules::{JoinGrant, Moderation};
@@ -341,7 +341,11 @@ impl Room {
                 let (user, display_name) = *rename;
                 self.rename(user, &display_name);
             }
-            Command::Moderate(change) => self.moderate(*change),
+            Command::Moderate(moderate) => {
+                let ModerateCommand { change, applied } = *moderate;
+                self.moderate(change);
+                let _ = applied.send(());
+            }
         }
     }
 
