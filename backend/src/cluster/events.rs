@@ -16,7 +16,7 @@ use crate::accounts::AccountEvent;
 use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// The broker's channel of account changes.
 pub const ACCOUNTS: &str = "chat:accounts";
@@ -27,6 +27,12 @@ pub const ROOMS: &str = "chat:rooms";
 /// Events from other instances a listener may be behind before it hears
 /// [`Heard::Missed`] (as `RecvError::Lagged`).
 pub const HEARD_CAPACITY: usize = 1024;
+
+/// Publications of one channel waiting for the broker. One task sends
+/// them in order (a mute then an unmute must not arrive the other way
+/// round); past this many the newest is dropped with a warning, as when
+/// the broker is lost, and made good the same way.
+pub const PUBLISH_QUEUE: usize = 1024;
 
 /// What a listener hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +58,8 @@ impl<E: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> Event for 
 #[derive(Clone)]
 pub struct EventChannel<E> {
     name: &'static str,
-    connection: ConnectionManager,
+    /// To the task that publishes, in order.
+    outbox: mpsc::Sender<String>,
     instance: InstanceId,
     heard: broadcast::Sender<Heard<E>>,
 }
@@ -66,9 +73,11 @@ impl<E: Event> EventChannel<E> {
         connection: ConnectionManager,
         instance: InstanceId,
     ) -> Self {
+        let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_in_order(name, connection, queued));
         Self {
             name,
-            connection,
+            outbox,
             instance,
             heard: broadcast::channel(HEARD_CAPACITY).0,
         }
@@ -85,23 +94,36 @@ impl<E: Event> EventChannel<E> {
         let Ok(body) = serde_json::to_string(&body) else {
             return; // Numbers and strings always encode.
         };
-        let mut connection = self.connection.clone();
-        let channel = self.name;
-        tokio::spawn(async move {
-            let published: Result<(), _> = redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(body)
-                .query_async(&mut connection)
-                .await;
-            if let Err(err) = published {
-                tracing::warn!(channel, error = %err, "cannot publish a change to the cluster");
-            }
-        });
+        if self.outbox.try_send(body).is_err() {
+            tracing::warn!(
+                channel = self.name,
+                "too many changes wait for the broker; one is not published"
+            );
+        }
     }
 
     /// What other instances publish from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Heard<E>> {
         self.heard.subscribe()
+    }
+}
+
+/// Sends `channel`'s publications to the broker one after the other, in
+/// the order they were made, until every [`EventChannel`] clone is gone.
+async fn publish_in_order(
+    channel: &'static str,
+    mut connection: ConnectionManager,
+    mut queued: mpsc::Receiver<String>,
+) {
+    while let Some(body) = queued.recv().await {
+        let published: Result<(), _> = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(body)
+            .query_async(&mut connection)
+            .await;
+        if let Err(err) = published {
+            tracing::warn!(channel, error = %err, "cannot publish a change to the cluster");
+        }
     }
 }
 

@@ -111,12 +111,12 @@ impl Session {
     }
 }
 
-/// Answers a binary message from `client`, which the protocol does not use.
 /// A rooms' refusal as the protocol's error.
 fn refusal(err: &RoomsError) -> RequestError {
     RequestError::new(err.code(), err.to_string())
 }
 
+/// Answers a binary message from `client`, which the protocol does not use.
 pub(super) fn refuse_binary(client: &ClientHandle, context: &ConnectionContext) {
     context.metrics.frame_received(FrameKind::Invalid);
     reply_error(

@@ -491,7 +491,6 @@ impl Room {
             author: Some((person.user_id, person.username.clone())),
             text,
             nonce: nonce.clone(),
-            // The hub resolves no names in a text yet: nobody is called.
             mentions,
         };
         let write = self.store.post(draft);
@@ -553,7 +552,6 @@ impl Room {
             author: Some((author.user_id, author.username)),
             text,
             nonce: Some(nonce.clone()),
-            // The hub resolves no names in a text yet: nobody is called.
             mentions,
         };
         let write = self.store.post(draft);
