@@ -496,7 +496,7 @@ fn pg_ctl_stop(data: &Path) -> Result {
     }
 }
 
-/// The fuzzing step of [`test`] alone: against `CHAT_SERVER_BIN` when it
+/// The fuzzing step of [`test()`] alone: against `CHAT_SERVER_BIN` when it
 /// names a server (a debug build is enough to try a change), else the
 /// release server, built first.
 fn fuzz() -> Result {

@@ -5,7 +5,7 @@
 //! - tells every connection of the person concerned, in the room or not,
 //!   what they now are to it (`membership`, `muted`) and how far they have
 //!   read it (`read`), so each tab and device follows;
-//! - has the running room apply it ([`Hub::moderate`]): a person no longer
+//! - has the running room apply it ([`crate::hub::Hub::moderate`]): a person no longer
 //!   a member leaves it with every connection at once; a mute, an unmute
 //!   or the archive changes who may post; a change of settings reaches
 //!   its connections as `room_changed`.
@@ -13,7 +13,7 @@
 //! An event can be missed: this task fell more than
 //! [`crate::rooms::events::EVENT_CAPACITY`] behind, or the broker was out
 //! of reach. Then every running room reads its members and settings again
-//! from the store ([`check_every_room`]), so nobody stays in a room they
+//! from the store (`check_every_room`), so nobody stays in a room they
 //! were removed from, nor muted or unmuted, for long.
 
 use super::ConnectionContext;

@@ -153,7 +153,7 @@ impl Hub {
     /// Applies `change` to `room` if it runs on this instance (a room that
     /// does not run has no one to remove, and reads its rules anew with
     /// each join), and returns once the room has applied it (see
-    /// [`RoomHandle::moderate`]).
+    /// `RoomHandle::moderate`).
     pub async fn moderate(&self, room: &RoomName, change: Moderation) {
         let handle = lock_registry(&self.registry)
             .get(room)
