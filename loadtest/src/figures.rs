@@ -102,6 +102,27 @@ pub struct RunFigures {
     /// Their answer time's 99th percentile, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_in_p99_ms: Option<f64>,
+    /// Their answer time's median, ms (rooms-200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_p50_ms: Option<f64>,
+    /// The time from sending `GET /api/rooms` to its whole answer, median,
+    /// ms (rooms-200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_list_p50_ms: Option<f64>,
+    /// Its 99th percentile, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_list_p99_ms: Option<f64>,
+    /// A sign-in and the room list after it, each pair's two times added
+    /// up, median, ms (rooms-200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_and_list_p50_ms: Option<f64>,
+    /// Its 99th percentile, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_and_list_p99_ms: Option<f64>,
+    /// Rooms of the caller's in each room list, when all lists agreed
+    /// (rooms-200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rooms_listed: Option<u64>,
     /// Sign-ins the server refused (`503`: its hashing pool was full).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_ins_refused: Option<u64>,
@@ -247,6 +268,16 @@ pub enum Metric {
     SignInsPerSec,
     /// Sign-in answer time p99, ms.
     SignInP99,
+    /// Sign-in answer time p50, ms.
+    SignInP50,
+    /// Room list answer time p50, ms.
+    RoomListP50,
+    /// Room list answer time p99, ms.
+    RoomListP99,
+    /// Sign-in plus room list p50, ms.
+    SignInAndListP50,
+    /// Sign-in plus room list p99, ms.
+    SignInAndListP99,
     /// Sign-ins refused (503).
     SignInsRefused,
     /// The p99 of a run's twin without sign-ins, ms.
@@ -287,6 +318,11 @@ impl Metric {
             Self::MsPerCommit => run.ms_per_commit,
             Self::SignInsPerSec => run.sign_ins_per_s,
             Self::SignInP99 => run.sign_in_p99_ms,
+            Self::SignInP50 => run.sign_in_p50_ms,
+            Self::RoomListP50 => run.room_list_p50_ms,
+            Self::RoomListP99 => run.room_list_p99_ms,
+            Self::SignInAndListP50 => run.sign_in_and_list_p50_ms,
+            Self::SignInAndListP99 => run.sign_in_and_list_p99_ms,
             Self::SignInsRefused => count(run.sign_ins_refused),
             Self::TwinP99 => run.twin_p99_ms,
             Self::P99OverTwin => match (latency(|l| l.p99_ms), run.twin_p99_ms) {
@@ -325,6 +361,11 @@ impl Metric {
             Self::MsPerCommit => "time/commit",
             Self::SignInsPerSec => "sign-ins/s",
             Self::SignInP99 => "sign-in p99",
+            Self::SignInP50 => "sign-in p50",
+            Self::RoomListP50 => "room list p50",
+            Self::RoomListP99 => "room list p99",
+            Self::SignInAndListP50 => "sign-in + room list p50",
+            Self::SignInAndListP99 => "sign-in + room list p99",
             Self::SignInsRefused => "sign-ins refused (503)",
             Self::TwinP99 => "p99 without sign-ins (twin runs)",
             Self::P99OverTwin => "p99 ÷ twin's",
@@ -349,6 +390,11 @@ impl Metric {
             | Self::CommitP99
             | Self::MsPerCommit
             | Self::SignInP99
+            | Self::SignInP50
+            | Self::RoomListP50
+            | Self::RoomListP99
+            | Self::SignInAndListP50
+            | Self::SignInAndListP99
             | Self::TwinP99 => format!("{} ms", significant(value)),
             Self::P99OverTwin => format!("{value:.2} ×"),
             Self::MessagesPerCommit => significant(value),

@@ -45,6 +45,8 @@
 //! - [`database`]: the PostgreSQL server of the `-postgres` variants and
 //!   of clusters on PostgreSQL.
 //! - [`signin`]: password sign-ins beside a load (`POST /api/session`).
+//! - [`http`]: one HTTP/1.1 request on a new connection (sign-ins, the
+//!   API calls of rooms-200, the `/metrics` scrape).
 //! - [`scrape`]: the server's `/metrics` (messages committed, commit time).
 //! - [`bots`]: the bot accounts and API tokens the clients sign in with,
 //!   made in bulk by every server the benchmark starts (`--bot-tokens`).
@@ -73,6 +75,7 @@ pub mod client;
 pub mod database;
 pub mod figures;
 pub mod floor;
+pub mod http;
 pub mod ledger;
 pub mod pacing;
 pub mod plot;

@@ -216,7 +216,7 @@ pub struct Report {
 }
 
 /// Every metric a summary may hold.
-const ALL_METRICS: [Metric; 29] = [
+const ALL_METRICS: [Metric; 34] = [
     Metric::DeliveriesPerSec,
     Metric::OfferedPerSec,
     Metric::CpuPerDelivery,
@@ -246,6 +246,11 @@ const ALL_METRICS: [Metric; 29] = [
     Metric::SignInsRefused,
     Metric::TwinP99,
     Metric::P99OverTwin,
+    Metric::SignInAndListP50,
+    Metric::SignInAndListP99,
+    Metric::RoomListP50,
+    Metric::RoomListP99,
+    Metric::SignInP50,
 ];
 
 /// The figures summarised for each process of a server side made of
@@ -677,6 +682,20 @@ mod tests {
             .into_iter()
             .find(|s| s.name == name)
             .expect("scenario")
+    }
+
+    #[test]
+    fn every_headline_and_goal_metric_is_summarised() {
+        for scenario in catalogue(1.0, MIN_DURATION) {
+            let goals = scenario.goals.iter().map(|goal| goal.metric);
+            for metric in scenario.headline.iter().copied().chain(goals) {
+                assert!(
+                    ALL_METRICS.contains(&metric),
+                    "{}: {metric:?} is shown or judged but never summarised",
+                    scenario.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -4,9 +4,8 @@
 //! long each took to commit (the `chat_db_write_seconds` histogram), which
 //! commit-rate reads before and after each run.
 
+use crate::http;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Messages committed to the history.
 pub const STORED: &str = "chat_messages_stored_total";
@@ -116,29 +115,15 @@ pub fn parse(text: &str) -> Result<Scrape, String> {
 /// close`) and parses it.
 pub async fn fetch(authority: &str) -> Result<Scrape, String> {
     let fetching = async {
-        let mut stream = TcpStream::connect(authority)
-            .await
-            .map_err(|err| format!("connecting to {authority}: {err}"))?;
-        let request =
-            format!("GET /metrics HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|err| format!("asking {authority} for /metrics: {err}"))?;
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .await
-            .map_err(|err| format!("reading /metrics of {authority}: {err}"))?;
-        let response = String::from_utf8_lossy(&response);
-        let (head, body) = response
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("no HTTP answer from {authority}"))?;
-        if !head.starts_with("HTTP/1.1 200") {
-            let status = head.lines().next().unwrap_or_default();
-            return Err(format!("/metrics of {authority} answered {status:?}"));
+        let answer =
+            http::request(authority, "GET", "/metrics", http::Credential::None, None).await?;
+        if answer.status != 200 {
+            return Err(format!(
+                "/metrics of {authority} answered {:?}",
+                answer.status_line()
+            ));
         }
-        parse(body)
+        parse(&answer.text())
     };
     tokio::time::timeout(FETCH_TIMEOUT, fetching)
         .await

@@ -12,6 +12,7 @@
 //! `auth::password`), as designed, so it is counted as *refused*, not as a
 //! failure; any other answer is a failure of the run.
 
+use crate::http::{self, Answer};
 use crate::pacing::Schedule;
 use crate::stats::Latencies;
 use std::cell::RefCell;
@@ -19,8 +20,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use tokio::task::spawn_local;
 
 /// A person's account, with a password, that a scenario signs in as
@@ -57,8 +56,8 @@ impl std::fmt::Debug for Person {
 /// Longest one sign-in may take before it counts as failed.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest answer read (a sign-in's is a few hundred bytes).
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The name of the server's session cookie.
+pub const SESSION_COOKIE: &str = "chat_session";
 
 /// What the sign-ins of a run did.
 #[derive(Debug, Default)]
@@ -105,7 +104,7 @@ pub async fn run(
             let answer = tokio::time::timeout(SIGN_IN_TIMEOUT, sign_in(&authority, &person)).await;
             let mut tally = tally.borrow_mut();
             match answer {
-                Ok(Ok(())) => {
+                Ok(Ok(_session)) => {
                     tally.ok += 1;
                     tally.latencies.record_ns(sent.elapsed().as_nanos() as u64);
                 }
@@ -167,38 +166,24 @@ impl SignIns {
 
 /// One sign-in: `POST /api/session` with the person's username and
 /// password, from the server's own origin (as its web client would send
-/// it); `Ok` for `200` with a session cookie.
-pub async fn sign_in(authority: &str, person: &Person) -> Result<(), SignInError> {
+/// it), on a new connection; the session cookie (`chat_session=…`) of a
+/// `200` answer.
+pub async fn sign_in(authority: &str, person: &Person) -> Result<String, SignInError> {
     let body = serde_json::json!({
         "username": person.username,
         "password": person.password,
     })
     .to_string();
-    let request = format!(
-        "POST /api/session HTTP/1.1\r\nHost: {authority}\r\nOrigin: http://{authority}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(authority)
-        .await
-        .map_err(|err| SignInError::Failed(format!("connect: {err}")))?;
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|err| SignInError::Failed(format!("write: {err}")))?;
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let read = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|err| SignInError::Failed(format!("read: {err}")))?;
-        if read == 0 || answer.len() > MAX_ANSWER_BYTES {
-            break;
-        }
-        answer.extend_from_slice(&chunk[..read]);
-    }
-    check_answer(&String::from_utf8_lossy(&answer))
+    let answer = http::request(
+        authority,
+        "POST",
+        "/api/session",
+        http::Credential::None,
+        Some(&body),
+    )
+    .await
+    .map_err(SignInError::Failed)?;
+    check_answer(&answer)
 }
 
 /// Why a sign-in gave no session.
@@ -210,22 +195,21 @@ pub enum SignInError {
     Failed(String),
 }
 
-/// `Ok` for a `200` answer that sets the session cookie.
-pub fn check_answer(answer: &str) -> Result<(), SignInError> {
-    let status = answer.lines().next().unwrap_or_default();
-    match status.split_whitespace().nth(1) {
-        Some("200") => {}
-        Some("503") => return Err(SignInError::Refused),
-        _ => return Err(SignInError::Failed(format!("answered {status:?}"))),
+/// The session cookie of a `200` answer that sets it.
+pub fn check_answer(answer: &Answer) -> Result<String, SignInError> {
+    match answer.status {
+        200 => {}
+        503 => return Err(SignInError::Refused),
+        _ => {
+            return Err(SignInError::Failed(format!(
+                "answered {:?}",
+                answer.status_line()
+            )))
+        }
     }
-    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
-    let sets_cookie = head
-        .lines()
-        .any(|line| line.to_ascii_lowercase().starts_with("set-cookie:"));
-    if !sets_cookie {
-        return Err(SignInError::Failed("200 without a session cookie".into()));
-    }
-    Ok(())
+    answer
+        .cookie(SESSION_COOKIE)
+        .ok_or_else(|| SignInError::Failed("200 without a session cookie".into()))
 }
 
 #[cfg(test)]
@@ -234,18 +218,20 @@ mod tests {
 
     #[test]
     fn only_a_200_with_a_cookie_is_a_sign_in() {
+        let check = |raw: &str| check_answer(&http::parse_answer(raw.as_bytes()).expect("parsed"));
         let ok = "HTTP/1.1 200 OK\r\nset-cookie: chat_session=abc; HttpOnly\r\n\r\n{}";
-        assert_eq!(check_answer(ok), Ok(()));
+        assert_eq!(check(ok), Ok("chat_session=abc".to_string()));
         let no_cookie = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}";
-        assert!(check_answer(no_cookie).is_err());
+        assert!(check(no_cookie).is_err());
         let throttled = "HTTP/1.1 429 Too Many Requests\r\n\r\n";
-        let err = check_answer(throttled).expect_err("throttled");
+        let err = check(throttled).expect_err("throttled");
         assert!(
             matches!(&err, SignInError::Failed(why) if why.contains("429")),
             "{err:?}"
         );
         let busy = "HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\r\n";
-        assert_eq!(check_answer(busy), Err(SignInError::Refused));
-        assert!(check_answer("").is_err());
+        assert_eq!(check(busy), Err(SignInError::Refused));
+        let other = "HTTP/1.1 200 OK\r\nset-cookie: theme=dark\r\n\r\n{}";
+        assert!(check(other).is_err(), "another cookie is no session");
     }
 }

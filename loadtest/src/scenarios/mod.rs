@@ -8,10 +8,13 @@
 //! - [`storm`]: thousands of joins at once.
 //! - [`commit`]: messages committed per second by one instance.
 //! - [`reconnect`]: thousands of signed-in clients reconnecting at once.
+//! - [`room_list`]: a person in 200 rooms signing in and listing them,
+//!   with their unread and mention counts.
 //!
 //! Every client signs in as a bot account of its own ([`crate::bots`]);
 //! `fanout-100k-sign-ins` runs real password sign-ins beside fanout-100k
-//! ([`crate::signin`]), judged against it.
+//! ([`crate::signin`]), judged against it; `rooms-200` signs a person in
+//! with a password and lists their rooms.
 //!
 //! Each fan-out has a `-postgres` variant, the same load on a server whose
 //! history is in the benchmark's own PostgreSQL ([`Store::Postgres`]),
@@ -21,6 +24,7 @@ pub mod commit;
 pub mod context;
 pub mod idle;
 pub mod reconnect;
+pub mod room_list;
 pub mod rooms;
 pub mod storm;
 
@@ -29,6 +33,7 @@ use commit::CommitPlan;
 use context::{Context, Store};
 use idle::IdlePlan;
 use reconnect::ReconnectPlan;
+use room_list::RoomListPlan;
 use rooms::{Load, RoomsPlan};
 use std::time::Duration;
 use storm::StormPlan;
@@ -70,12 +75,15 @@ pub const FANOUT_100K_SIGN_INS: &str = "fanout-100k-sign-ins";
 /// 5,000 signed-in clients in rooms of 10 lose their connections at once
 /// and all reconnect and re-join with `since`.
 pub const RECONNECT_5K: &str = "reconnect-5k";
+/// A person in 200 rooms signs in with a password and lists their rooms,
+/// each with its unread and mention counts.
+pub const ROOMS_200: &str = "rooms-200";
 
 /// Every scenario, in the order `all` runs them (each `-postgres` variant
 /// right after the SQLite scenario it is shown beside and judged against;
 /// fanout-100k before slow-consumer, which is judged against it; the
 /// cluster scenarios after the single-server ones they are shown beside).
-pub const NAMES: [&str; 18] = [
+pub const NAMES: [&str; 19] = [
     FANOUT_MAX,
     FANOUT_MAX_MEMORY,
     FANOUT_MAX_POSTGRES,
@@ -90,6 +98,7 @@ pub const NAMES: [&str; 18] = [
     IDLE,
     JOIN_STORM,
     RECONNECT_5K,
+    ROOMS_200,
     COMMIT_RATE,
     COMMIT_RATE_POSTGRES,
     FANOUT_CLUSTER,
@@ -147,6 +156,15 @@ const STORM_CLIENTS: usize = 5_000;
 const STORM_HISTORY: usize = 50;
 /// Clients of reconnect-5k (the issue's 5,000 sessions).
 const RECONNECT_CLIENTS: usize = 5_000;
+/// Rooms of the person of rooms-200 (the issue's 200).
+const ROOM_LIST_ROOMS: usize = 200;
+/// Sign-ins, each followed by a room list, per run of rooms-200: enough
+/// for a median, few enough that a run takes seconds (each sign-in is an
+/// argon2id verification). Their p99 is the slowest of them.
+const ROOM_LIST_SIGN_INS: usize = 20;
+/// The most a sign-in and the room list after it may take together, ms
+/// (the issue: every room with its counts within 100 ms of server time).
+const ROOM_LIST_GOAL_MS: f64 = 100.0;
 /// Password sign-ins per second beside fanout-100k (the issue's 100).
 const SIGN_INS_PER_S: f64 = 100.0;
 /// Publishers of commit-rate, each alone in a room of its own: enough
@@ -181,6 +199,8 @@ pub enum Kind {
     Commit(CommitPlan),
     /// Clients reconnecting at once.
     Reconnect(ReconnectPlan),
+    /// A person signing in and listing their rooms.
+    RoomList(RoomListPlan),
 }
 
 /// A scenario at a given scale.
@@ -366,6 +386,8 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
     let storm = scaled(STORM_CLIENTS, scale, 20);
     let stalled = scaled(STALLED_MEMBERS, scale, 2);
     let reconnecting = scaled(RECONNECT_CLIENTS, scale, 20);
+    let listed_rooms = scaled(ROOM_LIST_ROOMS, scale, 10);
+    let list_sign_ins = scaled(ROOM_LIST_SIGN_INS, scale, 5);
     let mut all = vec![
         Scenario {
             name: FANOUT_MAX,
@@ -578,6 +600,29 @@ pub fn catalogue(scale: f64, duration: Duration) -> Vec<Scenario> {
             headline: vec![Metric::AllJoined, Metric::Failures, Metric::P50, Metric::P99, Metric::ServerCpu],
             beside: None,
         },
+        Scenario {
+            name: ROOMS_200,
+            what: format!(
+                "a person in {listed_rooms} rooms, each with a known number unread and calling them, signs in with a password (POST /api/session, which includes one argon2id verification) and lists their rooms (GET /api/rooms), {list_sign_ins} times a run"
+            ),
+            kind: Kind::RoomList(RoomListPlan {
+                rooms: listed_rooms,
+                sign_ins: list_sign_ins,
+            }),
+            server_args: Vec::new(),
+            store: Store::Own,
+            goals: vec![Goal::at_most(Metric::SignInAndListP99, ROOM_LIST_GOAL_MS)],
+            headline: vec![
+                Metric::SignInAndListP50,
+                Metric::SignInAndListP99,
+                Metric::RoomListP50,
+                Metric::RoomListP99,
+                Metric::SignInP50,
+                Metric::SignInP99,
+                Metric::ServerCpu,
+            ],
+            beside: None,
+        },
         cluster(FANOUT_CLUSTER, FANOUT_100K, FANOUT_100K_RATE),
         cluster(FANOUT_CLUSTER_1M, FANOUT_1M, FANOUT_1M_RATE),
         commit_rate(COMMIT_RATE, Store::Own, "SQLite"),
@@ -635,6 +680,7 @@ pub async fn run(ctx: &Context, scenario: &Scenario) -> Outcome {
         Kind::Storm(plan) => storm::run(ctx, scenario.name, plan).await,
         Kind::Commit(plan) => commit::run(ctx, scenario.name, plan, scenario.store).await,
         Kind::Reconnect(plan) => reconnect::run(ctx, scenario.name, plan).await,
+        Kind::RoomList(plan) => room_list::run(ctx, scenario.name, plan).await,
     }
 }
 
@@ -677,6 +723,18 @@ mod tests {
             panic!("reconnect-5k");
         };
         assert_eq!((reconnect.clients, reconnect.per_room), (5_000, 10));
+        let rooms_200 = named(&all, ROOMS_200);
+        let Kind::RoomList(list) = &rooms_200.kind else {
+            panic!("rooms-200");
+        };
+        assert_eq!((list.rooms, list.sign_ins), (200, 20));
+        // Every room with its counts within 100 ms: sign-in and list, p99.
+        assert_eq!(
+            rooms_200.goals,
+            [Goal::at_most(Metric::SignInAndListP99, 100.0)]
+        );
+        assert!(rooms_200.headline.contains(&Metric::RoomListP99));
+        assert_eq!(rooms_200.store, Store::Own);
         let (signing, plain) = (named(&all, FANOUT_100K_SIGN_INS), named(&all, FANOUT_100K));
         let (Kind::Rooms(signing_plan), Kind::Rooms(plain_plan)) = (&signing.kind, &plain.kind)
         else {
@@ -777,6 +835,10 @@ mod tests {
             panic!("slow-consumer is a room scenario");
         };
         assert_eq!(slow.stalled, 2);
+        let Kind::RoomList(list) = &named(&small, ROOMS_200).kind else {
+            panic!("rooms-200");
+        };
+        assert_eq!((list.rooms, list.sign_ins), (10, 5));
         assert_eq!(scaled(10, 0.001, 3), 3);
     }
 }
