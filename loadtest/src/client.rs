@@ -355,11 +355,26 @@ pub async fn connect_as(url: &WsUrl, name: &str) -> Result<(WsReader, WsWriter),
 /// Reads until the answer to a join: `Ok` with the `joined` frame decoded,
 /// or the refusal. Presence, typing and room-state frames before it are skipped.
 pub async fn wait_joined(reader: &mut WsReader) -> Result<ServerFrame, ClientError> {
+    wait_joined_as(reader, |text| Ok(wire::decode(text)?)).await
+}
+
+/// As [`wait_joined`], but reads only how many messages the `joined`
+/// frame's history holds: a join storm's 5,000 joiners each get a member
+/// list of up to 5,000 people, which decoding in full would make the
+/// generator's work rather than the server's.
+pub async fn wait_joined_history_len(reader: &mut WsReader) -> Result<usize, ClientError> {
+    wait_joined_as(reader, |text| Ok(wire::joined_history_len(text)?)).await
+}
+
+async fn wait_joined_as<T>(
+    reader: &mut WsReader,
+    read: impl Fn(&str) -> Result<T, ClientError>,
+) -> Result<T, ClientError> {
     loop {
         while let Some(frame) = reader.next_frame()? {
             match frame {
                 Frame::Text(text) => match wire::classify(text)? {
-                    Incoming::Joined => return Ok(wire::decode(text)?),
+                    Incoming::Joined => return read(text),
                     Incoming::Error(error) => return Err(ClientError::Refused(error)),
                     Incoming::Presence
                     | Incoming::Typing

@@ -155,6 +155,22 @@ pub fn classify(frame: &str) -> Result<Incoming<'_>, WireError> {
     })
 }
 
+/// How many messages the history of a `joined` frame holds, read without
+/// building its messages or its members (serde skips what it is not asked
+/// for).
+pub fn joined_history_len(frame: &str) -> Result<usize, WireError> {
+    #[derive(serde::Deserialize)]
+    struct History {
+        history: Vec<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<History>(frame)
+        .map(|joined| joined.history.len())
+        .map_err(|reason| WireError::NotAFrame {
+            reason,
+            frame: frame.chars().take(200).collect(),
+        })
+}
+
 /// Fully decodes a server frame.
 pub fn decode(frame: &str) -> Result<ServerFrame, WireError> {
     ServerFrame::decode(frame).map_err(|reason| WireError::NotAFrame {
@@ -320,6 +336,29 @@ pub fn measure_decode_cost() -> Result<DecodeCost, WireError> {
 mod tests {
     use super::*;
     use common::ChatMessage;
+
+    #[test]
+    fn a_joined_frames_history_is_counted_without_its_members() {
+        let person = |id: u64| common::Person {
+            user_id: id,
+            username: Username::parse(format!("user-{id}")).expect("username"),
+            display_name: DisplayName::parse("Ann").expect("name"),
+        };
+        let text = message_by("lobby", "Ann", Some(1), "hi", None);
+        let ServerFrame::Message(message) = decode(&text).expect("a message") else {
+            panic!("not a message");
+        };
+        let joined = ServerFrame::Joined {
+            room: RoomName::parse("lobby").expect("room"),
+            you: person(1),
+            members: (1..=300).map(person).collect(),
+            history: vec![message.clone(), message.clone(), message],
+            has_older: false,
+        }
+        .encode();
+        assert_eq!(joined_history_len(&joined).expect("a joined frame"), 3);
+        assert!(joined_history_len(r#"{"type":"joined"}"#).is_err());
+    }
 
     use common::{DisplayName, Username};
 

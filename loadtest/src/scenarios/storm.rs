@@ -14,7 +14,6 @@ use crate::figures::RunFigures;
 use crate::stats::Latencies;
 use crate::wire;
 use crate::ws::{self, WsReader, WsUrl};
-use common::ServerFrame;
 use futures_util::stream::{self, StreamExt};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -221,15 +220,11 @@ async fn member(
     tally: Rc<RefCell<StormTally>>,
     stop: Rc<Cell<bool>>,
 ) {
-    let joined = client::wait_joined(&mut reader).await;
+    let joined = client::wait_joined_history_len(&mut reader).await;
     let now = Instant::now();
     let verdict = match joined {
-        Ok(ServerFrame::Joined { history: got, .. }) if got.len() == history => Ok(()),
-        Ok(ServerFrame::Joined { history: got, .. }) => Err(format!(
-            "a history of {} messages instead of {history}",
-            got.len()
-        )),
-        Ok(other) => Err(format!("unexpected {other:?}")),
+        Ok(got) if got == history => Ok(()),
+        Ok(got) => Err(format!("a history of {got} messages instead of {history}")),
         Err(err) => Err(err.to_string()),
     };
     {
