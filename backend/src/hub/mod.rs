@@ -22,7 +22,7 @@ use common::{
     DisplayName, ErrorCode, MessageId, MessageText, Nonce, Person, RequestError, RoomName, UserId,
 };
 use room::{JoinGrant, Moderation, Room, RoomHandle};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio_util::task::TaskTracker;
@@ -147,6 +147,25 @@ impl Hub {
         for room in rooms {
             // A room that retired meanwhile had no members left.
             let _ = room.rename(user, display_name.clone()).await;
+        }
+    }
+
+    /// The accounts connected to `room` now, on every instance (none when
+    /// it does not run here: in cluster mode a room runs on every
+    /// instance with members of it, so a room that does not run here may
+    /// have people on others, which this does not tell).
+    pub async fn online(&self, room: &RoomName) -> HashSet<UserId> {
+        let handle = lock_registry(&self.registry)
+            .get(room)
+            .map(|entry| entry.handle.clone());
+        match handle {
+            Some(handle) => handle
+                .online()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            None => HashSet::new(),
         }
     }
 

@@ -105,5 +105,24 @@ async fn joining_a_new_name_makes_a_public_room_and_says_no_more() {
     let members = p.ann.get("/api/rooms/fresh/members").await;
     assert_eq!(members.u64("/total"), 2, "{members:?}");
     assert_eq!(members.str("/members/1/role"), "member");
+    assert!(members.bool("/members/0/online") && members.bool("/members/1/online"));
+
+    // Membership lasts; being here does not: Bob's connection goes, he
+    // stays a member, offline.
+    drop(bob);
+    let deadline = tokio::time::Instant::now() + super::support::FRAME_TIMEOUT;
+    loop {
+        let members = p.ann.get("/api/rooms/fresh/members").await;
+        assert_eq!(members.u64("/total"), 2, "{members:?}");
+        if !members.bool("/members/1/online") {
+            assert!(members.bool("/members/0/online"), "{members:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob is still online"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.stop().await;
 }

@@ -208,6 +208,14 @@ impl Answer {
             .to_owned()
     }
 
+    /// A field of the body, as a boolean.
+    pub fn bool(&self, pointer: &str) -> bool {
+        self.body
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or_else(|| panic!("{pointer} in {:?}", self.body))
+    }
+
     /// A field of the body, as a number.
     pub fn u64(&self, pointer: &str) -> u64 {
         self.body

@@ -213,9 +213,8 @@ pub struct MemberInfo {
     /// Until when they may not post, while they are muted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted_until: Option<u64>,
-    /// Whether they are connected now. Not filled by this server yet
-    /// (always absent): presence is the WebSocket's, and the room's
-    /// `presence` frames say it.
+    /// Whether they have a connection in the room now (the room's
+    /// `presence` frames say when that changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<bool>,
 }

@@ -78,7 +78,13 @@ pub async fn list(
     Caller(caller): Caller,
     RoomPath(room): RoomPath,
 ) -> Result<Json<RoomMembers>, RoomsError> {
-    Ok(Json(state.rooms.members(&caller, &room).await?))
+    let mut list = state.rooms.members(&caller, &room).await?;
+    // Being a member is lasting; being here is live, the hub's to say.
+    let online = state.hub.online(&room).await;
+    for member in &mut list.members {
+        member.online = Some(online.contains(&member.user));
+    }
+    Ok(Json(list))
 }
 
 /// `POST /api/rooms/{room}/members`.

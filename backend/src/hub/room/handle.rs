@@ -24,6 +24,8 @@ pub(in crate::hub) enum Command {
     },
     /// An account's display name changed: its members here show it.
     Rename(Box<(UserId, DisplayName)>),
+    /// Who is here now, on every instance: the accounts, each once.
+    Online(oneshot::Sender<Vec<UserId>>),
     /// Who may post or be here changed.
     Moderate(Box<ModerateCommand>),
 }
@@ -160,6 +162,13 @@ impl RoomHandle {
     ) -> Result<(), RoomGone> {
         self.send(Command::Rename(Box::new((user, display_name))))
             .await
+    }
+
+    /// The accounts with a connection in the room now, on every instance.
+    pub(in crate::hub) async fn online(&self) -> Result<Vec<UserId>, RoomGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Online(reply)).await?;
+        answer.await.map_err(|_| RoomGone)
     }
 
     /// Applies `change` (see [`Moderation`]), and returns once the room has

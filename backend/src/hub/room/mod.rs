@@ -341,6 +341,10 @@ impl Room {
                 let (user, display_name) = *rename;
                 self.rename(user, &display_name);
             }
+            Command::Online(reply) => {
+                let people = self.members.people();
+                let _ = reply.send(people.iter().map(|person| person.user_id).collect());
+            }
             Command::Moderate(moderate) => {
                 let ModerateCommand { change, applied } = *moderate;
                 self.moderate(change);
