@@ -16,6 +16,7 @@ use crate::accounts::AccountEvent;
 use redis::aio::ConnectionManager;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
 /// The broker's channel of account changes.
@@ -127,11 +128,55 @@ async fn publish_in_order(
     }
 }
 
+/// What a follower of one kind of change hears: the changes its own
+/// instance makes, each published to the other instances as it is heard
+/// (in cluster mode), and those the others publish.
+pub struct Changes<E> {
+    local: broadcast::Receiver<E>,
+    channel: Option<EventChannel<E>>,
+    remote: Option<broadcast::Receiver<Heard<E>>>,
+}
+
+impl<E: Event> Changes<E> {
+    /// Changes from `local`, and in cluster mode from `channel`.
+    pub fn new(local: broadcast::Receiver<E>, channel: Option<EventChannel<E>>) -> Self {
+        let remote = channel.as_ref().map(EventChannel::subscribe);
+        Self {
+            local,
+            channel,
+            remote,
+        }
+    }
+
+    /// The next change, or [`Heard::Missed`] when some may have been
+    /// missed (the follower fell behind, or the broker was lost); `None`
+    /// once the instance's own source is gone.
+    pub async fn next(&mut self) -> Option<Heard<E>> {
+        tokio::select! {
+            event = self.local.recv() => match event {
+                Ok(event) => {
+                    if let Some(channel) = &self.channel {
+                        channel.publish(&event);
+                    }
+                    Some(Heard::Event(event))
+                }
+                Err(RecvError::Lagged(_)) => Some(Heard::Missed),
+                Err(RecvError::Closed) => None,
+            },
+            event = next_heard(&mut self.remote) => match event {
+                Ok(heard) => Some(heard),
+                Err(RecvError::Lagged(_)) => Some(Heard::Missed),
+                Err(RecvError::Closed) => None,
+            },
+        }
+    }
+}
+
 /// The next change heard from other instances on `remote`, if this
 /// instance is in a cluster; never, if it is not.
-pub async fn next_heard<E: Clone>(
+async fn next_heard<E: Clone>(
     remote: &mut Option<broadcast::Receiver<Heard<E>>>,
-) -> Result<Heard<E>, broadcast::error::RecvError> {
+) -> Result<Heard<E>, RecvError> {
     match remote {
         Some(remote) => remote.recv().await,
         None => std::future::pending().await,

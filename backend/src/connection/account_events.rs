@@ -12,13 +12,12 @@
 
 use super::ConnectionContext;
 use crate::accounts::{AccountEvent, Accounts, Credential};
-use crate::cluster::events::next_heard;
+use crate::cluster::events::Changes;
 use crate::cluster::{Cluster, Heard};
 use crate::hub::client::CloseReason;
 use crate::store::StoreError;
 use common::AccountState;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 /// Follows account changes until `shutdown`, as the module says.
@@ -28,25 +27,14 @@ pub async fn follow(
     cluster: Option<Cluster>,
     shutdown: CancellationToken,
 ) {
-    let mut local = accounts.subscribe();
-    let mut remote = cluster.as_ref().map(|cluster| cluster.accounts.subscribe());
+    let channel = cluster.map(|cluster| cluster.accounts);
+    let mut changes = Changes::new(accounts.subscribe(), channel);
     loop {
         let heard = tokio::select! {
             () = shutdown.cancelled() => return,
-            event = local.recv() => match event {
-                Ok(event) => {
-                    if let Some(cluster) = &cluster {
-                        cluster.accounts.publish(&event);
-                    }
-                    Heard::Event(event)
-                }
-                Err(RecvError::Lagged(_)) => Heard::Missed,
-                Err(RecvError::Closed) => return,
-            },
-            event = next_heard(&mut remote) => match event {
-                Ok(heard) => heard,
-                Err(RecvError::Lagged(_)) => Heard::Missed,
-                Err(RecvError::Closed) => return,
+            heard = changes.next() => match heard {
+                Some(heard) => heard,
+                None => return,
             },
         };
         match heard {

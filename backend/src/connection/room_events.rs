@@ -17,7 +17,7 @@
 //! were removed from, nor muted or unmuted, for long.
 
 use super::ConnectionContext;
-use crate::cluster::events::next_heard;
+use crate::cluster::events::Changes;
 use crate::cluster::{Cluster, Heard};
 use crate::hub::room::Moderation;
 use crate::rooms::{RemovalReason, RoomEvent, Rooms};
@@ -26,7 +26,6 @@ use crate::store::{RoomStore, StoreError};
 use common::{MemberState, RoomName, ServerFrame, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 /// Follows room changes until `shutdown`, as the module says.
@@ -37,25 +36,14 @@ pub async fn follow(
     shutdown: CancellationToken,
 ) {
     let store = rooms.store();
-    let mut local = rooms.subscribe();
-    let mut remote = cluster.as_ref().map(|cluster| cluster.rooms.subscribe());
+    let channel = cluster.map(|cluster| cluster.rooms);
+    let mut changes = Changes::new(rooms.subscribe(), channel);
     loop {
         let heard = tokio::select! {
             () = shutdown.cancelled() => return,
-            event = local.recv() => match event {
-                Ok(event) => {
-                    if let Some(cluster) = &cluster {
-                        cluster.rooms.publish(&event);
-                    }
-                    Heard::Event(event)
-                }
-                Err(RecvError::Lagged(_)) => Heard::Missed,
-                Err(RecvError::Closed) => return,
-            },
-            event = next_heard(&mut remote) => match event {
-                Ok(heard) => heard,
-                Err(RecvError::Lagged(_)) => Heard::Missed,
-                Err(RecvError::Closed) => return,
+            heard = changes.next() => match heard {
+                Some(heard) => heard,
+                None => return,
             },
         };
         let applied = match heard {
