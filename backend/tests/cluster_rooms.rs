@@ -69,3 +69,32 @@ async fn a_mute_and_the_archive_on_one_instance_bind_the_other() {
     assert_eq!(entry["last_id"], 0);
     bob.expect_silence().await;
 }
+
+#[tokio::test]
+async fn who_is_online_is_known_on_an_instance_where_the_room_does_not_run() {
+    let (_dir, _broker, a, b) = two_instances().await;
+    let p = party(&a).await;
+    // Both on B: the room runs there only; the list is asked of A.
+    let (_ann, bob) = ann_and_bob_in(&p, "lounge", &b, &b).await;
+    let online = |members: &support::accounts::Answer, index: usize| {
+        members.bool(&format!("/members/{index}/online"))
+    };
+    let members = p.ann.get("/api/rooms/lounge/members").await;
+    assert_eq!(members.u64("/total"), 2, "{members:?}");
+    assert!(online(&members, 0) && online(&members, 1), "{members:?}");
+
+    drop(bob);
+    let deadline = tokio::time::Instant::now() + support::FRAME_TIMEOUT;
+    loop {
+        let members = p.ann.get("/api/rooms/lounge/members").await;
+        if !online(&members, 1) {
+            assert!(online(&members, 0), "Ann is still there: {members:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob is still online"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

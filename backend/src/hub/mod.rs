@@ -150,22 +150,31 @@ impl Hub {
         }
     }
 
-    /// The accounts connected to `room` now, on every instance (none when
-    /// it does not run here: in cluster mode a room runs on every
-    /// instance with members of it, so a room that does not run here may
-    /// have people on others, which this does not tell).
+    /// The accounts connected to `room` now, on every instance: the
+    /// room's own list when it runs here, otherwise (in cluster mode) the
+    /// broker's list of the other instances' members. A broker out of
+    /// reach tells nobody.
     pub async fn online(&self, room: &RoomName) -> HashSet<UserId> {
         let handle = lock_registry(&self.registry)
             .get(room)
             .map(|entry| entry.handle.clone());
-        match handle {
-            Some(handle) => handle
-                .online()
-                .await
-                .unwrap_or_default()
+        if let Some(handle) = handle {
+            if let Ok(people) = handle.online().await {
+                return people.into_iter().collect();
+            }
+        }
+        let Some(cluster) = &self.cluster else {
+            return HashSet::new();
+        };
+        match cluster.presence.remote_members(room).await {
+            Ok(members) => members
                 .into_iter()
+                .map(|member| member.person.user_id)
                 .collect(),
-            None => HashSet::new(),
+            Err(err) => {
+                tracing::warn!(room = %room, error = %err, "cannot read who is online from the broker");
+                HashSet::new()
+            }
         }
     }
 
