@@ -147,7 +147,7 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RoomSummary>, String> {
 /// and its counts): a room missing, listed twice, with other counts, or
 /// listed as theirs without being one. Rooms listed without a membership
 /// (public rooms they are not in) are not theirs and not checked. At most
-/// [`PROBLEMS_KEPT`] in words, then how many in all.
+/// `PROBLEMS_KEPT` in words, then how many in all.
 pub fn check_list(expected: &HashMap<String, Expected>, listed: &[RoomSummary]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
