@@ -46,7 +46,7 @@ pub mod room;
 
 pub use chat::Chat;
 pub use incoming::Incoming;
-pub use room::{author_key, Room};
+pub use room::{author_key, Room, RoomSettings};
 
 use common::{ClientFrame, RoomName};
 

@@ -5,6 +5,7 @@
 //! room by name, the `join` and the `send`s of a room) is here.
 
 mod person;
+mod rooms;
 mod server;
 mod socket;
 

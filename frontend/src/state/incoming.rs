@@ -2,7 +2,8 @@
 //! read by its `type`, then as the frame of that type.
 
 use common::{
-    ChatMessage, DisplayName, ErrorCode, ErrorFrame, Nonce, Person, RoomName, ServerFrame, UserId,
+    ChatMessage, DisplayName, ErrorCode, ErrorFrame, MemberState, MessageId, Nonce, Person,
+    RoomKind, RoomName, RoomRole, RoomTitle, RoomTopic, ServerFrame, UserId,
 };
 
 /// A frame from the server, decoded as far as this client understands it.
@@ -61,6 +62,30 @@ impl Incoming {
                 room: body.room,
                 user_id: body.user_id,
                 name: body.name,
+            }),
+            "read" => crate::json::from_str::<ReadBody>(text).map(|body| ServerFrame::Read {
+                room: body.room,
+                last_read: body.last_read,
+            }),
+            "membership" => {
+                crate::json::from_str::<MembershipBody>(text).map(|body| ServerFrame::Membership {
+                    room: body.room,
+                    state: body.state,
+                    role: body.role,
+                })
+            }
+            "muted" => crate::json::from_str::<MutedBody>(text).map(|body| ServerFrame::Muted {
+                room: body.room,
+                until: body.until,
+            }),
+            "room_changed" => crate::json::from_str::<RoomChangedBody>(text).map(|body| {
+                ServerFrame::RoomChanged {
+                    room: body.room,
+                    kind: body.kind,
+                    title: body.title,
+                    topic: body.topic,
+                    archived: body.archived,
+                }
             }),
             "error" => {
                 return match crate::json::from_str::<ErrorFrame>(text) {
@@ -138,4 +163,41 @@ struct TypingBody {
     room: RoomName,
     user_id: UserId,
     name: DisplayName,
+}
+
+/// The fields of a `read` frame ([`ServerFrame::Read`]).
+#[derive(serde::Deserialize)]
+struct ReadBody {
+    room: RoomName,
+    last_read: MessageId,
+}
+
+/// The fields of a `membership` frame ([`ServerFrame::Membership`]).
+#[derive(serde::Deserialize)]
+struct MembershipBody {
+    room: RoomName,
+    state: MemberState,
+    #[serde(default)]
+    role: Option<RoomRole>,
+}
+
+/// The fields of a `muted` frame ([`ServerFrame::Muted`]).
+#[derive(serde::Deserialize)]
+struct MutedBody {
+    room: RoomName,
+    #[serde(default)]
+    until: Option<u64>,
+}
+
+/// The fields of a `room_changed` frame ([`ServerFrame::RoomChanged`]).
+#[derive(serde::Deserialize)]
+struct RoomChangedBody {
+    room: RoomName,
+    kind: RoomKind,
+    #[serde(default)]
+    title: Option<RoomTitle>,
+    #[serde(default)]
+    topic: RoomTopic,
+    #[serde(default)]
+    archived: bool,
 }

@@ -5,7 +5,9 @@
 use super::Membership;
 use crate::outbox::Outbox;
 use crate::saved::SavedRoom;
-use common::{ChatMessage, DisplayName, MessageId, Person, RoomName, UserId};
+use common::{
+    ChatMessage, DisplayName, MessageId, Person, RoomKind, RoomName, RoomTitle, RoomTopic, UserId,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One room this client is in, or wants to be in.
@@ -32,6 +34,28 @@ pub struct Room {
     pub(super) rejoin_attempts: u32,
     /// What was written in the message box and not sent yet.
     pub(super) draft: String,
+    /// The newest message id read, by any of the person's tabs and devices,
+    /// as far as this client knows (the server's `read` frames, and its
+    /// own marks).
+    pub(super) last_read: MessageId,
+    /// Until when a moderator muted the person here (milliseconds since
+    /// the epoch): they read but cannot post.
+    pub(super) muted_until: Option<u64>,
+    /// The room's settings, as its `room_changed` frames tell them.
+    pub(super) settings: Option<RoomSettings>,
+}
+
+/// A room's settings, as its owner set them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// Public, private or a direct conversation.
+    pub kind: RoomKind,
+    /// What people read for it, when it has one besides its slug.
+    pub title: Option<RoomTitle>,
+    /// What it is about; empty for nothing.
+    pub topic: RoomTopic,
+    /// Read-only: nobody posts.
+    pub archived: bool,
 }
 
 impl Room {
@@ -52,7 +76,32 @@ impl Room {
             was_joined: false,
             rejoin_attempts: 0,
             draft: String::new(),
+            last_read: 0,
+            muted_until: None,
+            settings: None,
         }
+    }
+
+    /// Until when the person may not post here (milliseconds since the
+    /// epoch), while a moderator has muted them.
+    pub fn muted_until(&self) -> Option<u64> {
+        self.muted_until
+    }
+
+    /// The room's settings, once they changed while this page had it.
+    pub fn settings(&self) -> Option<&RoomSettings> {
+        self.settings.as_ref()
+    }
+
+    /// The messages shown after `last_read` that others wrote: what is
+    /// unread of what this client has.
+    pub(super) fn unread_after(&self, last_read: MessageId) -> u32 {
+        let others = self
+            .messages
+            .range(last_read.saturating_add(1)..)
+            .filter(|(_, message)| !self.is_me(message.user_id))
+            .count();
+        u32::try_from(others).unwrap_or(u32::MAX)
     }
 
     /// What was written in the room's message box and not sent yet.

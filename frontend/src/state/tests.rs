@@ -118,6 +118,7 @@ fn presence(joined: &[&str], left: &[&str]) -> Incoming {
     })
 }
 
+mod belonging;
 mod decoding;
 mod messages;
 mod outbox;

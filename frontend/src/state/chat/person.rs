@@ -21,11 +21,18 @@ impl Chat {
         frames
     }
 
-    /// Leaves a room; another one is shown if it was shown.
+    /// Leaves a room (once the server agreed, or as it said); another one
+    /// is shown if it was shown.
     pub fn leave_room(&mut self, room: &RoomName) -> Vec<ClientFrame> {
-        let Some(index) = self.rooms.iter().position(|entry| &entry.name == room) else {
+        let Some(entry) = self.take_room(room) else {
             return Vec::new();
         };
+        self.leave_frame(&entry).into_iter().collect()
+    }
+
+    /// Forgets a room; another one is shown if it was shown.
+    pub(super) fn take_room(&mut self, room: &RoomName) -> Option<Room> {
+        let index = self.rooms.iter().position(|entry| &entry.name == room)?;
         let entry = self.rooms.remove(index);
         if self.active.as_ref() == Some(room) {
             let next = self
@@ -38,12 +45,7 @@ impl Chat {
                 self.open_room(next);
             }
         }
-        let was_in = matches!(entry.membership, Membership::Joined | Membership::Joining);
-        if was_in && self.socket.is_some() {
-            vec![ClientFrame::Leave { room: room.clone() }]
-        } else {
-            Vec::new()
-        }
+        Some(entry)
     }
 
     /// The person wrote `text` in `room`; `nonce` must be new. It is queued

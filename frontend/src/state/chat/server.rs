@@ -64,15 +64,13 @@ impl Chat {
                 room,
                 nonce,
             } => self.error(code, message, room, nonce),
-            // Rooms kept by the server: `decode` does not read these yet, so
-            // they arrive as `Unknown`; the room list will follow them.
             Incoming::Frame(
-                ServerFrame::Read { .. }
+                frame @ (ServerFrame::Read { .. }
                 | ServerFrame::Membership { .. }
                 | ServerFrame::Muted { .. }
-                | ServerFrame::RoomChanged { .. },
-            )
-            | Incoming::Unknown => Vec::new(),
+                | ServerFrame::RoomChanged { .. }),
+            ) => self.room_frame(frame),
+            Incoming::Unknown => Vec::new(),
         }
     }
 
@@ -174,8 +172,15 @@ impl Chat {
         match code {
             Some(ErrorCode::AlreadyJoined) => Vec::new(),
             // Not for this client to fix by waiting: a newer (or older)
-            // protocol, or no right to the room.
-            Some(ErrorCode::ProtocolVersion | ErrorCode::Forbidden) => {
+            // protocol, or no right to the room (banned from it, or a
+            // private room or conversation one is not in, which answers as
+            // one that does not exist).
+            Some(
+                ErrorCode::ProtocolVersion
+                | ErrorCode::Forbidden
+                | ErrorCode::Banned
+                | ErrorCode::NotFound,
+            ) => {
                 entry.membership = Membership::Refused(message.clone());
                 entry.notice = Some(message);
                 Vec::new()

@@ -68,6 +68,14 @@ fn decoding_by_type_reads_every_frame_as_the_protocol_types_do() {
         r#"{"type":"error","code":"protocol_version","message":"join has no name"}"#.to_owned(),
         r#"{"type":"error","code":"too_long","message":"too long","room":"lobby","nonce":"n-2"}"#.to_owned(),
         r#"{"name":"Ann","type":"typing","user_id":1,"room":"lobby","extra":1}"#.to_owned(),
+        r#"{"type":"read","room":"team","last_read":42}"#.to_owned(),
+        r#"{"type":"membership","room":"team","state":"member","role":"moderator"}"#.to_owned(),
+        r#"{"type":"membership","room":"team","state":"banned"}"#.to_owned(),
+        r#"{"type":"membership","room":"team","state":"left"}"#.to_owned(),
+        r#"{"type":"muted","room":"team","until":1700000600000}"#.to_owned(),
+        r#"{"type":"muted","room":"team"}"#.to_owned(),
+        r#"{"type":"room_changed","room":"team","kind":"private","title":"The team","topic":"say hi","archived":false}"#.to_owned(),
+        r#"{"type":"room_changed","room":"team","kind":"public","topic":"","archived":true}"#.to_owned(),
     ];
     let frames: Vec<&str> = frames.iter().map(String::as_str).collect();
     for text in frames {
@@ -90,6 +98,8 @@ fn decoding_by_type_reads_every_frame_as_the_protocol_types_do() {
         r#"{"type":"presence","room":"lobby","left":["Bob"]}"#,
         r#"{"room":"lobby"}"#,
         r#"[]"#,
+        r#"{"type":"membership","room":"team","state":"gone"}"#,
+        r#"{"type":"read","room":"team"}"#,
     ] {
         assert_eq!(Incoming::decode(broken), Incoming::Unknown, "{broken}");
     }
