@@ -1,6 +1,7 @@
 //! Typed calls of the accounts HTTP API ([`common::api::accounts`], whose
 //! module documentation has the route table): one function per route the
-//! account pages use.
+//! account pages use, and the rooms routes the chat uses
+//! ([`common::api::rooms`]).
 //!
 //! Every call goes to the page's own server with `credentials:
 //! same-origin`, so the session cookie goes along; every request that is
@@ -18,7 +19,8 @@ use common::api::accounts::{
     NewInvite, NewToken, PasswordChange, PasswordResetRequest, ProfileUpdate, ServerInfo,
     SessionInfo, SetupRequest, SignInRequest, SignUpRequest, SignedIn, TokenInfo,
 };
-use common::{ErrorCode, ErrorFrame, UserId};
+use common::api::rooms::MarkRead;
+use common::{ErrorCode, ErrorFrame, MessageId, RoomName, UserId};
 use gloo_net::http::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -174,6 +176,11 @@ pub mod paths {
     /// `/api/admin/invites/{id}`.
     pub fn invite(id: u64) -> String {
         format!("/api/admin/invites/{id}")
+    }
+
+    /// `/api/rooms/{room}/{action}`: `read`, `leave`.
+    pub fn room_action(room: &common::RoomName, action: &str) -> String {
+        format!("/api/rooms/{room}/{action}")
     }
 }
 
@@ -358,6 +365,23 @@ pub fn revoke_invite(id: u64) -> Call<()> {
     call_empty(Method::DELETE, &paths::invite(id), NONE)
 }
 
+/// `POST /api/rooms/{room}/read`: read up to `up_to`. The server tells
+/// the person's other tabs and devices (a `read` frame); its answer is not
+/// read (see [`create_account`]).
+pub fn mark_read(room: &RoomName, up_to: MessageId) -> Call<()> {
+    call_empty(
+        Method::POST,
+        &paths::room_action(room, "read"),
+        Some(&MarkRead { up_to }),
+    )
+}
+
+/// `POST /api/rooms/{room}/leave`: leaves the room for good, on every
+/// device.
+pub fn leave_room(room: &RoomName) -> Call<()> {
+    call_empty(Method::POST, &paths::room_action(room, "leave"), NONE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,5 +467,7 @@ mod tests {
             "/api/admin/accounts/4/tokens/12"
         );
         assert_eq!(paths::invite(5), "/api/admin/invites/5");
+        let team = RoomName::parse("team").expect("valid");
+        assert_eq!(paths::room_action(&team, "read"), "/api/rooms/team/read");
     }
 }

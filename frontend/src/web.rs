@@ -9,6 +9,10 @@
 //! `send` must never reach a newer connection twice, since the reducer
 //! sends again whatever the new connection needs.
 
+mod rooms;
+
+pub use rooms::page_hidden;
+
 use crate::backoff::Backoff;
 use crate::saved::{self, Saved};
 use crate::state::{Chat, Command, Incoming, REJOIN_DELAY_MS, RESEND_DELAY_MS};

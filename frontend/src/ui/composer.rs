@@ -123,7 +123,26 @@ pub fn Composer(
             }
         };
     let placeholder = format!("Message #{room}");
+    // Why posting here is refused, told before one tries: a moderator's
+    // mute (until its end; the server still decides, so a mute that has
+    // just ended does not stop a message), or an archived room.
+    let blocked = Memo::new(move |_| {
+        client.chat.with(|chat| {
+            let entry = chat.room(&room)?;
+            if entry.settings().is_some_and(|settings| settings.archived) {
+                return Some("This room is archived: it can be read, not written in.".to_owned());
+            }
+            let until = entry
+                .muted_until()
+                .filter(|until| *until as f64 > web::now())?;
+            Some(format!(
+                "A moderator muted you here until {}: you can read, not post.",
+                web::local_time(until)
+            ))
+        })
+    });
     view! {
+        {move || blocked.get().map(|why| view! { <p class="banner warning" id="blocked">{why}</p> })}
         <form class="composer" on:submit=on_submit>
             <div class="composer-box" class:over=move || matches!(counter.get(), Counter::Over(_))>
                 <textarea

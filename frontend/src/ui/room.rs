@@ -58,8 +58,30 @@ pub fn RoomView(
     };
     let leave = {
         let room = room.clone();
-        move |_| client.act(|chat| chat.leave_room(&room))
+        move |_| client.leave(room.clone())
     };
+    // What the room shows while the page is seen is read: marked at each
+    // new message, and when the page is seen again.
+    {
+        let room = room.clone();
+        let watched = room.clone();
+        let newest = Memo::new(move |_| {
+            chat.with(|chat| chat.room(&watched).and_then(|entry| entry.last_id()))
+        });
+        let marked = room.clone();
+        Effect::new(move |_| {
+            newest.track();
+            if !web::page_hidden() {
+                client.mark_read(&marked);
+            }
+        });
+        let seen = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            if !web::page_hidden() {
+                client.mark_read(&room);
+            }
+        });
+        on_cleanup(move || seen.remove());
+    }
     let title = format!("#{room}");
     let leave_label = format!("Leave #{room}");
     // Focus the message box when a room opens, as chat apps do.
