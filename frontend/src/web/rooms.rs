@@ -33,8 +33,8 @@ impl Client {
 
     /// Leaves a room for good, on every device: once the server agrees,
     /// the page stops following it (the server tells the person's other
-    /// connections). A refusal (the owner of a room archives it instead)
-    /// is shown in the room, in the server's words.
+    /// connections). Any other refusal is shown in the room, in the
+    /// server's words.
     pub fn leave(&self, room: RoomName) {
         let client = *self;
         leptos::task::spawn_local(async move {
@@ -43,6 +43,20 @@ impl Client {
                 // Not a member (any more): the page forgets it all the same.
                 Err(error) if error.code() == common::ErrorCode::NotMember => {
                     client.act(|chat| chat.leave_room(&room));
+                }
+                // Its owner may not leave a room (they archive it, so that
+                // it keeps someone who may moderate it): this page stops
+                // showing it all the same, as Leave did before the server
+                // kept memberships, and says where it stands.
+                Err(error) if error.code() == common::ErrorCode::Forbidden => {
+                    client.act(|chat| chat.leave_room(&room));
+                    client.chat.update(|chat| {
+                        chat.set_notice(format!(
+                            "you own #{room}, so you stay its member ({}); this page no longer \
+                             shows it",
+                            error.error.message
+                        ));
+                    });
                 }
                 Err(error) if error.is_signed_out() => client.session_ended(),
                 Err(error) => client.chat.update(|chat| {

@@ -106,6 +106,11 @@ impl Chat {
         Some(newest)
     }
 
+    /// A problem not about any one room, in words.
+    pub fn set_notice(&mut self, text: String) {
+        self.notice = Some(text);
+    }
+
     /// A problem about `room`, in words, shown in it.
     pub fn room_notice(&mut self, room: &RoomName, text: String) {
         if let Some(entry) = self.room_mut(room) {
