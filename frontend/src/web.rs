@@ -11,7 +11,7 @@
 
 mod rooms;
 
-pub use rooms::page_hidden;
+pub use rooms::{page_hidden, READ_MARK_GAP_MS};
 
 use crate::backoff::Backoff;
 use crate::saved::{self, Saved};

@@ -2,14 +2,30 @@
 //! besides the WebSocket: marking a room read, and leaving one for good.
 
 use super::Client;
-use common::RoomName;
+use common::{MessageId, RoomName};
 use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+/// The least time between two read marks sent to the server, in
+/// milliseconds (see [`Client::mark_read`]).
+pub const READ_MARK_GAP_MS: u32 = 500;
+
+thread_local! {
+    /// The newest read mark of each room not sent yet.
+    static MARKS: RefCell<BTreeMap<RoomName, MessageId>> = const { RefCell::new(BTreeMap::new()) };
+    /// Whether marks are being sent.
+    static MARKING: Cell<bool> = const { Cell::new(false) };
+}
 
 impl Client {
     /// The room shown is on screen: marks what it shows read, here at once
     /// and on the server, which tells the person's other tabs and devices.
-    /// Nothing is sent when nothing new is shown. A mark that fails is
-    /// not tried again: the next message shown marks everything up to it.
+    /// Nothing is sent when nothing new is shown, and at most one mark is
+    /// on its way at a time, the next one [`READ_MARK_GAP_MS`] after it
+    /// with the newest id by then: a busy room costs one request per gap,
+    /// not one per message. A mark that fails is not tried again: the next
+    /// one covers it.
     pub fn mark_read(&self, room: &RoomName) {
         // Most calls find nothing to mark: only a mark wakes the page.
         let Some(up_to) = self
@@ -20,14 +36,21 @@ impl Client {
             return;
         };
         self.chat.notify();
+        MARKS.with_borrow_mut(|marks| marks.insert(room.clone(), up_to));
+        if MARKING.replace(true) {
+            return;
+        }
         let client = *self;
-        let room = room.clone();
         leptos::task::spawn_local(async move {
-            if let Err(error) = crate::api::mark_read(&room, up_to).await {
-                if error.is_signed_out() {
-                    client.session_ended();
+            while let Some((room, up_to)) = MARKS.with_borrow_mut(BTreeMap::pop_first) {
+                if let Err(error) = crate::api::mark_read(&room, up_to).await {
+                    if error.is_signed_out() {
+                        client.session_ended();
+                    }
                 }
+                super::sleep(READ_MARK_GAP_MS).await;
             }
+            MARKING.set(false);
         });
     }
 
