@@ -6,6 +6,7 @@ use anyhow::Context;
 use chat_server::commands::{admin, backup, export, BackupArgs, Cli, Command, ExportArgs};
 use chat_server::{shutdown, telemetry, Config};
 use clap::Parser;
+use std::future::Future;
 use std::io::Write;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -16,7 +17,11 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         None => {
             telemetry::init(cli.config.trace, cli.config.log_format);
-            serve(cli.config).await
+            // First of all, before the database is opened and the setup
+            // link or the address is printed: a SIGTERM sent as soon as
+            // the server says it is up must stop it (see `shutdown::watch`).
+            let stop = shutdown::watch();
+            serve(cli.config, stop).await
         }
         // The subcommands log nothing: what they say is on stderr, and
         // an export may be on stdout.
@@ -37,11 +42,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    chat_server::run(listener, config, shutdown::signal()).await?;
+    chat_server::run(listener, config, stop).await?;
     Ok(())
 }
 

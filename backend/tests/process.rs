@@ -480,3 +480,72 @@ async fn json_logs_carry_the_connection_span_and_never_message_text() {
         "{in_connection}"
     );
 }
+
+/// Whoever stops the server as soon as it says it is up: a SIGTERM sent
+/// the moment the first start prints its setup link (before the server
+/// has even logged its address) stops it gracefully. The signals used to
+/// be watched only from when connections were accepted: such a SIGTERM
+/// killed the process outright, before it closed its database, or, when
+/// it came while Tokio had installed its handler but not yet subscribed to
+/// it, was lost, and the server ran on (see `chat_server::shutdown::watch`).
+#[test]
+fn sigterm_as_soon_as_the_setup_link_is_printed_stops_the_server_gracefully() {
+    let db = TempDb::new();
+    let mut child = chat_server()
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            db.path().to_str().expect("UTF-8"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("piped");
+    let log = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let stdout = child.stdout.take().expect("piped");
+    let link = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.starts_with("First start: open"));
+    if link.is_some() {
+        // At once, without `kill(1)`'s fork and exec.
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::TERM,
+        )
+        .expect("SIGTERM sent");
+    }
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let log = log.join().expect("the log is read");
+    assert!(link.is_some(), "no setup link printed; log: {log:?}");
+    let status = status
+        .unwrap_or_else(|| panic!("still running {START_TIMEOUT:?} after SIGTERM; log: {log:?}"));
+    assert!(status.success(), "exit status {status}; log: {log:?}");
+    assert!(
+        log.iter().any(|line| line.contains("SIGTERM received")),
+        "{log:?}"
+    );
+    assert!(
+        log.last().is_some_and(|line| line.contains("stopped")),
+        "{log:?}"
+    );
+}
