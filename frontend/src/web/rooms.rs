@@ -67,16 +67,16 @@ impl Client {
                 Err(error) if error.code() == common::ErrorCode::NotMember => {
                     client.act(|chat| chat.leave_room(&room));
                 }
-                // Its owner may not leave a room (they archive it, so that
-                // it keeps someone who may moderate it): this page stops
+                // Some members may not leave (a room's owner archives it
+                // instead, so that it keeps someone who may moderate it; a
+                // direct conversation's people are fixed): this page stops
                 // showing it all the same, as Leave did before the server
                 // kept memberships, and says where it stands.
                 Err(error) if error.code() == common::ErrorCode::Forbidden => {
                     client.act(|chat| chat.leave_room(&room));
                     client.chat.update(|chat| {
                         chat.set_notice(format!(
-                            "you own #{room}, so you stay its member ({}); this page no longer \
-                             shows it",
+                            "you stay a member of #{room} ({}); this page no longer shows it",
                             error.error.message
                         ));
                     });
